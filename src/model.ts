@@ -1,0 +1,251 @@
+/**
+ * A decoder-only transformer with the GPT-2 architecture and Hugging Face GPT-2 parameter names:
+ * token and position embeddings, pre-LayerNorm blocks (attention, then a GELU MLP), a final LayerNorm
+ * and an LM head tied to the token embeddings. Reads top to bottom: construction, forward pass, blocks.
+ *
+ * The base weights are frozen: nothing here ever modifies them. Methods act through {@link ModelHooks}.
+ * Shapes in comments: B batch, T real tokens, k virtual tokens, S = k + T, D width, H heads,
+ * Dh = D / H, V vocabulary, N = B·S rows.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { validateModelConfig, type ModelConfig } from './config.js';
+import type { ForwardContext, ModelHooks } from './hooks.js';
+import { crossEntropy } from './ops/cross_entropy.js';
+import { gelu } from './ops/gelu.js';
+import { layerNorm } from './ops/layer_norm.js';
+import { linear } from './ops/linear.js';
+import { initialValues, modelParameterSpecs, numel, type LinearSite, type ParamSpec } from './params.js';
+
+/** A large negative score for masked attention: exp() of it underflows to exactly 0 in float32. */
+const MASKED_SCORE = -1e9;
+
+export interface ForwardOptions {
+  hooks?: ModelHooks;
+  /** Training pass (enables method dropout). Default false. */
+  training?: boolean;
+}
+
+export class GPT2 {
+  readonly config: ModelConfig;
+  readonly specs: readonly ParamSpec[];
+  private readonly weights: Map<string, tf.Tensor>;
+  /** Additive causal masks by (real positions, key prefix length), built once each. */
+  private readonly masks = new Map<string, tf.Tensor2D>();
+
+  private constructor(config: ModelConfig, weights: Map<string, tf.Tensor>) {
+    this.config = config;
+    this.specs = modelParameterSpecs(config);
+    this.weights = weights;
+  }
+
+  /** A freshly initialised model; the same seed gives the same bytes on every backend. */
+  static initialize(config: ModelConfig, seed: number): GPT2 {
+    validateModelConfig(config);
+    const weights = new Map<string, tf.Tensor>();
+    for (const spec of modelParameterSpecs(config)) {
+      weights.set(spec.name, tf.keep(tf.tensor(initialValues(spec, seed), spec.shape, 'float32')));
+    }
+    return new GPT2(config, weights);
+  }
+
+  /** A model from existing tensors (takes ownership). Every name, shape and dtype is checked; all mismatches are reported at once. */
+  static fromWeights(config: ModelConfig, tensors: ReadonlyMap<string, tf.Tensor>, source = 'weights'): GPT2 {
+    validateModelConfig(config);
+    const problems = weightMismatches(config, tensors);
+    if (problems.length > 0) throw new Error(`${source} do not match the model config:\n  ${problems.join('\n  ')}`);
+    const weights = new Map<string, tf.Tensor>();
+    for (const spec of modelParameterSpecs(config)) weights.set(spec.name, tf.keep(tensors.get(spec.name) as tf.Tensor));
+    return new GPT2(config, weights);
+  }
+
+  /** The frozen base tensor of a parameter. */
+  parameter(name: string): tf.Tensor {
+    const tensor = this.weights.get(name);
+    if (tensor === undefined) throw new Error(`GPT2: no parameter named "${name}"`);
+    return tensor;
+  }
+
+  /** All frozen base tensors by name, in declaration order. */
+  parameters(): ReadonlyMap<string, tf.Tensor> {
+    return this.weights;
+  }
+
+  dispose(): void {
+    for (const tensor of this.weights.values()) tensor.dispose();
+    for (const mask of this.masks.values()) mask.dispose();
+    this.weights.clear();
+    this.masks.clear();
+  }
+
+  /** Next-token logits for the real tokens: tokens [B, T] int32 → [B, T, V]. */
+  forward(tokens: tf.Tensor2D, options: ForwardOptions = {}): tf.Tensor3D {
+    const { vocabSize, dModel } = this.config;
+    const [batchSize, sequenceLength] = tokens.shape;
+    const hooks = options.hooks ?? {};
+    const context: ForwardContext = { config: this.config, batchSize, sequenceLength, training: options.training ?? false };
+    const w = (name: string): tf.Tensor => hooks.parameterOverrides?.get(name) ?? this.parameter(name);
+
+    return tf.tidy(() => {
+      const wte = w('wte.weight'); // [V, D]
+      let x: tf.Tensor = tf.reshape(tf.gather(wte, tf.reshape(tokens, [-1])), [batchSize, sequenceLength, dModel]); // [B, T, D]
+
+      const prefix = hooks.inputPrefix?.(context) ?? null;
+      const virtualTokens = prefix === null ? 0 : prefix.shape[prefix.rank - 2];
+      if (prefix !== null && virtualTokens > 0) {
+        x = tf.concat([broadcastRows(prefix, batchSize, dModel, 'inputPrefix'), x], 1); // [B, S, D]
+      }
+      const totalLength = virtualTokens + sequenceLength;
+      if (totalLength > this.config.contextLength) {
+        throw new Error(
+          `GPT2.forward: ${sequenceLength} tokens + ${virtualTokens} virtual tokens = ${totalLength} exceeds the context length ${this.config.contextLength}`,
+        );
+      }
+      if (tokens.dtype !== 'int32') throw new Error(`GPT2.forward: tokens must be int32, got ${tokens.dtype}`);
+
+      const positions = tf.slice(w('wpe.weight'), [0, 0], [totalLength, dModel]); // [S, D]
+      x = tf.reshape(tf.add(x, positions), [batchSize * totalLength, dModel]); // [N, D]
+
+      for (let layer = 0; layer < this.config.nLayers; layer++) {
+        const p = `h.${layer}`;
+        const attended = this.attention(layer, layerNorm(x, w(`${p}.ln_1.weight`), w(`${p}.ln_1.bias`), this.config.layerNormEps), batchSize, totalLength, hooks, context, w);
+        x = tf.add(x, attended); // [N, D]
+        const hidden = this.project(layer, 'mlp.c_fc', layerNorm(x, w(`${p}.ln_2.weight`), w(`${p}.ln_2.bias`), this.config.layerNormEps), hooks, context, w); // [N, 4D]
+        x = tf.add(x, this.project(layer, 'mlp.c_proj', gelu(hidden), hooks, context, w)); // [N, D]
+      }
+      x = layerNorm(x, w('ln_f.weight'), w('ln_f.bias'), this.config.layerNormEps); // [N, D]
+
+      if (virtualTokens > 0) {
+        // Drop the virtual positions: logits are for real tokens only.
+        x = tf.reshape(tf.slice(tf.reshape(x, [batchSize, totalLength, dModel]), [0, virtualTokens, 0], [batchSize, sequenceLength, dModel]), [batchSize * sequenceLength, dModel]); // [B·T, D]
+      }
+      const logits = tf.matMul(x, tf.transpose(wte)); // [B·T, V]: the LM head is tied to wte
+      return tf.reshape(logits, [batchSize, sequenceLength, vocabSize]) as tf.Tensor3D;
+    });
+  }
+
+  /**
+   * Mean next-token cross-entropy: the logits at position t predict tokens[t + 1]. With `lossMask`
+   * [B, T] (1 = count, 0 = ignore), only positions whose target is marked count.
+   */
+  languageModelLoss(tokens: tf.Tensor2D, options: ForwardOptions & { lossMask?: tf.Tensor2D } = {}): tf.Scalar {
+    const [batchSize, sequenceLength] = tokens.shape;
+    if (sequenceLength < 2) throw new Error(`languageModelLoss: need at least 2 tokens per row, got [${tokens.shape}]`);
+    return tf.tidy(() => {
+      const logits = this.forward(tokens, options); // [B, T, V]
+      const predicting = tf.reshape(tf.slice(logits, [0, 0, 0], [batchSize, sequenceLength - 1, this.config.vocabSize]), [-1, this.config.vocabSize]); // [B·(T-1), V]
+      const targets = tf.reshape(tf.slice(tokens, [0, 1], [batchSize, sequenceLength - 1]), [-1]) as tf.Tensor1D; // [B·(T-1)]
+      const weights =
+        options.lossMask === undefined
+          ? undefined
+          : (tf.reshape(tf.slice(tf.cast(options.lossMask, 'float32'), [0, 1], [batchSize, sequenceLength - 1]), [-1]) as tf.Tensor1D);
+      return crossEntropy(predicting as tf.Tensor2D, targets, weights);
+    });
+  }
+
+  /** A linear layer of a block, plus any method delta: [N, in] → [N, out]. */
+  private project(
+    layer: number,
+    site: LinearSite,
+    input: tf.Tensor,
+    hooks: ModelHooks,
+    context: ForwardContext,
+    w: (name: string) => tf.Tensor,
+  ): tf.Tensor {
+    const name = `h.${layer}.${site}`;
+    const output = linear(input, w(`${name}.weight`), w(`${name}.bias`)); // [N, out]
+    const delta = hooks.linearDelta?.(layer, site, input as tf.Tensor2D, context) ?? null;
+    if (delta === null) return output;
+    if (delta.shape.join() !== output.shape.join()) {
+      throw new Error(`linearDelta for ${name} returned [${delta.shape}], expected [${output.shape}]`);
+    }
+    return tf.add(output, delta);
+  }
+
+  /** Causal multi-head self-attention with an optional key/value prefix: [N, D] → [N, D]. */
+  private attention(
+    layer: number,
+    input: tf.Tensor,
+    batchSize: number,
+    length: number,
+    hooks: ModelHooks,
+    context: ForwardContext,
+    w: (name: string) => tf.Tensor,
+  ): tf.Tensor {
+    const { dModel, nHeads } = this.config;
+    const headSize = dModel / nHeads;
+    const qkv = this.project(layer, 'attn.c_attn', input, hooks, context, w); // [N, 3D]
+    const [query, key, value] = tf.split(qkv, 3, 1); // each [N, D]
+
+    const prefix = hooks.attentionPrefix?.(layer, context) ?? null;
+    let keys = tf.reshape(key, [batchSize, length, dModel]); // [B, S, D]
+    let values = tf.reshape(value, [batchSize, length, dModel]); // [B, S, D]
+    let prefixLength = 0;
+    if (prefix !== null) {
+      prefixLength = prefix.key.shape[prefix.key.rank - 2];
+      if (prefix.value.shape.join() !== prefix.key.shape.join()) {
+        throw new Error(`attentionPrefix for layer ${layer}: key [${prefix.key.shape}] and value [${prefix.value.shape}] differ`);
+      }
+      if (prefixLength > 0) {
+        keys = tf.concat([broadcastRows(prefix.key, batchSize, dModel, 'attentionPrefix.key'), keys], 1); // [B, k+S, D]
+        values = tf.concat([broadcastRows(prefix.value, batchSize, dModel, 'attentionPrefix.value'), values], 1); // [B, k+S, D]
+      }
+    }
+    const keyLength = prefixLength + length;
+
+    // Split heads: [B, L, D] → [B·H, L, Dh]. The 1/√Dh scale goes on the (smaller) query.
+    const splitHeads = (t: tf.Tensor, rows: number): tf.Tensor3D =>
+      tf.reshape(tf.transpose(tf.reshape(t, [batchSize, rows, nHeads, headSize]), [0, 2, 1, 3]), [batchSize * nHeads, rows, headSize]);
+    const q = splitHeads(tf.mul(query, 1 / Math.sqrt(headSize)), length); // [B·H, S, Dh]
+    const kT = tf.transpose(splitHeads(keys, keyLength), [0, 2, 1]); // [B·H, Dh, k+S]: explicit, wasm's transposed matmul is slow
+    const v = splitHeads(values, keyLength); // [B·H, k+S, Dh]
+
+    const scores = tf.add(tf.matMul(q, kT), this.causalMask(length, prefixLength)); // [B·H, S, k+S]
+    const attended = tf.matMul(tf.softmax(scores), v); // [B·H, S, Dh]
+    const merged = tf.reshape(tf.transpose(tf.reshape(attended, [batchSize, nHeads, length, headSize]), [0, 2, 1, 3]), [batchSize * length, dModel]); // [N, D]
+    return this.project(layer, 'attn.c_proj', merged, hooks, context, w);
+  }
+
+  /** [S, k+S] additive mask: query i sees every prefix key and real keys 0..i. */
+  private causalMask(length: number, prefixLength: number): tf.Tensor2D {
+    const key = `${length}:${prefixLength}`;
+    let mask = this.masks.get(key);
+    if (mask === undefined) {
+      const values = new Float32Array(length * (prefixLength + length));
+      for (let i = 0; i < length; i++) {
+        for (let j = prefixLength + i + 1; j < prefixLength + length; j++) values[i * (prefixLength + length) + j] = MASKED_SCORE;
+      }
+      mask = tf.keep(tf.tensor2d(values, [length, prefixLength + length]));
+      this.masks.set(key, mask);
+    }
+    return mask;
+  }
+}
+
+/** [k, D] → [B, k, D] by broadcasting; [B, k, D] is checked and passed through. */
+function broadcastRows(t: tf.Tensor, batchSize: number, width: number, what: string): tf.Tensor3D {
+  if (t.rank === 2 && t.shape[1] === width) return tf.broadcastTo(tf.expandDims(t, 0), [batchSize, t.shape[0], width]) as tf.Tensor3D;
+  if (t.rank === 3 && t.shape[0] === batchSize && t.shape[2] === width) return t as tf.Tensor3D;
+  throw new Error(`${what}: expected [k, ${width}] or [${batchSize}, k, ${width}], got [${t.shape}]`);
+}
+
+/** Every difference between the tensors given and those the config declares, one line each. */
+export function weightMismatches(config: ModelConfig, tensors: ReadonlyMap<string, { shape: readonly number[]; dtype: string }>): string[] {
+  const problems: string[] = [];
+  const specs = modelParameterSpecs(config);
+  const declared = new Set(specs.map((s) => s.name));
+  for (const spec of specs) {
+    const tensor = tensors.get(spec.name);
+    if (tensor === undefined) {
+      problems.push(`${spec.name}: missing (expected float32 [${spec.shape}])`);
+      continue;
+    }
+    if (tensor.shape.join() !== spec.shape.join() || numel(tensor.shape) !== numel(spec.shape)) {
+      problems.push(`${spec.name}: shape [${tensor.shape}], expected [${spec.shape}]`);
+    }
+    if (tensor.dtype !== 'float32') problems.push(`${spec.name}: dtype ${tensor.dtype}, expected float32`);
+  }
+  for (const name of tensors.keys()) {
+    if (!declared.has(name)) problems.push(`${name}: not a parameter of this model`);
+  }
+  return problems;
+}

@@ -1,0 +1,116 @@
+/**
+ * Gradients that are fast on wasm, registered over TensorFlow.js's own for three kernels. Each one is
+ * mathematically the same as the stock gradient (tests compare them), and stays lazy: tfjs only calls a
+ * thunk for an input that needs a gradient, so a frozen weight costs no gradient work.
+ *
+ * - BatchMatMul: wasm multiplies plain 2-D matrices with XNNPACK at ~17 GFLOP/s, but with a transpose
+ *   flag at ~1-2 GFLOP/s. The stock gradient uses the flags (dA = dy·Bᵀ, dB = Aᵀ·dy); this one
+ *   transposes explicitly first.
+ * - GatherV2: the stock gradient needs UnsortedSegmentSum, which wasm lacks; ScatterNd sums duplicate
+ *   indices, so it gives the same row-wise scatter-add.
+ * - Add with a broadcast bias: summing dy over the leading axis is slow on wasm (3.5 ms for
+ *   [1024, 512]); a product with a row of ones is the same sum and runs on the fast matmul.
+ *
+ * @example
+ * installFastGradients(); // once, before computing gradients; initBackend() does it.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+// The stock gradients must exist before they are wrapped or overridden.
+// tfjs-core's node bundle has no gradients; the @tensorflow/tfjs bundle registers them globally.
+import '@tensorflow/tfjs';
+
+let installed = false;
+
+function stockGradient(kernelName: string): tf.GradConfig {
+  const config = tf.getGradient(kernelName);
+  if (config === undefined) throw new Error(`TensorFlow.js has no gradient registered for ${kernelName}`);
+  return config;
+}
+
+/** Transposes the last two axes of a rank-2 or higher tensor. */
+function transposeLastTwo(x: tf.Tensor): tf.Tensor {
+  const rank = x.rank;
+  const permutation = Array.from({ length: rank }, (_, i) => i);
+  permutation[rank - 2] = rank - 1;
+  permutation[rank - 1] = rank - 2;
+  return tf.transpose(x, permutation);
+}
+
+/** Sums `dy` ([..., C]) down to `targetShape` when that is a broadcast of the trailing axes, via matmul. */
+function sumLeadingAxesByMatmul(dy: tf.Tensor, targetShape: readonly number[]): tf.Tensor | null {
+  // Only the common bias case: target is the trailing k axes of dy, all leading axes summed.
+  const k = targetShape.length;
+  if (k === 0 || k >= dy.rank) return null;
+  const trailing = dy.shape.slice(dy.rank - k);
+  if (trailing.some((size, i) => size !== targetShape[i])) return null;
+  const columns = trailing.reduce((a, b) => a * b, 1);
+  const rows = dy.size / columns;
+  const ones = tf.ones([1, rows]);
+  const summed = tf.matMul(ones, tf.reshape(dy, [rows, columns])); // [1, C]
+  return tf.reshape(summed, [...targetShape]);
+}
+
+export function installFastGradients(): void {
+  if (installed) return;
+  installed = true;
+
+  const stockMatMul = stockGradient(tf.BatchMatMul);
+  tf.registerGradient({
+    kernelName: tf.BatchMatMul,
+    inputsToSave: ['a', 'b'],
+    gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: tf.NamedAttrMap) => {
+      const [a, b] = saved;
+      const gradient = dy as tf.Tensor;
+      const { transposeA, transposeB } = attrs as unknown as tf.BatchMatMulAttrs;
+      // Broadcast batch shapes need the stock reduction; everything else gets explicit transposes.
+      if (a.rank !== b.rank || (a.rank > 2 && a.shape.slice(0, -2).join() !== b.shape.slice(0, -2).join())) {
+        return stockMatMul.gradFunc(dy, saved, attrs);
+      }
+      const t = transposeLastTwo;
+      if (!transposeA && !transposeB) {
+        return { a: () => tf.matMul(gradient, t(b)), b: () => tf.matMul(t(a), gradient) };
+      } else if (!transposeA && transposeB) {
+        return { a: () => tf.matMul(gradient, b), b: () => tf.matMul(t(gradient), a) };
+      } else if (transposeA && !transposeB) {
+        return { a: () => tf.matMul(b, t(gradient)), b: () => tf.matMul(a, gradient) };
+      }
+      return { a: () => tf.matMul(t(b), t(gradient)), b: () => tf.matMul(t(gradient), t(a)) };
+    },
+  });
+
+  const stockGather = stockGradient(tf.GatherV2);
+  tf.registerGradient({
+    kernelName: tf.GatherV2,
+    inputsToSave: ['x', 'indices'],
+    gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: tf.NamedAttrMap) => {
+      const [x, indices] = saved;
+      const { axis, batchDims } = attrs as unknown as tf.GatherV2Attrs;
+      if (axis !== 0 || batchDims !== 0) return stockGather.gradFunc(dy, saved, attrs);
+      return {
+        x: () => {
+          const rowShape = x.shape.slice(1);
+          const updates = tf.reshape(dy as tf.Tensor, [indices.size, ...rowShape]);
+          const flatIndices = tf.reshape(tf.cast(indices, 'int32'), [indices.size, 1]);
+          return tf.scatterND(flatIndices, updates, x.shape); // duplicate indices are summed
+        },
+        indices: () => tf.zerosLike(indices),
+      };
+    },
+  });
+
+  const stockAdd = stockGradient(tf.Add);
+  tf.registerGradient({
+    kernelName: tf.Add,
+    inputsToSave: ['a', 'b'],
+    gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: tf.NamedAttrMap) => {
+      const [a, b] = saved;
+      const gradient = dy as tf.Tensor;
+      const stock = stockAdd.gradFunc(dy, saved, attrs);
+      const forInput = (input: tf.Tensor, fallback: () => tf.Tensor) => (): tf.Tensor => {
+        if (input.shape.join() === gradient.shape.join()) return gradient;
+        return sumLeadingAxesByMatmul(gradient, input.shape) ?? fallback();
+      };
+      return { a: forInput(a, stock.a), b: forInput(b, stock.b) };
+    },
+  });
+}
