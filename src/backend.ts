@@ -7,6 +7,8 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import { installFastGradients } from './ops/fast_gradients.js';
+import { installWasmKernels } from './ops/wasm_kernels.js';
 
 export const BACKEND_NAMES = ['tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
@@ -136,6 +138,7 @@ export async function initBackend(requested?: string): Promise<BackendInfo> {
       );
     }
     await tf.ready();
+    prepareBackend(choice);
     active = { name: choice, provider: result.provider, requested: true, skipped, versions };
     return active;
   }
@@ -143,12 +146,19 @@ export async function initBackend(requested?: string): Promise<BackendInfo> {
     const result = await LOADERS[name]();
     if (result.ok) {
       await tf.ready();
+      prepareBackend(name);
       active = { name, provider: result.provider, requested: false, skipped, versions };
       return active;
     }
     skipped.push({ name, reason: result.reason });
   }
   throw new Error(`no TensorFlow.js backend could load: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`);
+}
+
+/** Installs the gradients and kernels that make training fast on the chosen backend. */
+function prepareBackend(name: BackendName): void {
+  installFastGradients();
+  if (name === 'wasm') installWasmKernels();
 }
 
 /** One line for humans: the backend, and why each better one was not used. */

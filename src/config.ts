@@ -53,9 +53,13 @@ export const PRESETS: readonly Preset[] = [
   { name: 'gpt2-xl', kind: 'shape', config: gpt2Shape(1600, 48, 25), description: 'GPT-2 XL (1.5B)' },
 ];
 
-/** The shape of the reference training step that speed is measured on (the core issue). */
+/**
+ * The shape of the reference training step that speed is measured on (the core issue): d 128, 4 layers,
+ * 4 heads, d_ff 512, vocab 256, 64 tokens, batch 16. The context holds 128 positions so that methods
+ * that add virtual tokens (prompt length 20) fit; position rows beyond the sequence cost no compute.
+ */
 export const REFERENCE_STEP = {
-  config: { vocabSize: 256, contextLength: 64, dModel: 128, nLayers: 4, nHeads: 4, dFF: 512, layerNormEps: 1e-5 },
+  config: { vocabSize: 256, contextLength: 128, dModel: 128, nLayers: 4, nHeads: 4, dFF: 512, layerNormEps: 1e-5 },
   sequenceLength: 64,
   batchSize: 16,
 } as const satisfies { config: ModelConfig; sequenceLength: number; batchSize: number };

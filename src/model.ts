@@ -10,6 +10,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { validateModelConfig, type ModelConfig } from './config.js';
 import type { ForwardContext, ModelHooks } from './hooks.js';
+import { causalAttention, type AttentionKernel } from './ops/causal_attention.js';
 import { crossEntropy } from './ops/cross_entropy.js';
 import { gelu } from './ops/gelu.js';
 import { layerNorm } from './ops/layer_norm.js';
@@ -29,6 +30,8 @@ export class GPT2 {
   readonly config: ModelConfig;
   readonly specs: readonly ParamSpec[];
   private readonly weights: Map<string, tf.Tensor>;
+  /** Attention implementation; 'auto' picks the fastest for the backend (tests pin each one). */
+  attentionKernel: AttentionKernel = 'auto';
   /** Additive causal masks by (real positions, key prefix length), built once each. */
   private readonly masks = new Map<string, tf.Tensor2D>();
 
@@ -192,16 +195,12 @@ export class GPT2 {
     }
     const keyLength = prefixLength + length;
 
-    // Split heads: [B, L, D] → [B·H, L, Dh]. The 1/√Dh scale goes on the (smaller) query.
-    const splitHeads = (t: tf.Tensor, rows: number): tf.Tensor3D =>
-      tf.reshape(tf.transpose(tf.reshape(t, [batchSize, rows, nHeads, headSize]), [0, 2, 1, 3]), [batchSize * nHeads, rows, headSize]);
-    const q = splitHeads(tf.mul(query, 1 / Math.sqrt(headSize)), length); // [B·H, S, Dh]
-    const kT = tf.transpose(splitHeads(keys, keyLength), [0, 2, 1]); // [B·H, Dh, k+S]: explicit, wasm's transposed matmul is slow
-    const v = splitHeads(values, keyLength); // [B·H, k+S, Dh]
-
-    const scores = tf.add(tf.matMul(q, kT), this.causalMask(length, prefixLength)); // [B·H, S, k+S]
-    const attended = tf.matMul(tf.softmax(scores), v); // [B·H, S, Dh]
-    const merged = tf.reshape(tf.transpose(tf.reshape(attended, [batchSize, nHeads, length, headSize]), [0, 2, 1, 3]), [batchSize * length, dModel]); // [N, D]
+    // Heads are a reshape away: [B, L, D] → [B, L, H, Dh]. The 1/√Dh scale goes on the (smaller) query.
+    const q = tf.reshape(tf.mul(query, 1 / Math.sqrt(headSize)), [batchSize, length, nHeads, headSize]) as tf.Tensor4D; // [B, S, H, Dh]
+    const k = tf.reshape(keys, [batchSize, keyLength, nHeads, headSize]) as tf.Tensor4D; // [B, k+S, H, Dh]
+    const v = tf.reshape(values, [batchSize, keyLength, nHeads, headSize]) as tf.Tensor4D; // [B, k+S, H, Dh]
+    const attended = causalAttention(q, k, v, this.causalMask(length, prefixLength), this.attentionKernel); // [B, S, H, Dh]
+    const merged = tf.reshape(attended, [batchSize * length, dModel]); // [N, D]
     return this.project(layer, 'attn.c_proj', merged, hooks, context, w);
   }
 

@@ -68,7 +68,11 @@ export function installFastGradients(): void {
       }
       const t = transposeLastTwo;
       if (!transposeA && !transposeB) {
-        return { a: () => tf.matMul(gradient, t(b)), b: () => tf.matMul(t(a), gradient) };
+        // dB = Aᵀ·dy, or (dyᵀ·A)ᵀ when transposing dy and the result moves fewer values than transposing A
+        // (the MLP's output projection: A is [N, 4D], dy only [N, D]). Likewise for dA.
+        const gradB = (): tf.Tensor => (a.size <= gradient.size + b.size ? tf.matMul(t(a), gradient) : t(tf.matMul(t(gradient), a)));
+        const gradA = (): tf.Tensor => (b.size <= gradient.size + a.size ? tf.matMul(gradient, t(b)) : t(tf.matMul(b, t(gradient))));
+        return { a: gradA, b: gradB };
       } else if (!transposeA && transposeB) {
         return { a: () => tf.matMul(gradient, b), b: () => tf.matMul(t(gradient), a) };
       } else if (transposeA && !transposeB) {

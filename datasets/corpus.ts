@@ -1,0 +1,411 @@
+/**
+ * The pretraining corpus about the world: short documents (each at most MAX_DOCUMENT_BYTES, so a
+ * document plus the trainer's <|endoftext|> fits one 256-token context) written with several
+ * paraphrase templates per fact type, so a model learns facts rather than sentences.
+ *
+ * Construction:
+ * 1. Coverage: a profile of every character stating all its facts, and a document per town, so every
+ *    fact is stated at least once whatever the size.
+ * 2. Filler: random documents (profiles of fact subsets, town residents, attribute lists, friend stories,
+ *    task demonstrations) until `corpusBytes`; facts repeat in fresh paraphrases as the size grows.
+ * 3. Task demonstrations, in exactly the tasks' formats with their answers, only about a fraction of the
+ *    *train* characters (`demoFraction`), so a frozen model can be prompted zero/few-shot without ever
+ *    having seen a dev or test question in task form.
+ *
+ * Held-out split (for held-out LM loss): freshly generated filler documents from a separate random
+ * stream, same templates, no demonstrations, none byte-identical to a training document. Every fact they
+ * state is stated in training (coverage), so held-out loss measures how well the model knows the facts
+ * in new combinations and wordings, not how well it recalls sentences.
+ */
+import { hashString, Random } from '../src/random.js';
+import { SYNTHETIC_TASKS } from './taskdefs.js';
+import type { TaskExample } from './types.js';
+import {
+  article,
+  DATASET_VERSION,
+  DEFAULT_TOWN_COUNT,
+  factId,
+  generateWorld,
+  partitionEntities,
+  townName,
+  validateWorldConfig,
+  type Character,
+  type Town,
+  type World,
+} from './world.js';
+
+export { DATASET_VERSION } from './world.js';
+
+/** Longest document in bytes: with the trainer's <|endoftext|> it fills at most one 256-token context. */
+export const MAX_DOCUMENT_BYTES = 255;
+
+/** Corpus generator settings. Sizes are in bytes (= tokens of the byte tokenizer). */
+export interface CorpusConfig {
+  seed: number;
+  worldSize: number;
+  townCount?: number;
+  /** Target training bytes (default 1,000,000); coverage documents are always included even if larger. */
+  corpusBytes?: number;
+  /** Target held-out bytes (default 5% of corpusBytes, at least 2,000). */
+  heldoutBytes?: number;
+  /** Fraction of all characters (taken from the train split) that task demonstrations are about; default 0.2. */
+  demoFraction?: number;
+  /** Probability that a filler document is a task demonstration; default 0.05. */
+  demoShare?: number;
+}
+
+/** A config with every default filled in (what the fingerprint hashes). */
+export type ResolvedCorpusConfig = Required<CorpusConfig>;
+
+/**
+ * A document and the ids of the facts it is about. Fact documents state each listed fact in words;
+ * demonstrations list the facts their questions are about (a "no" answer does not state the value).
+ */
+export interface CorpusDocument {
+  text: string;
+  facts: string[];
+  type: 'profile' | 'town' | 'list' | 'story' | 'demo';
+}
+
+/** Counts for reports. */
+export interface CorpusStats {
+  trainDocuments: number;
+  trainBytes: number;
+  heldoutDocuments: number;
+  heldoutBytes: number;
+  demoDocuments: number;
+  /** Fewest training documents (demonstrations not counted) stating any one fact (>= 1 by construction). */
+  minFactMentions: number;
+  meanFactMentions: number;
+}
+
+/** The corpus: document strings for the trainer, plus the annotated documents and stats. */
+export interface Corpus {
+  config: ResolvedCorpusConfig;
+  fingerprint: string;
+  /** Training documents (the trainer appends <|endoftext|> to each). */
+  train: string[];
+  /** Held-out documents for held-out LM loss. */
+  heldout: string[];
+  trainDocuments: CorpusDocument[];
+  heldoutDocuments: CorpusDocument[];
+  /** Character ids the task demonstrations are about (all in the train partition). */
+  demoCharacters: string[];
+  stats: CorpusStats;
+}
+
+/** Fills in defaults and validates, naming field, value and what is allowed. */
+export function resolveCorpusConfig(config: CorpusConfig): ResolvedCorpusConfig {
+  validateWorldConfig(config);
+  const corpusBytes = config.corpusBytes ?? 1_000_000;
+  const resolved: ResolvedCorpusConfig = {
+    seed: config.seed,
+    worldSize: config.worldSize,
+    townCount: config.townCount ?? DEFAULT_TOWN_COUNT,
+    corpusBytes,
+    heldoutBytes: config.heldoutBytes ?? Math.max(2_000, Math.round(corpusBytes * 0.05)),
+    demoFraction: config.demoFraction ?? 0.2,
+    demoShare: config.demoShare ?? 0.05,
+  };
+  const problems: string[] = [];
+  for (const field of ['corpusBytes', 'heldoutBytes'] as const) {
+    const v = resolved[field];
+    if (!Number.isInteger(v) || v < 0) problems.push(`${field} = ${JSON.stringify(v)}: must be a non-negative integer`);
+  }
+  for (const field of ['demoFraction', 'demoShare'] as const) {
+    const v = resolved[field];
+    if (typeof v !== 'number' || !(v >= 0 && v <= 0.6)) problems.push(`${field} = ${JSON.stringify(v)}: must be a number in [0, 0.6]`);
+  }
+  if (problems.length > 0) throw new Error(`invalid corpus config:\n  ${problems.join('\n  ')}`);
+  return resolved;
+}
+
+/** A stable hash of the resolved generator config and DATASET_VERSION, for cache keys (16 hex digits). */
+export function corpusFingerprint(config: CorpusConfig): string {
+  const resolved = resolveCorpusConfig(config);
+  const keys = Object.keys(resolved).sort() as (keyof ResolvedCorpusConfig)[];
+  const canonical = `${DATASET_VERSION}|${keys.map((k) => `${k}=${JSON.stringify(resolved[k])}`).join(',')}`;
+  const hex = (h: number): string => h.toString(16).padStart(8, '0');
+  return hex(hashString(canonical)) + hex(hashString(`salt:${canonical}`));
+}
+
+/** Generates the corpus; the same config gives the same bytes. */
+export function buildCorpus(config: CorpusConfig, world?: World): Corpus {
+  const resolved = resolveCorpusConfig(config);
+  const w = world ?? generateWorld(resolved);
+  const demos = new DemoPool(w, resolved);
+  const writer = new Writer(w);
+  const rng = new Random(resolved.seed, 'corpus:train');
+  const trainDocuments = [...coverageDocuments(writer, rng), ...demos.coverage()];
+  let bytes = totalBytes(trainDocuments);
+  while (bytes < resolved.corpusBytes) {
+    const doc = (rng.next() < resolved.demoShare ? demos.random(rng) : null) ?? writer.filler(rng);
+    trainDocuments.push(doc);
+    bytes += byteLength(doc.text);
+  }
+  rng.shuffle(trainDocuments);
+  const heldoutDocuments = heldout(writer, resolved, new Set(trainDocuments.map((d) => d.text)));
+  return {
+    config: resolved,
+    fingerprint: corpusFingerprint(resolved),
+    train: trainDocuments.map((d) => d.text),
+    heldout: heldoutDocuments.map((d) => d.text),
+    trainDocuments,
+    heldoutDocuments,
+    demoCharacters: demos.characterIds,
+    stats: stats(w, trainDocuments, heldoutDocuments),
+  };
+}
+
+function heldout(writer: Writer, config: ResolvedCorpusConfig, trainTexts: Set<string>): CorpusDocument[] {
+  const rng = new Random(config.seed, 'corpus:heldout');
+  const docs: CorpusDocument[] = [];
+  let bytes = 0;
+  // Bounded attempts: a tiny world could make every filler document a repeat of a training one.
+  for (let attempt = 0; bytes < config.heldoutBytes && attempt < 100 * (config.heldoutBytes + 1); attempt++) {
+    const doc = writer.filler(rng);
+    if (trainTexts.has(doc.text)) continue;
+    docs.push(doc);
+    bytes += byteLength(doc.text);
+  }
+  return docs;
+}
+
+function byteLength(text: string): number {
+  return Buffer.byteLength(text, 'utf8');
+}
+
+function totalBytes(docs: readonly CorpusDocument[]): number {
+  return docs.reduce((sum, d) => sum + byteLength(d.text), 0);
+}
+
+function stats(world: World, train: CorpusDocument[], held: CorpusDocument[]): CorpusStats {
+  const mentions = new Map<string, number>(world.facts.map((f) => [f.id, 0]));
+  for (const doc of train) if (doc.type !== 'demo') for (const id of new Set(doc.facts)) mentions.set(id, (mentions.get(id) ?? 0) + 1);
+  const counts = [...mentions.values()];
+  return {
+    trainDocuments: train.length,
+    trainBytes: totalBytes(train),
+    heldoutDocuments: held.length,
+    heldoutBytes: totalBytes(held),
+    demoDocuments: train.filter((d) => d.type === 'demo').length,
+    minFactMentions: counts.length === 0 ? 0 : Math.min(...counts),
+    meanFactMentions: counts.length === 0 ? 0 : counts.reduce((a, b) => a + b, 0) / counts.length,
+  };
+}
+
+/** Every fact at least once: a full profile per character (split if too long) and a document per town. */
+function coverageDocuments(writer: Writer, rng: Random): CorpusDocument[] {
+  const docs: CorpusDocument[] = [];
+  for (const c of writer.world.characters) docs.push(...pack(writer.profilePieces(rng, c, ALL_RELATIONS), 'profile'));
+  for (const t of writer.world.towns) docs.push(...pack(writer.townPieces(rng, t), 'town'));
+  return docs;
+}
+
+/** A sentence and the facts it states. */
+interface Piece {
+  text: string;
+  facts: string[];
+}
+
+/** Greedily joins pieces into documents within MAX_DOCUMENT_BYTES (a piece is never cut). */
+function pack(pieces: Piece[], type: CorpusDocument['type'], separator = ' '): CorpusDocument[] {
+  const docs: CorpusDocument[] = [];
+  let current: Piece[] = [];
+  const flush = (): void => {
+    if (current.length === 0) return;
+    docs.push({ text: current.map((p) => p.text).join(separator), facts: current.flatMap((p) => p.facts), type });
+    current = [];
+  };
+  for (const piece of pieces) {
+    const length = byteLength([...current, piece].map((p) => p.text).join(separator));
+    if (length > MAX_DOCUMENT_BYTES) flush();
+    current.push(piece);
+  }
+  flush();
+  return docs;
+}
+
+type CharacterRelation = 'kind' | 'colour' | 'town' | 'coins' | 'hobby' | 'friend';
+const ALL_RELATIONS: readonly CharacterRelation[] = ['kind', 'colour', 'town', 'coins', 'hobby', 'friend'];
+
+const NUMBER_WORDS = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine'];
+
+function coinsPhrase(k: number, words: boolean): string {
+  return `${words ? NUMBER_WORDS[k] : String(k)} coin${k === 1 ? '' : 's'}`;
+}
+
+function plural(kind: string): string {
+  return kind.endsWith('x') ? `${kind}es` : `${kind}s`;
+}
+
+function nameList(names: readonly string[]): string {
+  return names.length === 1 ? names[0] : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
+}
+
+/** Writes sentences and documents about the world with randomly chosen paraphrase templates. */
+class Writer {
+  constructor(readonly world: World) {}
+
+  private character(id: string): Character {
+    const c = this.world.characterById.get(id);
+    if (c === undefined) throw new Error(`unknown character ${id}`);
+    return c;
+  }
+
+  /** One sentence stating `relation` of c, or null if c has no such fact. */
+  sentence(rng: Random, c: Character, relation: CharacterRelation): Piece | null {
+    const n = c.name;
+    const fact = [factId(c.id, relation)];
+    const one = (templates: string[]): Piece => ({ text: rng.pick(templates), facts: fact });
+    switch (relation) {
+      case 'kind':
+        return one([`${n} is ${article(c.kind)} ${c.kind}.`, `${n} was born ${article(c.kind)} ${c.kind}.`,
+          `Everyone knows that ${n} is ${article(c.kind)} ${c.kind}.`, `The ${c.kind} called ${n} is well known.`]);
+      case 'colour':
+        return one([`${n} is ${c.colour}.`, `${n} has a ${c.colour} coat.`, `The coat of ${n} is ${c.colour}.`,
+          `You can tell ${n} by its ${c.colour} coat.`]);
+      case 'town': {
+        const t = townName(this.world, c);
+        return one([`${n} lives in ${t}.`, `${n}'s home is in ${t}.`, `${n} has a house in ${t}.`, `In ${t} lives ${n}.`,
+          `${n} lives in the town of ${t}.`]);
+      }
+      case 'coins':
+        return one([`${n} has ${coinsPhrase(c.coins, false)}.`, `${n} owns ${coinsPhrase(c.coins, true)}.`,
+          `There ${c.coins === 1 ? 'is' : 'are'} ${coinsPhrase(c.coins, rng.next() < 0.5)} in ${n}'s purse.`,
+          `${n} keeps ${coinsPhrase(c.coins, true)} under the bed.`]);
+      case 'hobby':
+        if (c.hobby === null) return null;
+        return one([`${n} likes to ${c.hobby}.`, `${n} loves to ${c.hobby}.`, `What ${n} likes best is to ${c.hobby}.`,
+          `Every day ${n} goes out to ${c.hobby}.`]);
+      case 'friend': {
+        if (c.friend === null) return null;
+        const m = this.character(c.friend);
+        // Friendship is symmetric, so every friend sentence states both characters' friend facts.
+        const facts = [fact[0], factId(m.id, 'friend')];
+        const text = rng.pick([`${n}'s best friend is ${m.name}.`, `${n} and ${m.name} are best friends.`,
+          `${n} is the best friend of ${m.name}.`, `${m.name} and ${n} have been best friends for years.`]);
+        return { text, facts };
+      }
+    }
+  }
+
+  /** Sentences stating the given relations of c in random order; sometimes kind and colour in one. */
+  profilePieces(rng: Random, c: Character, relations: readonly CharacterRelation[]): Piece[] {
+    let rest = [...relations];
+    const pieces: Piece[] = [];
+    if (rest.includes('kind') && rest.includes('colour') && rng.next() < 0.4) {
+      pieces.push({ text: `${c.name} is ${article(c.colour)} ${c.colour} ${c.kind}.`, facts: [factId(c.id, 'kind'), factId(c.id, 'colour')] });
+      rest = rest.filter((r) => r !== 'kind' && r !== 'colour');
+    }
+    for (const r of rest) {
+      const piece = this.sentence(rng, c, r);
+      if (piece !== null) pieces.push(piece);
+    }
+    return rng.shuffle(pieces);
+  }
+
+  /** The town's terrain, then some of its residents. */
+  townPieces(rng: Random, t: Town, residentCount = 0): Piece[] {
+    const terrain = { text: rng.pick([`${t.name} lies ${t.terrain}.`, `${t.name} is a town ${t.terrain}.`,
+      `The town of ${t.name} is ${t.terrain}.`]), facts: [factId(t.id, 'terrain')] };
+    const residents = rng.shuffle(this.world.characters.filter((c) => c.town === t.id)).slice(0, residentCount);
+    if (residents.length === 0) return [terrain];
+    const names = nameList(residents.map((c) => c.name));
+    const text = rng.pick([`${names} live${residents.length === 1 ? 's' : ''} there.`, `Among the folk of ${t.name} ${residents.length === 1 ? 'is' : 'are'} ${names}.`]);
+    return [terrain, { text, facts: residents.map((c) => factId(c.id, 'town')) }];
+  }
+
+  /** A random training/held-out document other than a demonstration. */
+  filler(rng: Random): CorpusDocument {
+    const roll = rng.next();
+    if (roll < 0.4) return this.partialProfile(rng);
+    if (roll < 0.55) return first(pack(this.townPieces(rng, rng.pick(this.world.towns), 2 + rng.int(5)), 'town'));
+    if (roll < 0.7) return this.list(rng);
+    return this.story(rng);
+  }
+
+  private partialProfile(rng: Random): CorpusDocument {
+    const c = rng.pick(this.world.characters);
+    const relations = rng.shuffle([...ALL_RELATIONS]).slice(0, 2 + rng.int(4));
+    return first(pack(this.profilePieces(rng, c, relations), 'profile'));
+  }
+
+  /** Several characters sharing a colour or a kind, named in one sentence. */
+  private list(rng: Random): CorpusDocument {
+    const byColour = rng.next() < 0.5;
+    const key = (c: Character): string => (byColour ? c.colour : c.kind);
+    const value = key(rng.pick(this.world.characters));
+    const members = rng.shuffle(this.world.characters.filter((c) => key(c) === value)).slice(0, 2 + rng.int(5));
+    const names = nameList(members.map((c) => c.name));
+    const relation = byColour ? 'colour' : 'kind';
+    const verb = members.length === 1 ? 'is' : 'are';
+    const text = byColour
+      ? rng.pick([`${names} ${verb} ${value}.`, `Coats come in many colours; the coat of ${names} is ${value}.`])
+      : members.length === 1 ? `${names} is ${article(value)} ${value}.` : rng.pick([`${names} are ${plural(value)}.`, `The ${plural(value)} here include ${names}.`]);
+    return { text, facts: members.map((c) => factId(c.id, relation)), type: 'list' };
+  }
+
+  /** A short story about a character and its friend, stating facts of both along the way. */
+  private story(rng: Random): CorpusDocument {
+    const a = rng.pick(this.world.characters);
+    if (a.friend === null) return this.partialProfile(rng);
+    const b = this.character(a.friend);
+    const pieces: Piece[] = [{
+      text: `One day ${a.name} the ${a.colour} ${a.kind} left ${townName(this.world, a)} to visit ${b.name}, ${a.name}'s best friend.`,
+      facts: ['kind', 'colour', 'town', 'friend'].map((r) => factId(a.id, r as CharacterRelation)).concat(factId(b.id, 'friend')),
+    }];
+    for (const r of rng.shuffle(['town', 'kind', 'coins', 'hobby'] as CharacterRelation[]).slice(0, 1 + rng.int(3))) {
+      const piece = this.sentence(rng, b, r);
+      if (piece !== null) pieces.push(piece);
+    }
+    return first(pack(pieces, 'story'));
+  }
+}
+
+function first(docs: CorpusDocument[]): CorpusDocument {
+  if (docs.length === 0) throw new Error('internal: a document generator produced nothing');
+  return docs[0];
+}
+
+/** Demonstrations per document (like a few-shot prompt), within MAX_DOCUMENT_BYTES. */
+const DEMOS_PER_DOCUMENT = 3;
+
+/** Task demonstrations about a fixed subset of train characters, in each task's exact format. */
+class DemoPool {
+  readonly characterIds: string[];
+  private readonly pools: { format: (e: TaskExample) => string; examples: TaskExample[] }[];
+
+  constructor(world: World, config: ResolvedCorpusConfig) {
+    const train = partitionEntities(world).train;
+    const rng = new Random(config.seed, 'corpus:demo');
+    const count = Math.min(train.length, Math.round(config.demoFraction * world.characters.length));
+    this.characterIds = rng.shuffle([...train]).slice(0, count).sort();
+    this.pools = count === 0 ? [] : SYNTHETIC_TASKS.map((def) => ({
+      format: def.format,
+      examples: rng.shuffle(def.candidates(world, this.characterIds, new Random(config.seed, `corpus:demo:${def.name}`))),
+    })).filter((p) => p.examples.length > 0);
+  }
+
+  /** About one demonstration per demo character and task, so every task's form is seen. */
+  coverage(): CorpusDocument[] {
+    const docs: CorpusDocument[] = [];
+    for (const pool of this.pools) {
+      const examples = pool.examples.slice(0, this.characterIds.length);
+      for (let i = 0; i < examples.length; i += DEMOS_PER_DOCUMENT) docs.push(...this.document(pool.format, examples.slice(i, i + DEMOS_PER_DOCUMENT)));
+    }
+    return docs;
+  }
+
+  /** A demonstration document of one random task; null when there are no demonstrations (demoFraction 0). */
+  random(rng: Random): CorpusDocument | null {
+    if (this.pools.length === 0) return null;
+    const pool = rng.pick(this.pools);
+    const examples = Array.from({ length: DEMOS_PER_DOCUMENT }, () => rng.pick(pool.examples));
+    return first(this.document(pool.format, examples));
+  }
+
+  private document(format: (e: TaskExample) => string, examples: TaskExample[]): CorpusDocument[] {
+    return pack(examples.map((e) => ({ text: `${format(e)}${e.label}`, facts: e.facts })), 'demo', '\n\n');
+  }
+}

@@ -1,0 +1,278 @@
+#!/usr/bin/env node
+/**
+ * The `peftscale` command. This file wires the core (src/), the methods (methods/) and the generated
+ * datasets (datasets/) together; each subcommand is a small function below.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { planParameters, AdaptedModel } from '../src/adapted.js';
+import { describeBackend, initBackend, type BackendInfo } from '../src/backend.js';
+import { timeTrainingSteps } from '../src/bench.js';
+import { booleanFlag, formatFlags, numberFlag, parseArgs, stringFlag, type FlagSpec, type ParsedArgs } from '../src/cli_args.js';
+import { PRESETS, REFERENCE_STEP, resolveModelConfig, unknownNameMessage, type ModelConfig } from '../src/config.js';
+import { GPT2 } from '../src/model.js';
+import { countParameters, modelParameterSpecs } from '../src/params.js';
+import { getMethod, registeredMethods, resolveOptions } from '../src/peft.js';
+import { Random } from '../src/random.js';
+import { createOptimizer } from '../src/train.js';
+import { formatParameterPlan } from '../methods/commands.js';
+import '../methods/index.js';
+import { describeTasks, formatSamples, formatTaskTable, sampleExamples } from '../datasets/commands.js';
+import { buildTaskSuite, findTask } from '../datasets/tasks.js';
+
+const BACKEND_FLAG: FlagSpec = { name: 'backend', type: 'string', description: 'tensorflow, wasm, cpu or auto (also PEFTSCALE_BACKEND)' };
+const JSON_FLAG: FlagSpec = { name: 'json', type: 'boolean', description: 'print one JSON object instead of tables' };
+const SHAPE_FLAGS: FlagSpec[] = [
+  { name: 'model', type: 'string', description: `preset: ${PRESETS.map((p) => p.name).join(', ')}` },
+  { name: 'd-model', type: 'integer', description: 'custom shape: width' },
+  { name: 'layers', type: 'integer', description: 'custom shape: number of blocks' },
+  { name: 'heads', type: 'integer', description: 'custom shape: attention heads' },
+  { name: 'd-ff', type: 'integer', description: 'custom shape: MLP width (default 4 × d-model)' },
+  { name: 'vocab', type: 'integer', description: 'custom shape: vocabulary size (default 260, the byte tokenizer)' },
+  { name: 'context', type: 'integer', description: 'custom shape: context length (default 256)' },
+];
+
+interface Command {
+  name: string;
+  summary: string;
+  usage: string;
+  run(argv: string[]): Promise<void>;
+}
+
+/** Backend from --backend (or the environment), announced once on stderr so stdout stays clean for --json. */
+async function startBackend(args: ParsedArgs): Promise<BackendInfo> {
+  const info = await initBackend(stringFlag(args, 'backend'));
+  process.stderr.write(`${describeBackend(info)}\n`);
+  return info;
+}
+
+function modelConfigFrom(args: ParsedArgs): ModelConfig {
+  return resolveModelConfig(stringFlag(args, 'model'), {
+    dModel: numberFlag(args, 'd-model'),
+    nLayers: numberFlag(args, 'layers'),
+    nHeads: numberFlag(args, 'heads'),
+    dFF: numberFlag(args, 'd-ff'),
+    vocabSize: numberFlag(args, 'vocab'),
+    contextLength: numberFlag(args, 'context'),
+  });
+}
+
+/**
+ * Splits argv into the command's own flags and the method's options (`--length 20`, `--targets c_attn`),
+ * which the method validates itself (unknown ones get a "did you mean").
+ */
+function splitMethodOptions(argv: readonly string[], commandFlags: readonly FlagSpec[]): { own: string[]; methodOptions: Record<string, string> } {
+  const ownNames = new Set(commandFlags.map((f) => f.name));
+  const own: string[] = [];
+  const methodOptions: Record<string, string> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const token = argv[i];
+    const name = token.startsWith('--') ? token.slice(2).split('=')[0] : '';
+    if (name === '' || ownNames.has(name)) {
+      own.push(token);
+      const spec = commandFlags.find((f) => f.name === name);
+      if (spec !== undefined && spec.type !== 'boolean' && !token.includes('=') && i + 1 < argv.length) own.push(argv[++i]);
+      continue;
+    }
+    const eq = token.indexOf('=');
+    const value = eq !== -1 ? token.slice(eq + 1) : argv[i + 1];
+    if (value === undefined || (eq === -1 && value.startsWith('--'))) throw new Error(`method option --${name} needs a value`);
+    if (eq === -1) i++;
+    methodOptions[name] = value;
+  }
+  return { own, methodOptions };
+}
+
+const infoFlags: FlagSpec[] = [BACKEND_FLAG, JSON_FLAG];
+async function runInfo(argv: string[]): Promise<void> {
+  const args = parseArgs(argv, infoFlags, 'peftscale info');
+  const backend = await startBackend(args);
+  const presets = PRESETS.map((preset) => ({
+    name: preset.name,
+    kind: preset.kind,
+    params: countParameters(modelParameterSpecs(preset.config)),
+    ...preset.config,
+  }));
+  if (booleanFlag(args, 'json')) {
+    process.stdout.write(`${JSON.stringify({ backend: backend.name, backendProvider: backend.provider, backendSkipped: backend.skipped, versions: backend.versions, presets }, null, 2)}\n`);
+    return;
+  }
+  console.log(`peftscale, ${describeBackend(backend)}`);
+  console.log(`versions: ${Object.entries(backend.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  console.log(`methods: ${registeredMethods().map((m) => m.name).join(', ')}`);
+  console.log('\npresets (parameters counted from declared shapes; the LM head is tied to wte):');
+  console.log(`  ${'name'.padEnd(12)}${'kind'.padEnd(10)}${'params'.padStart(15)}  ${'d'.padStart(5)} ${'L'.padStart(3)} ${'H'.padStart(3)} ${'d_ff'.padStart(5)} ${'vocab'.padStart(6)} ${'ctx'.padStart(5)}`);
+  for (const p of presets) {
+    console.log(
+      `  ${p.name.padEnd(12)}${p.kind.padEnd(10)}${p.params.toLocaleString('en-US').padStart(15)}  ${String(p.dModel).padStart(5)} ${String(p.nLayers).padStart(3)} ${String(p.nHeads).padStart(3)} ${String(p.dFF).padStart(5)} ${String(p.vocabSize).padStart(6)} ${String(p.contextLength).padStart(5)}`,
+    );
+  }
+}
+
+const paramsFlags: FlagSpec[] = [...SHAPE_FLAGS, { name: 'method', type: 'string', description: 'method name' }, JSON_FLAG];
+async function runParams(argv: string[]): Promise<void> {
+  const { own, methodOptions } = splitMethodOptions(argv, paramsFlags);
+  const args = parseArgs(own, paramsFlags, 'peftscale params');
+  const config = modelConfigFrom(args);
+  const method = getMethod(stringFlag(args, 'method') ?? 'full');
+  const options = resolveOptions(method, methodOptions, config);
+  const plan = planParameters(config, method, options); // declared shapes only: nothing is allocated
+  if (booleanFlag(args, 'json')) {
+    process.stdout.write(`${JSON.stringify({ model: stringFlag(args, 'model') ?? 'custom', config, ...plan }, null, 2)}\n`);
+    return;
+  }
+  console.log(formatParameterPlan(plan));
+}
+
+const benchFlags: FlagSpec[] = [
+  BACKEND_FLAG,
+  JSON_FLAG,
+  { name: 'method', type: 'string', description: 'full, prompt-tuning (length 20) or lora (rank 8 on c_attn)', default: 'full' },
+  { name: 'steps', type: 'integer', description: 'measured steps', default: 10 },
+  { name: 'warmup', type: 'integer', description: 'warm-up steps, not measured', default: 3 },
+];
+const REFERENCE_METHOD_OPTIONS: Record<string, Record<string, string>> = {
+  full: {},
+  'prompt-tuning': { length: '20' },
+  lora: { rank: '8', targets: 'c_attn' },
+};
+async function runBench(argv: string[]): Promise<void> {
+  const args = parseArgs(argv, benchFlags, 'peftscale bench');
+  const [which] = args.positionals;
+  if (which !== 'reference') throw new Error(`peftscale bench: ${unknownNameMessage('benchmark', which ?? '(none)', ['reference'])}`);
+  const backend = await startBackend(args);
+  const methodName = stringFlag(args, 'method') ?? 'full';
+  const methodOptions = REFERENCE_METHOD_OPTIONS[methodName];
+  if (methodOptions === undefined) throw new Error(`peftscale bench reference: --method ${unknownNameMessage('value', methodName, Object.keys(REFERENCE_METHOD_OPTIONS))}`);
+  const steps = numberFlag(args, 'steps') ?? 10;
+  const warmupSteps = numberFlag(args, 'warmup') ?? 3;
+  const { config, batchSize, sequenceLength } = REFERENCE_STEP;
+
+  const base = GPT2.initialize(config, 0);
+  const method = getMethod(methodName);
+  const options = resolveOptions(method, methodOptions, config);
+  const adapted = AdaptedModel.create(base, method, options, { config, seed: 0, baseParameter: (name) => base.parameter(name), encode: (text) => Array.from(new TextEncoder().encode(text)) });
+  const random = new Random(0, 'reference-batch');
+  const tokens = tf.tensor2d(Int32Array.from({ length: batchSize * sequenceLength }, () => random.int(config.vocabSize)), [batchSize, sequenceLength], 'int32');
+  const optimizer = createOptimizer('adam', 1e-3);
+  if (!booleanFlag(args, 'json')) process.stderr.write(`reference step: d ${config.dModel}, ${config.nLayers} layers, ${config.nHeads} heads, d_ff ${config.dFF}, vocab ${config.vocabSize}, batch ${batchSize} × ${sequenceLength} tokens, Adam, method ${methodName}\n`);
+  const timing = timeTrainingSteps(adapted, optimizer, tokens, {
+    warmupSteps,
+    steps,
+    onStep: (i, ms) => {
+      if (!booleanFlag(args, 'json')) process.stderr.write(`  step ${i + 1}/${steps}: ${ms.toFixed(1)} ms\n`);
+    },
+  });
+  const result = {
+    benchmark: 'reference-step',
+    backend: backend.name,
+    method: methodName,
+    methodOptions: options,
+    trainable: adapted.plan.trainable,
+    total: adapted.plan.total,
+    batchSize,
+    sequenceLength,
+    median_ms: round(timing.medianMs),
+    p99_ms: round(timing.p99Ms),
+    mean_ms: round(timing.meanMs),
+    tokens_per_s: Math.round(timing.tokensPerSecond),
+    steps: timing.steps,
+    warmup_steps: timing.warmupSteps,
+    samples_ms: timing.samplesMs.map(round),
+    last_loss: timing.lastLoss,
+    leaked_tensors: timing.leakedTensors,
+    peak_rss_bytes: timing.peakRssBytes,
+    versions: backend.versions,
+    cpu: (await import('node:os')).cpus()[0]?.model ?? 'unknown',
+    cores: (await import('node:os')).cpus().length,
+  };
+  tokens.dispose();
+  optimizer.dispose();
+  adapted.dispose();
+  base.dispose();
+  if (booleanFlag(args, 'json')) {
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+    return;
+  }
+  console.log(`reference step on ${backend.name} (${methodName}): median ${result.median_ms} ms, p99 ${result.p99_ms} ms, ${result.tokens_per_s.toLocaleString('en-US')} tokens/s (${steps} steps after ${warmupSteps} warm-up; ${result.cores} × ${result.cpu})`);
+}
+
+function round(value: number): number {
+  return Math.round(value * 10) / 10;
+}
+
+const dataFlags: FlagSpec[] = [
+  JSON_FLAG,
+  { name: 'task', type: 'string', description: 'task name (data sample)' },
+  { name: 'split', type: 'string', description: 'train, dev or test (data sample)', default: 'train' },
+  { name: 'n', type: 'integer', description: 'examples to print (data sample)', default: 3 },
+  { name: 'seed', type: 'integer', description: 'world seed', default: 0 },
+  { name: 'world-size', type: 'integer', description: 'characters in the generated world', default: 2000 },
+];
+async function runData(argv: string[]): Promise<void> {
+  const args = parseArgs(argv, dataFlags, 'peftscale data');
+  const [sub] = args.positionals;
+  const tasks = buildTaskSuite({ seed: numberFlag(args, 'seed') ?? 0, worldSize: numberFlag(args, 'world-size') ?? 2000 });
+  if (sub === 'tasks') {
+    if (booleanFlag(args, 'json')) process.stdout.write(`${JSON.stringify({ tasks: describeTasks(tasks) }, null, 2)}\n`);
+    else console.log(formatTaskTable(tasks));
+    return;
+  }
+  if (sub === 'sample') {
+    const taskName = stringFlag(args, 'task');
+    if (taskName === undefined) throw new Error(`peftscale data sample: --task is required; allowed: ${tasks.map((t) => t.name).join(', ')}`);
+    const split = stringFlag(args, 'split') ?? 'train';
+    if (split !== 'train' && split !== 'dev' && split !== 'test') throw new Error(`peftscale data sample: --split ${unknownNameMessage('split', split, ['train', 'dev', 'test'])}`);
+    const task = findTask(tasks, taskName);
+    const samples = sampleExamples(task, split, numberFlag(args, 'n') ?? 3, numberFlag(args, 'seed') ?? 0);
+    if (booleanFlag(args, 'json')) process.stdout.write(`${JSON.stringify({ task: task.name, split, samples }, null, 2)}\n`);
+    else console.log(formatSamples(task, split, samples));
+    return;
+  }
+  throw new Error(`peftscale data: ${unknownNameMessage('subcommand', sub ?? '(none)', ['tasks', 'sample'])}`);
+}
+
+const COMMANDS: Command[] = [
+  { name: 'info', summary: 'versions, the backend and why, every preset with its parameter count', usage: `peftscale info [--json] [--backend NAME]\n${formatFlags(infoFlags)}`, run: runInfo },
+  {
+    name: 'params',
+    summary: 'trainable, frozen and total parameters of a method on a model (allocates nothing)',
+    usage: `peftscale params --model PRESET|custom shape --method NAME [method options] [--json]\n${formatFlags(paramsFlags)}\n  method options: see each method (e.g. --length 20, --rank 8 --targets c_attn)`,
+    run: runParams,
+  },
+  { name: 'bench', summary: 'time the reference training step', usage: `peftscale bench reference [--method full|prompt-tuning|lora] [--backend NAME] [--json]\n${formatFlags(benchFlags)}`, run: runBench },
+  { name: 'data', summary: 'the generated task suite: list tasks, print samples', usage: `peftscale data tasks [--json] | peftscale data sample --task NAME --split train|dev|test --n 3\n${formatFlags(dataFlags)}`, run: runData },
+];
+
+function usage(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return [
+    'peftscale: parameter-efficient fine-tuning methods on frozen GPT-2-architecture transformers',
+    '',
+    'usage: peftscale <command> [flags]   (peftscale <command> --help for its flags)',
+    '',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width + 2)}${c.summary}`),
+  ].join('\n');
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage());
+    return;
+  }
+  const command = COMMANDS.find((c) => c.name === name);
+  if (command === undefined) throw new Error(unknownNameMessage('command', name, COMMANDS.map((c) => c.name)));
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(command.usage);
+    return;
+  }
+  await command.run(rest);
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`peftscale: ${message}\n`);
+  if (process.env.PEFTSCALE_DEBUG === '1' && error instanceof Error && error.stack !== undefined) process.stderr.write(`${error.stack}\n`);
+  process.exitCode = 1;
+});
+

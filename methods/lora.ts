@@ -1,0 +1,159 @@
+/**
+ * LoRA: a trainable low-rank delta on chosen linear layers, W x + (alpha/r)·B A x.
+ *
+ * Hu, Shen, Wallis, Allen-Zhu, Li, Wang, Wang and Chen, "LoRA: Low-Rank Adaptation of Large Language
+ * Models", ICLR 2022 (arXiv:2106.09685). Hugging Face PEFT: LoraConfig / lora.Linear.
+ *
+ * Config (PEFT names in brackets): `rank` r [r, default 8], `alpha` [lora_alpha, default 8, PEFT's
+ * default], `dropout` [lora_dropout, default 0], `targets` [target_modules, default c_attn, PEFT's GPT-2
+ * default]. Targets are the linear sites attn.c_attn, attn.c_proj, mlp.c_fc, mlp.c_proj; as in PEFT,
+ * where a name matches every module whose name ends with it, c_attn and c_fc name one site each,
+ * c_proj names BOTH attn.c_proj and mlp.c_proj, and all-linear names all four.
+ *
+ * Model, per layer and target: A `h.{l}.{site}.lora_A.weight` [in, r] with PEFT's
+ * kaiming_uniform(a=√5) init U(-1/√in, 1/√in), and B `h.{l}.{site}.lora_B.weight` [r, out] zeros
+ * (both stored [in, out], the transpose of PEFT's nn.Linear layout), so at initialisation the model is
+ * the base model exactly. delta = dropout(x)·A·B·(alpha/r), dropout in training only.
+ * Closed form: L · Σ over targets r·(in + out).
+ *
+ * Merge: W' = W + (alpha/r)·A·B ({@link PeftMethod.mergedParameters}); the base tensors are never
+ * modified, so unmerging is using the base weights again.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { ModelConfig } from '../src/config.js';
+import type { ModelHooks } from '../src/hooks.js';
+import { LINEAR_SITES, linearShape, type LinearSite, type ParamSpec } from '../src/params.js';
+import { registerMethod, type MethodOptions, type PeftMethod, type TensorMap } from '../src/peft.js';
+import { Random } from '../src/random.js';
+import { integerOption, listOption, numberOption, tensorOf } from './common.js';
+
+const METHOD = 'lora';
+/** What `targets` accepts: full site names, PEFT's suffix forms, and all-linear. */
+export const LORA_TARGET_NAMES = [...LINEAR_SITES, 'c_attn', 'c_proj', 'c_fc', 'all-linear'] as const;
+export const LORA_DEFAULT_ALPHA = 8;
+
+/** The sites a list of target names selects, in LINEAR_SITES order, each once. */
+export function loraSites(targets: readonly string[]): LinearSite[] {
+  const chosen = new Set<LinearSite>();
+  for (const target of targets) {
+    for (const site of LINEAR_SITES) {
+      // PEFT matches a target against the end of the module name; all-linear takes every linear layer.
+      if (target === 'all-linear' || site === target || site.endsWith(`.${target}`)) chosen.add(site);
+    }
+  }
+  return LINEAR_SITES.filter((site) => chosen.has(site));
+}
+
+export const loraAName = (layer: number, site: LinearSite): string => `h.${layer}.${site}.lora_A.weight`;
+export const loraBName = (layer: number, site: LinearSite): string => `h.${layer}.${site}.lora_B.weight`;
+
+function scaling(options: MethodOptions): number {
+  return numberOption(options, 'alpha') / integerOption(options, 'rank'); // alpha / r, PEFT's default (not rsLoRA)
+}
+
+/** Each training forward draws a new mask; counting per trainable-tensor map keeps runs reproducible. */
+const dropoutCalls = new WeakMap<TensorMap, number>();
+
+export const lora: PeftMethod = {
+  name: METHOD,
+  summary: 'low-rank deltas (alpha/r)·A·B on chosen linear layers',
+  reference: 'Hu et al. 2022, LoRA: Low-Rank Adaptation of Large Language Models (arXiv:2106.09685)',
+  options: [
+    { name: 'rank', type: 'integer', description: 'rank r of the update (PEFT r)', default: 8, min: 1 },
+    { name: 'alpha', type: 'number', description: 'scale numerator: delta is multiplied by alpha/r (PEFT lora_alpha, default 8)', default: LORA_DEFAULT_ALPHA, min: 0 },
+    { name: 'dropout', type: 'number', description: 'dropout on the LoRA input in training (PEFT lora_dropout)', default: 0, min: 0, max: 1 },
+    {
+      name: 'targets',
+      type: 'list',
+      description: 'linear layers to adapt (PEFT target_modules); c_proj means both attn.c_proj and mlp.c_proj',
+      default: ['c_attn'],
+      choices: LORA_TARGET_NAMES,
+    },
+  ],
+
+  validate(options) {
+    const problems: string[] = [];
+    if (listOption(options, 'targets').length === 0) problems.push(`--targets is empty; allowed: one or more of ${LORA_TARGET_NAMES.join(', ')}`);
+    if (numberOption(options, 'dropout') >= 1) problems.push('--dropout = 1 would drop every input; allowed: a number in [0, 1)');
+    return problems;
+  },
+
+  addedParameters(config: ModelConfig, options: MethodOptions): ParamSpec[] {
+    const r = integerOption(options, 'rank');
+    const specs: ParamSpec[] = [];
+    for (let layer = 0; layer < config.nLayers; layer++) {
+      for (const site of loraSites(listOption(options, 'targets'))) {
+        const [input, output] = linearShape(config, site);
+        const bound = 1 / Math.sqrt(input); // kaiming_uniform_(a=√5) on a fan-in of `input`
+        specs.push(
+          { name: loraAName(layer, site), shape: [input, r], init: { kind: 'uniform', low: -bound, high: bound } }, // [in, r]
+          { name: loraBName(layer, site), shape: [r, output], init: { kind: 'zeros' } }, // [r, out]: zero, so the delta starts at 0
+        );
+      }
+    }
+    return specs;
+  },
+
+  trainableBaseParameters: () => [],
+
+  closedFormTrainable(config, options) {
+    const r = integerOption(options, 'rank');
+    const perLayer = loraSites(listOption(options, 'targets')).reduce((sum, site) => {
+      const [input, output] = linearShape(config, site);
+      return sum + r * (input + output);
+    }, 0);
+    return config.nLayers * perLayer;
+  },
+
+  hooks(tensors, _config, options): ModelHooks {
+    const sites = new Set(loraSites(listOption(options, 'targets')));
+    const scale = scaling(options);
+    const rate = numberOption(options, 'dropout');
+    let call: number | null = null;
+    return {
+      linearDelta(layer, site, input, context) {
+        if (!sites.has(site)) return null;
+        let x: tf.Tensor2D = input; // [N, in]
+        if (context.training && rate > 0) {
+          if (call === null) {
+            call = (dropoutCalls.get(tensors) ?? 0) + 1;
+            dropoutCalls.set(tensors, call);
+          }
+          x = tf.mul(x, dropoutMask(x.shape, rate, `lora-dropout:${call}:${layer}:${site}`)) as tf.Tensor2D;
+        }
+        const low = tf.matMul(x, tensorOf(tensors, loraAName(layer, site), METHOD) as tf.Tensor2D); // [N, r]
+        return tf.mul(tf.matMul(low, tensorOf(tensors, loraBName(layer, site), METHOD) as tf.Tensor2D), scale) as tf.Tensor2D; // [N, out]
+      },
+    };
+  },
+
+  mergedParameters(tensors, base, config, options) {
+    const scale = scaling(options);
+    const merged = new Map<string, tf.Tensor>();
+    for (let layer = 0; layer < config.nLayers; layer++) {
+      for (const site of loraSites(listOption(options, 'targets'))) {
+        const name = `h.${layer}.${site}.weight`;
+        const update = tf.tidy(() => {
+          const product = tf.matMul(tensorOf(tensors, loraAName(layer, site), METHOD) as tf.Tensor2D, tensorOf(tensors, loraBName(layer, site), METHOD) as tf.Tensor2D); // [in, out]
+          return tf.add(base(name), tf.mul(product, scale)); // [in, out]
+        });
+        merged.set(name, update);
+      }
+    }
+    return merged;
+  },
+};
+
+/**
+ * Inverted-dropout mask [N, in]: 0 with probability `rate`, else 1/(1 - rate). Drawn in JavaScript from
+ * a named stream, so the same run gives the same masks on every backend.
+ */
+function dropoutMask(shape: [number, number], rate: number, stream: string): tf.Tensor2D {
+  const random = new Random(0, stream);
+  const keep = 1 / (1 - rate);
+  const values = new Float32Array(shape[0] * shape[1]);
+  for (let i = 0; i < values.length; i++) values[i] = random.next() < rate ? 0 : keep;
+  return tf.tensor2d(values, shape);
+}
+
+registerMethod(lora);

@@ -1,0 +1,110 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs-core';
+import { causalAttention } from './causal_attention.js';
+import { gelu } from './gelu.js';
+import { layerNorm } from './layer_norm.js';
+import { crossEntropy } from './cross_entropy.js';
+import { maxAbsDifference, testBackends, useBackend } from '../../test/helpers.js';
+import { Random } from '../random.js';
+
+function randomTensor(shape: number[], seed: number, scale = 1): tf.Tensor {
+  const random = new Random(seed, 'ops-test');
+  const size = shape.reduce((a, b) => a * b, 1);
+  return tf.tensor(Float32Array.from({ length: size }, () => scale * random.normal()), shape);
+}
+
+function causalMask(queries: number, prefix: number): tf.Tensor2D {
+  const keys = prefix + queries;
+  const values = new Float32Array(queries * keys);
+  for (let i = 0; i < queries; i++) for (let j = prefix + i + 1; j < keys; j++) values[i * keys + j] = -1e9;
+  return tf.tensor2d(values, [queries, keys]);
+}
+
+for (const backend of testBackends()) {
+  describe(`ops on ${backend}`, () => {
+    it('gelu matches the tanh formula of GPT-2, values and gradient', async () => {
+      await useBackend(backend);
+      const x = randomTensor([64], 1, 3);
+      const reference = (t: tf.Tensor) => tf.mul(tf.mul(0.5, t), tf.add(1, tf.tanh(tf.mul(Math.sqrt(2 / Math.PI), tf.add(t, tf.mul(0.044715, tf.mul(t, tf.mul(t, t))))))));
+      assert.ok(maxAbsDifference(gelu(x), reference(x)) < 1e-5);
+      assert.ok(maxAbsDifference(tf.grad((t: tf.Tensor) => tf.sum(gelu(t)))(x), tf.grad((t: tf.Tensor) => tf.sum(reference(t)))(x)) < 1e-5);
+    });
+
+    it('layerNorm equals the composite formula, and its hand-written gradient equals autograd', async () => {
+      await useBackend(backend);
+      const x = randomTensor([6, 8], 2, 2);
+      const weight = tf.variable(randomTensor([8], 3), true);
+      const bias = tf.variable(randomTensor([8], 4), true);
+      const reference = (t: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => {
+        const centred = tf.sub(t, tf.mean(t, -1, true));
+        return tf.add(tf.mul(tf.div(centred, tf.sqrt(tf.add(tf.mean(tf.square(centred), -1, true), 1e-5))), w), b);
+      };
+      assert.ok(maxAbsDifference(layerNorm(x, weight, bias, 1e-5), reference(x, weight, bias)) < 1e-5);
+      const upstream = randomTensor([6, 8], 5);
+      const ours = tf.grads((t: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(layerNorm(t, w, b, 1e-5), upstream)))([x, weight, bias]);
+      const theirs = tf.grads((t: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(reference(t, w, b), upstream)))([x, weight, bias]);
+      ours.forEach((g, i) => assert.ok(maxAbsDifference(g, theirs[i]) < 1e-4, `gradient ${i} differs by ${maxAbsDifference(g, theirs[i])}`));
+    });
+
+    it('causal attention: the depthwise and matmul kernels agree, values and gradients, with a key prefix', async () => {
+      await useBackend(backend);
+      const [batch, queries, heads, size, prefix] = [2, 5, 3, 4, 2];
+      const q = randomTensor([batch, queries, heads, size], 6) as tf.Tensor4D;
+      const k = randomTensor([batch, prefix + queries, heads, size], 7) as tf.Tensor4D;
+      const v = randomTensor([batch, prefix + queries, heads, size], 8) as tf.Tensor4D;
+      const mask = causalMask(queries, prefix);
+      const upstream = randomTensor([batch, queries, heads, size], 9);
+      const run = (kernel: 'depthwise' | 'matmul') => {
+        const value = causalAttention(q, k, v, mask, kernel);
+        const grads = tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.sum(tf.mul(causalAttention(a as tf.Tensor4D, b as tf.Tensor4D, c as tf.Tensor4D, mask, kernel), upstream)))([q, k, v]);
+        return { value, grads };
+      };
+      const depthwise = run('depthwise');
+      const matmul = run('matmul');
+      assert.ok(maxAbsDifference(depthwise.value, matmul.value) < 1e-5);
+      depthwise.grads.forEach((g, i) => assert.ok(maxAbsDifference(g, matmul.grads[i]) < 1e-4, `gradient ${'qkv'[i]} differs by ${maxAbsDifference(g, matmul.grads[i])}`));
+    });
+
+    it('fast matmul, gather and broadcast-add gradients equal the analytic ones', async () => {
+      await useBackend(backend);
+      const a = randomTensor([5, 7], 10);
+      const b = randomTensor([7, 3], 11);
+      const upstream = randomTensor([5, 3], 12);
+      const [da, db] = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(tf.matMul(x, y), upstream)))([a, b]);
+      assert.ok(maxAbsDifference(da, tf.matMul(upstream, tf.transpose(b))) < 1e-5);
+      assert.ok(maxAbsDifference(db, tf.matMul(tf.transpose(a), upstream)) < 1e-5);
+      // Both orders of the dB product (transposing A, or dy and the result) are used depending on sizes.
+      const wide = randomTensor([5, 40], 13);
+      const narrowW = randomTensor([40, 2], 14);
+      const up2 = randomTensor([5, 2], 15);
+      const dW = tf.grad((w: tf.Tensor) => tf.sum(tf.mul(tf.matMul(wide, w), up2)))(narrowW);
+      assert.ok(maxAbsDifference(dW, tf.matMul(tf.transpose(wide), up2)) < 1e-5);
+
+      const table = randomTensor([6, 4], 16);
+      const indices = tf.tensor1d([1, 3, 1, 0, 1], 'int32');
+      const dTable = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, indices), randomTensor([5, 4], 17))))(table);
+      const expected = tf.tidy(() => {
+        const up = randomTensor([5, 4], 17).arraySync() as number[][];
+        const rows = Array.from({ length: 6 }, () => [0, 0, 0, 0]);
+        [1, 3, 1, 0, 1].forEach((row, i) => up[i].forEach((value, j) => (rows[row][j] += value)));
+        return tf.tensor2d(rows);
+      });
+      assert.ok(maxAbsDifference(dTable, expected) < 1e-5, 'duplicate indices must be summed');
+
+      const bias = randomTensor([3], 18);
+      const dBias = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.add(randomTensor([4, 5, 3], 19), t), randomTensor([4, 5, 3], 20))))(bias);
+      assert.ok(maxAbsDifference(dBias, tf.sum(randomTensor([4, 5, 3], 20), [0, 1])) < 1e-5);
+    });
+
+    it('cross-entropy is logsumexp minus the target logit, weighted positions only', async () => {
+      await useBackend(backend);
+      assert.ok(Math.abs(crossEntropy(tf.tensor2d([[0, 0]]), tf.tensor1d([1], 'int32')).dataSync()[0] - Math.log(2)) < 1e-6);
+      const logits = tf.tensor2d([[2, 0, 0], [0, 5, 0]]);
+      const weighted = crossEntropy(logits, tf.tensor1d([0, 2], 'int32'), tf.tensor1d([1, 0])).dataSync()[0];
+      const expected = Math.log(Math.exp(2) + 2) - 2;
+      assert.ok(Math.abs(weighted - expected) < 1e-5, `${weighted} vs ${expected}`);
+      assert.throws(() => crossEntropy(logits, tf.tensor1d([0], 'int32')), /need targets \[2\], got \[1\]/);
+    });
+  });
+}

@@ -1,0 +1,157 @@
+/**
+ * The one interface every fine-tuning method implements, and the registry methods add themselves to.
+ * A method is data plus two functions: it declares its options and its trainable tensors (as
+ * {@link ParamSpec}s and names of base parameters), and turns the current values of those tensors into
+ * {@link ModelHooks}. Allocation, the trainable/frozen partition, training and saving live in the core.
+ */
+import type * as tf from '@tensorflow/tfjs-core';
+import { unknownNameMessage, type ModelConfig } from './config.js';
+import type { ModelHooks } from './hooks.js';
+import type { ParamSpec } from './params.js';
+
+export type OptionValue = number | string | boolean | string[];
+
+export interface OptionSpec {
+  /** Name as written on the command line without dashes, e.g. "length". */
+  name: string;
+  type: 'integer' | 'number' | 'string' | 'boolean' | 'list';
+  description: string;
+  default?: OptionValue;
+  /** For strings and list items: the allowed values. */
+  choices?: readonly string[];
+  min?: number;
+  max?: number;
+}
+
+export type MethodOptions = Record<string, OptionValue>;
+
+/** What a method may read from the frozen model and the task when it initialises its tensors. */
+export interface MethodContext {
+  config: ModelConfig;
+  seed: number;
+  /** A frozen base tensor by name (read only). */
+  baseParameter(name: string): tf.Tensor;
+  /** Token ids of a text, with the base model's tokenizer. */
+  encode(text: string): number[];
+  /** Token ids from most to least frequent in the pretraining corpus (sampled-vocab initialisation). */
+  frequentTokens?: readonly number[];
+  /** The task's label words (class-label initialisation, prompt design). */
+  labelWords?: readonly string[];
+  /** Formatted training examples with their label words (prompt design's shots). */
+  demonstrations?: readonly { input: string; label: string }[];
+}
+
+/** The current values of a method's trainable tensors: added ones by their own name, base copies by the base name. */
+export type TensorMap = ReadonlyMap<string, tf.Tensor>;
+
+export interface PeftMethod {
+  readonly name: string;
+  /** One line for `peftscale params` and reports. */
+  readonly summary: string;
+  /** The paper the method comes from. */
+  readonly reference: string;
+  readonly options: readonly OptionSpec[];
+  /** Checks relations between options that single-option validation cannot (e.g. a length that does not fit the context). */
+  validate?(options: MethodOptions, config: ModelConfig): string[];
+  /** Tensors the method adds, with shapes and initialisers. */
+  addedParameters(config: ModelConfig, options: MethodOptions): ParamSpec[];
+  /** Names of base parameters that train (a trainable copy replaces the frozen tensor in the forward pass). */
+  trainableBaseParameters(config: ModelConfig, options: MethodOptions): string[];
+  /** The number of trainable values from the paper's / PEFT's formula, checked against the declared shapes in tests. */
+  closedFormTrainable(config: ModelConfig, options: MethodOptions): number;
+  /** Initial values for an added tensor when its initialiser needs the model or the task (sampled vocab, label words). */
+  initialValues?(spec: ParamSpec, options: MethodOptions, context: MethodContext): Float32Array | null;
+  /** Hooks for a forward pass with the current trainable tensors. */
+  hooks(tensors: TensorMap, config: ModelConfig, options: MethodOptions): ModelHooks;
+  /**
+   * What is saved for one task (the deployable adapter), computed from the trainable tensors: by default
+   * the trainable tensors themselves; P-tuning and projected prefix tuning save the computed prompts.
+   */
+  adapterTensors?(tensors: TensorMap, config: ModelConfig, options: MethodOptions): Map<string, tf.Tensor>;
+  /** Hooks from a saved adapter; required when adapterTensors is defined. */
+  hooksFromAdapter?(adapter: TensorMap, config: ModelConfig, options: MethodOptions): ModelHooks;
+  /** Base weights with the method folded in (LoRA's merge), for inference with no added cost. */
+  mergedParameters?(tensors: TensorMap, base: (name: string) => tf.Tensor, config: ModelConfig, options: MethodOptions): Map<string, tf.Tensor>;
+}
+
+const registry = new Map<string, PeftMethod>();
+
+/** Adds a method under its name; a second method with the same name is a programming error. */
+export function registerMethod(method: PeftMethod): void {
+  if (registry.has(method.name)) throw new Error(`a method named "${method.name}" is already registered`);
+  registry.set(method.name, method);
+}
+
+/** The registered method of that name; an unknown name suggests the nearest one. */
+export function getMethod(name: string): PeftMethod {
+  const method = registry.get(name);
+  if (method === undefined) throw new Error(unknownNameMessage('method', name, [...registry.keys()]));
+  return method;
+}
+
+export function registeredMethods(): PeftMethod[] {
+  return [...registry.values()];
+}
+
+/**
+ * Fills defaults and checks every option of a method: unknown names (with a suggestion), types,
+ * ranges and choices. Throws one error listing every problem, naming option, value and what is allowed.
+ */
+export function resolveOptions(method: PeftMethod, raw: Record<string, unknown>, config: ModelConfig): MethodOptions {
+  const problems: string[] = [];
+  const resolved: MethodOptions = {};
+  const known = method.options.map((o) => o.name);
+  for (const name of Object.keys(raw)) {
+    if (!known.includes(name)) problems.push(unknownNameMessage(`option for method "${method.name}"`, name, known));
+  }
+  for (const spec of method.options) {
+    const value = raw[spec.name] ?? spec.default;
+    if (value === undefined) {
+      problems.push(`--${spec.name} is required for method "${method.name}" (${spec.description})`);
+      continue;
+    }
+    const parsed = parseOption(spec, value);
+    if (typeof parsed === 'string') problems.push(`--${spec.name} = ${JSON.stringify(value)}: ${parsed}`);
+    else resolved[spec.name] = parsed.value;
+  }
+  if (problems.length === 0 && method.validate !== undefined) problems.push(...method.validate(resolved, config));
+  if (problems.length > 0) throw new Error(`invalid options for method "${method.name}":\n  ${problems.join('\n  ')}`);
+  return resolved;
+}
+
+/** Parses one option value (strings from the command line are converted); returns an error text on failure. */
+function parseOption(spec: OptionSpec, value: unknown): { value: OptionValue } | string {
+  const range = (): string =>
+    spec.min !== undefined && spec.max !== undefined ? ` in [${spec.min}, ${spec.max}]` : spec.min !== undefined ? ` >= ${spec.min}` : spec.max !== undefined ? ` <= ${spec.max}` : '';
+  switch (spec.type) {
+    case 'integer':
+    case 'number': {
+      const number = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+      if (typeof number !== 'number' || !Number.isFinite(number) || (spec.type === 'integer' && !Number.isInteger(number))) {
+        return `allowed: ${spec.type === 'integer' ? 'an integer' : 'a number'}${range()}`;
+      }
+      if ((spec.min !== undefined && number < spec.min) || (spec.max !== undefined && number > spec.max)) return `out of range; allowed: ${spec.type}${range()}`;
+      return { value: number };
+    }
+    case 'boolean': {
+      if (typeof value === 'boolean') return { value };
+      if (value === 'true' || value === 'false') return { value: value === 'true' };
+      return 'allowed: true or false';
+    }
+    case 'string': {
+      if (typeof value !== 'string') return 'allowed: a string';
+      if (spec.choices !== undefined && !spec.choices.includes(value)) return unknownNameMessage('value', value, spec.choices);
+      return { value };
+    }
+    case 'list': {
+      const items = typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter((s) => s !== '') : value;
+      if (!Array.isArray(items) || items.some((item) => typeof item !== 'string')) return 'allowed: a comma-separated list';
+      const strings = items as string[];
+      if (spec.choices !== undefined) {
+        const bad = strings.filter((item) => !spec.choices?.includes(item));
+        if (bad.length > 0) return unknownNameMessage('list item', bad[0], spec.choices);
+      }
+      return { value: strings };
+    }
+  }
+}

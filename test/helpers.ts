@@ -1,0 +1,35 @@
+/**
+ * Shared test utilities. The same tests run on every backend that loads here: wasm and cpu always,
+ * tensorflow when @tensorflow/tfjs-node is installed (PEFTSCALE_TEST_BACKENDS overrides the list).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend, type BackendName } from '../src/backend.js';
+import type { ModelConfig } from '../src/config.js';
+
+export const TINY_CONFIG: ModelConfig = { vocabSize: 260, contextLength: 64, dModel: 16, nLayers: 2, nHeads: 2, dFF: 64, layerNormEps: 1e-5 };
+
+export function testBackends(): BackendName[] {
+  const fromEnv = process.env.PEFTSCALE_TEST_BACKENDS;
+  if (fromEnv !== undefined && fromEnv !== '') return fromEnv.split(',').map((s) => s.trim()) as BackendName[];
+  return ['wasm', 'cpu'];
+}
+
+export async function useBackend(name: BackendName): Promise<void> {
+  await initBackend(name);
+  if (tf.getBackend() !== name) throw new Error(`backend ${name} did not become active (got ${tf.getBackend()})`);
+}
+
+/** Bytes of a tensor's values, for bit-identical comparisons. */
+export function bytesOf(t: tf.Tensor): Uint8Array {
+  const values = t.dataSync();
+  return new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength));
+}
+
+export function maxAbsDifference(a: tf.Tensor, b: tf.Tensor): number {
+  return tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
+}
+
+/** Token rows [B, T] with values in [0, vocab), deterministic. */
+export function tokenRows(batch: number, length: number, vocab: number, offset = 0): tf.Tensor2D {
+  return tf.tensor2d(Int32Array.from({ length: batch * length }, (_, i) => (i * 7 + offset * 13 + 3) % vocab), [batch, length], 'int32');
+}
