@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { ModelConfig } from '../src/config.js';
 import type { ForwardContext } from '../src/hooks.js';
 import type { Initializer, ParamSpec } from '../src/params.js';
-import type { MethodContext, MethodOptions, OptionSpec, PeftMethod, TensorMap } from '../src/peft.js';
+import type { MethodOptions, OptionSpec, TensorMap } from '../src/peft.js';
 
 /** `length`: the number of virtual tokens (PEFT's num_virtual_tokens). */
 export function lengthOption(min: number, defaultLength = 20): OptionSpec {
@@ -89,15 +89,3 @@ export function perForward(compute: () => tf.Tensor): (context: ForwardContext) 
   };
 }
 
-/**
- * A method that derives option values from the model and the task before it is applied (prompt
- * design turns its template and demonstrations into prompt tokens). See methods/index.ts
- * {@link prepareMethodOptions} and the report: the core does not call this yet.
- */
-export interface PreparableMethod extends PeftMethod {
-  prepare(options: MethodOptions, context: MethodContext): MethodOptions;
-}
-
-export function isPreparable(method: PeftMethod): method is PreparableMethod {
-  return typeof (method as Partial<PreparableMethod>).prepare === 'function';
-}

@@ -7,7 +7,6 @@
  * const lora = getMethod('lora');
  */
 import type { MethodContext, MethodOptions, PeftMethod } from '../src/peft.js';
-import { isPreparable } from './common.js';
 import './prompt_tuning.js';
 import './prefix_tuning.js';
 import './p_tuning.js';
@@ -33,5 +32,5 @@ export const METHOD_NAMES = ['prompt-tuning', 'prefix-tuning', 'p-tuning', 'lora
  * AdaptedModel.create, and use the returned object.
  */
 export function prepareMethodOptions(method: PeftMethod, options: MethodOptions, context: MethodContext): MethodOptions {
-  return isPreparable(method) ? method.prepare(options, context) : options;
+  return method.prepare?.(options, context) ?? options;
 }

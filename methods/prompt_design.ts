@@ -19,15 +19,12 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { ModelConfig } from '../src/config.js';
-import { registerMethod, type MethodContext, type MethodOptions } from '../src/peft.js';
-import { integerOption, listOption, stringOption, type PreparableMethod } from './common.js';
+import { registerMethod, type MethodContext, type MethodOptions, type PeftMethod } from '../src/peft.js';
+import { integerOption, listOption, stringOption } from './common.js';
 import { checkTokenIds } from './embeddings.js';
 
 const METHOD = 'prompt-design';
 export const DEFAULT_TEMPLATE = 'Answer the question.';
-
-/** The base parameter reader for each prepared options object (hooks receive no model). */
-const baseOf = new WeakMap<MethodOptions, (name: string) => tf.Tensor>();
 
 /** The prompt text: the template line, then `shots` demonstrations as input + label lines. */
 export function promptText(options: MethodOptions, context: Pick<MethodContext, 'demonstrations'>): string {
@@ -60,12 +57,10 @@ export function preparePromptDesign(options: MethodOptions, context: MethodConte
   if (ids.length + 1 > context.config.contextLength) {
     throw new Error(`${METHOD}: the prompt is ${ids.length} tokens; with at least one real token it exceeds the context length ${context.config.contextLength}: shorten --template or lower --shots`);
   }
-  const prepared: MethodOptions = { ...options, 'prompt-tokens': ids.map(String) };
-  baseOf.set(prepared, (name) => context.baseParameter(name));
-  return prepared;
+  return { ...options, 'prompt-tokens': ids.map(String) };
 }
 
-export const promptDesign: PreparableMethod = {
+export const promptDesign: PeftMethod = {
   name: METHOD,
   summary: 'frozen model with a discrete text prompt (zero- or k-shot); nothing trains',
   reference: 'Brown et al. 2020, Language Models are Few-Shot Learners (arXiv:2005.14165); the prompt-design baseline of Lester et al. 2021',
@@ -88,13 +83,8 @@ export const promptDesign: PreparableMethod = {
   trainableBaseParameters: () => [],
   closedFormTrainable: () => 0,
 
-  hooks(_tensors, _config, options) {
+  hooks(_tensors, _config, options, base) {
     const ids = promptTokens(options);
-    const base = baseOf.get(options);
-    if (base === undefined) {
-      if (ids.length === 0 && stringOption(options, 'template') === '' && integerOption(options, 'shots') === 0) return {}; // an empty prompt
-      throw new Error(`${METHOD}: options were not prepared with the base model; pass them through prepareMethodOptions(method, options, context) (methods/index.ts) before creating the model`);
-    }
     if (ids.length === 0) return {};
     return { inputPrefix: () => tf.gather(base('wte.weight'), tf.tensor1d(ids, 'int32')) }; // [P, D]: the prompt tokens' embeddings
   },

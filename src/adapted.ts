@@ -97,7 +97,8 @@ export class AdaptedModel {
   }
 
   /** Applies a method (options already resolved) to a frozen base model, allocating its trainable tensors. */
-  static create(base: GPT2, method: PeftMethod, options: MethodOptions, context: MethodContext): AdaptedModel {
+  static create(base: GPT2, method: PeftMethod, resolvedOptions: MethodOptions, context: MethodContext): AdaptedModel {
+    const options = method.prepare?.(resolvedOptions, context) ?? resolvedOptions;
     const plan = planParameters(base.config, method, options);
     const trainable = new Map<string, tf.Variable>();
     for (const spec of method.addedParameters(base.config, options)) {
@@ -115,7 +116,7 @@ export class AdaptedModel {
 
   /** The hooks for a forward pass with the current trainable values. */
   hooks(): ModelHooks {
-    const methodHooks = this.method.hooks(this.trainable, this.base.config, this.options);
+    const methodHooks = this.method.hooks(this.trainable, this.base.config, this.options, (name) => this.base.parameter(name));
     if (this.trainableBaseNames.length === 0) return methodHooks;
     const overrides = new Map<string, tf.Tensor>(methodHooks.parameterOverrides ?? []);
     for (const name of this.trainableBaseNames) overrides.set(name, this.trainable.get(name) as tf.Variable);

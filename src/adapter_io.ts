@@ -20,7 +20,7 @@ import type { ModelConfig } from './config.js';
 import type { ModelHooks } from './hooks.js';
 import type { GPT2 } from './model.js';
 import { modelParameterSpecs, numel } from './params.js';
-import { getMethod, resolveOptions, type MethodContext, type MethodOptions, type PeftMethod, type TensorMap } from './peft.js';
+import { getMethod, resolveOptions, type MethodOptions, type PeftMethod, type TensorMap } from './peft.js';
 import { writeFileAtomic } from './safetensors.js';
 
 export const ADAPTER_WEIGHTS_FILE = 'adapter.safetensors';
@@ -55,7 +55,6 @@ export interface AdapterConfigFile {
 }
 
 /** A method that derives options from the model and the task (prompt design); see methods/common.ts. */
-type MaybePreparable = PeftMethod & { prepare?(options: MethodOptions, context: MethodContext): MethodOptions };
 
 /** The tensors an adapted model saves; the caller owns and disposes them. */
 export function adapterTensors(model: AdaptedModel): Map<string, tf.Tensor> {
@@ -170,7 +169,7 @@ function expectedShapes(method: PeftMethod, config: ModelConfig, options: Method
 export async function loadAdapter(dir: string, base: GPT2): Promise<LoadedAdapter> {
   const file = await readAdapterConfig(dir, base.config);
   const configPath = path.join(dir, ADAPTER_CONFIG_FILE);
-  let method: MaybePreparable;
+  let method: PeftMethod;
   try {
     method = getMethod(file.method);
   } catch (error) {
@@ -206,7 +205,7 @@ export async function loadAdapter(dir: string, base: GPT2): Promise<LoadedAdapte
     for (const name of tensors.keys()) if (!expected.has(name)) problems.push(`${name}: not a tensor that "${method.name}" saves with these options`);
     if (problems.length > 0) throw new Error(`${weightsPath} does not match ${configPath} (method "${method.name}"):\n  ${problems.join('\n  ')}`);
 
-    const hooks = adapterHooks(method, tensors, base.config, options);
+    const hooks = adapterHooks(method, tensors, base, options);
     return {
       method,
       options,
@@ -224,12 +223,14 @@ export async function loadAdapter(dir: string, base: GPT2): Promise<LoadedAdapte
 }
 
 /** The hooks of a saved adapter, built as AdaptedModel.hooks builds them from live tensors. */
-function adapterHooks(method: PeftMethod, tensors: TensorMap, config: ModelConfig, options: MethodOptions): ModelHooks {
+function adapterHooks(method: PeftMethod, tensors: TensorMap, base: GPT2, options: MethodOptions): ModelHooks {
+  const config = base.config;
+  const reader = (name: string): tf.Tensor => base.parameter(name);
   if (method.adapterTensors !== undefined) {
     if (method.hooksFromAdapter === undefined) throw new Error(`method "${method.name}" defines adapterTensors but no hooksFromAdapter`);
-    return method.hooksFromAdapter(tensors, config, options);
+    return method.hooksFromAdapter(tensors, config, options, reader);
   }
-  const hooks = method.hooks(tensors, config, options);
+  const hooks = method.hooks(tensors, config, options, reader);
   const baseNames = method.trainableBaseParameters(config, options);
   if (baseNames.length === 0) return hooks;
   // Trained copies of base parameters (full tuning, BitFit) replace the frozen ones, as while training.

@@ -44,6 +44,9 @@ export interface MethodContext {
 /** The current values of a method's trainable tensors: added ones by their own name, base copies by the base name. */
 export type TensorMap = ReadonlyMap<string, tf.Tensor>;
 
+/** Read access to the frozen base model's tensors by name. */
+export type BaseReader = (name: string) => tf.Tensor;
+
 export interface PeftMethod {
   readonly name: string;
   /** One line for `peftscale params` and reports. */
@@ -53,6 +56,12 @@ export interface PeftMethod {
   readonly options: readonly OptionSpec[];
   /** Checks relations between options that single-option validation cannot (e.g. a length that does not fit the context). */
   validate?(options: MethodOptions, config: ModelConfig): string[];
+  /**
+   * Derives option values from the model and the task before the method is applied (prompt design turns
+   * its template and demonstrations into prompt tokens); the result replaces the options, and is what
+   * an adapter file saves.
+   */
+  prepare?(options: MethodOptions, context: MethodContext): MethodOptions;
   /** Tensors the method adds, with shapes and initialisers. */
   addedParameters(config: ModelConfig, options: MethodOptions): ParamSpec[];
   /** Names of base parameters that train (a trainable copy replaces the frozen tensor in the forward pass). */
@@ -62,16 +71,16 @@ export interface PeftMethod {
   /** Initial values for an added tensor when its initialiser needs the model or the task (sampled vocab, label words). */
   initialValues?(spec: ParamSpec, options: MethodOptions, context: MethodContext): Float32Array | null;
   /** Hooks for a forward pass with the current trainable tensors. */
-  hooks(tensors: TensorMap, config: ModelConfig, options: MethodOptions): ModelHooks;
+  hooks(tensors: TensorMap, config: ModelConfig, options: MethodOptions, base: BaseReader): ModelHooks;
   /**
    * What is saved for one task (the deployable adapter), computed from the trainable tensors: by default
    * the trainable tensors themselves; P-tuning and projected prefix tuning save the computed prompts.
    */
   adapterTensors?(tensors: TensorMap, config: ModelConfig, options: MethodOptions): Map<string, tf.Tensor>;
   /** Hooks from a saved adapter; required when adapterTensors is defined. */
-  hooksFromAdapter?(adapter: TensorMap, config: ModelConfig, options: MethodOptions): ModelHooks;
+  hooksFromAdapter?(adapter: TensorMap, config: ModelConfig, options: MethodOptions, base: BaseReader): ModelHooks;
   /** Base weights with the method folded in (LoRA's merge), for inference with no added cost. */
-  mergedParameters?(tensors: TensorMap, base: (name: string) => tf.Tensor, config: ModelConfig, options: MethodOptions): Map<string, tf.Tensor>;
+  mergedParameters?(tensors: TensorMap, base: BaseReader, config: ModelConfig, options: MethodOptions): Map<string, tf.Tensor>;
 }
 
 const registry = new Map<string, PeftMethod>();

@@ -1,0 +1,424 @@
+/**
+ * `peftscale pretrain`: pretrains the small presets of a profile on the generated world corpus and caches
+ * them, so experiments get frozen models that already know things (Lester et al.'s premise). Also saves,
+ * per preset, a never-trained control (the same seeded initial weights, no training) so reports can show
+ * what prompt tuning owes to pretraining.
+ *
+ * Cache layout (default .cache/peftscale/models/):
+ *
+ *     <cache>/<preset>/pretrained-c<corpus fingerprint>-s<seed>-b<budget hash>-v<code version>/
+ *         model.safetensors, config.json    (loadCheckpoint)
+ *         pretrain.json                     (written last: the folder is finished)
+ *         training/                         (resumable checkpoints while unfinished; removed when done)
+ *     <cache>/<preset>/control-c<fingerprint>-s<seed>-v<code version>/   (same files, no training)
+ *     <cache>/pretrain-<profile>-s<seed>-c<fingerprint>.json             (the held-out loss table)
+ *
+ * A finished folder is reused (and says so); an unfinished one resumes from its last checkpoint. A
+ * finished folder whose files are damaged is an error telling the user to delete it (never silently
+ * retrained: pretraining can take hours and damage means something outside went wrong).
+ */
+import { rm, writeFile, mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { activeBackend, describeBackend, initBackend } from '../src/backend.js';
+import { booleanFlag, formatFlags, numberFlag, parseArgs, stringFlag, type FlagSpec } from '../src/cli_args.js';
+import { findPreset, unknownNameMessage, type ModelConfig } from '../src/config.js';
+import { GPT2 } from '../src/model.js';
+import { countParameters, modelParameterSpecs } from '../src/params.js';
+import {
+  heldOutLoss,
+  pretrain,
+  readPretrainedSummary,
+  resolveSchedule,
+  savePretrainedModel,
+  type PretrainScheduleInput,
+  type PretrainSchedule,
+} from '../src/pretrain.js';
+import { formatDuration, Progress } from '../src/progress.js';
+import { hashString } from '../src/random.js';
+import { ByteTokenizer } from '../src/tokenizer.js';
+import { buildCorpus, corpusFingerprint, type Corpus, type CorpusConfig } from '../datasets/corpus.js';
+
+/** Bump when a change to the trainer or model code makes old cached models stale. */
+export const PRETRAIN_CODE_VERSION = 1;
+export const DEFAULT_CACHE_DIR = path.join('.cache', 'peftscale', 'models');
+export const PROFILE_NAMES = ['quick', 'full'] as const;
+export type PretrainProfileName = (typeof PROFILE_NAMES)[number];
+
+/** What a profile pretrains, on which corpus, with which budget. */
+export interface PretrainProfile {
+  name: string;
+  description: string;
+  /** The world and corpus (tasks must use the same worldSize and townCount; the seed comes from --seed). */
+  corpus: Omit<CorpusConfig, 'seed'> & { worldSize: number; townCount: number };
+  /** Presets pretrained by default, smallest first. */
+  presets: readonly string[];
+  /** The training budget of a preset. */
+  schedule(preset: string): PretrainScheduleInput;
+  /** Checkpoint every this many steps. */
+  checkpointEvery: number;
+  /** Documents per held-out batch. */
+  evalBatchSize: number;
+}
+
+/**
+ * quick: measured on a 2-core machine with the wasm backend (B 16 × T 128 = 2048 tokens per step: about
+ * 0.27 s for ps-nano, 0.5 s for ps-micro, 1.1 s for ps-mini), so 150 steps each take about 5 minutes in
+ * all. Every preset sees the same tokens (same batches) so the size comparison is fair; T 128 trains the
+ * positions task prompts with virtual tokens use.
+ */
+const QUICK: PretrainProfile = {
+  name: 'quick',
+  description: 'ps-nano, ps-micro, ps-mini; 150 steps of 16 × 128 tokens each (~5 min on 2 CPU cores, wasm)',
+  corpus: { worldSize: 120, townCount: 8, corpusBytes: 300_000, heldoutBytes: 12_000 },
+  presets: ['ps-nano', 'ps-micro', 'ps-mini'],
+  schedule: (preset) => ({
+    steps: 150,
+    batchSize: 16,
+    sequenceLength: 128,
+    learningRate: QUICK_LEARNING_RATES[preset] ?? 2e-3,
+    warmupSteps: 15,
+    finalLearningRateFraction: 0.1,
+  }),
+  checkpointEvery: 50,
+  evalBatchSize: 32,
+};
+const QUICK_LEARNING_RATES: Record<string, number> = { 'ps-nano': 3e-3, 'ps-micro': 3e-3, 'ps-mini': 2.5e-3, 'ps-small': 2e-3 };
+
+/** full: every ps-* preset, the full 256-token context, much longer (hours; meant for a bigger machine). */
+const FULL: PretrainProfile = {
+  name: 'full',
+  description: 'every ps-* preset; 6000 steps of 32 × 256 tokens (hours; a bigger machine)',
+  corpus: { worldSize: 1000, townCount: 8, corpusBytes: 8_000_000, heldoutBytes: 100_000 },
+  presets: ['ps-nano', 'ps-micro', 'ps-mini', 'ps-small', 'ps-base', 'ps-large'],
+  schedule: (preset) => ({
+    steps: 6000,
+    batchSize: 32,
+    sequenceLength: 256,
+    learningRate: FULL_LEARNING_RATES[preset] ?? 1e-3,
+    warmupSteps: 300,
+    finalLearningRateFraction: 0.1,
+    weightDecay: 0.01,
+  }),
+  checkpointEvery: 250,
+  evalBatchSize: 32,
+};
+const FULL_LEARNING_RATES: Record<string, number> = {
+  'ps-nano': 3e-3,
+  'ps-micro': 2e-3,
+  'ps-mini': 1.5e-3,
+  'ps-small': 1e-3,
+  'ps-base': 8e-4,
+  'ps-large': 6e-4,
+};
+
+export const PRETRAIN_PROFILES: Readonly<Record<PretrainProfileName, PretrainProfile>> = { quick: QUICK, full: FULL };
+
+/** A profile by name (unknown names suggest the nearest), or a custom profile object as is. */
+export function resolveProfile(profile: PretrainProfileName | string | PretrainProfile): PretrainProfile {
+  if (typeof profile !== 'string') return profile;
+  const found = (PRETRAIN_PROFILES as Record<string, PretrainProfile | undefined>)[profile];
+  if (found === undefined) throw new Error(unknownNameMessage('pretraining profile', profile, PROFILE_NAMES));
+  return found;
+}
+
+/** The corpus config of a profile and seed: also the world the task suite must be built from. */
+export function profileCorpusConfig(profile: PretrainProfileName | PretrainProfile, seed: number): CorpusConfig {
+  return { ...resolveProfile(profile).corpus, seed };
+}
+
+const corpora = new Map<string, Corpus>();
+
+/** Builds (once per process) the corpus of a config. */
+function corpusFor(config: CorpusConfig): Corpus {
+  const fingerprint = corpusFingerprint(config);
+  let corpus = corpora.get(fingerprint);
+  if (corpus === undefined) {
+    corpus = buildCorpus(config);
+    corpora.set(fingerprint, corpus);
+  }
+  return corpus;
+}
+
+/** Which model to locate or pretrain. */
+export interface PretrainedModelSpec {
+  preset: string;
+  profile: PretrainProfileName | PretrainProfile;
+  /** World, corpus, initial weights and batch order. Default 0. */
+  seed?: number;
+  /** Default DEFAULT_CACHE_DIR (relative to the working directory). */
+  cacheDir?: string;
+  /** Override the profile's step count. */
+  steps?: number;
+  /** The never-trained control instead of the pretrained model. */
+  control?: boolean;
+}
+
+function resolvedSchedule(spec: PretrainedModelSpec): PretrainSchedule {
+  const profile = resolveProfile(spec.profile);
+  const config = findPreset(spec.preset).config;
+  const input = profile.schedule(spec.preset);
+  return resolveSchedule(spec.steps === undefined ? input : { ...input, steps: spec.steps, warmupSteps: Math.min(input.warmupSteps ?? spec.steps, Math.floor(spec.steps / 10)) }, config);
+}
+
+/** The cache folder of a model (pretrained or control); nothing is created. */
+export function pretrainedModelDir(spec: PretrainedModelSpec): string {
+  const preset = findPreset(spec.preset);
+  if (preset.kind !== 'pretrain') throw new Error(`preset "${spec.preset}" is a published shape, too big to pretrain here; pretrainable: ${pretrainablePresets().join(', ')}`);
+  const seed = spec.seed ?? 0;
+  const fingerprint = corpusFingerprint(profileCorpusConfig(spec.profile, seed));
+  const root = path.join(spec.cacheDir ?? DEFAULT_CACHE_DIR, spec.preset);
+  if (spec.control === true) return path.join(root, `control-c${fingerprint}-s${seed}-v${PRETRAIN_CODE_VERSION}`);
+  const budget = hashString(JSON.stringify(resolvedSchedule(spec))).toString(16).padStart(8, '0');
+  return path.join(root, `pretrained-c${fingerprint}-s${seed}-b${budget}-v${PRETRAIN_CODE_VERSION}`);
+}
+
+function pretrainablePresets(): string[] {
+  return ['ps-nano', 'ps-micro', 'ps-mini', 'ps-small', 'ps-base', 'ps-large'].filter((name) => findPreset(name).kind === 'pretrain');
+}
+
+export interface EnsurePretrainedOptions extends PretrainedModelSpec {
+  /** Show a progress display on stderr (default true). */
+  progress?: boolean;
+  /** Messages (reused, resumed, saved); default: a line on stderr. */
+  log?: (message: string) => void;
+  /** Stop after this many steps, as if killed (tests). The result then has finished: false. */
+  stopAfterStep?: number;
+}
+
+/** A model folder ready to load with loadCheckpoint (or, with finished false, a stopped pretraining). */
+export interface EnsuredModel {
+  dir: string;
+  preset: string;
+  kind: 'pretrained' | 'control';
+  config: ModelConfig;
+  parameters: number;
+  heldOutLoss: number;
+  /** 'reused' a finished folder, 'trained' from scratch, 'resumed' from a checkpoint, 'stopped' by stopAfterStep. */
+  status: 'reused' | 'trained' | 'resumed' | 'stopped';
+  finished: boolean;
+  steps: number;
+  /** Training seconds recorded in the folder (all sessions). */
+  trainingSeconds: number;
+  corpusFingerprint: string;
+  /** The world the model knows: build the task suite from it. */
+  corpus: CorpusConfig;
+}
+
+/**
+ * Returns the cached model of a preset, profile and seed, pretraining it first if needed (resuming an
+ * interrupted run). With `control`, the never-trained model (same initial weights) saved the same way.
+ */
+export async function ensurePretrained(options: EnsurePretrainedOptions): Promise<EnsuredModel> {
+  const profile = resolveProfile(options.profile);
+  const seed = options.seed ?? 0;
+  const log = options.log ?? ((message: string): void => void process.stderr.write(`${message}\n`));
+  const kind = options.control === true ? 'control' : 'pretrained';
+  const dir = pretrainedModelDir(options);
+  const config = findPreset(options.preset).config;
+  const corpusConfig = profileCorpusConfig(profile, seed);
+  const fingerprint = corpusFingerprint(corpusConfig);
+  const parameters = countParameters(modelParameterSpecs(config));
+  const base = { dir, preset: options.preset, kind, config, parameters, corpusFingerprint: fingerprint, corpus: corpusConfig } as const;
+
+  const existing = await readPretrainedSummary(dir, { verify: true });
+  if (existing !== null) {
+    log(`${options.preset}: reusing the finished ${kind} model in ${dir} (held-out loss ${existing.heldOutLoss.toFixed(4)})`);
+    const steps = typeof existing.details.steps === 'number' ? existing.details.steps : 0;
+    const trainingSeconds = typeof existing.details.trainingSeconds === 'number' ? existing.details.trainingSeconds : 0;
+    return { ...base, heldOutLoss: existing.heldOutLoss, status: 'reused', finished: true, steps, trainingSeconds };
+  }
+
+  const corpus = corpusFor(corpusConfig);
+  const tokenizer = new ByteTokenizer();
+  const heldout = corpus.heldout.map((text) => tokenizer.encode(text));
+  const backend = activeBackend()?.name ?? 'unknown';
+  const details = { preset: options.preset, profile: profile.name, seed, corpusFingerprint: fingerprint, backend, codeVersion: PRETRAIN_CODE_VERSION };
+
+  if (kind === 'control') {
+    const model = GPT2.initialize(config, seed);
+    try {
+      const loss = heldOutLoss(model, heldout, { batchSize: profile.evalBatchSize });
+      await savePretrainedModel(dir, model, { kind, parameters, heldOutLoss: loss.loss, heldOutTokens: loss.tokens, details: { ...details, steps: 0, trainingSeconds: 0 } }, { seed, preset: options.preset, steps: 0 });
+      log(`${options.preset}: saved the never-trained control in ${dir} (held-out loss ${loss.loss.toFixed(4)})`);
+      return { ...base, heldOutLoss: loss.loss, status: 'trained', finished: true, steps: 0, trainingSeconds: 0 };
+    } finally {
+      model.dispose();
+    }
+  }
+
+  const schedule = resolvedSchedule(options);
+  const trainingDir = path.join(dir, 'training');
+  let display: Progress | null = null;
+  const result = await pretrain({
+    config,
+    seed,
+    schedule,
+    train: corpus.train.map((text) => tokenizer.encode(text)),
+    heldout,
+    evalBatchSize: profile.evalBatchSize,
+    checkpointDir: trainingDir,
+    checkpointEvery: profile.checkpointEvery,
+    stopAfterStep: options.stopAfterStep,
+    onLog: (message) => (display === null ? log(`${options.preset}: ${message}`) : display.line(`${options.preset}: ${message}`)),
+    onProgress: (p) => {
+      if (options.progress === false) return;
+      // Created at the first step, so a resumed run's rate counts only this session's steps.
+      display ??= new Progress({ label: options.preset, total: p.totalSteps, unit: 'step', startDone: p.step - 1 });
+      display.update(p.step, { loss: p.smoothedLoss, lr: p.learningRate, 'tok/s': Math.round(p.tokensPerSecond) });
+    },
+  });
+  const finalDisplay = display as Progress | null;
+  try {
+    finalDisplay?.done({ loss: result.lastLoss, 'held-out': result.heldOut?.loss ?? NaN });
+    if (!result.completed || result.heldOut === null) {
+      log(`${options.preset}: stopped at step ${result.step}/${schedule.steps}; run again to resume from the last checkpoint in ${trainingDir}`);
+      return { ...base, heldOutLoss: NaN, status: 'stopped', finished: false, steps: result.step, trainingSeconds: result.trainingSeconds };
+    }
+    const summaryDetails = {
+      ...details,
+      steps: result.step,
+      trainTokens: result.trainTokens,
+      trainingSeconds: result.trainingSeconds,
+      lastLoss: result.lastLoss,
+      schedule: { ...schedule },
+      lossCurve: result.lossCurve,
+      corpusStats: { ...corpus.stats },
+    };
+    await savePretrainedModel(dir, result.model, { kind, parameters, heldOutLoss: result.heldOut.loss, heldOutTokens: result.heldOut.tokens, details: summaryDetails }, { seed, preset: options.preset, steps: result.step });
+    // The finished model is saved: the resumable state (2× the model in optimizer moments) is no longer needed.
+    await rm(trainingDir, { recursive: true, force: true });
+    log(`${options.preset}: saved the pretrained model in ${dir} (held-out loss ${result.heldOut.loss.toFixed(4)}, ${formatDuration(result.trainingSeconds)} of training)`);
+    return {
+      ...base,
+      heldOutLoss: result.heldOut.loss,
+      status: result.resumedFrom === null ? 'trained' : 'resumed',
+      finished: true,
+      steps: result.step,
+      trainingSeconds: result.trainingSeconds,
+    };
+  } finally {
+    result.model.dispose();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The command
+
+export const PRETRAIN_FLAGS: readonly FlagSpec[] = [
+  { name: 'profile', type: 'string', description: `what to pretrain: ${PROFILE_NAMES.join(' or ')}`, default: 'quick' },
+  { name: 'model', type: 'string', description: 'only this preset (any ps-* preset, even outside the profile)' },
+  { name: 'seed', type: 'integer', description: 'seed of the world, corpus, initial weights and batch order', default: 0 },
+  { name: 'steps', type: 'integer', description: "override the profile's steps per preset" },
+  { name: 'backend', type: 'string', description: 'tensorflow, wasm, cpu or auto', default: 'auto' },
+  { name: 'cache', type: 'string', description: 'cache folder for models', default: DEFAULT_CACHE_DIR },
+  { name: 'json', type: 'boolean', description: 'print the result table as JSON on stdout' },
+  { name: 'help', type: 'boolean', description: 'show this help' },
+];
+
+/** One row of the result table. */
+export interface PretrainTableRow {
+  preset: string;
+  parameters: number;
+  steps: number;
+  heldOutLoss: number;
+  controlHeldOutLoss: number;
+  status: EnsuredModel['status'];
+  trainingSeconds: number;
+  dir: string;
+}
+
+/** Warnings when held-out loss does not fall as presets grow, or pretraining does not beat the control. */
+export function scalingWarnings(rows: readonly PretrainTableRow[]): string[] {
+  const warnings: string[] = [];
+  const sorted = [...rows].sort((a, b) => a.parameters - b.parameters);
+  for (let i = 1; i < sorted.length; i++) {
+    const [smaller, larger] = [sorted[i - 1], sorted[i]];
+    if (!(larger.heldOutLoss < smaller.heldOutLoss)) {
+      warnings.push(
+        `held-out loss does not fall with size: ${larger.preset} (${larger.parameters} params) ${larger.heldOutLoss.toFixed(4)} ≥ ` +
+          `${smaller.preset} (${smaller.parameters} params) ${smaller.heldOutLoss.toFixed(4)}; the training budget or the world is wrong for a scaling study`,
+      );
+    }
+  }
+  for (const row of rows) {
+    if (!(row.heldOutLoss < row.controlHeldOutLoss)) {
+      warnings.push(`${row.preset}: pretrained held-out loss ${row.heldOutLoss.toFixed(4)} is not below the never-trained control's ${row.controlHeldOutLoss.toFixed(4)}`);
+    }
+  }
+  return warnings;
+}
+
+/** The table as text. */
+export function formatPretrainTable(rows: readonly PretrainTableRow[]): string {
+  const header = ['preset', 'params', 'steps', 'held-out loss', 'control loss', 'status', 'train time'];
+  const body = rows.map((r) => [r.preset, r.parameters.toLocaleString('en-US'), String(r.steps), r.heldOutLoss.toFixed(4), r.controlHeldOutLoss.toFixed(4), r.status, formatDuration(r.trainingSeconds)]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
+  const line = (cells: string[]): string => cells.map((cell, i) => (i === 0 || i === 5 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
+}
+
+/** `peftscale pretrain [--profile quick|full] [--model NAME] [--seed N] [--steps N] [--backend B] [--cache DIR] [--json]`. */
+export async function runPretrain(argv: string[]): Promise<void> {
+  const args = parseArgs(argv, PRETRAIN_FLAGS, 'pretrain');
+  if (booleanFlag(args, 'help')) {
+    process.stdout.write(`usage: peftscale pretrain [flags]\n\nPretrains the small presets on the generated world corpus and caches them.\n\n${formatFlags(PRETRAIN_FLAGS)}\n`);
+    return;
+  }
+  if (args.positionals.length > 0) throw new Error(`pretrain: unexpected argument(s) ${args.positionals.join(' ')}; see --help`);
+  const profile = resolveProfile(stringFlag(args, 'profile') ?? 'quick');
+  const seed = numberFlag(args, 'seed') ?? 0;
+  const steps = numberFlag(args, 'steps');
+  if (steps !== undefined && steps < 1) throw new Error(`pretrain: --steps = ${steps}: allowed: an integer ≥ 1`);
+  const cacheDir = stringFlag(args, 'cache') ?? DEFAULT_CACHE_DIR;
+  const json = booleanFlag(args, 'json');
+  const model = stringFlag(args, 'model');
+  const presets = model === undefined ? [...profile.presets] : [model];
+  for (const preset of presets) pretrainedModelDir({ preset, profile, seed, cacheDir, steps }); // validates names early
+
+  const backend = await initBackend(stringFlag(args, 'backend') ?? 'auto');
+  process.stderr.write(`${describeBackend(backend)}\n`);
+  const corpusConfig = profileCorpusConfig(profile, seed);
+  const fingerprint = corpusFingerprint(corpusConfig);
+  process.stderr.write(`profile ${profile.name}: ${profile.description}; corpus ${fingerprint} (world ${corpusConfig.worldSize}, ${corpusConfig.corpusBytes} bytes), seed ${seed}\n`);
+
+  const started = performance.now();
+  const rows: PretrainTableRow[] = [];
+  for (const preset of presets) {
+    const control = await ensurePretrained({ preset, profile, seed, cacheDir, steps, control: true });
+    const trained = await ensurePretrained({ preset, profile, seed, cacheDir, steps });
+    rows.push({
+      preset,
+      parameters: trained.parameters,
+      steps: trained.steps,
+      heldOutLoss: trained.heldOutLoss,
+      controlHeldOutLoss: control.heldOutLoss,
+      status: trained.status,
+      trainingSeconds: trained.trainingSeconds,
+      dir: trained.dir,
+    });
+  }
+  const wallSeconds = (performance.now() - started) / 1000;
+  rows.sort((a, b) => a.parameters - b.parameters);
+  const warnings = scalingWarnings(rows);
+  const report = {
+    profile: profile.name,
+    seed,
+    corpusFingerprint: fingerprint,
+    corpus: corpusConfig,
+    backend: backend.name,
+    codeVersion: PRETRAIN_CODE_VERSION,
+    wallSeconds,
+    rows,
+    warnings,
+  };
+  await mkdir(cacheDir, { recursive: true });
+  const reportPath = path.join(cacheDir, `pretrain-${profile.name}-s${seed}-c${fingerprint}${model === undefined ? '' : `-${model}`}.json`);
+  await writeFile(reportPath, `${JSON.stringify(report, null, 2)}\n`);
+  if (json) {
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  } else {
+    process.stdout.write(`\nheld-out corpus loss (nats/token) by preset, profile ${profile.name}, seed ${seed}:\n${formatPretrainTable(rows)}\n`);
+    process.stdout.write(`wall time ${formatDuration(wallSeconds)}; table written to ${reportPath}\n`);
+  }
+  for (const warning of warnings) process.stderr.write(`WARNING: ${warning}\n`);
+}
