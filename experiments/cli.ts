@@ -18,6 +18,8 @@ import { formatParameterPlan } from '../methods/commands.js';
 import '../methods/index.js';
 import { describeTasks, formatSamples, formatTaskTable, sampleExamples } from '../datasets/commands.js';
 import { buildTaskSuite, findTask } from '../datasets/tasks.js';
+import { runExperiment } from './experiment.js';
+import { runPretrain } from './pretrain.js';
 
 const BACKEND_FLAG: FlagSpec = { name: 'backend', type: 'string', description: 'tensorflow, wasm, cpu or auto (also PEFTSCALE_BACKEND)' };
 const JSON_FLAG: FlagSpec = { name: 'json', type: 'boolean', description: 'print one JSON object instead of tables' };
@@ -241,6 +243,8 @@ const COMMANDS: Command[] = [
   },
   { name: 'bench', summary: 'time the reference training step', usage: `peftscale bench reference [--method full|prompt-tuning|lora] [--backend NAME] [--json]\n${formatFlags(benchFlags)}`, run: runBench },
   { name: 'data', summary: 'the generated task suite: list tasks, print samples', usage: `peftscale data tasks [--json] | peftscale data sample --task NAME --split train|dev|test --n 3\n${formatFlags(dataFlags)}`, run: runData },
+  { name: 'pretrain', summary: 'pretrain the frozen model family on the generated corpus (cached, resumable)', usage: '', run: runPretrain },
+  { name: 'experiment', summary: 'what `npm run experiment` runs: pretraining, then the parameter table (the sweep comes with the runner)', usage: '', run: runExperiment },
 ];
 
 function usage(): string {
@@ -262,7 +266,7 @@ async function main(argv: string[]): Promise<void> {
   }
   const command = COMMANDS.find((c) => c.name === name);
   if (command === undefined) throw new Error(unknownNameMessage('command', name, COMMANDS.map((c) => c.name)));
-  if (rest.includes('--help') || rest.includes('-h')) {
+  if ((rest.includes('--help') || rest.includes('-h')) && command.usage !== '') {
     console.log(command.usage);
     return;
   }

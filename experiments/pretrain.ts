@@ -21,7 +21,7 @@ import { rm, writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { activeBackend, describeBackend, initBackend } from '../src/backend.js';
 import { booleanFlag, formatFlags, numberFlag, parseArgs, stringFlag, type FlagSpec } from '../src/cli_args.js';
-import { findPreset, unknownNameMessage, type ModelConfig } from '../src/config.js';
+import { findPreset, PRESETS, unknownNameMessage, type ModelConfig } from '../src/config.js';
 import { GPT2 } from '../src/model.js';
 import { countParameters, modelParameterSpecs } from '../src/params.js';
 import {
@@ -61,22 +61,22 @@ export interface PretrainProfile {
 }
 
 /**
- * quick: measured on a 2-core machine with the wasm backend (B 16 × T 128 = 2048 tokens per step: about
- * 0.27 s for ps-nano, 0.5 s for ps-micro, 1.1 s for ps-mini), so 150 steps each take about 5 minutes in
- * all. Every preset sees the same tokens (same batches) so the size comparison is fair; T 128 trains the
- * positions task prompts with virtual tokens use.
+ * quick: measured on a 2-core machine with the wasm backend, B 16 × T 128 = 2048 tokens per step: about
+ * 0.15 s for ps-nano, 0.31 s for ps-micro, 0.6 s for ps-mini (ps-small: ~2 s, left out), so 240 steps each
+ * take about 4.5 minutes in all. Every preset sees the same batches, so the size comparison is fair; T 128
+ * trains the positions that task prompts (≤ 80 bytes) plus some virtual tokens use.
  */
 const QUICK: PretrainProfile = {
   name: 'quick',
-  description: 'ps-nano, ps-micro, ps-mini; 150 steps of 16 × 128 tokens each (~5 min on 2 CPU cores, wasm)',
+  description: 'ps-nano, ps-micro, ps-mini; 240 steps of 16 × 128 tokens each (~4.5 min on 2 CPU cores, wasm)',
   corpus: { worldSize: 120, townCount: 8, corpusBytes: 300_000, heldoutBytes: 12_000 },
   presets: ['ps-nano', 'ps-micro', 'ps-mini'],
   schedule: (preset) => ({
-    steps: 150,
+    steps: 240,
     batchSize: 16,
     sequenceLength: 128,
     learningRate: QUICK_LEARNING_RATES[preset] ?? 2e-3,
-    warmupSteps: 15,
+    warmupSteps: 20,
     finalLearningRateFraction: 0.1,
   }),
   checkpointEvery: 50,
@@ -173,7 +173,7 @@ export function pretrainedModelDir(spec: PretrainedModelSpec): string {
 }
 
 function pretrainablePresets(): string[] {
-  return ['ps-nano', 'ps-micro', 'ps-mini', 'ps-small', 'ps-base', 'ps-large'].filter((name) => findPreset(name).kind === 'pretrain');
+  return PRESETS.filter((preset) => preset.kind === 'pretrain').map((preset) => preset.name);
 }
 
 export interface EnsurePretrainedOptions extends PretrainedModelSpec {
@@ -309,7 +309,7 @@ export const PRETRAIN_FLAGS: readonly FlagSpec[] = [
   { name: 'model', type: 'string', description: 'only this preset (any ps-* preset, even outside the profile)' },
   { name: 'seed', type: 'integer', description: 'seed of the world, corpus, initial weights and batch order', default: 0 },
   { name: 'steps', type: 'integer', description: "override the profile's steps per preset" },
-  { name: 'backend', type: 'string', description: 'tensorflow, wasm, cpu or auto', default: 'auto' },
+  { name: 'backend', type: 'string', description: 'tensorflow, wasm, cpu or auto (default: $PEFTSCALE_BACKEND, else auto)' },
   { name: 'cache', type: 'string', description: 'cache folder for models', default: DEFAULT_CACHE_DIR },
   { name: 'json', type: 'boolean', description: 'print the result table as JSON on stdout' },
   { name: 'help', type: 'boolean', description: 'show this help' },
@@ -375,7 +375,7 @@ export async function runPretrain(argv: string[]): Promise<void> {
   const presets = model === undefined ? [...profile.presets] : [model];
   for (const preset of presets) pretrainedModelDir({ preset, profile, seed, cacheDir, steps }); // validates names early
 
-  const backend = await initBackend(stringFlag(args, 'backend') ?? 'auto');
+  const backend = await initBackend(stringFlag(args, 'backend'));
   process.stderr.write(`${describeBackend(backend)}\n`);
   const corpusConfig = profileCorpusConfig(profile, seed);
   const fingerprint = corpusFingerprint(corpusConfig);

@@ -289,7 +289,7 @@ export interface PretrainResult {
 }
 
 /** state.json of a step folder. */
-interface TrainingState {
+export interface TrainingState {
   format: typeof PRETRAIN_STATE_FORMAT;
   formatVersion: number;
   step: number;
@@ -543,7 +543,8 @@ async function removeStaleFolders(dir: string, keep: string | null): Promise<voi
   }
 }
 
-interface SavedCheckpoint {
+/** A training checkpoint as loaded: the caller owns (and must dispose) the tensors. */
+export interface SavedCheckpoint {
   state: TrainingState;
   weights: Map<string, tf.Tensor>;
   moments: Map<string, tf.Tensor>;
