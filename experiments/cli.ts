@@ -129,8 +129,8 @@ const benchFlags: FlagSpec[] = [
   BACKEND_FLAG,
   JSON_FLAG,
   { name: 'method', type: 'string', description: 'full, prompt-tuning (length 20) or lora (rank 8 on c_attn)', default: 'full' },
-  { name: 'steps', type: 'integer', description: 'measured steps', default: 10 },
-  { name: 'warmup', type: 'integer', description: 'warm-up steps, not measured', default: 3 },
+  { name: 'steps', type: 'integer', description: 'measured steps', default: 20 },
+  { name: 'warmup', type: 'integer', description: 'warm-up steps, not measured', default: 5 },
 ];
 const REFERENCE_METHOD_OPTIONS: Record<string, Record<string, string>> = {
   full: {},
@@ -145,8 +145,8 @@ async function runBench(argv: string[]): Promise<void> {
   const methodName = stringFlag(args, 'method') ?? 'full';
   const methodOptions = REFERENCE_METHOD_OPTIONS[methodName];
   if (methodOptions === undefined) throw new Error(`peftscale bench reference: --method ${unknownNameMessage('value', methodName, Object.keys(REFERENCE_METHOD_OPTIONS))}`);
-  const steps = numberFlag(args, 'steps') ?? 10;
-  const warmupSteps = numberFlag(args, 'warmup') ?? 3;
+  const steps = numberFlag(args, 'steps') ?? 20;
+  const warmupSteps = numberFlag(args, 'warmup') ?? 5;
   const { config, batchSize, sequenceLength } = REFERENCE_STEP;
 
   const base = GPT2.initialize(config, 0);
