@@ -3,6 +3,7 @@
  * as a table, and show sample examples exactly as the model sees them. Nothing here prints or exits.
  */
 import { Random } from '../src/random.js';
+import { byteLength } from './corpus.js';
 import { SPLIT_NAMES, type Task, type TaskSplits } from './types.js';
 
 /** One task's summary. */
@@ -34,9 +35,6 @@ function splitRecord<T>(value: (split: keyof TaskSplits) => T): Record<keyof Tas
   return { train: value('train'), dev: value('dev'), test: value('test') };
 }
 
-function byteLength(text: string): number {
-  return Buffer.byteLength(text, 'utf8');
-}
 
 /** Label words are shown quoted so their leading space is visible. */
 function showLabels(labels: readonly string[], max = 6): string {

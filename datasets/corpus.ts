@@ -171,7 +171,8 @@ function heldout(writer: Writer, config: ResolvedCorpusConfig, trainTexts: Set<s
   return docs;
 }
 
-function byteLength(text: string): number {
+/** UTF-8 length of a text: its length in byte tokens. */
+export function byteLength(text: string): number {
   return Buffer.byteLength(text, 'utf8');
 }
 

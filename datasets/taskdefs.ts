@@ -5,7 +5,7 @@
  */
 import { Random } from '../src/random.js';
 import type { TaskExample } from './types.js';
-import { COLOURS, HOBBIES, KINDS, article, factId, townName, type Character, type Relation, type World } from './world.js';
+import { COLOURS, HOBBIES, KINDS, MAX_COINS, article, factId, townName, type Character, type Relation, type World } from './world.js';
 
 /** A synthetic task definition (the Task object is assembled in tasks.ts). */
 export interface SyntheticTaskDef {
@@ -82,7 +82,7 @@ const STATEMENTS: Record<'kind' | 'colour' | 'town' | 'hobby' | 'coins', Stateme
   },
   coins: {
     relation: 'coins',
-    values: () => ['1', '2', '3', '4', '5', '6', '7', '8', '9'],
+    values: () => Array.from({ length: MAX_COINS }, (_, i) => String(i + 1)),
     value: (_, c) => String(c.coins),
     sentence: (n, v) => `${n} has ${v} coin${v === '1' ? '' : 's'}.`,
     question: (n, v) => `Does ${n} have ${v} coin${v === '1' ? '' : 's'}?`,
@@ -215,21 +215,10 @@ const entail: SyntheticTaskDef = {
         else out.push(make(STATEMENTS.hobby, c.hobby, TRUE), make(STATEMENTS.hobby, otherValue(rng, HOBBIES, c.hobby), FALSE));
       }
     }
-    return dedupe(out);
+    return out; // ids combine premise, claim and value, so they are unique already
   },
 };
-
-function dedupe(examples: TaskExample[]): TaskExample[] {
-  const seen = new Set<string>();
-  return examples.filter((e) => (seen.has(e.id) ? false : (seen.add(e.id), true)));
-}
 
 /** All synthetic task definitions, in suite order. */
 export const SYNTHETIC_TASKS: readonly SyntheticTaskDef[] = [verify, entail, colour, town, compare];
 
-/** A plain sentence stating one character fact, as the entail premises write it (used by the corpus too). */
-export function plainSentence(world: World, c: Character, relation: 'kind' | 'colour' | 'town' | 'hobby' | 'coins'): string | null {
-  const s = STATEMENTS[relation];
-  const value = s.value(world, c);
-  return value === null ? null : s.sentence(c.name, value);
-}

@@ -11,7 +11,7 @@
  * facts the pretraining corpus states but no task's train split mentions, so a method scores well on
  * test only by using what the frozen model knows. Labels are balanced by sampling label by label.
  */
-import { unknownNameMessage } from '../src/config.js';
+import { definedOnly, unknownNameMessage } from '../src/config.js';
 import { Random } from '../src/random.js';
 import { SYNTHETIC_TASKS, type SyntheticTaskDef } from './taskdefs.js';
 import { majorityOf, SPLIT_NAMES, type Task, type TaskExample, type TaskSplits } from './types.js';
@@ -80,10 +80,6 @@ function resolveSizes(partial: Partial<SplitSizes> = {}): SplitSizes {
   );
   if (problems.length > 0) throw new Error(`invalid task split sizes:\n  ${problems.join('\n  ')}`);
   return sizes;
-}
-
-function definedOnly(partial: Partial<SplitSizes>): Partial<SplitSizes> {
-  return Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined)) as Partial<SplitSizes>;
 }
 
 function buildTask(def: SyntheticTaskDef, world: World, partition: EntityPartition, sizes: SplitSizes, seed: number): Task {

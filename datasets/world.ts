@@ -17,7 +17,7 @@ import { Random } from '../src/random.js';
 /** Bumped whenever a generator change alters the bytes produced for the same config (cache keys). */
 export const DATASET_VERSION = 'peftscale-world-v1';
 
-/** Animal kinds; distinct first letters so label words differ from their first byte. */
+/** Animal kinds (not label words of any task). */
 export const KINDS = ['cat', 'dog', 'fox', 'owl', 'hen', 'bear', 'goat', 'frog'] as const;
 /** Coat colours (also the labels of the colour task); distinct first letters. */
 export const COLOURS = ['red', 'blue', 'green', 'white', 'pink', 'yellow'] as const;

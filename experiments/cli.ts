@@ -13,6 +13,7 @@ import { GPT2 } from '../src/model.js';
 import { countParameters, modelParameterSpecs } from '../src/params.js';
 import { getMethod, registeredMethods, resolveOptions } from '../src/peft.js';
 import { Random } from '../src/random.js';
+import { ByteTokenizer } from '../src/tokenizer.js';
 import { createOptimizer } from '../src/train.js';
 import { formatParameterPlan } from '../methods/commands.js';
 import '../methods/index.js';
@@ -87,7 +88,7 @@ function splitMethodOptions(argv: readonly string[], commandFlags: readonly Flag
 const infoFlags: FlagSpec[] = [BACKEND_FLAG, JSON_FLAG];
 async function runInfo(argv: string[]): Promise<void> {
   const args = parseArgs(argv, infoFlags, 'peftscale info');
-  const backend = await startBackend(args);
+  const backend = await initBackend(stringFlag(args, 'backend')); // described in the output below, not on stderr
   const presets = PRESETS.map((preset) => ({
     name: preset.name,
     kind: preset.kind,
@@ -152,7 +153,7 @@ async function runBench(argv: string[]): Promise<void> {
   const base = GPT2.initialize(config, 0);
   const method = getMethod(methodName);
   const options = resolveOptions(method, methodOptions, config);
-  const adapted = AdaptedModel.create(base, method, options, { config, seed: 0, baseParameter: (name) => base.parameter(name), encode: (text) => Array.from(new TextEncoder().encode(text)) });
+  const adapted = AdaptedModel.create(base, method, options, { config, seed: 0, baseParameter: (name) => base.parameter(name), encode: (text) => new ByteTokenizer().encode(text) });
   const random = new Random(0, 'reference-batch');
   const tokens = tf.tensor2d(Int32Array.from({ length: batchSize * sequenceLength }, () => random.int(config.vocabSize)), [batchSize, sequenceLength], 'int32');
   const optimizer = createOptimizer('adam', 1e-3);

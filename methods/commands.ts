@@ -26,7 +26,6 @@ function table(rows: readonly { name: string; shape: readonly number[]; count: n
  * closed-form count with whether it agrees. Pure: allocates nothing.
  */
 export function formatParameterPlan(plan: ParameterPlan): string {
-  const frozenCount = plan.frozenBase.reduce((sum, p) => sum + p.count, 0);
   const lines = [
     `method: ${plan.method}${optionText(plan)}`,
     `trainable params: ${count(plan.trainable)} || all params: ${count(plan.total)} || trainable%: ${plan.percent.toFixed(4)}`,
@@ -34,7 +33,7 @@ export function formatParameterPlan(plan: ParameterPlan): string {
     ...(plan.added.length === 0 ? [] : table(plan.added)),
     `trainable base tensors (${plan.trainableBase.length}): ${plan.trainableBase.length === 0 ? 'none' : count(plan.trainableBase.reduce((sum, p) => sum + p.count, 0))}`,
     ...(plan.trainableBase.length === 0 ? [] : table(plan.trainableBase)),
-    `frozen base tensors (${plan.frozenBase.length}): ${count(frozenCount)} params`,
+    `frozen base tensors (${plan.frozenBase.length}): ${count(plan.frozen)} params`,
     `closed form: ${count(plan.closedForm)} (${plan.closedForm === plan.trainable ? 'matches the declared shapes' : `MISMATCH: declared shapes give ${count(plan.trainable)}`})`,
   ];
   return `${lines.join('\n')}\n`;

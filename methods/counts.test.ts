@@ -10,7 +10,7 @@ import { findPreset, PRESETS, type ModelConfig } from '../src/config.js';
 import { GPT2 } from '../src/model.js';
 import { getMethod, resolveOptions } from '../src/peft.js';
 import { formatParameterPlan } from './commands.js';
-import { METHOD_NAMES, prepareMethodOptions } from './index.js';
+import { METHOD_NAMES } from './index.js';
 import { methodContext } from './test_support.js';
 
 function plan(config: ModelConfig, name: string, raw: Record<string, unknown>) {
@@ -80,7 +80,7 @@ describe('closed forms equal what AdaptedModel.create allocates', () => {
       for (const { name, raw } of cases(base.config)) {
         const method = getMethod(name);
         const context = methodContext(base);
-        const options = prepareMethodOptions(method, resolveOptions(method, raw, base.config), context);
+        const options = resolveOptions(method, raw, base.config);
         const adapted = AdaptedModel.create(base, method, options, context);
         const allocated = adapted.variables().reduce((sum, v) => sum + v.size, 0);
         assert.equal(allocated, method.closedFormTrainable(base.config, options), `${presetName} ${name} ${JSON.stringify(raw)}`);

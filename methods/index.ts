@@ -6,7 +6,6 @@
  * import '../methods/index.js';
  * const lora = getMethod('lora');
  */
-import type { MethodContext, MethodOptions, PeftMethod } from '../src/peft.js';
 import './prompt_tuning.js';
 import './prefix_tuning.js';
 import './p_tuning.js';
@@ -26,11 +25,3 @@ export { promptDesign } from './prompt_design.js';
 /** Method names in the order reports list them. */
 export const METHOD_NAMES = ['prompt-tuning', 'prefix-tuning', 'p-tuning', 'lora', 'bitfit', 'full', 'prompt-design'] as const;
 
-/**
- * Options with anything a method derives from the model and the task filled in (prompt design's prompt
- * tokens); other methods' options come back unchanged. Call after resolveOptions, before
- * AdaptedModel.create, and use the returned object.
- */
-export function prepareMethodOptions(method: PeftMethod, options: MethodOptions, context: MethodContext): MethodOptions {
-  return method.prepare?.(options, context) ?? options;
-}

@@ -121,8 +121,8 @@ export const lora: PeftMethod = {
           }
           x = tf.mul(x, dropoutMask(x.shape, rate, `lora-dropout:${call}:${layer}:${site}`)) as tf.Tensor2D;
         }
-        const low = tf.matMul(x, tensorOf(tensors, loraAName(layer, site), METHOD) as tf.Tensor2D); // [N, r]
-        return tf.mul(tf.matMul(low, tensorOf(tensors, loraBName(layer, site), METHOD) as tf.Tensor2D), scale) as tf.Tensor2D; // [N, out]
+        const low = tf.mul(tf.matMul(x, tensorOf(tensors, loraAName(layer, site), METHOD) as tf.Tensor2D), scale); // [N, r]: scaling here is cheaper than on [N, out]
+        return tf.matMul(low, tensorOf(tensors, loraBName(layer, site), METHOD) as tf.Tensor2D) as tf.Tensor2D; // [N, out]
       },
     };
   },

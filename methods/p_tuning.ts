@@ -24,7 +24,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { ModelConfig } from '../src/config.js';
 import type { ParamSpec } from '../src/params.js';
 import { registerMethod, type MethodOptions, type PeftMethod, type TensorMap } from '../src/peft.js';
-import { applyLinear, checkPromptFits, integerOption, lengthOption, perForward, stringOption, tensorOf, torchLinear } from './common.js';
+import { applyLinear, checkPromptFits, integerOption, lengthOption, stringOption, tensorOf, torchLinear } from './common.js';
 
 const METHOD = 'p-tuning';
 export const P_TUNING_ENCODERS = ['mlp', 'lstm'] as const;
@@ -97,8 +97,7 @@ export const pTuning: PeftMethod = {
   },
 
   hooks(tensors, config, options) {
-    const tokens = perForward(() => encode(tensors, config, options));
-    return { inputPrefix: (context) => tokens(context) };
+    return { inputPrefix: () => encode(tensors, config, options) }; // called once per forward pass
   },
 
   adapterTensors: (tensors, config, options) => new Map([[VIRTUAL_TOKENS, encode(tensors, config, options)]]),

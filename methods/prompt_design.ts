@@ -14,8 +14,8 @@
  * Model: inputPrefix = the wte rows of the prompt tokens, which is exactly prepending those tokens to
  * every row. Zero trainable parameters: training is refused by the core.
  *
- * The hooks need the base model's wte, which PeftMethod.hooks does not receive: options must go through
- * {@link preparePromptDesign} (prepareMethodOptions in methods/index.ts) with a MethodContext first.
+ * prepare() turns the template and demonstrations into `prompt-tokens` (AdaptedModel.create calls it);
+ * the hooks read those tokens' rows of the base wte. An adapter file saves the tokens.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { ModelConfig } from '../src/config.js';

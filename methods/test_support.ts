@@ -7,7 +7,6 @@ import type { ModelConfig } from '../src/config.js';
 import { GPT2 } from '../src/model.js';
 import { getMethod, resolveOptions, type MethodContext } from '../src/peft.js';
 import { ByteTokenizer } from '../src/tokenizer.js';
-import { prepareMethodOptions } from './index.js';
 
 /** vocab 260, context 64, width 16, 2 layers, 2 heads, d_ff 64: each step takes milliseconds. */
 export const TINY: ModelConfig = { vocabSize: 260, contextLength: 64, dModel: 16, nLayers: 2, nHeads: 2, dFF: 64, layerNormEps: 1e-5 };
@@ -44,7 +43,7 @@ export function methodContext(base: GPT2, seed = 7): MethodContext {
 export function adapt(base: GPT2, name: string, raw: Record<string, unknown>, seed = 7): AdaptedModel {
   const method = getMethod(name);
   const context = methodContext(base, seed);
-  const options = prepareMethodOptions(method, resolveOptions(method, raw, base.config), context);
+  const options = resolveOptions(method, raw, base.config);
   return AdaptedModel.create(base, method, options, context);
 }
 

@@ -45,7 +45,8 @@ export interface LoadedCheckpoint {
   metadata: CheckpointMetadata;
 }
 
-const MODEL_FIELDS: readonly (keyof ModelConfig)[] = ['vocabSize', 'contextLength', 'dModel', 'nLayers', 'nHeads', 'dFF', 'layerNormEps'];
+/** Every field of a ModelConfig, for checking config files. */
+export const MODEL_FIELDS: readonly (keyof ModelConfig)[] = ['vocabSize', 'contextLength', 'dModel', 'nLayers', 'nHeads', 'dFF', 'layerNormEps'];
 
 // ---------------------------------------------------------------------------------------------------
 // Generic tensors <-> safetensors
@@ -134,7 +135,8 @@ export async function saveCheckpoint(dir: string, model: GPT2, metadata: Checkpo
   return { weightsPath, configPath };
 }
 
-async function readJsonFile(filePath: string, what: string): Promise<unknown> {
+/** Parses a JSON file; a missing file is `${what}: <path> does not exist`, bad JSON names the file. */
+export async function readJsonFile(filePath: string, what: string): Promise<unknown> {
   let text: string;
   try {
     text = await readFile(filePath, 'utf8');
@@ -150,7 +152,7 @@ async function readJsonFile(filePath: string, what: string): Promise<unknown> {
   }
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
+export function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 

@@ -151,7 +151,7 @@ export interface ShapeOverrides {
 export function resolveModelConfig(presetName: string | undefined, overrides: ShapeOverrides): ModelConfig {
   if (presetName !== undefined) {
     const base = findPreset(presetName).config;
-    return validateModelConfig({ ...base, ...definedOnly(overrides) }, `model "${presetName}" with overrides`);
+    return validateModelConfig({ ...base, ...(definedOnly(overrides) as Partial<ModelConfig>) }, `model "${presetName}" with overrides`);
   }
   const missing = (['dModel', 'nLayers', 'nHeads'] as const).filter((field) => overrides[field] === undefined);
   if (missing.length > 0) {
@@ -175,6 +175,7 @@ export function resolveModelConfig(presetName: string | undefined, overrides: Sh
   );
 }
 
-function definedOnly(overrides: ShapeOverrides): Partial<ModelConfig> {
-  return Object.fromEntries(Object.entries(overrides).filter(([, value]) => value !== undefined)) as Partial<ModelConfig>;
+/** The fields of an options object that are set (so spreading it over defaults keeps the defaults). */
+export function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -15,7 +15,7 @@ import { crossEntropy } from './ops/cross_entropy.js';
 import { gelu } from './ops/gelu.js';
 import { layerNorm } from './ops/layer_norm.js';
 import { linear } from './ops/linear.js';
-import { initialValues, modelParameterSpecs, numel, type LinearSite, type ParamSpec } from './params.js';
+import { initialValues, modelParameterSpecs, type LinearSite, type ParamSpec } from './params.js';
 
 /** A large negative score for masked attention: exp() of it underflows to exactly 0 in float32. */
 const MASKED_SCORE = -1e9;
@@ -84,6 +84,7 @@ export class GPT2 {
   forward(tokens: tf.Tensor2D, options: ForwardOptions = {}): tf.Tensor3D {
     const { vocabSize, dModel } = this.config;
     const [batchSize, sequenceLength] = tokens.shape;
+    if (tokens.dtype !== 'int32') throw new Error(`GPT2.forward: tokens must be int32, got ${tokens.dtype}`);
     const hooks = options.hooks ?? {};
     const context: ForwardContext = { config: this.config, batchSize, sequenceLength, training: options.training ?? false };
     const w = (name: string): tf.Tensor => hooks.parameterOverrides?.get(name) ?? this.parameter(name);
@@ -103,7 +104,6 @@ export class GPT2 {
           `GPT2.forward: ${sequenceLength} tokens + ${virtualTokens} virtual tokens = ${totalLength} exceeds the context length ${this.config.contextLength}`,
         );
       }
-      if (tokens.dtype !== 'int32') throw new Error(`GPT2.forward: tokens must be int32, got ${tokens.dtype}`);
 
       const positions = tf.slice(w('wpe.weight'), [0, 0], [totalLength, dModel]); // [S, D]
       x = tf.reshape(tf.add(x, positions), [batchSize * totalLength, dModel]); // [N, D]
@@ -238,7 +238,7 @@ export function weightMismatches(config: ModelConfig, tensors: ReadonlyMap<strin
       problems.push(`${spec.name}: missing (expected float32 [${spec.shape}])`);
       continue;
     }
-    if (tensor.shape.join() !== spec.shape.join() || numel(tensor.shape) !== numel(spec.shape)) {
+    if (tensor.shape.join() !== spec.shape.join()) {
       problems.push(`${spec.name}: shape [${tensor.shape}], expected [${spec.shape}]`);
     }
     if (tensor.dtype !== 'float32') problems.push(`${spec.name}: dtype ${tensor.dtype}, expected float32`);
