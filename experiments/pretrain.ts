@@ -263,7 +263,7 @@ export async function ensurePretrained(options: EnsurePretrainedOptions): Promis
     onProgress: (p) => {
       if (options.progress === false) return;
       // Created at the first step, so a resumed run's rate counts only this session's steps.
-      display ??= new Progress({ label: options.preset, total: p.totalSteps, unit: 'step', startDone: p.step - 1 });
+      display ??= new Progress({ label: options.preset, total: p.totalSteps, unit: 'step', startDone: p.step - 1, elapsedSeconds: p.elapsedSeconds });
       display.update(p.step, { loss: p.smoothedLoss, lr: p.learningRate, 'tok/s': Math.round(p.tokensPerSecond) });
     },
   });

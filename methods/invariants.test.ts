@@ -136,6 +136,15 @@ for (const backend of ['wasm', 'cpu'] as const) {
       for (const t of [prompted, concatenated, full, realPositions, reloaded]) t.dispose();
       loaded.dispose();
       adapted.dispose();
+
+      // An empty prompt saves no tokens; loading it must not try to derive them again.
+      const empty = adapt(base, 'prompt-design', { template: '' });
+      const emptyDir = path.join(dir, 'prompt-design-empty');
+      await saveAdapter(emptyDir, empty);
+      const emptyLoaded = await loadAdapter(emptyDir, base);
+      assert.deepEqual(bytesOf(emptyLoaded.forward(tokens)), bytesOf(base.forward(tokens)));
+      emptyLoaded.dispose();
+      empty.dispose();
     });
 
     it('prompt-tuning inits read the right rows of wte', () => {

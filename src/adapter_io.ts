@@ -11,11 +11,11 @@
  *
  * Methods are looked up in the registry (src/peft.ts): import methods/index.js before loading.
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { AdaptedModel } from './adapted.js';
-import { loadWeights, saveTensors, type JsonValue } from './checkpoint.js';
+import { isObject, loadWeights, MODEL_FIELDS, readJsonFile, saveTensors, type JsonValue } from './checkpoint.js';
 import type { ModelConfig } from './config.js';
 import type { ModelHooks } from './hooks.js';
 import type { GPT2 } from './model.js';
@@ -29,8 +29,6 @@ export const ADAPTER_CONFIG_FILE = 'adapter.json';
 export const ADAPTER_FORMAT = 'peftscale-adapter';
 /** Bumped whenever the folder layout or adapter.json changes incompatibly. */
 export const ADAPTER_FORMAT_VERSION = 1;
-
-const MODEL_FIELDS: readonly (keyof ModelConfig)[] = ['vocabSize', 'contextLength', 'dModel', 'nLayers', 'nHeads', 'dFF', 'layerNormEps'];
 
 /** The contents of adapter.json. */
 export interface AdapterConfigFile {
@@ -53,8 +51,6 @@ export interface AdapterConfigFile {
   tensors: { name: string; shape: number[] }[];
   metadata: Record<string, JsonValue>;
 }
-
-/** A method that derives options from the model and the task (prompt design); see methods/common.ts. */
 
 /** The tensors an adapted model saves; the caller owns and disposes them. */
 export function adapterTensors(model: AdaptedModel): Map<string, tf.Tensor> {
@@ -107,26 +103,10 @@ export interface LoadedAdapter {
   dispose(): void;
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** Reads and checks adapter.json: format, version, and that its model config is the base's. */
 export async function readAdapterConfig(dir: string, base: ModelConfig): Promise<AdapterConfigFile> {
   const configPath = path.join(dir, ADAPTER_CONFIG_FILE);
-  let text: string;
-  try {
-    text = await readFile(configPath, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`no adapter in ${dir}: ${configPath} does not exist`);
-    throw error;
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (error) {
-    throw new Error(`${configPath}: not valid JSON (${error instanceof Error ? error.message : String(error)})`);
-  }
+  const raw = await readJsonFile(configPath, `no adapter in ${dir}`);
   if (!isObject(raw)) throw new Error(`${configPath}: must be a JSON object`);
   if (raw.format !== ADAPTER_FORMAT) throw new Error(`${configPath}: format ${JSON.stringify(raw.format)}, expected "${ADAPTER_FORMAT}" (not a peftscale adapter)`);
   if (raw.formatVersion !== ADAPTER_FORMAT_VERSION) {
@@ -175,18 +155,8 @@ export async function loadAdapter(dir: string, base: GPT2): Promise<LoadedAdapte
   } catch (error) {
     throw new Error(`${configPath}: ${error instanceof Error ? error.message : String(error)} (are the methods registered? import methods/index.js)`);
   }
-  let options = resolveOptions(method, file.options, base.config);
-  if (method.prepare !== undefined) {
-    // Derived values (prompt design's tokens) are in the saved options; the base binds the prompt to its wte.
-    options = method.prepare(options, {
-      config: base.config,
-      seed: 0,
-      baseParameter: (name) => base.parameter(name),
-      encode: () => {
-        throw new Error(`${configPath}: the saved options of "${method.name}" lack their derived values (e.g. prompt-tokens); re-save the adapter`);
-      },
-    });
-  }
+  // The saved options already hold what prepare() derived (prompt design's tokens): use them as they are.
+  const options = resolveOptions(method, file.options, base.config);
 
   const weightsPath = path.join(dir, ADAPTER_WEIGHTS_FILE);
   const { tensors } = await loadWeights(weightsPath);

@@ -1,3 +1,4 @@
+import * as tf from '@tensorflow/tfjs-core';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -101,6 +102,7 @@ describe('pretrain', () => {
   const schedule: PretrainScheduleInput = { steps: 60, batchSize: 8, sequenceLength: 32, learningRate: 1e-2, warmupSteps: 5 };
 
   it('lowers held-out loss and reports progress', async () => {
+    const tensorsBefore = tf.memory().numTensors;
     const initial = GPT2.initialize(CONFIG, 1);
     const before = heldOutLoss(initial, HELDOUT).loss;
     initial.dispose();
@@ -112,6 +114,7 @@ describe('pretrain', () => {
     assert.ok(result.heldOut !== null);
     assert.ok(result.heldOut.loss < before - 1.5, `held-out loss ${before} → ${result.heldOut.loss}`);
     result.model.dispose();
+    assert.equal(tf.memory().numTensors, tensorsBefore, 'pretraining left tensors allocated');
   });
 
   it('resumes after an interruption to the same weights, bit for bit', async () => {

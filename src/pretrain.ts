@@ -33,7 +33,7 @@ import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { loadCheckpoint, loadWeights, saveCheckpoint, saveTensors, type CheckpointMetadata, type JsonValue } from './checkpoint.js';
-import { validateModelConfig, type ModelConfig } from './config.js';
+import { definedOnly, validateModelConfig, type ModelConfig } from './config.js';
 import { GPT2 } from './model.js';
 import { countParameters, modelParameterSpecs } from './params.js';
 import { Random } from './random.js';
@@ -112,10 +112,6 @@ export function resolveSchedule(input: PretrainScheduleInput, config?: ModelConf
   }
   if (problems.length > 0) throw new Error(`invalid pretraining schedule:\n  ${problems.join('\n  ')}`);
   return schedule;
-}
-
-function definedOnly<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /** The learning rate of 0-based step `step`: linear warmup, then cosine decay to the final fraction. */
@@ -371,8 +367,9 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
     const m = moments?.get(`m.${spec.name}`);
     const v = moments?.get(`v.${spec.name}`);
     slots.set(spec.name, {
-      m: tf.variable(m ?? tf.zerosLike(initial), false),
-      v: tf.variable(v ?? tf.zerosLike(initial), false),
+      // tidy frees the zerosLike temporaries (a variable keeps its own reference); it never disposes variables.
+      m: tf.tidy(() => tf.variable(m ?? tf.zerosLike(initial), false)),
+      v: tf.tidy(() => tf.variable(v ?? tf.zerosLike(initial), false)),
     });
   }
   for (const tensor of weights.values()) tensor.dispose();

@@ -112,6 +112,15 @@ describe('Progress', () => {
     for (const drawn of stream.text.split('\r').filter((part) => part.startsWith('job'))) assert.equal(drawn.replace(/\n.*$/s, '').length, 79);
   });
 
+  it('counts the time a step took before the display was created', () => {
+    const stream = collector(false);
+    // Created right after step 1, which took 0.5 s: the rate is 2 step/s, not one step per clock tick.
+    const progress = new Progress({ label: 'p', total: 240, stream, unit: 'step', startDone: 0, elapsedSeconds: 0.5, now: () => 0 });
+    progress.update(1);
+    assert.match(stream.text, /2\.0 step\/s/);
+    assert.match(stream.text, /ETA 2m00s/);
+  });
+
   it('counts only this session towards the rate when resumed', () => {
     let now = 0;
     const progress = new Progress({ label: 'r', total: 100, stream: collector(false), startDone: 60, now: () => now });

@@ -114,6 +114,8 @@ export interface ProgressOptions {
   ttyIntervalSeconds?: number;
   /** The units already done when the display starts (a resumed run): they do not count towards the rate. */
   startDone?: number;
+  /** Seconds the work after startDone had already taken when the display was created (default 0). */
+  elapsedSeconds?: number;
   /** Clock in milliseconds (default Date.now); tests pass a fake one. */
   now?: () => number;
   /** Width of the bar in cells (default 20). */
@@ -144,7 +146,7 @@ export class Progress {
     this.tty = options.tty ?? this.stream.isTTY === true;
     this.now = options.now ?? Date.now;
     this.intervalMs = 1000 * (this.tty ? (options.ttyIntervalSeconds ?? 0.1) : (options.intervalSeconds ?? 10));
-    this.startMs = this.now();
+    this.startMs = this.now() - 1000 * (options.elapsedSeconds ?? 0);
     this.startDone = options.startDone ?? 0;
     this.current = this.startDone;
   }
