@@ -1,0 +1,294 @@
+/**
+ * What a finished trial records, and the summary computed from many: the contract between the experiment
+ * runner (which writes results.jsonl, results.csv, summary.json and summary.csv) and the reports (which
+ * read only those files). A field added here is a field every reader sees; a field renamed is a format
+ * change (bump RESULTS_FORMAT_VERSION).
+ */
+import type { OptionValue } from './peft.js';
+import { confidenceInterval } from './stats.js';
+
+export const RESULTS_FORMAT_VERSION = 1;
+
+/** How a trial trains: resolved values, never defaults left implicit. */
+export interface TrainingConfig {
+  optimizer: string;
+  learningRate: number;
+  /** Optimisation steps. */
+  steps: number;
+  /** Training examples per step. */
+  batchSize: number;
+  /** Evaluate on dev every this many steps (and at the end); the best dev score picks the checkpoint. */
+  evalEvery: number;
+  /** Weight decay (Adafactor and AdamW style, decoupled); 0 for none. */
+  weightDecay: number;
+}
+
+/** Everything that determines a trial's result; its hash (with the code and dataset versions) is the trial key. */
+export interface TrialConfig {
+  /** The frozen model: a ps-* preset pretrained under `profile` with `pretrainSeed`. */
+  preset: string;
+  profile: string;
+  pretrainSeed: number;
+  method: string;
+  /** The method's options, every one resolved (defaults filled in). */
+  options: Record<string, OptionValue>;
+  task: string;
+  /** Task data: world size and split sizes (the world seed is pretrainSeed: tasks ask about the world the model learned). */
+  data: { worldSize: number; townCount: number; train: number; dev: number; test: number };
+  /** Seed of the trial: initialisation of the method's tensors, batch order. */
+  seed: number;
+  training: TrainingConfig;
+}
+
+/** A dev or test evaluation by label-word scoring. */
+export interface Evaluation {
+  /** Fraction of examples whose highest-scoring label word is the right one. */
+  accuracy: number;
+  examples: number;
+  /** Accuracy of always answering the split's most frequent label. */
+  majority: number;
+}
+
+export type TrialStatus = 'finished' | 'diverged';
+
+/** One line of results.jsonl. */
+export interface TrialRecord {
+  format: number;
+  key: string;
+  /** Names of the sweeps (figures) that asked for this trial; one trial may serve several. */
+  sweeps: string[];
+  config: TrialConfig;
+  status: TrialStatus;
+  /** For diverged trials: the step whose loss was NaN or infinite, and that loss. */
+  divergedAt: { step: number; loss: number } | null;
+  parameters: {
+    /** Task-specific trainable values (what the method trains). */
+    trainable: number;
+    /** Frozen base parameters (the model's size on the x axis of the scaling figure). */
+    base: number;
+    /** Base plus added tensors (Hugging Face PEFT's "all params"). */
+    total: number;
+    /** trainable / total × 100. */
+    percent: number;
+    /** Bytes of the saved adapter tensors (float32): per-task storage. */
+    adapterBytes: number;
+  };
+  /** Dev score of the chosen checkpoint and the step it came from (0: before training). */
+  dev: Evaluation & { bestStep: number };
+  test: Evaluation;
+  /** Mean training loss per evaluation interval: [step, loss] pairs. */
+  lossCurve: [number, number][];
+  /** Dev accuracy at each evaluation: [step, accuracy] pairs. */
+  devCurve: [number, number][];
+  timing: {
+    /** Seconds spent in training steps (evaluations excluded). */
+    trainSeconds: number;
+    /** Seconds spent evaluating (dev and test). */
+    evalSeconds: number;
+    /** Median seconds of one training step. */
+    stepSecondsMedian: number;
+    /** Training tokens (real and virtual positions) per second. */
+    tokensPerSecond: number;
+    /** Tokens per training row, virtual positions included. */
+    tokensPerRow: number;
+  };
+  memory: {
+    /** Most bytes held by tfjs tensors at any measured point of the trial. */
+    peakTensorBytes: number;
+    /** Largest process resident set size seen during the trial (the whole process, all workers). */
+    peakRssBytes: number;
+  };
+  environment: TrialEnvironment;
+  /** ISO time the trial finished. */
+  finishedAt: string;
+}
+
+/** Where and with what a trial ran. */
+export interface TrialEnvironment {
+  backend: string;
+  versions: Record<string, string>;
+  gitHash: string;
+  /** Whether the working tree had uncommitted changes. */
+  gitDirty: boolean;
+  machine: { cpu: string; cores: number; memoryBytes: number; platform: string; node: string };
+}
+
+/** Trial records grouped by (preset, method, options, task): the rows of summary.csv. */
+export interface SummaryRow {
+  preset: string;
+  /** Frozen base parameters. */
+  baseParameters: number;
+  method: string;
+  /** The options as one stable string ("init=class-label length=20"), for grouping and labels. */
+  optionsLabel: string;
+  options: Record<string, OptionValue>;
+  /** A task name, or "average" for the per-seed mean over tasks. */
+  task: string;
+  trainable: number;
+  percent: number;
+  /** Finished trials in the group (diverged ones are counted in `diverged`, not averaged). */
+  n: number;
+  diverged: number;
+  /** Test accuracy across seeds: mean, sample standard deviation, 95% Student-t interval. */
+  mean: number;
+  std: number;
+  ci95: [number, number];
+  /** Mean test accuracy minus full model tuning's on the same preset and task (null when there is none). */
+  gapToFull: number | null;
+  /** Mean seconds per training step and training tokens per second. */
+  stepSeconds: number;
+  tokensPerSecond: number;
+  peakTensorBytes: number;
+}
+
+/** A stable text for a set of options: sorted keys, lists joined with "+". */
+export function optionsLabel(options: Readonly<Record<string, OptionValue>>): string {
+  return Object.keys(options)
+    .sort()
+    .map((name) => {
+      const value = options[name];
+      return `${name}=${Array.isArray(value) ? value.join('+') : String(value)}`;
+    })
+    .join(' ');
+}
+
+/**
+ * Groups trial records by (preset, method, options, task) and computes, over seeds, the mean test
+ * accuracy, its sample standard deviation and a 95% confidence interval, plus the gap to full model
+ * tuning on the same preset and task. Adds an "average" task per group: the mean over tasks of each
+ * seed (only seeds that finished every task of the group count).
+ */
+export function summarize(records: readonly TrialRecord[]): SummaryRow[] {
+  interface Group {
+    first: TrialRecord;
+    bySeed: Map<number, TrialRecord>;
+    diverged: number;
+  }
+  const groups = new Map<string, Group>();
+  const groupKey = (r: TrialRecord, task: string): string => JSON.stringify([r.config.preset, r.config.method, optionsLabel(r.config.options), task]);
+  for (const record of records) {
+    const key = groupKey(record, record.config.task);
+    let group = groups.get(key);
+    if (group === undefined) {
+      group = { first: record, bySeed: new Map(), diverged: 0 };
+      groups.set(key, group);
+    }
+    if (record.status === 'diverged') group.diverged += 1;
+    else group.bySeed.set(record.config.seed, record);
+  }
+
+  const rows: SummaryRow[] = [];
+  const row = (first: TrialRecord, task: string, scores: number[], used: TrialRecord[], diverged: number): SummaryRow => {
+    const interval = confidenceInterval(scores);
+    const meanOf = (values: number[]): number => (values.length === 0 ? NaN : values.reduce((a, b) => a + b, 0) / values.length);
+    return {
+      preset: first.config.preset,
+      baseParameters: first.parameters.base,
+      method: first.config.method,
+      optionsLabel: optionsLabel(first.config.options),
+      options: first.config.options,
+      task,
+      trainable: first.parameters.trainable,
+      percent: first.parameters.percent,
+      n: scores.length,
+      diverged,
+      mean: interval.mean,
+      std: interval.std,
+      ci95: [interval.low, interval.high],
+      gapToFull: null,
+      stepSeconds: meanOf(used.map((r) => r.timing.stepSecondsMedian)),
+      tokensPerSecond: meanOf(used.map((r) => r.timing.tokensPerSecond)),
+      peakTensorBytes: Math.max(0, ...used.map((r) => r.memory.peakTensorBytes)),
+    };
+  };
+  for (const group of groups.values()) {
+    const used = [...group.bySeed.values()];
+    rows.push(row(group.first, group.first.config.task, used.map((r) => r.test.accuracy), used, group.diverged));
+  }
+
+  // The task average: per (preset, method, options), per seed, the mean over the group's tasks.
+  const averages = new Map<string, { first: TrialRecord; tasks: Set<string>; seeds: Map<number, TrialRecord[]>; diverged: number }>();
+  for (const group of groups.values()) {
+    const key = groupKey(group.first, '');
+    let entry = averages.get(key);
+    if (entry === undefined) {
+      entry = { first: group.first, tasks: new Set(), seeds: new Map(), diverged: 0 };
+      averages.set(key, entry);
+    }
+    entry.tasks.add(group.first.config.task);
+    entry.diverged += group.diverged;
+    for (const [seed, record] of group.bySeed) entry.seeds.set(seed, [...(entry.seeds.get(seed) ?? []), record]);
+  }
+  for (const entry of averages.values()) {
+    if (entry.tasks.size < 2) continue;
+    const complete = [...entry.seeds.values()].filter((list) => list.length === entry.tasks.size);
+    const scores = complete.map((list) => list.reduce((sum, r) => sum + r.test.accuracy, 0) / list.length);
+    rows.push(row(entry.first, 'average', scores, complete.flat(), entry.diverged));
+  }
+
+  // Gap to full model tuning on the same preset and task.
+  const full = new Map<string, number>();
+  for (const r of rows) if (r.method === 'full' && r.n > 0) full.set(JSON.stringify([r.preset, r.task]), r.mean);
+  for (const r of rows) {
+    const reference = full.get(JSON.stringify([r.preset, r.task]));
+    r.gapToFull = reference === undefined || r.n === 0 ? null : r.mean - reference;
+  }
+  rows.sort(
+    (a, b) =>
+      a.baseParameters - b.baseParameters ||
+      a.method.localeCompare(b.method) ||
+      a.optionsLabel.localeCompare(b.optionsLabel) ||
+      (a.task === 'average' ? 1 : 0) - (b.task === 'average' ? 1 : 0) ||
+      a.task.localeCompare(b.task),
+  );
+  return rows;
+}
+
+/** The figure a sweep feeds in the report (null: tables only). */
+export const FIGURE_KINDS = ['scaling', 'prompt-length', 'init'] as const;
+export type FigureKind = (typeof FIGURE_KINDS)[number];
+
+/** One sweep of an experiment as run.json records it. */
+export interface SweepInfo {
+  name: string;
+  figure: FigureKind | null;
+  description: string;
+}
+
+/** A pretrained frozen model the run used (one per preset). */
+export interface PretrainedInfo {
+  preset: string;
+  parameters: number;
+  steps: number;
+  heldOutLoss: number;
+  /** The same architecture never trained: what the tuned methods owe to pretraining. */
+  controlHeldOutLoss: number;
+  trainingSeconds: number;
+}
+
+/** run.json: what a results folder is (written beside results.jsonl; reports read it for captions). */
+export interface RunManifest {
+  format: number;
+  experiment: string;
+  description: string;
+  /** The experiment file, as resolved (includes and profile applied). */
+  file: string;
+  profile: string;
+  sweeps: SweepInfo[];
+  startedAt: string;
+  finishedAt: string;
+  wallSeconds: number;
+  trials: { total: number; ran: number; cached: number; diverged: number; failed: number };
+  environment: TrialEnvironment;
+  pretrained: PretrainedInfo[];
+}
+
+/** File names inside a results folder (results/<experiment>/). */
+export const RESULT_FILES = {
+  records: 'results.jsonl',
+  recordsCsv: 'results.csv',
+  summary: 'summary.json',
+  summaryCsv: 'summary.csv',
+  manifest: 'run.json',
+  bench: 'bench.json',
+} as const;
