@@ -1,50 +1,134 @@
 /**
- * `peftscale experiment`: what `npm run experiment` runs. For now it does what the suite can do end to
- * end: pretrain the profile's frozen model family (cached; a rerun reuses it), print held-out loss by
- * size, and print the task-specific parameters of every method on every size (Lester et al. Fig. 4's
- * axis). The tuning sweep, its cache and the HTML report belong to the experiment runner (not built yet).
+ * `peftscale experiment [FILE] [--profile quick|full] [--workers N] [--dry-run] [--json]`: what
+ * `npm run experiment` runs (FILE defaults to `default`, which covers the scaling, prompt-length and
+ * initialisation sweeps). Plans the trials, reuses cached ones, pretrains the frozen models it needs,
+ * runs the rest on worker threads and writes results/<experiment>/ (results.jsonl, results.csv,
+ * summary.json, summary.csv, run.json), then prints the summary table.
  */
-import { planParameters } from '../src/adapted.js';
-import { formatFlags, parseArgs, stringFlag, booleanFlag, type FlagSpec } from '../src/cli_args.js';
-import { findPreset } from '../src/config.js';
-import { getMethod, resolveOptions } from '../src/peft.js';
-import { METHOD_NAMES } from '../methods/index.js';
-import { PRETRAIN_FLAGS, resolveProfile, runPretrain } from './pretrain.js';
+import { booleanFlag, formatFlags, numberFlag, parseArgs, stringFlag, type FlagSpec } from '../src/cli_args.js';
+import { formatDuration } from '../src/progress.js';
+import { summarize, type SummaryRow } from '../src/results.js';
+import { DEFAULT_CACHE_DIR, PROFILE_NAMES } from './pretrain.js';
+import { describeTrial, planRun, resultsDirFor, runPlannedExperiment } from './runner.js';
+import { EXPERIMENT_SCHEMA } from './schema.js';
+import { experimentPath, PROFILE_DESCRIPTIONS, resolveExperiment, shippedExperiments } from './spec.js';
+import { DEFAULT_TRIAL_CACHE_DIR } from './trial_cache.js';
 
-/** Method options the parameter table uses: the defaults of the scaling experiment (prompt length 20, LoRA rank 8). */
-const TABLE_OPTIONS: Record<string, Record<string, string>> = {
-  'prompt-tuning': { length: '20' },
-  'prefix-tuning': { length: '20' },
-  'p-tuning': { length: '20' },
-  lora: { rank: '8' },
-};
+export const DEFAULT_RESULTS_DIR = 'results';
 
-const EXPERIMENT_FLAGS: readonly FlagSpec[] = PRETRAIN_FLAGS.filter((flag) => flag.name !== 'json' && flag.name !== 'model' && flag.name !== 'steps');
+export const EXPERIMENT_FLAGS: readonly FlagSpec[] = [
+  { name: 'profile', type: 'string', description: `${PROFILE_NAMES.join(' or ')}: ${Object.entries(PROFILE_DESCRIPTIONS).map(([n, d]) => `${n}: ${d}`).join('; ')}`, default: 'quick' },
+  { name: 'workers', type: 'integer', description: 'worker threads (default: one per core)' },
+  { name: 'dry-run', type: 'boolean', description: 'print the trials (and which are cached) and run nothing' },
+  { name: 'json', type: 'boolean', description: 'with --dry-run: one JSON object with the trials and counts; otherwise the summary as JSON on stdout' },
+  { name: 'backend', type: 'string', description: 'tensorflow, wasm or cpu (default: the first that loads)' },
+  { name: 'results', type: 'string', description: 'results root: results go to <root>/<experiment>/', default: DEFAULT_RESULTS_DIR },
+  { name: 'cache', type: 'string', description: 'pretrained model cache', default: DEFAULT_CACHE_DIR },
+  { name: 'trial-cache', type: 'string', description: 'finished-trial cache', default: DEFAULT_TRIAL_CACHE_DIR },
+  { name: 'schema', type: 'boolean', description: 'print the experiment file JSON schema and exit' },
+  { name: 'help', type: 'boolean', description: 'show this help' },
+];
 
-export async function runExperiment(argv: string[]): Promise<void> {
+export function experimentUsage(): string {
+  return [
+    'usage: peftscale experiment [FILE] [flags]',
+    '',
+    `FILE: a shipped experiment (${shippedExperiments().join(', ')}) or a path to an experiment file (default: default)`,
+    '',
+    formatFlags(EXPERIMENT_FLAGS),
+  ].join('\n');
+}
+
+/** What the command returns (tests call it directly). */
+export interface ExperimentCommandResult {
+  experiment: string;
+  trials: number;
+  cached: number;
+  ran: number;
+  failed: number;
+  resultsDir: string | null;
+  summary: SummaryRow[];
+}
+
+export async function runExperiment(argv: string[]): Promise<ExperimentCommandResult | null> {
   const args = parseArgs(argv, EXPERIMENT_FLAGS, 'experiment');
   if (booleanFlag(args, 'help')) {
-    process.stdout.write(`usage: peftscale experiment [flags]\n\n${formatFlags(EXPERIMENT_FLAGS)}\n`);
-    return;
+    process.stdout.write(`${experimentUsage()}\n`);
+    return null;
   }
-  const profile = resolveProfile(stringFlag(args, 'profile') ?? 'quick');
-  await runPretrain(argv);
+  if (booleanFlag(args, 'schema')) {
+    process.stdout.write(`${JSON.stringify(EXPERIMENT_SCHEMA, null, 2)}\n`);
+    return null;
+  }
+  if (args.positionals.length > 1) throw new Error(`experiment: expected at most one experiment file, got ${args.positionals.join(' ')}`);
+  const workers = numberFlag(args, 'workers');
+  if (workers !== undefined && workers < 1) throw new Error(`experiment: --workers = ${workers}: allowed: an integer ≥ 1`);
+  const file = experimentPath(args.positionals[0] ?? 'default');
+  const experiment = resolveExperiment(file, stringFlag(args, 'profile') ?? 'quick');
+  const trialCacheDir = stringFlag(args, 'trial-cache') ?? DEFAULT_TRIAL_CACHE_DIR;
+  const warn = (message: string): void => void process.stderr.write(`warning: ${message}\n`);
+  const plan = await planRun(experiment, trialCacheDir, warn);
+  const json = booleanFlag(args, 'json');
 
-  console.log(`\ntask-specific trainable parameters, % of the frozen model (prompt/prefix length 20, LoRA r 8 on c_attn):`);
-  const presets = profile.presets;
-  const header = ['method', ...presets];
-  const rows = METHOD_NAMES.map((name) => {
-    const method = getMethod(name);
-    return [
-      name,
-      ...presets.map((preset) => {
-        const config = findPreset(preset).config;
-        const plan = planParameters(config, method, resolveOptions(method, TABLE_OPTIONS[name] ?? {}, config));
-        return `${plan.trainable.toLocaleString('en-US')} (${plan.percent.toPrecision(3)}%)`;
-      }),
-    ];
+  if (booleanFlag(args, 'dry-run')) {
+    const list = plan.trials.map((trial) => ({ key: trial.key, cached: plan.cached.has(trial.key), sweeps: trial.sweeps, ...trial.config }));
+    if (json) {
+      process.stdout.write(
+        `${JSON.stringify({ experiment: experiment.name, profile: experiment.profile, file: experiment.file, presets: experiment.presets, trials: plan.trials.length, cached: plan.cached.size, toRun: plan.toRun.length, list }, null, 2)}\n`,
+      );
+    } else {
+      process.stdout.write(`${experiment.name} (${experiment.file}, profile ${experiment.profile}): ${plan.trials.length} trials, ${plan.cached.size} cached, ${plan.toRun.length} to run\n`);
+      for (const trial of plan.trials) {
+        process.stdout.write(`  ${plan.cached.has(trial.key) ? 'cached' : 'to run'}  ${trial.key}  ${describeTrial(trial)}  [${trial.sweeps.join(', ')}] ${trial.config.training.steps} steps ${trial.config.training.optimizer} lr ${trial.config.training.learningRate}\n`);
+      }
+    }
+    return { experiment: experiment.name, trials: plan.trials.length, cached: plan.cached.size, ran: 0, failed: 0, resultsDir: null, summary: [] };
+  }
+
+  const resultsDir = resultsDirFor(stringFlag(args, 'results') ?? DEFAULT_RESULTS_DIR, experiment.name);
+  process.stderr.write(
+    `${experiment.name}, profile ${experiment.profile}: ${plan.trials.length} trials on ${experiment.presets.join(', ')}; ${plan.cached.size} cached, ${plan.toRun.length} to run\n`,
+  );
+  const outcome = await runPlannedExperiment(experiment, plan, {
+    workers,
+    backend: stringFlag(args, 'backend'),
+    modelCacheDir: stringFlag(args, 'cache') ?? DEFAULT_CACHE_DIR,
+    trialCacheDir,
+    resultsDir,
   });
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
-  for (const row of [header, widths.map((w) => '-'.repeat(w)), ...rows]) console.log(row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  '));
-  console.log('\nNext: the tuning sweep over methods, prompt lengths and initialisations, with results and an HTML report, comes with the experiment runner.');
+  const summary = summarize(outcome.records);
+  if (json) process.stdout.write(`${JSON.stringify(summary, (_, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`);
+  else process.stdout.write(`\n${formatSummaryTable(summary)}\n`);
+  process.stderr.write(
+    `\n${outcome.ran} trial(s) run, ${outcome.cached} from the cache, ${outcome.manifest.trials.diverged} diverged, ${outcome.failed.length} failed; ` +
+      `${formatDuration(outcome.wallSeconds)}; backend ${outcome.manifest.environment.backend}\nresults: ${resultsDir}/\n`,
+  );
+  for (const failure of outcome.failed) process.stderr.write(`FAILED ${failure.description} (${failure.key}): ${failure.message}\n`);
+  if (outcome.failed.length > 0) {
+    process.stderr.write(`${outcome.failed.length} trial(s) failed and are not cached: fix the cause and run the same command again (finished trials are kept).\n`);
+    process.exitCode = 1;
+  }
+  return { experiment: experiment.name, trials: plan.trials.length, cached: outcome.cached, ran: outcome.ran, failed: outcome.failed.length, resultsDir, summary };
+}
+
+/** The summary on the console: per preset and method (and options), the task average when there are several tasks. */
+export function formatSummaryTable(rows: readonly SummaryRow[]): string {
+  const hasAverage = rows.some((r) => r.task === 'average');
+  const shown = rows.filter((r) => (hasAverage ? r.task === 'average' : true));
+  const percent = (x: number): string => (Number.isFinite(x) ? (100 * x).toFixed(1) : '--');
+  const header = ['preset', 'method', 'options', 'task', 'n', 'test acc %', '95% CI', 'gap to full', 'trainable %'];
+  const body = shown.map((r) => [
+    r.preset,
+    r.method,
+    r.optionsLabel,
+    r.task,
+    `${r.n}${r.diverged > 0 ? ` (+${r.diverged} diverged)` : ''}`,
+    percent(r.mean),
+    r.n >= 2 ? `${percent(r.ci95[0])}–${percent(r.ci95[1])}` : '--',
+    r.gapToFull === null ? '--' : `${r.gapToFull >= 0 ? '+' : ''}${percent(r.gapToFull)}`,
+    r.percent.toPrecision(3),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
+  const line = (cells: string[]): string => cells.map((cell, i) => (i < 4 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ');
+  return [`test accuracy by preset and method${hasAverage ? ' (mean over tasks per seed)' : ''}:`, line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }

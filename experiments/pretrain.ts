@@ -139,6 +139,17 @@ function corpusFor(config: CorpusConfig): Corpus {
   return corpus;
 }
 
+/**
+ * Token ids from most to least frequent in a corpus's training text (ties: lower id first): the
+ * "5,000 most common tokens" of Lester et al.'s sampled-vocabulary initialisation.
+ */
+export function frequentTokensOf(config: CorpusConfig): number[] {
+  const tokenizer = new ByteTokenizer();
+  const counts = new Map<number, number>();
+  for (const text of corpusFor(config).train) for (const id of tokenizer.encode(text)) counts.set(id, (counts.get(id) ?? 0) + 1);
+  return [...counts].sort((a, b) => b[1] - a[1] || a[0] - b[0]).map(([id]) => id);
+}
+
 /** Which model to locate or pretrain. */
 export interface PretrainedModelSpec {
   preset: string;
@@ -183,6 +194,8 @@ export interface EnsurePretrainedOptions extends PretrainedModelSpec {
   log?: (message: string) => void;
   /** Stop after this many steps, as if killed (tests). The result then has finished: false. */
   stopAfterStep?: number;
+  /** Called after every pretraining step (for a display elsewhere, e.g. the experiment runner's). */
+  onStep?: (step: number, steps: number) => void;
 }
 
 /** A model folder ready to load with loadCheckpoint (or, with finished false, a stopped pretraining). */
@@ -261,6 +274,7 @@ export async function ensurePretrained(options: EnsurePretrainedOptions): Promis
     stopAfterStep: options.stopAfterStep,
     onLog: (message) => (display === null ? log(`${options.preset}: ${message}`) : display.line(`${options.preset}: ${message}`)),
     onProgress: (p) => {
+      options.onStep?.(p.step, p.totalSteps);
       if (options.progress === false) return;
       // Created at the first step, so a resumed run's rate counts only this session's steps.
       display ??= new Progress({ label: options.preset, total: p.totalSteps, unit: 'step', startDone: p.step - 1, elapsedSeconds: p.elapsedSeconds });

@@ -106,10 +106,10 @@ export class AdaptedModel {
       if (values.length !== numel(spec.shape)) {
         throw new Error(`method "${method.name}" initialised "${spec.name}" with ${values.length} values, expected ${numel(spec.shape)} for shape [${spec.shape}]`);
       }
-      trainable.set(spec.name, tf.variable(tf.tensor(values, spec.shape, 'float32'), true, uniqueVariableName(spec.name)));
+      trainable.set(spec.name, variableFrom(tf.tensor(values, spec.shape, 'float32'), spec.name));
     }
     for (const { name } of plan.trainableBase) {
-      trainable.set(name, tf.variable(base.parameter(name).clone(), true, uniqueVariableName(name)));
+      trainable.set(name, variableFrom(base.parameter(name).clone(), name));
     }
     return new AdaptedModel(base, method, options, plan, trainable);
   }
@@ -141,6 +141,13 @@ export class AdaptedModel {
     for (const variable of this.trainable.values()) variable.dispose();
     this.trainable.clear();
   }
+}
+
+/** A trainable variable from a fresh tensor; the tensor is released (the variable keeps its data). */
+function variableFrom(initial: tf.Tensor, name: string): tf.Variable {
+  const variable = tf.variable(initial, true, uniqueVariableName(name));
+  initial.dispose();
+  return variable;
 }
 
 let variableCounter = 0;

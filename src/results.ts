@@ -29,6 +29,8 @@ export interface TrialConfig {
   preset: string;
   profile: string;
   pretrainSeed: number;
+  /** The frozen model's cache folder name: corpus fingerprint, seed, pretraining budget and code version. */
+  modelId: string;
   method: string;
   /** The method's options, every one resolved (defaults filled in). */
   options: Record<string, OptionValue>;
@@ -141,9 +143,11 @@ export interface SummaryRow {
   peakTensorBytes: number;
 }
 
-/** A stable text for a set of options: sorted keys, lists joined with "+". */
+/** A stable text for a set of options: sorted keys, lists joined with "+", empty and derived values left out. */
 export function optionsLabel(options: Readonly<Record<string, OptionValue>>): string {
+  // Empty values (an unused init text) and derived ones (prompt design's token ids) say nothing to a reader.
   return Object.keys(options)
+    .filter((name) => name !== 'prompt-tokens' && options[name] !== '' && !(Array.isArray(options[name]) && (options[name] as string[]).length === 0))
     .sort()
     .map((name) => {
       const value = options[name];

@@ -3,20 +3,37 @@
  * frozen base is untouched by construction (tests check it bit for bit).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { Adafactor } from './adafactor.js';
 import type { AdaptedModel } from './adapted.js';
 import { unknownNameMessage } from './config.js';
 
-export const OPTIMIZER_NAMES = ['adam', 'sgd'] as const;
+export const OPTIMIZER_NAMES = ['adam', 'sgd', 'adafactor'] as const;
 export type OptimizerName = (typeof OPTIMIZER_NAMES)[number];
 
-/** A TensorFlow.js optimiser by name; an unknown name suggests the nearest one. */
-export function createOptimizer(name: string, learningRate: number): tf.Optimizer {
+export interface OptimizerOptions {
+  /** Decoupled weight decay (p ← p - lr·weightDecay·p); only adafactor takes a nonzero value. Default 0. */
+  weightDecay?: number;
+}
+
+/**
+ * An optimiser by name; an unknown name suggests the nearest one. `adafactor` is the prompt-tuning
+ * configuration of Lester et al. 2021 (see adafactor.ts). Adam and SGD here have no weight decay, so a
+ * nonzero one is an error rather than silently dropped.
+ */
+export function createOptimizer(name: string, learningRate: number, options: OptimizerOptions = {}): tf.Optimizer {
   if (!(learningRate > 0) || !Number.isFinite(learningRate)) throw new Error(`learning rate = ${learningRate}: allowed: a finite number > 0`);
+  const weightDecay = options.weightDecay ?? 0;
+  if (!(weightDecay >= 0) || !Number.isFinite(weightDecay)) throw new Error(`weight decay = ${weightDecay}: allowed: a finite number ≥ 0`);
+  if (weightDecay !== 0 && name !== 'adafactor' && (OPTIMIZER_NAMES as readonly string[]).includes(name)) {
+    throw new Error(`weight decay = ${weightDecay} with optimizer "${name}": allowed: 0 (only adafactor applies weight decay)`);
+  }
   switch (name) {
     case 'adam':
       return tf.train.adam(learningRate);
     case 'sgd':
       return tf.train.sgd(learningRate);
+    case 'adafactor':
+      return new Adafactor({ learningRate, weightDecay });
     default:
       throw new Error(unknownNameMessage('optimizer', name, OPTIMIZER_NAMES));
   }

@@ -1,0 +1,185 @@
+/**
+ * The experiment file schema (a JSON Schema, draft 2020-12 subset) and a validator for that subset that
+ * reports every problem with its path, the value found and what is allowed, with "did you mean" for
+ * misspelt field names. `peftscale experiment --schema` prints the schema (editors can use it for
+ * completion: experiments/schema.json is the same text, checked by a test).
+ */
+import { unknownNameMessage } from '../src/config.js';
+import { FIGURE_KINDS } from '../src/results.js';
+
+/** The subset of JSON Schema this validator understands. */
+export interface Schema {
+  type?: 'object' | 'array' | 'string' | 'integer' | 'number' | 'boolean';
+  description?: string;
+  properties?: Record<string, Schema>;
+  /** false: no other fields; a schema: every other field's value. */
+  additionalProperties?: boolean | Schema;
+  required?: string[];
+  items?: Schema;
+  minItems?: number;
+  enum?: readonly (string | null)[];
+  minimum?: number;
+  exclusiveMinimum?: number;
+  maximum?: number;
+  /** Alternatives (the first that matches wins); used for "a value or a list of values". */
+  anyOf?: Schema[];
+}
+
+const positiveInteger: Schema = { type: 'integer', minimum: 1 };
+const names = (description: string): Schema => ({ type: 'array', items: { type: 'string' }, minItems: 1, description });
+
+const TRAINING: Schema = {
+  type: 'object',
+  description: 'how trials train; a method entry or sweep may override any field',
+  additionalProperties: false,
+  properties: {
+    steps: { type: 'integer', minimum: 0, description: 'optimisation steps per trial' },
+    batchSize: { ...positiveInteger, description: 'training examples per step' },
+    evalEvery: { ...positiveInteger, description: 'evaluate on dev every this many steps (the best dev score picks the checkpoint)' },
+    optimizer: { type: 'string', enum: ['adam', 'sgd', 'adafactor'], description: 'optimiser (default: per method, from its paper)' },
+    learningRate: { type: 'number', exclusiveMinimum: 0, description: 'learning rate (default: per method)' },
+    weightDecay: { type: 'number', minimum: 0, description: 'decoupled weight decay (default: per method)' },
+  },
+};
+
+const METHOD_ENTRY: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['method'],
+  properties: {
+    method: { type: 'string', description: 'a registered method: prompt-tuning, prefix-tuning, p-tuning, lora, bitfit, full, prompt-design' },
+    options: { type: 'object', description: "the method's options (peftscale params --method NAME --help lists them)", additionalProperties: true },
+    sweep: {
+      type: 'object',
+      description: 'options to sweep: each field a list of values; trials take every combination',
+      additionalProperties: { type: 'array', minItems: 1 },
+    },
+    training: TRAINING,
+  },
+};
+
+const SWEEP: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name'],
+  properties: {
+    name: { type: 'string', description: 'the sweep name; a sweep of the same name in a later file or profile is merged into it' },
+    figure: { enum: [...FIGURE_KINDS, null], description: 'the report figure this sweep feeds (null: tables only)' },
+    description: { type: 'string' },
+    presets: names('frozen model presets (ps-*), overriding the experiment'),
+    tasks: names('tasks, overriding the experiment'),
+    seeds: { type: 'array', items: { type: 'integer', minimum: 0 }, minItems: 1, description: 'trial seeds, overriding the experiment' },
+    methods: { type: 'array', items: METHOD_ENTRY, minItems: 1, description: 'the methods of the sweep' },
+    training: TRAINING,
+  },
+};
+
+const BODY_PROPERTIES: Record<string, Schema> = {
+  description: { type: 'string' },
+  presets: names('frozen model presets (ps-*), smallest first'),
+  tasks: names('tasks of the generated suite: verify, entail, colour, town, compare'),
+  seeds: { type: 'array', items: { type: 'integer', minimum: 0 }, minItems: 1, description: 'trial seeds (method initialisation and batch order)' },
+  pretrainSeed: { type: 'integer', minimum: 0, description: 'seed of the world, the corpus and the pretrained models' },
+  pretrainSteps: { type: 'integer', minimum: 1, description: "override the profile's pretraining steps (smoke tests; a different budget is a different model)" },
+  data: {
+    type: 'object',
+    additionalProperties: false,
+    description: 'examples per split and task',
+    properties: { train: positiveInteger, dev: positiveInteger, test: positiveInteger },
+  },
+  training: TRAINING,
+  methodTraining: {
+    type: 'object',
+    description: 'training overrides per method name (e.g. a learning rate for lora)',
+    additionalProperties: TRAINING,
+  },
+  sweeps: { type: 'array', items: SWEEP, description: 'the sweeps; each expands into trials' },
+};
+
+/** The schema of one experiment file. Every field is optional in an included file; the resolved experiment needs `name` and `sweeps`. */
+export const EXPERIMENT_SCHEMA: Schema & { $schema: string; title: string } = {
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  title: 'peftscale experiment',
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    $schema: { type: 'string', description: 'for editors; ignored' },
+    name: { type: 'string', description: 'the experiment name (results go to results/<name>/)' },
+    include: { type: 'array', items: { type: 'string' }, description: 'files merged first, in order (paths relative to this file); this file overrides them' },
+    ...BODY_PROPERTIES,
+    profiles: {
+      type: 'object',
+      description: 'overrides applied when the profile is chosen with --profile',
+      additionalProperties: false,
+      properties: {
+        quick: { type: 'object', additionalProperties: false, properties: BODY_PROPERTIES },
+        full: { type: 'object', additionalProperties: false, properties: BODY_PROPERTIES },
+      },
+    },
+  },
+};
+
+/** Every place a value breaks the schema, as "path: value: what is allowed". */
+export function validate(value: unknown, schema: Schema, path = ''): string[] {
+  const at = path === '' ? '(top level)' : path;
+  const shown = (v: unknown): string => {
+    const text = JSON.stringify(v) ?? String(v);
+    return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+  };
+  if (schema.anyOf !== undefined) {
+    const attempts = schema.anyOf.map((alternative) => validate(value, alternative, path));
+    return attempts.some((problems) => problems.length === 0) ? [] : attempts[0];
+  }
+  if (schema.enum !== undefined) {
+    if (!schema.enum.includes(value as string | null)) {
+      const allowed = schema.enum.map((v) => JSON.stringify(v)).join(', ');
+      return [`${at} = ${shown(value)}: allowed: ${allowed}`];
+    }
+    return [];
+  }
+  switch (schema.type) {
+    case 'object': {
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) return [`${at} = ${shown(value)}: allowed: an object`];
+      const record = value as Record<string, unknown>;
+      const problems: string[] = [];
+      for (const name of schema.required ?? []) if (!(name in record)) problems.push(`${at}: the field "${name}" is required`);
+      const known = Object.keys(schema.properties ?? {});
+      for (const [name, fieldValue] of Object.entries(record)) {
+        const fieldPath = path === '' ? name : `${path}.${name}`;
+        const fieldSchema = schema.properties?.[name];
+        if (fieldSchema !== undefined) problems.push(...validate(fieldValue, fieldSchema, fieldPath));
+        else if (schema.additionalProperties === false) problems.push(`${fieldPath}: ${unknownNameMessage('field', name, known)}`);
+        else if (typeof schema.additionalProperties === 'object') problems.push(...validate(fieldValue, schema.additionalProperties, fieldPath));
+      }
+      return problems;
+    }
+    case 'array': {
+      if (!Array.isArray(value)) return [`${at} = ${shown(value)}: allowed: a list${schema.items?.type !== undefined ? ` of ${schema.items.type}s` : ''}`];
+      if (schema.minItems !== undefined && value.length < schema.minItems) return [`${at} = ${shown(value)}: allowed: a list of at least ${schema.minItems} item(s)`];
+      return schema.items === undefined ? [] : value.flatMap((item, i) => validate(item, schema.items as Schema, `${path}[${i}]`));
+    }
+    case 'string':
+      return typeof value === 'string' ? [] : [`${at} = ${shown(value)}: allowed: a string`];
+    case 'boolean':
+      return typeof value === 'boolean' ? [] : [`${at} = ${shown(value)}: allowed: true or false`];
+    case 'integer':
+    case 'number': {
+      const isNumber = typeof value === 'number' && Number.isFinite(value) && (schema.type === 'number' || Number.isInteger(value));
+      const bounds = [
+        schema.minimum !== undefined ? `≥ ${schema.minimum}` : '',
+        schema.exclusiveMinimum !== undefined ? `> ${schema.exclusiveMinimum}` : '',
+        schema.maximum !== undefined ? `≤ ${schema.maximum}` : '',
+      ].filter((b) => b !== '');
+      const allowed = `allowed: ${schema.type === 'integer' ? 'an integer' : 'a number'}${bounds.length > 0 ? ` ${bounds.join(' and ')}` : ''}`;
+      if (!isNumber) return [`${at} = ${shown(value)}: ${allowed}`];
+      const n = value as number;
+      const inRange =
+        (schema.minimum === undefined || n >= schema.minimum) &&
+        (schema.exclusiveMinimum === undefined || n > schema.exclusiveMinimum) &&
+        (schema.maximum === undefined || n <= schema.maximum);
+      return inRange ? [] : [`${at} = ${shown(value)}: ${allowed}`];
+    }
+    default:
+      return [];
+  }
+}

@@ -1,0 +1,329 @@
+/**
+ * Experiment files: loading (with `include`), profiles, validation and expansion into trials.
+ *
+ * A file is JSON (schema: experiments/schema.json). `include` lists files merged first, in order; the
+ * including file overrides them. Merging is deep for objects, replaces lists and scalars, and merges
+ * `sweeps` by name (a sweep of the same name is merged into the earlier one; a new name is appended).
+ * Then `profiles.<profile>` is merged over the result the same way. Every problem is reported before
+ * any work starts, with the file, the field path, the value and what is allowed.
+ *
+ * A trial is one (sweep entry, option combination, preset, task, seed); trials asked for by several
+ * sweeps (the default experiment covers scaling, prompt length and initialisation, which share prompt
+ * tuning at length 20 with class-label init) run once and carry every sweep's name. A trial's key
+ * hashes its resolved config with the dataset and code versions.
+ */
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { findPreset, unknownNameMessage } from '../src/config.js';
+import { countParameters, modelParameterSpecs } from '../src/params.js';
+import { getMethod, registeredMethods, resolveOptions, type OptionValue } from '../src/peft.js';
+import type { FigureKind, SweepInfo, TrainingConfig, TrialConfig } from '../src/results.js';
+import { OPTIMIZER_NAMES } from '../src/train.js';
+import { buildTaskSuite, TASK_NAMES } from '../datasets/tasks.js';
+import { DATASET_VERSION } from '../datasets/world.js';
+import { PRETRAIN_PROFILES, pretrainedModelDir, PROFILE_NAMES, resolveProfile, type PretrainProfileName } from './pretrain.js';
+import { EXPERIMENT_SCHEMA, validate } from './schema.js';
+import '../methods/index.js'; // registers every method: experiment files name them
+
+/**
+ * Bump when a change to training or evaluation code makes cached trials stale: it is part of every key.
+ * (Keys also hash the dataset version; the pretrained models are keyed separately by their own version.)
+ */
+export const TRIAL_CODE_VERSION = 1;
+
+/** The folder of the shipped experiment files (next to this module's source, also when running from dist/). */
+export const EXPERIMENTS_DIR = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'experiments');
+
+/** Per-method optimiser defaults, from each method's paper, adapted to budgets of hundreds of steps where said. */
+export const METHOD_TRAINING_DEFAULTS: Readonly<Record<string, Pick<TrainingConfig, 'optimizer' | 'learningRate' | 'weightDecay'> & { source: string }>> = {
+  'prompt-tuning': { optimizer: 'adafactor', learningRate: 0.3, weightDecay: 1e-5, source: 'Lester et al. 2021: Adafactor, constant lr 0.3, weight decay 1e-5, beta2 decay 0.8' },
+  'prefix-tuning': { optimizer: 'adam', learningRate: 1e-3, weightDecay: 0, source: 'Li & Liang 2021 use AdamW 5e-5..8e-5 for 5-10 epochs of large data; raised for budgets of hundreds of steps' },
+  'p-tuning': { optimizer: 'adam', learningRate: 1e-3, weightDecay: 0, source: 'Hugging Face PEFT P-tuning examples: Adam 1e-3 for the prompt encoder' },
+  lora: { optimizer: 'adam', learningRate: 1e-3, weightDecay: 0, source: 'Hu et al. 2021 / PEFT examples: Adam around 1e-3 for the low-rank factors' },
+  bitfit: { optimizer: 'adam', learningRate: 1e-3, weightDecay: 0, source: 'Ben Zaken et al. 2021: Adam, lr searched in 1e-4..1e-3' },
+  full: { optimizer: 'adam', learningRate: 1e-4, weightDecay: 0, source: 'standard fine-tuning: Adam 1e-4' },
+  'prompt-design': { optimizer: 'adam', learningRate: 1e-3, weightDecay: 0, source: 'nothing trains: the optimiser is never created' },
+};
+
+/** Training fields every trial ends up with when nothing overrides them. */
+const TRAINING_FALLBACK = { steps: 200, batchSize: 16, evalEvery: 50 };
+
+export type JsonObject = Record<string, unknown>;
+
+export interface MethodEntry {
+  method: string;
+  options?: JsonObject;
+  sweep?: Record<string, unknown[]>;
+  training?: Partial<TrainingConfig>;
+}
+
+export interface SweepSpec {
+  name: string;
+  figure?: FigureKind | null;
+  description?: string;
+  presets?: string[];
+  tasks?: string[];
+  seeds?: number[];
+  methods?: MethodEntry[];
+  training?: Partial<TrainingConfig>;
+}
+
+/** An experiment after includes and the profile are merged (not yet expanded). */
+export interface ExperimentDocument {
+  name?: string;
+  description?: string;
+  presets?: string[];
+  tasks?: string[];
+  seeds?: number[];
+  pretrainSeed?: number;
+  pretrainSteps?: number;
+  data?: { train?: number; dev?: number; test?: number };
+  training?: Partial<TrainingConfig>;
+  methodTraining?: Record<string, Partial<TrainingConfig>>;
+  sweeps?: SweepSpec[];
+}
+
+/** One planned trial: its key, its resolved config and the sweeps that ask for it. */
+export interface PlannedTrial {
+  key: string;
+  config: TrialConfig;
+  sweeps: string[];
+}
+
+/** An experiment ready to run. */
+export interface ResolvedExperiment {
+  name: string;
+  description: string;
+  /** The file it came from. */
+  file: string;
+  profile: PretrainProfileName;
+  pretrainSeed: number;
+  /** Pretraining steps when the file overrides the profile's. */
+  pretrainSteps: number | undefined;
+  presets: string[];
+  sweeps: SweepInfo[];
+  /** The merged document (includes and profile applied), as run.json records it. */
+  document: ExperimentDocument;
+  trials: PlannedTrial[];
+}
+
+/** An experiment file by name (a shipped one: "scaling") or by path; unknown names suggest shipped ones. */
+export function experimentPath(nameOrPath: string): string {
+  if (nameOrPath.endsWith('.json') || nameOrPath.includes('/') || nameOrPath.includes(path.sep)) return path.resolve(nameOrPath);
+  const shipped = shippedExperiments();
+  if (!shipped.includes(nameOrPath)) throw new Error(unknownNameMessage('experiment', nameOrPath, shipped));
+  return path.join(EXPERIMENTS_DIR, `${nameOrPath}.json`);
+}
+
+/** Names of the experiment files shipped in experiments/ (files starting with "_" are include-only). */
+export function shippedExperiments(): string[] {
+  return readdirSync(EXPERIMENTS_DIR)
+    .filter((file) => file.endsWith('.json') && !file.startsWith('_') && file !== 'schema.json')
+    .map((file) => file.slice(0, -'.json'.length))
+    .sort();
+}
+
+/** Reads a file and its includes, merged in order; cycles and unreadable files are errors naming the chain. */
+export function loadExperimentDocument(file: string, chain: string[] = []): JsonObject {
+  const absolute = path.resolve(file);
+  if (chain.includes(absolute)) throw new Error(`experiment include cycle: ${[...chain, absolute].join(' → ')}`);
+  let text: string;
+  try {
+    text = readFileSync(absolute, 'utf8');
+  } catch (error) {
+    const from = chain.length > 0 ? ` (included from ${chain[chain.length - 1]})` : '';
+    throw new Error(`cannot read experiment file ${absolute}${from}: ${(error as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`${absolute}: not valid JSON: ${(error as Error).message}`);
+  }
+  const problems = validate(parsed, EXPERIMENT_SCHEMA);
+  if (problems.length > 0) throw new Error(`${absolute}: ${problems.length} problem(s) with the experiment file:\n  ${problems.join('\n  ')}`);
+  const document = parsed as JsonObject;
+  let merged: JsonObject = {};
+  for (const include of (document.include as string[] | undefined) ?? []) {
+    merged = mergeDocuments(merged, loadExperimentDocument(path.resolve(path.dirname(absolute), include), [...chain, absolute]));
+  }
+  const own = { ...document };
+  delete own.include;
+  delete own.$schema;
+  return mergeDocuments(merged, own);
+}
+
+/** Deep merge: objects recursively, lists and scalars replaced, `sweeps` merged by name. */
+export function mergeDocuments(base: JsonObject, override: JsonObject): JsonObject {
+  const result: JsonObject = { ...base };
+  for (const [key, value] of Object.entries(override)) {
+    const existing = result[key];
+    if (key === 'sweeps' && Array.isArray(existing) && Array.isArray(value)) {
+      const sweeps = [...(existing as JsonObject[])];
+      for (const sweep of value as JsonObject[]) {
+        const index = sweeps.findIndex((s) => s.name === sweep.name);
+        if (index >= 0) sweeps[index] = mergeDocuments(sweeps[index], sweep);
+        else sweeps.push(sweep);
+      }
+      result[key] = sweeps;
+    } else if (isPlainObject(existing) && isPlainObject(value)) {
+      result[key] = mergeDocuments(existing, value);
+    } else {
+      result[key] = value;
+    }
+  }
+  return result;
+}
+
+function isPlainObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Loads, merges and checks an experiment, and expands it into trials. Throws one error listing every problem. */
+export function resolveExperiment(file: string, profileName: string): ResolvedExperiment {
+  if (!(PROFILE_NAMES as readonly string[]).includes(profileName)) throw new Error(`--profile ${unknownNameMessage('profile', profileName, PROFILE_NAMES)}`);
+  const profile = profileName as PretrainProfileName;
+  const loaded = loadExperimentDocument(file);
+  const profiles = (loaded.profiles as Record<string, JsonObject> | undefined) ?? {};
+  const withoutProfiles = { ...loaded };
+  delete withoutProfiles.profiles;
+  const document = mergeDocuments(withoutProfiles, profiles[profile] ?? {}) as ExperimentDocument;
+  const where = path.resolve(file);
+  const problems: string[] = [];
+  if (document.name === undefined) problems.push('name: the field is required (in the file or one it includes)');
+  if (document.sweeps === undefined || document.sweeps.length === 0) problems.push('sweeps: at least one sweep is required');
+
+  const pretrainProfile = resolveProfile(profile);
+  const pretrainSeed = document.pretrainSeed ?? 0;
+  const corpus = pretrainProfile.corpus;
+  const data = { worldSize: corpus.worldSize, townCount: corpus.townCount, train: document.data?.train ?? 64, dev: document.data?.dev ?? 32, test: document.data?.test ?? 64 };
+
+  // Split sizes must fit the world each task is built from: checked here, not in a worker mid-sweep.
+  const taskChecked = new Set<string>();
+  const checkTaskData = (task: string, at: string): void => {
+    if (taskChecked.has(task) || !TASK_NAMES.includes(task)) return;
+    taskChecked.add(task);
+    try {
+      buildTaskSuite({ seed: pretrainSeed, worldSize: data.worldSize, townCount: data.townCount, sizes: { train: data.train, dev: data.dev, test: data.test }, tasks: [task] });
+    } catch (error) {
+      problems.push(`${at} with data ${JSON.stringify({ train: data.train, dev: data.dev, test: data.test })} (world of ${data.worldSize} characters in profile ${profile}): ${(error as Error).message}`);
+    }
+  };
+  const byKey = new Map<string, PlannedTrial>();
+  const sweeps: SweepInfo[] = [];
+  const presetsUsed = new Set<string>();
+  for (const [sweepIndex, sweep] of (document.sweeps ?? []).entries()) {
+    const at = `sweeps[${sweepIndex}] ("${sweep.name}")`;
+    sweeps.push({ name: sweep.name, figure: sweep.figure ?? null, description: sweep.description ?? '' });
+    const presets = sweep.presets ?? document.presets ?? [...pretrainProfile.presets];
+    const tasks = sweep.tasks ?? document.tasks ?? [...TASK_NAMES];
+    const seeds = sweep.seeds ?? document.seeds ?? [0];
+    for (const preset of presets) problems.push(...checkPreset(preset, `${at}.presets`));
+    for (const task of tasks) {
+      if (!TASK_NAMES.includes(task)) problems.push(`${at}.tasks: ${unknownNameMessage('task', task, TASK_NAMES)}`);
+      else checkTaskData(task, `${at}.tasks: "${task}"`);
+    }
+    if (sweep.methods === undefined || sweep.methods.length === 0) problems.push(`${at}.methods: at least one method is required`);
+    for (const [entryIndex, entry] of (sweep.methods ?? []).entries()) {
+      const entryAt = `${at}.methods[${entryIndex}]`;
+      if (!registeredMethods().some((m) => m.name === entry.method)) {
+        problems.push(`${entryAt}.method: ${unknownNameMessage('method', entry.method, registeredMethods().map((m) => m.name))}`);
+        continue;
+      }
+      const training = resolveTraining(entry.method, [document.training, document.methodTraining?.[entry.method], sweep.training, entry.training], `${entryAt}.training`, problems);
+      for (const options of optionCombinations(entry)) {
+        for (const preset of presets) {
+          if (checkPreset(preset, '').length > 0) continue;
+          let resolved: Record<string, OptionValue>;
+          try {
+            resolved = resolveOptions(getMethod(entry.method), options, findPreset(preset).config);
+          } catch (error) {
+            problems.push(`${entryAt} on ${preset}: ${(error as Error).message.replace(/\n\s*/g, '; ')}`);
+            continue;
+          }
+          presetsUsed.add(preset);
+          for (const task of tasks) {
+            for (const seed of seeds) {
+              const modelId = path.basename(pretrainedModelDir({ preset, profile, seed: pretrainSeed, steps: document.pretrainSteps }));
+              const config: TrialConfig = { preset, profile, pretrainSeed, modelId, method: entry.method, options: resolved, task, data, seed, training };
+              const key = trialKey(config);
+              const planned = byKey.get(key);
+              if (planned === undefined) byKey.set(key, { key, config, sweeps: [sweep.name] });
+              else if (!planned.sweeps.includes(sweep.name)) planned.sweeps.push(sweep.name);
+            }
+          }
+        }
+      }
+    }
+  }
+  if (problems.length > 0) throw new Error(`${where} (profile ${profile}): ${problems.length} problem(s):\n  ${[...new Set(problems)].join('\n  ')}`);
+  const size = (preset: string): number => countParameters(modelParameterSpecs(findPreset(preset).config));
+  const presets = [...presetsUsed].sort((a, b) => size(a) - size(b));
+  return {
+    name: document.name as string,
+    description: document.description ?? '',
+    file: where,
+    profile,
+    pretrainSeed,
+    pretrainSteps: document.pretrainSteps,
+    presets,
+    sweeps,
+    document,
+    trials: [...byKey.values()],
+  };
+}
+
+function checkPreset(preset: string, at: string): string[] {
+  let found;
+  try {
+    found = findPreset(preset);
+  } catch (error) {
+    return [`${at}: ${(error as Error).message}`];
+  }
+  if (found.kind !== 'pretrain') return [`${at}: preset "${preset}" is a published shape, too big to pretrain here; use a ps-* preset`];
+  return [];
+}
+
+/** The option sets of a method entry: its fixed options with every combination of its swept ones. */
+export function optionCombinations(entry: MethodEntry): JsonObject[] {
+  let combinations: JsonObject[] = [{ ...(entry.options ?? {}) }];
+  for (const [name, values] of Object.entries(entry.sweep ?? {})) {
+    combinations = combinations.flatMap((combination) => values.map((value) => ({ ...combination, [name]: value })));
+  }
+  return combinations;
+}
+
+/** Method defaults, then each override layer in order; unknown optimisers and bad values are problems. */
+function resolveTraining(method: string, layers: (Partial<TrainingConfig> | undefined)[], at: string, problems: string[]): TrainingConfig {
+  const defaults = METHOD_TRAINING_DEFAULTS[method] ?? { optimizer: 'adam', learningRate: 1e-3, weightDecay: 0 };
+  const merged: TrainingConfig = { ...TRAINING_FALLBACK, optimizer: defaults.optimizer, learningRate: defaults.learningRate, weightDecay: defaults.weightDecay };
+  for (const layer of layers) if (layer !== undefined) Object.assign(merged, layer);
+  if (!(OPTIMIZER_NAMES as readonly string[]).includes(merged.optimizer)) problems.push(`${at}.optimizer: ${unknownNameMessage('optimizer', merged.optimizer, OPTIMIZER_NAMES)}`);
+  if (merged.weightDecay > 0 && merged.optimizer !== 'adafactor') problems.push(`${at}.weightDecay = ${merged.weightDecay}: optimizer "${merged.optimizer}" applies no weight decay; allowed: 0, or optimizer "adafactor"`);
+  if (merged.evalEvery > Math.max(1, merged.steps)) problems.push(`${at}.evalEvery = ${merged.evalEvery}: allowed: at most steps (${merged.steps})`);
+  return merged;
+}
+
+/** A canonical JSON text: object keys sorted at every level. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (isPlainObject(value)) {
+    return `{${Object.keys(value)
+      .sort()
+      .map((key) => `${JSON.stringify(key)}:${canonicalJson(value[key])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** The trial key: a hash of the resolved config, the dataset version and the trial code version (16 hex digits). */
+export function trialKey(config: TrialConfig): string {
+  const text = `${DATASET_VERSION}|trial-v${TRIAL_CODE_VERSION}|${canonicalJson(config)}`;
+  return createHash('sha256').update(text).digest('hex').slice(0, 16);
+}
+
+/** The pretraining profiles by name, for help texts. */
+export const PROFILE_DESCRIPTIONS: Readonly<Record<string, string>> = Object.fromEntries(
+  Object.entries(PRETRAIN_PROFILES).map(([name, profile]) => [name, profile.description]),
+);

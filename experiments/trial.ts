@@ -1,0 +1,246 @@
+/**
+ * One trial: a method applied to a frozen pretrained model, trained on one task's train split, the best
+ * checkpoint chosen on dev, scored on test by label-word scoring. Pure in its inputs (the config, the
+ * frozen model, the task): the runner decides where it runs (a worker thread) and caches the record.
+ *
+ * Rows are `<|endoftext|> format(example) label`, padded to the task's longest row so every step has
+ * the same shapes; the loss covers the label tokens only (the model learns to answer, not to copy the
+ * question), the same tokens evaluation scores.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { AdaptedModel } from '../src/adapted.js';
+import { adapterTensors } from '../src/adapter_io.js';
+import type { GPT2 } from '../src/model.js';
+import { getMethod, type MethodContext } from '../src/peft.js';
+import { countParameters, modelParameterSpecs, numel } from '../src/params.js';
+import { Random } from '../src/random.js';
+import type { Evaluation, TrialConfig, TrialEnvironment, TrialRecord, TrialStatus } from '../src/results.js';
+import { RESULTS_FORMAT_VERSION } from '../src/results.js';
+import { argmax, labelRows, sequenceScores } from '../src/scoring.js';
+import { ByteTokenizer, SPECIAL_TOKENS } from '../src/tokenizer.js';
+import { createOptimizer, trainStep } from '../src/train.js';
+import { median } from '../src/bench.js';
+import type { Task, TaskExample } from '../datasets/tasks.js';
+
+/** What a trial needs besides its config. */
+export interface TrialResources {
+  base: GPT2;
+  task: Task;
+  /** Token ids from most to least frequent in the pretraining corpus (sampled-vocab initialisation). */
+  frequentTokens: readonly number[];
+  environment: TrialEnvironment;
+}
+
+export interface TrialProgress {
+  step: number;
+  steps: number;
+  loss: number;
+}
+
+export interface TrialOptions {
+  /** Called after every training step. */
+  onStep?: (progress: TrialProgress) => void;
+  /** Rows per evaluation batch (default 64). */
+  evalBatchSize?: number;
+}
+
+const tokenizer = new ByteTokenizer();
+
+/** Training rows of a split: tokens (padded to `length`) and the mask of label positions. */
+interface EncodedExample {
+  context: number[];
+  label: number[];
+  /** Index of the right label in task.labels. */
+  answer: number;
+}
+
+function encodeExamples(task: Task, examples: readonly TaskExample[]): EncodedExample[] {
+  return examples.map((example) => {
+    const answer = task.labels.indexOf(example.label);
+    if (answer < 0) throw new Error(`task "${task.name}": example ${example.id} has label ${JSON.stringify(example.label)}, not one of ${JSON.stringify(task.labels)}`);
+    return { context: tokenizer.encode(task.format(example)), label: tokenizer.encode(example.label), answer };
+  });
+}
+
+/** Accuracy of label-word scoring over encoded examples, with the current hooks of `model`. */
+export function evaluateAccuracy(model: AdaptedModel, task: Task, examples: readonly EncodedExample[], batchSize: number): number {
+  if (examples.length === 0) return NaN;
+  const labels = task.labels.map((label) => tokenizer.encode(label));
+  const rows = examples.flatMap((example) => labelRows(example.context, labels));
+  const scores = sequenceScores((tokens) => model.forward(tokens, false), rows, { batchSize });
+  let correct = 0;
+  examples.forEach((example, i) => {
+    if (argmax(scores.slice(i * labels.length, (i + 1) * labels.length)) === example.answer) correct += 1;
+  });
+  return correct / examples.length;
+}
+
+/** The method context of a task: label words, demonstrations (prompt design's shots), corpus frequencies. */
+export function methodContext(base: GPT2, task: Task, seed: number, frequentTokens: readonly number[]): MethodContext {
+  return {
+    config: base.config,
+    seed,
+    baseParameter: (name) => base.parameter(name),
+    encode: (text) => tokenizer.encode(text),
+    frequentTokens,
+    labelWords: task.labels,
+    demonstrations: task.splits.train.map((example) => ({ input: task.format(example), label: example.label })),
+  };
+}
+
+/** Positions the method puts before the real tokens (prompt tuning's k), from its hooks. */
+function virtualPositions(model: AdaptedModel): number {
+  const context = { config: model.base.config, batchSize: 1, sequenceLength: 1, training: false };
+  return tf.tidy(() => model.hooks().inputPrefix?.(context)?.shape.at(-2) ?? 0);
+}
+
+/** Runs one trial to its record. Tensors it creates are disposed; the base model is not touched. */
+export function runTrial(config: TrialConfig, key: string, sweeps: string[], resources: TrialResources, options: TrialOptions = {}): TrialRecord {
+  const { base, task } = resources;
+  const method = getMethod(config.method);
+  const evalBatchSize = options.evalBatchSize ?? 64;
+  const model = AdaptedModel.create(base, method, config.options, methodContext(base, task, config.seed, resources.frequentTokens));
+  const snapshots: tf.Tensor[] = [];
+  try {
+    const train = encodeExamples(task, task.splits.train);
+    const dev = encodeExamples(task, task.splits.dev);
+    const test = encodeExamples(task, task.splits.test);
+    const rowLength = 1 + Math.max(...train.map((e) => e.context.length + e.label.length));
+    const virtual = virtualPositions(model);
+    if (virtual + rowLength > base.config.contextLength) {
+      throw new Error(`trial ${key}: ${virtual} virtual + ${rowLength} real positions exceed the context of ${base.config.contextLength} of preset ${config.preset}`);
+    }
+
+    let peakTensorBytes = tf.memory().numBytes;
+    let peakRssBytes = process.memoryUsage().rss;
+    const sampleMemory = (): void => {
+      peakTensorBytes = Math.max(peakTensorBytes, tf.memory().numBytes);
+      peakRssBytes = Math.max(peakRssBytes, process.memoryUsage().rss);
+    };
+
+    let evalSeconds = 0;
+    const evaluate = (examples: readonly EncodedExample[]): number => {
+      const started = performance.now();
+      const accuracy = evaluateAccuracy(model, task, examples, evalBatchSize);
+      evalSeconds += (performance.now() - started) / 1000;
+      sampleMemory();
+      return accuracy;
+    };
+
+    const trains = model.variables().length > 0 && config.training.steps > 0;
+    const devCurve: [number, number][] = [];
+    const lossCurve: [number, number][] = [];
+    let best = { step: 0, accuracy: evaluate(dev) };
+    devCurve.push([0, best.accuracy]);
+    const keepBest = (): void => {
+      for (const t of snapshots.splice(0)) t.dispose();
+      for (const variable of model.variables()) snapshots.push(tf.clone(variable));
+    };
+    if (trains) keepBest();
+
+    let status: TrialStatus = 'finished';
+    let divergedAt: TrialRecord['divergedAt'] = null;
+    const stepSeconds: number[] = [];
+    if (trains) {
+      const optimizer = createOptimizer(config.training.optimizer, config.training.learningRate, { weightDecay: config.training.weightDecay });
+      const order = new Random(config.seed, `trial:batches:${task.name}`);
+      let pool: EncodedExample[] = [];
+      let intervalLoss = 0;
+      let intervalSteps = 0;
+      try {
+        for (let step = 1; step <= config.training.steps; step++) {
+          const batch: EncodedExample[] = [];
+          while (batch.length < config.training.batchSize) {
+            if (pool.length === 0) pool = order.shuffle([...train]); // epochs: every example once before any repeats
+            batch.push(pool.pop() as EncodedExample);
+          }
+          const [tokens, mask] = trainingBatch(batch, rowLength);
+          const started = performance.now();
+          let loss: number;
+          try {
+            loss = trainStep(model, optimizer, tokens, mask);
+          } finally {
+            tokens.dispose();
+            mask.dispose();
+          }
+          stepSeconds.push((performance.now() - started) / 1000);
+          sampleMemory();
+          options.onStep?.({ step, steps: config.training.steps, loss });
+          if (!Number.isFinite(loss)) {
+            status = 'diverged';
+            divergedAt = { step, loss };
+            break;
+          }
+          intervalLoss += loss;
+          intervalSteps += 1;
+          if (step % config.training.evalEvery === 0 || step === config.training.steps) {
+            lossCurve.push([step, intervalLoss / intervalSteps]);
+            intervalLoss = 0;
+            intervalSteps = 0;
+            const accuracy = evaluate(dev);
+            devCurve.push([step, accuracy]);
+            if (accuracy > best.accuracy) {
+              best = { step, accuracy };
+              keepBest();
+            }
+          }
+        }
+      } finally {
+        optimizer.dispose();
+      }
+      // Test with the best checkpoint on dev (step 0: the initial values).
+      model.variables().forEach((variable, i) => variable.assign(snapshots[i]));
+    }
+
+    const testAccuracy = evaluate(test);
+    const adapter = adapterTensors(model);
+    const adapterValues = [...adapter.values()].reduce((sum, t) => sum + numel(t.shape), 0);
+    for (const t of adapter.values()) t.dispose();
+    const trainSeconds = stepSeconds.reduce((a, b) => a + b, 0);
+    const tokensPerRow = rowLength + virtual;
+    const baseCount = countParameters(modelParameterSpecs(base.config));
+    const evaluation = (split: 'dev' | 'test', accuracy: number): Evaluation => ({
+      accuracy,
+      examples: task.splits[split].length,
+      majority: task.majorityBaseline(split).accuracy,
+    });
+    return {
+      format: RESULTS_FORMAT_VERSION,
+      key,
+      sweeps,
+      config,
+      status,
+      divergedAt,
+      parameters: { trainable: model.plan.trainable, base: baseCount, total: model.plan.total, percent: model.plan.percent, adapterBytes: 4 * adapterValues },
+      dev: { ...evaluation('dev', best.accuracy), bestStep: best.step },
+      test: evaluation('test', testAccuracy),
+      lossCurve,
+      devCurve,
+      timing: {
+        trainSeconds,
+        evalSeconds,
+        stepSecondsMedian: stepSeconds.length === 0 ? 0 : median(stepSeconds),
+        tokensPerSecond: trainSeconds === 0 ? 0 : (stepSeconds.length * config.training.batchSize * tokensPerRow) / trainSeconds,
+        tokensPerRow,
+      },
+      memory: { peakTensorBytes, peakRssBytes },
+      environment: resources.environment,
+      finishedAt: new Date().toISOString(),
+    };
+  } finally {
+    for (const t of snapshots) t.dispose();
+    model.dispose();
+  }
+}
+
+/** Token rows [B, T] padded with <|pad|>, and the loss mask [B, T] that is 1 on label tokens. */
+function trainingBatch(batch: readonly EncodedExample[], length: number): [tf.Tensor2D, tf.Tensor2D] {
+  const tokens = new Int32Array(batch.length * length).fill(SPECIAL_TOKENS.pad);
+  const mask = new Float32Array(batch.length * length);
+  batch.forEach((example, b) => {
+    const row = [SPECIAL_TOKENS.endOfText, ...example.context, ...example.label];
+    tokens.set(row, b * length);
+    mask.fill(1, b * length + 1 + example.context.length, b * length + row.length);
+  });
+  return [tf.tensor2d(tokens, [batch.length, length], 'int32'), tf.tensor2d(mask, [batch.length, length])];
+}

@@ -1,0 +1,27 @@
+/** Messages between the experiment runner's main thread and its worker threads. */
+import type { PretrainedInfo, TrialEnvironment, TrialRecord } from '../src/results.js';
+import type { PretrainProfileName } from './pretrain.js';
+import type { PlannedTrial } from './spec.js';
+
+/** workerData of a worker. */
+export interface WorkerSetup {
+  /** The backend to initialise (undefined: the default order). */
+  backend: string | undefined;
+  /** Everything but the backend fields, which the worker fills in. */
+  environment: Omit<TrialEnvironment, 'backend' | 'versions'>;
+}
+
+export type MainMessage =
+  | { type: 'pretrain'; preset: string; profile: PretrainProfileName; seed: number; steps: number | undefined; cacheDir: string }
+  | { type: 'trial'; planned: PlannedTrial; modelDir: string; trialCacheDir: string }
+  | { type: 'exit' };
+
+export type WorkerMessage =
+  | { type: 'ready'; backend: string }
+  | { type: 'log'; text: string }
+  | { type: 'pretrain-progress'; preset: string; step: number; steps: number }
+  | { type: 'pretrained'; preset: string; info: PretrainedInfo; dir: string }
+  | { type: 'trial-progress'; key: string; step: number; steps: number; loss: number }
+  | { type: 'trial-done'; record: TrialRecord }
+  /** job: the trial key, "pretrain:<preset>", or null for the worker's start-up. */
+  | { type: 'error'; job: string | null; message: string; stack: string };
