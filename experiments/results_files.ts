@@ -4,10 +4,10 @@
  * deviation, n, 95% confidence interval, gap to full model tuning) and run.json (the manifest). Each
  * file is written atomically.
  */
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { stringify } from 'csv-stringify/sync';
-import { optionsLabel, RESULT_FILES, summarize, type RunManifest, type SummaryRow, type TrialRecord } from '../src/results.js';
+import { optionsLabel, RESULT_FILES, summarize, type EnsembleRecord, type RunManifest, type SummaryRow, type TrialRecord } from '../src/results.js';
 
 async function writeAtomically(file: string, text: string): Promise<void> {
   const temporary = `${file}.${process.pid}.tmp`;
@@ -82,7 +82,13 @@ function csv(rows: Record<string, string | number>[]): string {
 }
 
 /** Writes every file of a results folder; returns the summary. */
-export async function writeResults(dir: string, records: readonly TrialRecord[], manifest: RunManifest, resolvedDocument: string): Promise<SummaryRow[]> {
+export async function writeResults(
+  dir: string,
+  records: readonly TrialRecord[],
+  manifest: RunManifest,
+  resolvedDocument: string,
+  ensembles: readonly EnsembleRecord[] = [],
+): Promise<SummaryRow[]> {
   await mkdir(dir, { recursive: true });
   const summary = summarize(records);
   await writeAtomically(path.join(dir, RESULT_FILES.records), records.map((r) => JSON.stringify(r)).join('\n') + (records.length > 0 ? '\n' : ''));
@@ -90,6 +96,16 @@ export async function writeResults(dir: string, records: readonly TrialRecord[],
   // NaN is not JSON: a group with n < 2 has no standard deviation (null in summary.json).
   await writeAtomically(path.join(dir, RESULT_FILES.summary), `${JSON.stringify(summary, (_, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`);
   await writeAtomically(path.join(dir, RESULT_FILES.summaryCsv), csv(summary.map(summaryRow)));
+  if (ensembles.length > 0) {
+    await writeAtomically(path.join(dir, RESULT_FILES.ensembles), `${JSON.stringify(ensembles, null, 2)}\n`);
+    await writeAtomically(
+      path.join(dir, RESULT_FILES.ensemblesCsv),
+      csv(ensembles.map((e) => ({ preset: e.preset, base_parameters: e.baseParameters, method: e.method, options: e.optionsLabel, task: e.task, prompts: e.perPrompt.length, seeds: e.seeds.join(';'), average: e.average, best: e.best, ensemble: e.ensemble, examples: e.examples, tied_votes: e.tiedVotes }))),
+    );
+  } else {
+    await rm(path.join(dir, RESULT_FILES.ensembles), { force: true });
+    await rm(path.join(dir, RESULT_FILES.ensemblesCsv), { force: true });
+  }
   await writeAtomically(path.join(dir, RESULT_FILES.manifest), `${JSON.stringify({ ...manifest, document: JSON.parse(resolvedDocument) as unknown }, null, 2)}\n`);
   return summary;
 }

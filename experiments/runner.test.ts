@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { RESULT_FILES, type RunManifest, type SummaryRow, type TrialRecord } from '../src/results.js';
+import { RESULT_FILES, type EnsembleRecord, type RunManifest, type SummaryRow, type TrialRecord } from '../src/results.js';
 import { runExperiment } from './experiment.js';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'peftscale-runner-'));
@@ -20,6 +20,7 @@ function experimentFile(name: string, overrides: Record<string, unknown> = {}): 
     name,
     presets: ['ps-nano'],
     pretrainSteps: 30,
+    ensemble: true,
     tasks: ['verify'],
     seeds: [0, 1],
     data: { train: 16, dev: 8, test: 8 },
@@ -89,6 +90,11 @@ describe('the experiment runner, end to end', () => {
     const manifest = JSON.parse(readFileSync(path.join(dir, RESULT_FILES.manifest), 'utf8')) as RunManifest;
     assert.deepEqual(manifest.trials, { total: 8, ran: 8, cached: 0, diverged: 2, failed: 0 });
     assert.equal(manifest.pretrained[0]?.preset, 'ps-nano');
+    const ensembles = JSON.parse(readFileSync(path.join(dir, RESULT_FILES.ensembles), 'utf8')) as EnsembleRecord[];
+    assert.equal(ensembles.length, 1, 'prompt tuning, two seeds: one ensemble');
+    assert.deepEqual(ensembles[0].seeds, [0, 1]);
+    const singles = records.filter((r) => r.config.method === 'prompt-tuning').sort((a, b) => a.config.seed - b.config.seed);
+    assert.deepEqual(ensembles[0].perPrompt, singles.map((r) => r.test.accuracy), 'each saved prompt scores in the shared batch what its trial scored alone');
     assert.ok((manifest.pretrained[0]?.heldOutLoss ?? Infinity) < (manifest.pretrained[0]?.controlHeldOutLoss ?? 0));
 
     // The same experiment again: nothing runs, the results are the same trials.
@@ -138,8 +144,9 @@ describe('the experiment runner, end to end', () => {
       });
       child.on('exit', (code, signal) => (signal === 'SIGKILL' ? resolve() : reject(new Error(`the run ended before it was killed (code ${code}):\n${stderr}`))));
     });
-    const cachedFiles = readdirSync(trialCache);
-    assert.ok(cachedFiles.every((name) => name.endsWith('.json')), `no temporary files left: ${cachedFiles.join(', ')}`);
+    const allFiles = readdirSync(trialCache);
+    assert.ok(!allFiles.some((name) => name.endsWith('.tmp')), `no temporary files left: ${allFiles.join(', ')}`);
+    const cachedFiles = allFiles.filter((name) => name.endsWith('.json'));
     const finishedBeforeKill = cachedFiles.length;
     assert.ok(finishedBeforeKill >= 2 && finishedBeforeKill < 6, `${finishedBeforeKill} trials cached when killed`);
     const mtimes = new Map(cachedFiles.map((name) => [name, readFileSync(path.join(trialCache, name), 'utf8')]));

@@ -13,13 +13,13 @@ import { availableParallelism, cpus, platform, totalmem } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import path from 'node:path';
 import { formatDuration, Progress } from '../src/progress.js';
-import type { PretrainedInfo, RunManifest, TrialEnvironment, TrialRecord } from '../src/results.js';
+import type { EnsembleRecord, PretrainedInfo, RunManifest, TrialEnvironment, TrialRecord } from '../src/results.js';
 import { optionsLabel, RESULTS_FORMAT_VERSION } from '../src/results.js';
 import { DEFAULT_CACHE_DIR } from './pretrain.js';
 import type { PlannedTrial, ResolvedExperiment } from './spec.js';
 import { canonicalJson } from './spec.js';
 import { readTrialRecord } from './trial_cache.js';
-import type { MainMessage, WorkerMessage, WorkerSetup } from './worker_protocol.js';
+import type { EnsembleGroup, MainMessage, WorkerMessage, WorkerSetup } from './worker_protocol.js';
 import { writeResults } from './results_files.js';
 
 export interface RunOptions {
@@ -59,6 +59,7 @@ export interface RunOutcome {
   ran: number;
   cached: number;
   failed: { key: string; description: string; message: string }[];
+  ensembles: EnsembleRecord[];
   manifest: RunManifest;
   wallSeconds: number;
 }
@@ -91,7 +92,7 @@ interface WorkerSlot {
   worker: Worker;
   id: number;
   ready: boolean;
-  busy: { kind: 'trial'; trial: PlannedTrial } | { kind: 'pretrain'; preset: string } | null;
+  busy: { kind: 'trial'; trial: PlannedTrial } | { kind: 'pretrain'; preset: string } | { kind: 'ensemble'; id: string } | null;
   exiting: boolean;
 }
 
@@ -115,6 +116,10 @@ export async function runPlannedExperiment(experiment: ResolvedExperiment, plan:
   const progress = new Progress({ label: experiment.name, total: plan.toRun.length, unit: 'trial', stream: options.progressStream ?? process.stderr, intervalSeconds: 30 });
   const activity = new Map<number, string>();
   let done = 0;
+  // Ensembles run after every trial: 'pending' until then, 'running' while their jobs are out.
+  let ensemblePhase: 'pending' | 'running' | 'done' = experiment.ensemble ? 'pending' : 'done';
+  const ensembleQueue: EnsembleGroup[] = [];
+  const ensembles: EnsembleRecord[] = [];
   const redraw = (): void => progress.update(done, Object.fromEntries([...activity].map(([id, text]) => [`w${id}`, text])));
 
   const workerCount = Math.max(1, Math.min(options.workers ?? availableParallelism(), Math.max(1, plan.toRun.length)));
@@ -127,7 +132,16 @@ export async function runPlannedExperiment(experiment: ResolvedExperiment, plan:
     let settled = false;
     const finish = (): void => {
       if (settled) return;
-      if (slots.some((s) => s.busy !== null) || pending.length > 0 || pretrainQueue.length > 0) return;
+      if (slots.some((s) => s.busy !== null) || pending.length > 0 || pretrainQueue.length > 0 || ensembleQueue.length > 0) return;
+      if (ensemblePhase === 'pending') {
+        ensemblePhase = 'running';
+        ensembleQueue.push(...ensembleGroups(plan.trials, records).filter((group) => pretrained.has(group.trials[0].config.preset)));
+        if (ensembleQueue.length > 0) {
+          progress.line(`ensembling prompt-tuning prompts across seeds: ${ensembleQueue.length} configuration(s)`);
+          dispatchAll();
+          return;
+        }
+      }
       settled = true;
       for (const slot of slots) {
         slot.exiting = true;
@@ -163,8 +177,8 @@ export async function runPlannedExperiment(experiment: ResolvedExperiment, plan:
           return entry === undefined ? [] : [entry.info];
         }),
       };
-      writeResults(options.resultsDir, ordered, manifest, canonicalJson(experiment.document))
-        .then(() => resolve({ records: ordered, ran: manifest.trials.ran, cached: plan.cached.size, failed, manifest, wallSeconds }))
+      writeResults(options.resultsDir, ordered, manifest, canonicalJson(experiment.document), ensembles)
+        .then(() => resolve({ records: ordered, ran: manifest.trials.ran, cached: plan.cached.size, failed, ensembles, manifest, wallSeconds }))
         .catch(reject);
     };
 
@@ -188,6 +202,15 @@ export async function runPlannedExperiment(experiment: ResolvedExperiment, plan:
         }
       }
       const index = pending.findIndex((t) => pretrained.has(t.config.preset));
+      const group = index < 0 && ensemblePhase === 'running' ? ensembleQueue.shift() : undefined;
+      if (group !== undefined) {
+        slot.busy = { kind: 'ensemble', id: group.id };
+        activity.set(slot.id, `ensemble ${group.trials[0].config.preset} ${group.trials.length} prompts`);
+        const modelDir = pretrained.get(group.trials[0].config.preset)?.dir as string;
+        slot.worker.postMessage({ type: 'ensemble', group, modelDir, trialCacheDir: options.trialCacheDir } satisfies MainMessage);
+        redraw();
+        return;
+      }
       if (index < 0) {
         activity.delete(slot.id);
         finish();
@@ -255,8 +278,25 @@ export async function runPlannedExperiment(experiment: ResolvedExperiment, plan:
           dispatchAll();
           return;
         }
+        case 'ensemble-done': {
+          const record = message.record;
+          ensembles.push(record);
+          slot.busy = null;
+          progress.line(
+            `ensemble ${record.preset} ${record.method} ${record.optionsLabel} ${record.task}, ${record.perPrompt.length} prompts: ` +
+              `vote ${record.ensemble.toFixed(3)}, average ${record.average.toFixed(3)}, best ${record.best.toFixed(3)}`,
+          );
+          dispatchAll();
+          return;
+        }
         case 'error': {
           if (process.env.PEFTSCALE_DEBUG === '1') progress.line(message.stack);
+          if (slot.busy?.kind === 'ensemble') {
+            progress.line(`! ensemble ${slot.busy.id} skipped: ${message.message}`);
+            slot.busy = null;
+            dispatchAll();
+            return;
+          }
           if (slot.busy?.kind === 'trial') {
             const trial = slot.busy.trial;
             failed.push({ key: trial.key, description: describeTrial(trial), message: message.message });
@@ -284,20 +324,24 @@ export async function runPlannedExperiment(experiment: ResolvedExperiment, plan:
       activity.delete(slot.id);
       if (slot.exiting || settled) return;
       const lost = slot.busy;
-      log(`worker ${slot.id} exited (code ${code})${lost === null ? '' : ` while ${lost.kind === 'trial' ? `running ${describeTrial(lost.trial)}` : `pretraining ${lost.preset}`}`}`);
-      if (lost?.kind === 'trial') {
+      const doing = lost === null ? '' : lost.kind === 'trial' ? ` while running ${describeTrial(lost.trial)}` : lost.kind === 'pretrain' ? ` while pretraining ${lost.preset}` : ' while ensembling';
+      log(`worker ${slot.id} exited (code ${code})${doing}`);
+      if (lost?.kind === 'ensemble') {
+        progress.line(`! ensemble ${lost.id} skipped: the worker exited`);
+      } else if (lost?.kind === 'trial') {
         failed.push({ key: lost.trial.key, description: describeTrial(lost.trial), message: `worker exited with code ${code}` });
         done += 1;
       } else if (lost?.kind === 'pretrain') {
         pretrainFailed.set(lost.preset, `worker exited with code ${code}`);
       }
-      if (restarts < 2 * workerCount && (pending.length > 0 || pretrainQueue.length > 0)) {
+      if (restarts < 2 * workerCount && (pending.length > 0 || pretrainQueue.length > 0 || ensembleQueue.length > 0)) {
         restarts += 1;
         spawn();
       }
-      if (slots.length === 0 && !settled && (pending.length > 0 || pretrainQueue.length > 0)) {
+      if (slots.length === 0 && !settled && (pending.length > 0 || pretrainQueue.length > 0 || ensembleQueue.length > 0)) {
         for (const trial of pending.splice(0)) failed.push({ key: trial.key, description: describeTrial(trial), message: 'no worker left to run it' });
         pretrainQueue.splice(0);
+        ensembleQueue.splice(0);
       }
       finish();
     };
@@ -306,6 +350,22 @@ export async function runPlannedExperiment(experiment: ResolvedExperiment, plan:
     for (let i = 0; i < workerCount; i++) spawn();
     redraw();
   });
+}
+
+/**
+ * Prompt-tuning trials that differ only in their seed and all finished (not diverged), two or more per
+ * configuration: the ensembles of Lester et al. Table 3.
+ */
+export function ensembleGroups(trials: readonly PlannedTrial[], records: ReadonlyMap<string, TrialRecord>): EnsembleGroup[] {
+  const groups = new Map<string, PlannedTrial[]>();
+  for (const trial of trials) {
+    if (trial.config.method !== 'prompt-tuning' || records.get(trial.key)?.status !== 'finished') continue;
+    const id = canonicalJson({ ...trial.config, seed: null });
+    groups.set(id, [...(groups.get(id) ?? []), trial]);
+  }
+  return [...groups]
+    .filter(([, members]) => members.length >= 2)
+    .map(([id, members]) => ({ id, trials: [...members].sort((a, b) => a.config.seed - b.config.seed) }));
 }
 
 /** "test 0.733 (dev 0.750 at step 150; majority 0.500), 41s, 1.2k tok/s". */

@@ -88,6 +88,10 @@ const BODY_PROPERTIES: Record<string, Schema> = {
     properties: { train: positiveInteger, dev: positiveInteger, test: positiveInteger },
   },
   training: TRAINING,
+  ensemble: {
+    type: 'boolean',
+    description: 'after the sweep, ensemble the prompt-tuning prompts of each configuration across seeds by majority vote (Lester et al. Table 3)',
+  },
   methodTraining: {
     type: 'object',
     description: 'training overrides per method name (e.g. a learning rate for lora)',

@@ -30,7 +30,7 @@ import '../methods/index.js'; // registers every method: experiment files name t
  * Bump when a change to training or evaluation code makes cached trials stale: it is part of every key.
  * (Keys also hash the dataset version; the pretrained models are keyed separately by their own version.)
  */
-export const TRIAL_CODE_VERSION = 1;
+export const TRIAL_CODE_VERSION = 2;
 
 /** The folder of the shipped experiment files (next to this module's source, also when running from dist/). */
 export const EXPERIMENTS_DIR = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'experiments');
@@ -78,6 +78,7 @@ export interface ExperimentDocument {
   seeds?: number[];
   pretrainSeed?: number;
   pretrainSteps?: number;
+  ensemble?: boolean;
   data?: { train?: number; dev?: number; test?: number };
   training?: Partial<TrainingConfig>;
   methodTraining?: Record<string, Partial<TrainingConfig>>;
@@ -101,6 +102,8 @@ export interface ResolvedExperiment {
   pretrainSeed: number;
   /** Pretraining steps when the file overrides the profile's. */
   pretrainSteps: number | undefined;
+  /** Whether prompt-tuning prompts are ensembled across seeds after the sweep. */
+  ensemble: boolean;
   presets: string[];
   sweeps: SweepInfo[];
   /** The merged document (includes and profile applied), as run.json records it. */
@@ -267,6 +270,7 @@ export function resolveExperiment(file: string, profileName: string): ResolvedEx
     profile,
     pretrainSeed,
     pretrainSteps: document.pretrainSteps,
+    ensemble: document.ensemble ?? false,
     presets,
     sweeps,
     document,

@@ -42,12 +42,14 @@ export interface TrialOptions {
   onStep?: (progress: TrialProgress) => void;
   /** Rows per evaluation batch (default 64). */
   evalBatchSize?: number;
+  /** Receives the adapter tensors of the chosen checkpoint (disposed after the call returns). */
+  onAdapter?: (tensors: ReadonlyMap<string, tf.Tensor>) => void;
 }
 
 const tokenizer = new ByteTokenizer();
 
-/** Training rows of a split: tokens (padded to `length`) and the mask of label positions. */
-interface EncodedExample {
+/** An example as token ids. */
+export interface EncodedExample {
   context: number[];
   label: number[];
   /** Index of the right label in task.labels. */
@@ -60,6 +62,11 @@ function encodeExamples(task: Task, examples: readonly TaskExample[]): EncodedEx
     if (answer < 0) throw new Error(`task "${task.name}": example ${example.id} has label ${JSON.stringify(example.label)}, not one of ${JSON.stringify(task.labels)}`);
     return { context: tokenizer.encode(task.format(example)), label: tokenizer.encode(example.label), answer };
   });
+}
+
+/** A split's examples as token ids: context, label, index of the right label. */
+export function encodedSplit(task: Task, split: 'train' | 'dev' | 'test'): EncodedExample[] {
+  return encodeExamples(task, task.splits[split]);
 }
 
 /** Accuracy of label-word scoring over encoded examples, with the current hooks of `model`. */
@@ -84,7 +91,8 @@ export function methodContext(base: GPT2, task: Task, seed: number, frequentToke
     encode: (text) => tokenizer.encode(text),
     frequentTokens,
     labelWords: task.labels,
-    demonstrations: task.splits.train.map((example) => ({ input: task.format(example), label: example.label })),
+    // Shots are drawn per seed (as in GPT-3's evaluation), so prompt design's seeds differ like the others'.
+    demonstrations: new Random(seed, `trial:demonstrations:${task.name}`).shuffle(task.splits.train.map((example) => ({ input: task.format(example), label: example.label }))),
   };
 }
 
@@ -195,7 +203,11 @@ export function runTrial(config: TrialConfig, key: string, sweeps: string[], res
     const testAccuracy = evaluate(test);
     const adapter = adapterTensors(model);
     const adapterValues = [...adapter.values()].reduce((sum, t) => sum + numel(t.shape), 0);
-    for (const t of adapter.values()) t.dispose();
+    try {
+      options.onAdapter?.(adapter);
+    } finally {
+      for (const t of adapter.values()) t.dispose();
+    }
     const trainSeconds = stepSeconds.reduce((a, b) => a + b, 0);
     const tokensPerRow = rowLength + virtual;
     const baseCount = countParameters(modelParameterSpecs(base.config));

@@ -12,6 +12,11 @@ export function trialRecordPath(cacheDir: string, key: string): string {
   return path.join(cacheDir, `${key}.json`);
 }
 
+/** The saved prompt of a prompt-tuning trial (for ensembles), beside its record. */
+export function trialPromptPath(cacheDir: string, key: string): string {
+  return path.join(cacheDir, `${key}.prompt.safetensors`);
+}
+
 /** Writes a record as <cacheDir>/<key>.json, atomically. */
 export async function writeTrialRecord(cacheDir: string, record: TrialRecord): Promise<string> {
   await mkdir(cacheDir, { recursive: true });

@@ -6,17 +6,26 @@
  *
  * Frozen models, task suites and corpus statistics are loaded once per worker and reused across trials.
  */
+import { mkdir } from 'node:fs/promises';
 import { parentPort, workerData } from 'node:worker_threads';
 import { initBackend } from '../src/backend.js';
-import { loadCheckpoint } from '../src/checkpoint.js';
 import type { GPT2 } from '../src/model.js';
 import type { TrialEnvironment } from '../src/results.js';
 import '../methods/index.js';
 import { buildTaskSuite, findTask, type Task } from '../datasets/tasks.js';
-import { writeTrialRecord } from './trial_cache.js';
+import * as tf from '@tensorflow/tfjs-core';
+import { loadCheckpoint, loadWeights, saveTensors } from '../src/checkpoint.js';
+import { evaluateEnsemble } from '../src/ensemble.js';
+import { countParameters, modelParameterSpecs } from '../src/params.js';
+import { optionsLabel, type EnsembleRecord, type TrialConfig } from '../src/results.js';
+import { ByteTokenizer } from '../src/tokenizer.js';
+import { PROMPT_EMBEDDINGS as PROMPT_TENSOR } from '../methods/prompt_tuning.js';
+import { trialPromptPath, writeTrialRecord } from './trial_cache.js';
 import { ensurePretrained, frequentTokensOf, profileCorpusConfig, resolveProfile } from './pretrain.js';
-import { runTrial } from './trial.js';
-import type { MainMessage, WorkerMessage, WorkerSetup } from './worker_protocol.js';
+import { encodedSplit, runTrial } from './trial.js';
+import type { EnsembleGroup, MainMessage, WorkerMessage, WorkerSetup } from './worker_protocol.js';
+
+const tokenizer = new ByteTokenizer();
 
 const port = parentPort;
 if (port === null) throw new Error('experiments/worker.js must run as a worker thread');
@@ -68,13 +77,59 @@ async function handle(message: MainMessage): Promise<void> {
     });
     return;
   }
+  if (message.type === 'ensemble') {
+    send({ type: 'ensemble-done', id: message.group.id, record: await ensemble(message.group, message.modelDir, message.trialCacheDir) });
+    return;
+  }
   const { planned, modelDir, trialCacheDir } = message;
   const config = planned.config;
+  const base = await baseModel(modelDir);
+  const task = taskOf(config);
+  let frequentTokens = frequencies.get(JSON.stringify([config.profile, config.pretrainSeed]));
+  if (frequentTokens === undefined) {
+    frequentTokens = frequentTokensOf(profileCorpusConfig(resolveProfile(config.profile), config.pretrainSeed));
+    frequencies.set(JSON.stringify([config.profile, config.pretrainSeed]), frequentTokens);
+  }
+  if (environment === null) throw new Error('worker: a trial arrived before the backend was ready');
+  let lastReport = 0;
+  // Prompt tuning's trained prompt is kept beside the record, for ensembles across seeds.
+  let prompt: Map<string, tf.Tensor> | null = null;
+  const record = runTrial(config, planned.key, planned.sweeps, { base, task, frequentTokens, environment }, {
+    onStep: ({ step, steps, loss }) => {
+      const now = Date.now();
+      if (now - lastReport > 1000 || step === steps) {
+        lastReport = now;
+        send({ type: 'trial-progress', key: planned.key, step, steps, loss });
+      }
+    },
+    onAdapter: (tensors) => {
+      if (config.method === 'prompt-tuning') prompt = new Map([...tensors].map(([name, tensor]) => [name, tensor.clone()]));
+    },
+  });
+  const kept = prompt as Map<string, tf.Tensor> | null;
+  if (kept !== null) {
+    try {
+      await mkdir(trialCacheDir, { recursive: true });
+      await saveTensors(trialPromptPath(trialCacheDir, planned.key), kept, { key: planned.key });
+    } finally {
+      for (const tensor of kept.values()) tensor.dispose();
+    }
+  }
+  // The record is written last: its presence means the trial (and its prompt) is finished.
+  await writeTrialRecord(trialCacheDir, record);
+  send({ type: 'trial-done', record });
+}
+
+async function baseModel(modelDir: string): Promise<GPT2> {
   let base = models.get(modelDir);
   if (base === undefined) {
     base = (await loadCheckpoint(modelDir)).model;
     models.set(modelDir, base);
   }
+  return base;
+}
+
+function taskOf(config: TrialConfig): Task {
   // One task at a time: split sizes that fit one task may not fit another of the same world.
   const suiteKey = JSON.stringify([config.pretrainSeed, config.data, config.task]);
   let suite = suites.get(suiteKey);
@@ -83,32 +138,51 @@ async function handle(message: MainMessage): Promise<void> {
     suite = buildTaskSuite({ seed: config.pretrainSeed, worldSize, townCount, sizes: { train, dev, test }, tasks: [config.task] });
     suites.set(suiteKey, suite);
   }
-  const corpusKey = JSON.stringify([config.profile, config.pretrainSeed]);
-  let frequentTokens = frequencies.get(corpusKey);
-  if (frequentTokens === undefined) {
-    frequentTokens = frequentTokensOf(profileCorpusConfig(resolveProfile(config.profile), config.pretrainSeed));
-    frequencies.set(corpusKey, frequentTokens);
+  return findTask(suite, config.task);
+}
+
+/** Scores a group's prompts together on test and votes (src/ensemble.ts). */
+async function ensemble(group: EnsembleGroup, modelDir: string, trialCacheDir: string): Promise<EnsembleRecord> {
+  const base = await baseModel(modelDir);
+  const first = group.trials[0].config;
+  const task = taskOf(first);
+  const prompts: tf.Tensor[] = [];
+  try {
+    for (const trial of group.trials) {
+      const { tensors } = await loadWeights(trialPromptPath(trialCacheDir, trial.key));
+      const prompt = tensors.get(PROMPT_TENSOR);
+      if (prompt === undefined) throw new Error(`${trialPromptPath(trialCacheDir, trial.key)} holds no "${PROMPT_TENSOR}" tensor`);
+      for (const [name, tensor] of tensors) if (name !== PROMPT_TENSOR) tensor.dispose();
+      prompts.push(prompt);
+    }
+    const labels = task.labels.map((label) => tokenizer.encode(label));
+    const examples = encodedSplit(task, 'test').map((e) => ({ context: e.context, labels, answer: e.answer }));
+    const result = evaluateEnsemble(base, prompts, examples, { batchSize: 64 });
+    return {
+      preset: first.preset,
+      baseParameters: countParameters(modelParameterSpecs(base.config)),
+      method: first.method,
+      optionsLabel: optionsLabel(first.options),
+      task: first.task,
+      keys: group.trials.map((t) => t.key),
+      seeds: group.trials.map((t) => t.config.seed),
+      perPrompt: result.perPrompt,
+      average: result.average,
+      best: result.best,
+      ensemble: result.ensemble,
+      examples: result.examples,
+      tiedVotes: result.tiedVotes,
+    };
+  } finally {
+    for (const prompt of prompts) prompt.dispose();
   }
-  if (environment === null) throw new Error('worker: a trial arrived before the backend was ready');
-  let lastReport = 0;
-  const record = runTrial(config, planned.key, planned.sweeps, { base, task: findTask(suite, config.task), frequentTokens, environment }, {
-    onStep: ({ step, steps, loss }) => {
-      const now = Date.now();
-      if (now - lastReport > 1000 || step === steps) {
-        lastReport = now;
-        send({ type: 'trial-progress', key: planned.key, step, steps, loss });
-      }
-    },
-  });
-  await writeTrialRecord(trialCacheDir, record);
-  send({ type: 'trial-done', record });
 }
 
 // Jobs run one at a time, in arrival order.
 let queue: Promise<void> = start().catch((error: unknown) => send({ type: 'error', job: null, ...errorText(error) }));
 port.on('message', (message: MainMessage) => {
   queue = queue.then(() =>
-    handle(message).catch((error: unknown) => send({ type: 'error', job: message.type === 'trial' ? message.planned.key : message.type === 'pretrain' ? `pretrain:${message.preset}` : null, ...errorText(error) })),
+    handle(message).catch((error: unknown) => send({ type: 'error', job: message.type === 'trial' ? message.planned.key : message.type === 'pretrain' ? `pretrain:${message.preset}` : message.type === 'ensemble' ? `ensemble:${message.group.id}` : null, ...errorText(error) })),
   );
 });
 

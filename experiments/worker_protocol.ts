@@ -1,5 +1,5 @@
 /** Messages between the experiment runner's main thread and its worker threads. */
-import type { PretrainedInfo, TrialEnvironment, TrialRecord } from '../src/results.js';
+import type { EnsembleRecord, PretrainedInfo, TrialEnvironment, TrialRecord } from '../src/results.js';
 import type { PretrainProfileName } from './pretrain.js';
 import type { PlannedTrial } from './spec.js';
 
@@ -14,7 +14,14 @@ export interface WorkerSetup {
 export type MainMessage =
   | { type: 'pretrain'; preset: string; profile: PretrainProfileName; seed: number; steps: number | undefined; cacheDir: string }
   | { type: 'trial'; planned: PlannedTrial; modelDir: string; trialCacheDir: string }
+  | { type: 'ensemble'; group: EnsembleGroup; modelDir: string; trialCacheDir: string }
   | { type: 'exit' };
+
+/** Finished prompt-tuning trials of one configuration that differ only in their seed. */
+export interface EnsembleGroup {
+  id: string;
+  trials: PlannedTrial[];
+}
 
 export type WorkerMessage =
   | { type: 'ready'; backend: string }
@@ -23,5 +30,6 @@ export type WorkerMessage =
   | { type: 'pretrained'; preset: string; info: PretrainedInfo; dir: string }
   | { type: 'trial-progress'; key: string; step: number; steps: number; loss: number }
   | { type: 'trial-done'; record: TrialRecord }
+  | { type: 'ensemble-done'; id: string; record: EnsembleRecord }
   /** job: the trial key, "pretrain:<preset>", or null for the worker's start-up. */
   | { type: 'error'; job: string | null; message: string; stack: string };

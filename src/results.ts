@@ -287,6 +287,30 @@ export interface RunManifest {
   pretrained: PretrainedInfo[];
 }
 
+/**
+ * Prompt ensembling (Lester et al. 2021 Table 3): the prompts of one prompt-tuning configuration trained
+ * with different seeds, evaluated together on test in shared batches, with a majority vote.
+ */
+export interface EnsembleRecord {
+  preset: string;
+  baseParameters: number;
+  method: string;
+  optionsLabel: string;
+  task: string;
+  /** The trial keys (one per seed) whose prompts were ensembled, and their seeds. */
+  keys: string[];
+  seeds: number[];
+  /** Test accuracy of each prompt alone (recomputed in the shared batches), their mean and the best. */
+  perPrompt: number[];
+  average: number;
+  best: number;
+  /** Test accuracy of the majority vote. */
+  ensemble: number;
+  examples: number;
+  /** Votes settled by the tie-break rule (highest summed label score). */
+  tiedVotes: number;
+}
+
 /** File names inside a results folder (results/<experiment>/). */
 export const RESULT_FILES = {
   records: 'results.jsonl',
@@ -294,5 +318,7 @@ export const RESULT_FILES = {
   summary: 'summary.json',
   summaryCsv: 'summary.csv',
   manifest: 'run.json',
+  ensembles: 'ensembles.json',
+  ensemblesCsv: 'ensembles.csv',
   bench: 'bench.json',
 } as const;

@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { optionsLabel, summarize, type TrialRecord } from './results.js';
+
+/** A record with only what summarize reads filled in meaningfully. */
+function record(method: string, preset: string, task: string, seed: number, accuracy: number, status: TrialRecord['status'] = 'finished'): TrialRecord {
+  return {
+    format: 1,
+    key: `${method}-${preset}-${task}-${seed}`,
+    sweeps: ['s'],
+    config: {
+      preset,
+      profile: 'quick',
+      pretrainSeed: 0,
+      modelId: 'm',
+      method,
+      options: method === 'lora' ? { rank: 8, targets: ['c_attn'] } : {},
+      task,
+      data: { worldSize: 1, townCount: 1, train: 1, dev: 1, test: 1 },
+      seed,
+      training: { optimizer: 'adam', learningRate: 1, steps: 1, batchSize: 1, evalEvery: 1, weightDecay: 0 },
+    },
+    status,
+    divergedAt: status === 'diverged' ? { step: 3, loss: NaN } : null,
+    parameters: { trainable: 10, base: preset === 'small' ? 100 : 1000, total: 1010, percent: 1, adapterBytes: 40 },
+    dev: { accuracy, examples: 10, majority: 0.5, bestStep: 0 },
+    test: { accuracy, examples: 10, majority: 0.5 },
+    lossCurve: [],
+    devCurve: [],
+    timing: { trainSeconds: 1, evalSeconds: 1, stepSecondsMedian: 0.5, tokensPerSecond: 100, tokensPerRow: 10 },
+    memory: { peakTensorBytes: 5, peakRssBytes: 6 },
+    environment: { backend: 'wasm', versions: {}, gitHash: 'x', gitDirty: false, machine: { cpu: 'x', cores: 1, memoryBytes: 1, platform: 'x', node: 'x' } },
+    finishedAt: '2026-01-01T00:00:00Z',
+  };
+}
+
+describe('summaries over seeds', () => {
+  const records = [
+    record('full', 'small', 'a', 0, 0.8),
+    record('full', 'small', 'a', 1, 0.9),
+    record('full', 'small', 'b', 0, 0.6),
+    record('full', 'small', 'b', 1, 0.7),
+    record('lora', 'small', 'a', 0, 0.5),
+    record('lora', 'small', 'a', 1, 0.7),
+    record('lora', 'small', 'a', 2, 0.1, 'diverged'),
+    record('lora', 'small', 'b', 0, 0.4),
+    record('lora', 'big', 'a', 0, 0.9),
+  ];
+  const rows = summarize(records);
+  const find = (method: string, preset: string, task: string) => rows.find((r) => r.method === method && r.preset === preset && r.task === task);
+
+  it('means, sample standard deviations and intervals per group; diverged trials counted, not averaged', () => {
+    const lora = find('lora', 'small', 'a');
+    assert.deepEqual([lora?.n, lora?.diverged], [2, 1]);
+    assert.ok(Math.abs((lora?.mean ?? 0) - 0.6) < 1e-12);
+    assert.ok(Math.abs((lora?.std ?? 0) - Math.sqrt(0.02)) < 1e-12);
+    assert.ok(Math.abs((lora?.ci95[1] ?? 0) - (0.6 + (12.7062047 * Math.sqrt(0.02)) / Math.sqrt(2))) < 1e-6);
+  });
+
+  it('the gap to full model tuning is on the same preset and task, null where full did not run', () => {
+    assert.ok(Math.abs((find('lora', 'small', 'a')?.gapToFull ?? 0) - (0.6 - 0.85)) < 1e-12);
+    assert.equal(find('full', 'small', 'a')?.gapToFull, 0);
+    assert.equal(find('lora', 'big', 'a')?.gapToFull, null);
+  });
+
+  it('the task average uses only seeds that finished every task', () => {
+    const full = find('full', 'small', 'average');
+    assert.equal(full?.n, 2);
+    assert.ok(Math.abs((full?.mean ?? 0) - 0.75) < 1e-12);
+    const lora = find('lora', 'small', 'average');
+    assert.equal(lora?.n, 1, 'seed 1 has no task b');
+    assert.ok(Math.abs((lora?.mean ?? 0) - 0.45) < 1e-12);
+    assert.equal(find('lora', 'big', 'average'), undefined, 'one task: no average row');
+  });
+
+  it('rows are ordered by model size, then method', () => {
+    assert.deepEqual(
+      rows.map((r) => `${r.preset} ${r.method} ${r.task}`),
+      ['small full a', 'small full b', 'small full average', 'small lora a', 'small lora b', 'small lora average', 'big lora a'],
+    );
+  });
+
+  it('option labels are stable and leave out empty and derived values', () => {
+    assert.equal(optionsLabel({ rank: 8, alpha: 16, targets: ['c_attn', 'c_proj'] }), 'alpha=16 rank=8 targets=c_attn+c_proj');
+    assert.equal(optionsLabel({ 'init-text': '', 'prompt-tokens': ['1'], shots: 2 }), 'shots=2');
+  });
+});
