@@ -3,22 +3,17 @@
  * The `peftscale` command. This file wires the core (src/), the methods (methods/) and the generated
  * datasets (datasets/) together; each subcommand is a small function below.
  */
-import * as tf from '@tensorflow/tfjs-core';
-import { planParameters, AdaptedModel } from '../src/adapted.js';
-import { describeBackend, initBackend, type BackendInfo } from '../src/backend.js';
-import { timeTrainingSteps } from '../src/bench.js';
+import { planParameters } from '../src/adapted.js';
+import { describeBackend, initBackend } from '../src/backend.js';
 import { booleanFlag, formatFlags, numberFlag, parseArgs, stringFlag, type FlagSpec, type ParsedArgs } from '../src/cli_args.js';
-import { PRESETS, REFERENCE_STEP, resolveModelConfig, unknownNameMessage, type ModelConfig } from '../src/config.js';
-import { GPT2 } from '../src/model.js';
+import { PRESETS, resolveModelConfig, unknownNameMessage, type ModelConfig } from '../src/config.js';
 import { countParameters, modelParameterSpecs } from '../src/params.js';
 import { getMethod, registeredMethods, resolveOptions } from '../src/peft.js';
-import { Random } from '../src/random.js';
-import { ByteTokenizer } from '../src/tokenizer.js';
-import { createOptimizer } from '../src/train.js';
 import { formatParameterPlan } from '../methods/commands.js';
 import '../methods/index.js';
 import { describeTasks, formatSamples, formatTaskTable, sampleExamples } from '../datasets/commands.js';
 import { buildTaskSuite, findTask } from '../datasets/tasks.js';
+import { BENCH_USAGE, runBenchCommand } from './bench.js';
 import { runExperiment } from './experiment.js';
 import { runPretrain } from './pretrain.js';
 
@@ -39,13 +34,6 @@ interface Command {
   summary: string;
   usage: string;
   run(argv: string[]): Promise<void>;
-}
-
-/** Backend from --backend (or the environment), announced once on stderr so stdout stays clean for --json. */
-async function startBackend(args: ParsedArgs): Promise<BackendInfo> {
-  const info = await initBackend(stringFlag(args, 'backend'));
-  process.stderr.write(`${describeBackend(info)}\n`);
-  return info;
 }
 
 function modelConfigFrom(args: ParsedArgs): ModelConfig {
@@ -126,83 +114,6 @@ async function runParams(argv: string[]): Promise<void> {
   console.log(formatParameterPlan(plan));
 }
 
-const benchFlags: FlagSpec[] = [
-  BACKEND_FLAG,
-  JSON_FLAG,
-  { name: 'method', type: 'string', description: 'full, prompt-tuning (length 20) or lora (rank 8 on c_attn)', default: 'full' },
-  { name: 'steps', type: 'integer', description: 'measured steps', default: 20 },
-  { name: 'warmup', type: 'integer', description: 'warm-up steps, not measured', default: 5 },
-];
-const REFERENCE_METHOD_OPTIONS: Record<string, Record<string, string>> = {
-  full: {},
-  'prompt-tuning': { length: '20' },
-  lora: { rank: '8', targets: 'c_attn' },
-};
-async function runBench(argv: string[]): Promise<void> {
-  const args = parseArgs(argv, benchFlags, 'peftscale bench');
-  const [which] = args.positionals;
-  if (which !== 'reference') throw new Error(`peftscale bench: ${unknownNameMessage('benchmark', which ?? '(none)', ['reference'])}`);
-  const backend = await startBackend(args);
-  const methodName = stringFlag(args, 'method') ?? 'full';
-  const methodOptions = REFERENCE_METHOD_OPTIONS[methodName];
-  if (methodOptions === undefined) throw new Error(`peftscale bench reference: --method ${unknownNameMessage('value', methodName, Object.keys(REFERENCE_METHOD_OPTIONS))}`);
-  const steps = numberFlag(args, 'steps') ?? 20;
-  const warmupSteps = numberFlag(args, 'warmup') ?? 5;
-  const { config, batchSize, sequenceLength } = REFERENCE_STEP;
-
-  const base = GPT2.initialize(config, 0);
-  const method = getMethod(methodName);
-  const options = resolveOptions(method, methodOptions, config);
-  const adapted = AdaptedModel.create(base, method, options, { config, seed: 0, baseParameter: (name) => base.parameter(name), encode: (text) => new ByteTokenizer().encode(text) });
-  const random = new Random(0, 'reference-batch');
-  const tokens = tf.tensor2d(Int32Array.from({ length: batchSize * sequenceLength }, () => random.int(config.vocabSize)), [batchSize, sequenceLength], 'int32');
-  const optimizer = createOptimizer('adam', 1e-3);
-  if (!booleanFlag(args, 'json')) process.stderr.write(`reference step: d ${config.dModel}, ${config.nLayers} layers, ${config.nHeads} heads, d_ff ${config.dFF}, vocab ${config.vocabSize}, batch ${batchSize} × ${sequenceLength} tokens, Adam, method ${methodName}\n`);
-  const timing = timeTrainingSteps(adapted, optimizer, tokens, {
-    warmupSteps,
-    steps,
-    onStep: (i, ms) => {
-      if (!booleanFlag(args, 'json')) process.stderr.write(`  step ${i + 1}/${steps}: ${ms.toFixed(1)} ms\n`);
-    },
-  });
-  const result = {
-    benchmark: 'reference-step',
-    backend: backend.name,
-    method: methodName,
-    methodOptions: options,
-    trainable: adapted.plan.trainable,
-    total: adapted.plan.total,
-    batchSize,
-    sequenceLength,
-    median_ms: round(timing.medianMs),
-    p99_ms: round(timing.p99Ms),
-    mean_ms: round(timing.meanMs),
-    tokens_per_s: Math.round(timing.tokensPerSecond),
-    steps: timing.steps,
-    warmup_steps: timing.warmupSteps,
-    samples_ms: timing.samplesMs.map(round),
-    last_loss: timing.lastLoss,
-    leaked_tensors: timing.leakedTensors,
-    peak_rss_bytes: timing.peakRssBytes,
-    versions: backend.versions,
-    cpu: (await import('node:os')).cpus()[0]?.model ?? 'unknown',
-    cores: (await import('node:os')).cpus().length,
-  };
-  tokens.dispose();
-  optimizer.dispose();
-  adapted.dispose();
-  base.dispose();
-  if (booleanFlag(args, 'json')) {
-    process.stdout.write(`${JSON.stringify(result)}\n`);
-    return;
-  }
-  console.log(`reference step on ${backend.name} (${methodName}): median ${result.median_ms} ms, p99 ${result.p99_ms} ms, ${result.tokens_per_s.toLocaleString('en-US')} tokens/s (${steps} steps after ${warmupSteps} warm-up; ${result.cores} × ${result.cpu})`);
-}
-
-function round(value: number): number {
-  return Math.round(value * 10) / 10;
-}
-
 const dataFlags: FlagSpec[] = [
   JSON_FLAG,
   { name: 'task', type: 'string', description: 'task name (data sample)' },
@@ -242,10 +153,10 @@ const COMMANDS: Command[] = [
     usage: `peftscale params --model PRESET|custom shape --method NAME [method options] [--json]\n${formatFlags(paramsFlags)}\n  method options: see each method (e.g. --length 20, --rank 8 --targets c_attn)`,
     run: runParams,
   },
-  { name: 'bench', summary: 'time the reference training step', usage: `peftscale bench reference [--method full|prompt-tuning|lora] [--backend NAME] [--json]\n${formatFlags(benchFlags)}`, run: runBench },
+  { name: 'bench', summary: 'cost benchmarks: training and inference per method, storage, mixed-task serving, the reference step', usage: BENCH_USAGE, run: runBenchCommand },
   { name: 'data', summary: 'the generated task suite: list tasks, print samples', usage: `peftscale data tasks [--json] | peftscale data sample --task NAME --split train|dev|test --n 3\n${formatFlags(dataFlags)}`, run: runData },
   { name: 'pretrain', summary: 'pretrain the frozen model family on the generated corpus (cached, resumable)', usage: '', run: runPretrain },
-  { name: 'experiment', summary: 'what `npm run experiment` runs: pretraining, then the parameter table (the sweep comes with the runner)', usage: '', run: runExperiment },
+  { name: 'experiment', summary: 'run an experiment file (default: default): pretraining, the sweep on worker threads, results and report', usage: '', run: async (argv) => void (await runExperiment(argv)) },
 ];
 
 function usage(): string {

@@ -1,35 +1,234 @@
 /**
- * Timing of training steps: warm-up steps first (kernel setup, XNNPACK weight packing, JIT), then the
- * median and p99 of measured steps. Each step reads its loss back, so the time includes the whole
- * computation, not just its dispatch.
+ * Timing and memory measurement for the cost benchmarks. Timing loops run on tinybench, synchronously:
+ * every measured function here reads its result back, so the time includes the whole computation, not
+ * just its dispatch. Warm-up calls come first (kernel setup, XNNPACK weight packing, JIT) and are not
+ * measured. {@link timeSync} times one function; {@link timeInterleaved} times several in turn, round by
+ * round, so that background load and slow drift fall on all of them alike (what a comparison such as
+ * "overhead against the bare model" needs on a shared machine). Statistics use tinybench's definitions
+ * (type-7 interpolated quantiles) on the recorded samples.
+ *
+ * Memory: the peak bytes held by tfjs tensors inside one call come from tf.profile (a snapshot after
+ * every kernel); process RSS is sampled after every measured call.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { Bench, type FnReturnedObject } from 'tinybench';
 import type { AdaptedModel } from './adapted.js';
+import { confidenceInterval } from './stats.js';
 import { trainStep } from './train.js';
 
-export interface StepTiming {
-  warmupSteps: number;
-  steps: number;
-  /** Every measured step, in order, in milliseconds. */
+/** Statistics of one timed function, in milliseconds. */
+export interface TimingSummary {
+  warmup: number;
+  iterations: number;
+  /** Every measured call, in the order measured. */
   samplesMs: number[];
   medianMs: number;
+  /** Interpolated 99th percentile (with few samples, close to the maximum). */
   p99Ms: number;
   meanMs: number;
+  minMs: number;
+  maxMs: number;
+  /** Sample standard deviation. */
+  sdMs: number;
+  /** Relative margin of error of the mean at 95%, in percent. */
+  rmePercent: number;
+}
+
+export interface TimeOptions {
+  /** Unmeasured calls before measuring. */
+  warmup: number;
+  /** Measured calls (exactly this many: no time budget). */
+  iterations: number;
+  /** Called after every call, warm-up included, outside the measured time (memory sampling). */
+  afterEach?: () => void;
+  /** Called with each measured call's time as soon as it is measured (progress display). */
+  onSample?: (index: number, ms: number) => void;
+}
+
+/** Times a synchronous function with tinybench: `warmup` unmeasured calls, then exactly `iterations` measured ones. */
+export function timeSync(name: string, fn: () => void, options: TimeOptions): TimingSummary {
+  if (!(Number.isInteger(options.iterations) && options.iterations >= 1)) throw new Error(`${name}: iterations = ${options.iterations}: allowed: an integer ≥ 1`);
+  if (!(Number.isInteger(options.warmup) && options.warmup >= 0)) throw new Error(`${name}: warmup = ${options.warmup}: allowed: an integer ≥ 0`);
+  const bench = new Bench({
+    name,
+    iterations: options.iterations,
+    time: 0, // no time budget: exactly `iterations` calls
+    warmup: options.warmup > 0,
+    warmupIterations: options.warmup,
+    warmupTime: 0,
+    throws: true,
+    retainSamples: true,
+  });
+  const samplesMs: number[] = [];
+  let measuring = false;
+  bench.add(
+    name,
+    (): FnReturnedObject => {
+      // Timed here so the samples keep their order; tinybench records the same values.
+      const start = bench.now();
+      fn();
+      const elapsed = bench.now() - start;
+      if (measuring) {
+        samplesMs.push(elapsed);
+        options.onSample?.(samplesMs.length - 1, elapsed);
+      }
+      return { overriddenDuration: elapsed };
+    },
+    {
+      async: false, // without it tinybench calls fn once more to find out
+      beforeAll: (mode) => void (measuring = mode === 'run'),
+      ...(options.afterEach === undefined ? {} : { afterEach: options.afterEach }),
+    },
+  );
+  const [task] = bench.runSync();
+  const result = task.result;
+  if (result.state === 'errored') throw result.error;
+  if (result.state !== 'completed') throw new Error(`${name}: tinybench finished in state "${result.state}"`);
+  if (result.latency.samplesCount !== options.iterations || samplesMs.length !== options.iterations) {
+    throw new Error(`${name}: measured ${samplesMs.length} calls (tinybench counted ${result.latency.samplesCount}), expected ${options.iterations}`);
+  }
+  return summarizeSamples(samplesMs, options.warmup);
+}
+
+/**
+ * Times several functions in interleaved rounds: `warmup` unmeasured rounds, then `iterations` measured
+ * ones, each round one tinybench run calling every function once, round r starting with function r (mod
+ * n) and going on in the order given. Returns one summary per function, in the order given. A
+ * function's `afterEach` runs after each of its calls, outside its measured time (memory sampling).
+ */
+export function timeInterleaved(functions: readonly { name: string; fn: () => void; afterEach?: () => void }[], options: Pick<TimeOptions, 'warmup' | 'iterations'>): TimingSummary[] {
+  if (!(Number.isInteger(options.iterations) && options.iterations >= 1)) throw new Error(`timeInterleaved: iterations = ${options.iterations}: allowed: an integer ≥ 1`);
+  if (!(Number.isInteger(options.warmup) && options.warmup >= 0)) throw new Error(`timeInterleaved: warmup = ${options.warmup}: allowed: an integer ≥ 0`);
+  const names = functions.map((f) => f.name);
+  const repeated = names.find((name, i) => names.indexOf(name) !== i);
+  if (repeated !== undefined) throw new Error(`timeInterleaved: two functions are named "${repeated}"; names must be unique`);
+  const samples = functions.map(() => [] as number[]);
+  let measuring = false;
+  for (let round = 0; round < options.warmup + options.iterations; round++) {
+    measuring = round >= options.warmup;
+    // Each round starts one function later, so that no function always runs first (after the previous round's last).
+    const bench = new Bench({ name: `interleaved round ${round}`, iterations: 1, time: 0, warmup: false, throws: true });
+    for (let j = 0; j < functions.length; j++) {
+      const i = (round + j) % functions.length;
+      const { name, fn, afterEach } = functions[i];
+      const task = (): FnReturnedObject => {
+        const start = bench.now();
+        fn();
+        const elapsed = bench.now() - start;
+        if (measuring) samples[i].push(elapsed);
+        afterEach?.();
+        return { overriddenDuration: elapsed };
+      };
+      bench.add(name, task, { async: false });
+    }
+    for (const task of bench.runSync()) if (task.result.state === 'errored') throw task.result.error;
+  }
+  return samples.map((measured) => summarizeSamples(measured, options.warmup));
+}
+
+/** Type-7 interpolated quantile of ascending values (tinybench's and R's default), q in [0, 1]. */
+export function interpolatedQuantile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) throw new Error('interpolatedQuantile of an empty list');
+  const position = (sorted.length - 1) * q;
+  const low = Math.floor(position);
+  const high = Math.min(sorted.length - 1, low + 1);
+  return sorted[low] + (position - low) * (sorted[high] - sorted[low]);
+}
+
+/** Statistics of measured samples (in the order measured). */
+export function summarizeSamples(samplesMs: readonly number[], warmup: number): TimingSummary {
+  if (samplesMs.length === 0) throw new Error('summarizeSamples: no samples');
+  const sorted = [...samplesMs].sort((a, b) => a - b);
+  const interval = confidenceInterval(samplesMs);
+  const many = samplesMs.length > 1;
+  return {
+    warmup,
+    iterations: samplesMs.length,
+    samplesMs: [...samplesMs],
+    medianMs: interpolatedQuantile(sorted, 0.5),
+    p99Ms: interpolatedQuantile(sorted, 0.99),
+    meanMs: interval.mean,
+    minMs: sorted[0],
+    maxMs: sorted[sorted.length - 1],
+    sdMs: many ? interval.std : 0,
+    rmePercent: many && interval.mean !== 0 ? (100 * (interval.high - interval.mean)) / Math.abs(interval.mean) : 0,
+  };
+}
+
+/** Running maxima of tfjs tensor bytes and process RSS, sampled by calling {@link MemoryPeak.sample}. */
+export class MemoryPeak {
+  tensorBytes = tf.memory().numBytes;
+  rssBytes = process.memoryUsage().rss;
+
+  sample(): void {
+    this.tensorBytes = Math.max(this.tensorBytes, tf.memory().numBytes);
+    this.rssBytes = Math.max(this.rssBytes, process.memoryUsage().rss);
+  }
+
+  /** Also counts a peak observed elsewhere (tf.profile's peakBytes). */
+  includeTensorBytes(bytes: number): void {
+    this.tensorBytes = Math.max(this.tensorBytes, bytes);
+  }
+}
+
+/** The most bytes tfjs tensors held at any kernel boundary while `fn` ran (tf.profile's peakBytes). */
+export async function peakTensorBytes(fn: () => void): Promise<number> {
+  const before = tf.memory().numBytes;
+  const profile = await tf.profile(() => {
+    fn();
+  });
+  // peakBytes is -Infinity when fn ran no kernel.
+  return Number.isFinite(profile.peakBytes) ? Math.max(before, profile.peakBytes) : before;
+}
+
+export interface StepTiming extends TimingSummary {
+  /** Warm-up and measured steps (the same as warmup and iterations). */
+  warmupSteps: number;
+  steps: number;
   /** Real tokens per second at the median step time. */
   tokensPerSecond: number;
   /** Loss of the last step (a sanity check that the step computed something finite). */
   lastLoss: number;
-  /** Tensors alive after the run minus before: anything non-zero is a leak. */
+  /** Tensors alive after the measured steps minus before: anything non-zero is a leak. */
   leakedTensors: number;
+  /** Largest tfjs tensor bytes seen after any step. */
+  peakTensorBytes: number;
   /** Peak process resident set size seen during the measured steps, in bytes. */
   peakRssBytes: number;
 }
 
-/** Nearest-rank quantile of sorted values, q in [0, 1]. */
-export function quantile(sorted: readonly number[], q: number): number {
-  if (sorted.length === 0) throw new Error('quantile of an empty list');
-  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
-  return sorted[index];
+/** Times training steps of an adapted model on one batch [B, T]: median, p99, tokens/s, memory. */
+export function timeTrainingSteps(
+  model: AdaptedModel,
+  optimizer: tf.Optimizer,
+  tokens: tf.Tensor2D,
+  options: { warmupSteps: number; steps: number; onStep?: (index: number, ms: number) => void },
+): StepTiming {
+  if (options.steps < 1) throw new Error(`steps = ${options.steps}: allowed: at least 1`);
+  let lastLoss = NaN;
+  let tensorsBefore = tf.memory().numTensors;
+  let calls = 0;
+  const memory = new MemoryPeak();
+  const timing = timeSync(`train ${model.method.name}`, () => void (lastLoss = trainStep(model, optimizer, tokens)), {
+    warmup: options.warmupSteps,
+    iterations: options.steps,
+    ...(options.onStep === undefined ? {} : { onSample: options.onStep }),
+    afterEach: () => {
+      calls += 1;
+      if (calls === Math.max(1, options.warmupSteps)) tensorsBefore = tf.memory().numTensors; // the optimiser's state exists after step 1
+      memory.sample();
+    },
+  });
+  return {
+    ...timing,
+    warmupSteps: timing.warmup,
+    steps: timing.iterations,
+    tokensPerSecond: (tokens.size / timing.medianMs) * 1000,
+    lastLoss,
+    leakedTensors: tf.memory().numTensors - tensorsBefore,
+    peakTensorBytes: memory.tensorBytes,
+    peakRssBytes: memory.rssBytes,
+  };
 }
 
 /** The median: the mean of the two middle values for an even count. */
@@ -40,38 +239,206 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
-export function timeTrainingSteps(
-  model: AdaptedModel,
-  optimizer: tf.Optimizer,
-  tokens: tf.Tensor2D,
-  options: { warmupSteps: number; steps: number; onStep?: (index: number, ms: number) => void },
-): StepTiming {
-  if (options.steps < 1) throw new Error(`steps = ${options.steps}: allowed: at least 1`);
-  let lastLoss = NaN;
-  for (let i = 0; i < options.warmupSteps; i++) lastLoss = trainStep(model, optimizer, tokens);
-  const tensorsBefore = tf.memory().numTensors;
-  const samplesMs: number[] = [];
-  let peakRssBytes = process.memoryUsage().rss;
-  for (let i = 0; i < options.steps; i++) {
-    const start = performance.now();
-    lastLoss = trainStep(model, optimizer, tokens);
-    const elapsed = performance.now() - start;
-    samplesMs.push(elapsed);
-    peakRssBytes = Math.max(peakRssBytes, process.memoryUsage().rss);
-    options.onStep?.(i, elapsed);
-  }
-  const sorted = [...samplesMs].sort((a, b) => a - b);
-  const medianMs = median(samplesMs);
-  return {
-    warmupSteps: options.warmupSteps,
-    steps: options.steps,
-    samplesMs,
-    medianMs,
-    p99Ms: quantile(sorted, 0.99),
-    meanMs: samplesMs.reduce((a, b) => a + b, 0) / samplesMs.length,
-    tokensPerSecond: (tokens.size / medianMs) * 1000,
-    lastLoss,
-    leakedTensors: tf.memory().numTensors - tensorsBefore,
-    peakRssBytes,
+// ---------------------------------------------------------------------------------------------------
+// bench.json: the contract between `peftscale bench` (experiments/bench.ts) and the reports.
+
+/** Identifies a peftscale bench.json. */
+export const BENCH_FORMAT = 'peftscale-bench';
+/** Bumped when a field is renamed or removed (adding one is compatible). */
+export const BENCH_FORMAT_VERSION = 1;
+
+/** A flat table column: every row holds `key` as a number, a string, or null where it does not apply. */
+export interface BenchColumn {
+  key: string;
+  type: 'string' | 'number';
+  /** Whether null is allowed ("does not apply": e.g. training time of the bare model). */
+  nullable: boolean;
+  /** Unit for display: ms, bytes, tokens/s, rows/s, fraction, count, or '' for none. */
+  unit: string;
+  description: string;
+}
+
+/** One row per (preset, method, variant): cost of training and inference and storage. */
+export interface BenchRow {
+  preset: string;
+  /** Frozen base parameters. */
+  parameters: number;
+  /** A method name, or "bare" for the frozen model alone. */
+  method: string;
+  /** "" or, for LoRA, "unmerged" / "merged". */
+  variant: string;
+  /** The method's resolved options as one string (optionsLabel). */
+  options: string;
+  /** "pretrained" (a cached pretrained checkpoint) or "initialised" (seeded random weights: same cost). */
+  weights: string;
+  trainable: number;
+  /** Virtual tokens: input positions before the real tokens (prompt methods) or key/value positions per layer (prefix tuning). */
+  virtualTokens: number;
+  trainMedianMs: number | null;
+  trainP99Ms: number | null;
+  /** Real tokens per second at the median step. */
+  trainTokensPerSecond: number | null;
+  /** Most bytes held by tfjs tensors during one training step (tf.profile). */
+  trainPeakTensorBytes: number | null;
+  inferMedianMs: number;
+  inferP99Ms: number;
+  inferRowsPerSecond: number;
+  /** inferMedianMs / the bare model's - 1 on the same preset. */
+  inferOverhead: number;
+  inferPeakTensorBytes: number;
+  /** Bytes of the saved adapter folder (adapter.safetensors + adapter.json): storage per task. */
+  adapterBytes: number | null;
+  /** Bytes of the saved tensors alone (float32). */
+  adapterTensorBytes: number | null;
+  /** Largest process RSS seen while this row was measured (the whole process). */
+  peakRssBytes: number;
+  /** Tensors left alive by the measured training steps (non-zero is a leak). */
+  leakedTensors: number | null;
+}
+
+const column = (key: keyof BenchRow & string, type: 'string' | 'number', nullable: boolean, unit: string, description: string): BenchColumn => ({ key, type, nullable, unit, description });
+
+/** The columns of {@link BenchRow}, in display order. */
+export const BENCH_COLUMNS: readonly BenchColumn[] = [
+  column('preset', 'string', false, '', 'frozen model preset'),
+  column('parameters', 'number', false, 'count', 'frozen base parameters'),
+  column('method', 'string', false, '', 'method ("bare": the frozen model alone)'),
+  column('variant', 'string', false, '', 'LoRA: unmerged (extra matmuls) or merged (folded into the weights)'),
+  column('options', 'string', false, '', "the method's options"),
+  column('weights', 'string', false, '', 'pretrained or initialised weights (timing is the same)'),
+  column('trainable', 'number', false, 'count', 'trainable parameters'),
+  column('virtualTokens', 'number', false, 'count', 'virtual tokens: input positions (prompt methods) or key/value positions per layer (prefix tuning)'),
+  column('trainMedianMs', 'number', true, 'ms', 'median training step (forward, backward, Adam update)'),
+  column('trainP99Ms', 'number', true, 'ms', '99th percentile training step'),
+  column('trainTokensPerSecond', 'number', true, 'tokens/s', 'real tokens trained per second at the median step'),
+  column('trainPeakTensorBytes', 'number', true, 'bytes', 'peak tfjs tensor bytes during a training step'),
+  column('inferMedianMs', 'number', false, 'ms', 'median forward pass of the batch, logits read back'),
+  column('inferP99Ms', 'number', false, 'ms', '99th percentile forward pass'),
+  column('inferRowsPerSecond', 'number', false, 'rows/s', 'rows per second at the median forward pass'),
+  column('inferOverhead', 'number', false, 'fraction', 'median forward pass relative to the bare model, minus 1'),
+  column('inferPeakTensorBytes', 'number', false, 'bytes', 'peak tfjs tensor bytes during a forward pass'),
+  column('adapterBytes', 'number', true, 'bytes', 'saved adapter folder: storage per task'),
+  column('adapterTensorBytes', 'number', true, 'bytes', 'saved adapter tensors alone'),
+  column('peakRssBytes', 'number', false, 'bytes', 'largest process RSS while measuring this row'),
+  column('leakedTensors', 'number', true, 'count', 'tensors left behind by the training steps (0 expected)'),
+];
+
+/** Mixed-task serving on one preset: one batch whose rows have different tasks' prompts. */
+export interface MixedServingRow {
+  preset: string;
+  tasks: number;
+  promptLength: number;
+  batchSize: number;
+  sequenceLength: number;
+  /** Forward passes for one mixed batch (1 when all prompts have one length) and for per-task batches. */
+  mixedPasses: number;
+  separatePasses: number;
+  mixedMedianMs: number;
+  separateMedianMs: number;
+  mixedRowsPerSecond: number;
+  separateRowsPerSecond: number;
+  /** separateMedianMs / mixedMedianMs. */
+  speedup: number;
+  /** Largest |logit| difference between a row in the mixed batch and the same row run alone (0: bit-identical). */
+  maxAbsDifference: number;
+}
+
+/** The reference training step of the core issue (src/config.ts REFERENCE_STEP). */
+export interface ReferenceStepResult {
+  method: string;
+  options: string;
+  dModel: number;
+  nLayers: number;
+  nHeads: number;
+  dFF: number;
+  vocabSize: number;
+  batchSize: number;
+  sequenceLength: number;
+  warmup: number;
+  steps: number;
+  medianMs: number;
+  p99Ms: number;
+  meanMs: number;
+  tokensPerSecond: number;
+  lastLoss: number;
+  leakedTensors: number;
+  peakTensorBytes: number;
+  peakRssBytes: number;
+  samplesMs: number[];
+}
+
+/** A model the benchmark ran on. */
+export interface BenchModelInfo {
+  preset: string;
+  parameters: number;
+  weights: 'pretrained' | 'initialised';
+  /** The checkpoint folder of pretrained weights; null for initialised ones. */
+  source: string | null;
+}
+
+/** bench.json. */
+export interface BenchReport {
+  format: typeof BENCH_FORMAT;
+  formatVersion: number;
+  createdAt: string;
+  wallSeconds: number;
+  environment: {
+    backend: string;
+    versions: Record<string, string>;
+    gitHash: string;
+    gitDirty: boolean;
+    machine: { cpu: string; cores: number; memoryBytes: number; platform: string; node: string };
   };
+  settings: {
+    presets: string[];
+    methods: string[];
+    /** The options each method was run with. */
+    methodOptions: Record<string, string>;
+    /** What --weights asked for: auto (pretrained when cached), init or pretrained. */
+    weights: string;
+    batchSize: number;
+    sequenceLength: number;
+    /** What the token rows are. */
+    batchText: string;
+    warmup: number;
+    iterations: number;
+    optimizer: string;
+    seed: number;
+  };
+  models: BenchModelInfo[];
+  columns: BenchColumn[];
+  rows: BenchRow[];
+  mixedServing: MixedServingRow[];
+  reference: ReferenceStepResult | null;
+}
+
+/** Every way `value` differs from a {@link BenchReport} (top-level fields, row columns and types); empty when it conforms. */
+export function benchReportProblems(value: unknown): string[] {
+  const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isRecord(value)) return ['bench.json must be a JSON object'];
+  const problems: string[] = [];
+  if (value.format !== BENCH_FORMAT) problems.push(`format is ${JSON.stringify(value.format)}, expected "${BENCH_FORMAT}"`);
+  if (value.formatVersion !== BENCH_FORMAT_VERSION) problems.push(`formatVersion is ${JSON.stringify(value.formatVersion)}, expected ${BENCH_FORMAT_VERSION}`);
+  for (const key of ['createdAt'] as const) if (typeof value[key] !== 'string') problems.push(`${key} must be a string`);
+  if (typeof value.wallSeconds !== 'number') problems.push('wallSeconds must be a number');
+  for (const key of ['environment', 'settings'] as const) if (!isRecord(value[key])) problems.push(`${key} must be an object`);
+  if (isRecord(value.environment)) {
+    for (const key of ['backend', 'gitHash']) if (typeof value.environment[key] !== 'string') problems.push(`environment.${key} must be a string`);
+    if (!isRecord(value.environment.machine)) problems.push('environment.machine must be an object');
+  }
+  for (const key of ['models', 'columns', 'rows', 'mixedServing'] as const) if (!Array.isArray(value[key])) problems.push(`${key} must be an array`);
+  if (Array.isArray(value.rows)) {
+    const declared = new Set(BENCH_COLUMNS.map((c) => c.key));
+    value.rows.forEach((row: unknown, i) => {
+      if (!isRecord(row)) return void problems.push(`rows[${i}] must be an object`);
+      for (const c of BENCH_COLUMNS) {
+        const cell = row[c.key];
+        const ok = (cell === null && c.nullable) || (c.type === 'number' ? typeof cell === 'number' && Number.isFinite(cell) : typeof cell === c.type);
+        if (!ok) problems.push(`rows[${i}].${c.key} = ${JSON.stringify(cell)}: allowed: ${c.type === 'number' ? 'a finite number' : 'a string'}${c.nullable ? ' or null' : ''}`);
+      }
+      for (const key of Object.keys(row)) if (!declared.has(key)) problems.push(`rows[${i}].${key}: not a declared column`);
+    });
+  }
+  if (value.reference !== null && !isRecord(value.reference)) problems.push('reference must be an object or null');
+  return problems;
 }

@@ -1,0 +1,176 @@
+/**
+ * The cost benchmark's output: bench.json has every declared field with the declared types, one row per
+ * (preset, method, variant) with the numbers each kind of row must have, and the tables print. Tiny
+ * models and two measured calls: no timing thresholds, only shapes, counts and exact relations.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { planParameters } from '../src/adapted.js';
+import { activeBackend } from '../src/backend.js';
+import { BENCH_COLUMNS, benchReportProblems, interpolatedQuantile, summarizeSamples, timeInterleaved, timeSync, type BenchReport } from '../src/bench.js';
+import type { ModelConfig } from '../src/config.js';
+import { getMethod, resolveOptions } from '../src/peft.js';
+import { METHOD_NAMES } from '../methods/index.js';
+import { testBackends, TINY_CONFIG, useBackend } from '../test/helpers.js';
+import { BENCH_METHOD_OPTIONS, formatBenchReport, runBenchmarks, writeBenchReport, type BenchOptions } from './bench.js';
+
+const WIDE: ModelConfig = { ...TINY_CONFIG, dModel: 32, dFF: 128 };
+
+function tinyOptions(): BenchOptions {
+  return {
+    models: [
+      { name: 'tiny', config: TINY_CONFIG },
+      { name: 'tiny-wide', config: WIDE },
+    ],
+    methods: [...METHOD_NAMES],
+    weights: 'init',
+    profile: 'quick',
+    cacheDir: '.cache/unused',
+    batchSize: 2,
+    sequenceLength: 8,
+    warmup: 1,
+    iterations: 2,
+    seed: 0,
+    mixedServing: { tasks: 2, promptLength: 3 },
+    reference: { method: 'full', config: TINY_CONFIG, batchSize: 2, sequenceLength: 8, warmup: 1, steps: 2 },
+    log: () => undefined,
+  };
+}
+
+describe('timeSync (tinybench)', () => {
+  it('measures exactly `iterations` calls after `warmup`, in order, and passes errors on', () => {
+    let calls = 0;
+    const seen: number[] = [];
+    const timing = timeSync('count', () => void (calls += 1), { warmup: 3, iterations: 5, onSample: (i) => seen.push(i) });
+    assert.equal(calls, 8);
+    assert.equal(timing.samplesMs.length, 5);
+    assert.deepEqual(seen, [0, 1, 2, 3, 4]);
+    assert.ok(timing.minMs <= timing.medianMs && timing.medianMs <= timing.maxMs && timing.p99Ms <= timing.maxMs);
+    assert.throws(() => timeSync('boom', () => { throw new Error('inner failure'); }, { warmup: 0, iterations: 1 }), /inner failure/);
+    assert.throws(() => timeSync('none', () => undefined, { warmup: 0, iterations: 0 }), /none: iterations = 0: allowed: an integer ≥ 1/);
+  });
+});
+
+describe('timeInterleaved and the statistics', () => {
+  it('calls the functions in turn, each round starting one later, and measures only the rounds after warm-up', () => {
+    const calls: string[] = [];
+    const after: string[] = [];
+    const timings = timeInterleaved(
+      ['a', 'b', 'c'].map((name) => ({ name, fn: () => void calls.push(name), afterEach: () => void after.push(name) })),
+      { warmup: 1, iterations: 2 },
+    );
+    assert.deepEqual(calls, ['a', 'b', 'c', 'b', 'c', 'a', 'c', 'a', 'b']);
+    assert.deepEqual(after, calls);
+    assert.deepEqual(timings.map((t) => [t.warmup, t.iterations, t.samplesMs.length]), [[1, 2, 2], [1, 2, 2], [1, 2, 2]]);
+    assert.throws(() => timeInterleaved([{ name: 'x', fn: () => undefined }, { name: 'x', fn: () => undefined }], { warmup: 0, iterations: 1 }), /two functions are named "x"/);
+    assert.throws(() => timeInterleaved([{ name: 'y', fn: () => { throw new Error('inner y'); } }], { warmup: 0, iterations: 1 }), /inner y/);
+  });
+  it('computes type-7 quantiles (tinybench\'s) and the summary of samples', () => {
+    assert.equal(interpolatedQuantile([1, 2, 3, 4], 0.5), 2.5);
+    assert.equal(interpolatedQuantile([10, 20, 30], 0.99), 29.8);
+    assert.equal(interpolatedQuantile([7], 0.99), 7);
+    const summary = summarizeSamples([4, 1, 3, 2], 2);
+    assert.deepEqual(summary.samplesMs, [4, 1, 3, 2], 'kept in the order measured');
+    assert.deepEqual([summary.medianMs, summary.meanMs, summary.minMs, summary.maxMs, summary.warmup, summary.iterations], [2.5, 2.5, 1, 4, 2, 4]);
+    assert.ok(Math.abs(summary.sdMs - Math.sqrt(5 / 3)) < 1e-12);
+    assert.equal(summarizeSamples([5], 0).sdMs, 0);
+  });
+});
+
+describe('benchReportProblems', () => {
+  it('names a missing column, a wrong type and an undeclared field', () => {
+    const row = Object.fromEntries(BENCH_COLUMNS.map((c) => [c.key, c.type === 'number' ? 1 : 'x']));
+    const report = { format: 'peftscale-bench', formatVersion: 1, createdAt: 'now', wallSeconds: 1, environment: { backend: 'wasm', gitHash: 'abc', machine: {} }, settings: {}, models: [], columns: [], rows: [row], mixedServing: [], reference: null };
+    assert.deepEqual(benchReportProblems(report), []);
+    const { inferMedianMs: _dropped, ...missing } = row;
+    assert.deepEqual(benchReportProblems({ ...report, rows: [missing, { ...row, trainMedianMs: 'fast', extra: 1 }] }), [
+      'rows[0].inferMedianMs = undefined: allowed: a finite number',
+      'rows[1].trainMedianMs = "fast": allowed: a finite number or null',
+      'rows[1].extra: not a declared column',
+    ]);
+    assert.deepEqual(benchReportProblems({ ...report, format: 'other', rows: 'none' }), ['format is "other", expected "peftscale-bench"', 'rows must be an array']);
+  });
+});
+
+for (const backend of testBackends()) {
+  describe(`peftscale bench on ${backend}`, () => {
+    it('writes a bench.json with the declared fields and one row per preset, method and variant', async () => {
+      await useBackend(backend);
+      const options = tinyOptions();
+      const report = await runBenchmarks(options, activeBackend() ?? assert.fail('no active backend'));
+      const dir = await mkdtemp(path.join(tmpdir(), 'peftscale-bench-test-'));
+      let json: BenchReport;
+      try {
+        const file = await writeBenchReport(dir, report);
+        assert.equal(path.basename(file), 'bench.json');
+        json = JSON.parse(await readFile(file, 'utf8')) as BenchReport;
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+      assert.deepEqual(benchReportProblems(json), []);
+      assert.equal(json.environment.backend, backend);
+      assert.deepEqual(json.settings.presets, ['tiny', 'tiny-wide']);
+      assert.equal(json.settings.iterations, 2);
+      assert.deepEqual(json.models.map((m) => [m.preset, m.weights, m.source]), [['tiny', 'initialised', null], ['tiny-wide', 'initialised', null]]);
+      assert.deepEqual(json.columns.map((c) => c.key), BENCH_COLUMNS.map((c) => c.key));
+
+      // bare, the seven methods, and LoRA's merged variant, per preset.
+      const expected = ['bare', ...METHOD_NAMES.flatMap((m) => (m === 'lora' ? ['lora/unmerged', 'lora/merged'] : [m]))];
+      assert.equal(json.rows.length, 2 * expected.length);
+      for (const [p, config] of [['tiny', TINY_CONFIG], ['tiny-wide', WIDE]] as const) {
+        const rows = json.rows.filter((r) => r.preset === p);
+        assert.deepEqual(rows.map((r) => (r.variant === '' ? r.method : `${r.method}/${r.variant}`)), expected);
+        for (const row of rows) {
+          const label = `${p} ${row.method} ${row.variant}`;
+          const trains = row.method !== 'bare' && row.method !== 'prompt-design' && row.variant !== 'merged';
+          assert.equal(row.trainMedianMs !== null, trains, `${label}: training measured iff the row trains`);
+          assert.equal(row.leakedTensors, trains ? 0 : null, `${label}: leaked tensors`);
+          assert.equal(row.adapterBytes === null, row.method === 'bare', `${label}: adapter bytes`);
+          assert.ok(row.inferMedianMs > 0 && row.inferP99Ms >= row.inferMedianMs, label);
+          assert.ok(Math.abs(row.inferRowsPerSecond - (2 / row.inferMedianMs) * 1000) < 1e-6, `${label}: rows/s`);
+          if (row.method !== 'bare') {
+            const method = getMethod(row.method);
+            assert.equal(row.trainable, planParameters(config, method, resolveOptions(method, BENCH_METHOD_OPTIONS[row.method], config)).trainable, `${label}: trainable`);
+          }
+          if (row.adapterBytes !== null && row.adapterTensorBytes !== null) assert.ok(row.adapterBytes > row.adapterTensorBytes, `${label}: the folder holds the tensors and adapter.json`);
+        }
+        const byName = new Map(rows.map((r) => [`${r.method}${r.variant === '' ? '' : `/${r.variant}`}`, r]));
+        const get = (name: string) => byName.get(name) ?? assert.fail(`no row ${name}`);
+        assert.equal(get('bare').inferOverhead, 0);
+        assert.equal(get('prompt-tuning').virtualTokens, 20);
+        assert.equal(get('prompt-tuning').adapterTensorBytes, 20 * config.dModel * 4);
+        assert.equal(get('prefix-tuning').virtualTokens, 20);
+        assert.equal(get('p-tuning').adapterTensorBytes, 20 * config.dModel * 4, 'p-tuning saves the computed prompt, not its encoder');
+        assert.equal(get('prompt-design').virtualTokens, 'Answer the question.\n'.length);
+        assert.equal(get('lora/merged').adapterBytes, get('lora/unmerged').adapterBytes);
+        assert.equal(get('lora/merged').virtualTokens, 0);
+        assert.equal(get('full').adapterTensorBytes, 4 * get('full').parameters);
+      }
+
+      assert.equal(json.mixedServing.length, 2);
+      for (const m of json.mixedServing) {
+        assert.deepEqual([m.tasks, m.promptLength, m.batchSize, m.sequenceLength, m.mixedPasses, m.separatePasses], [2, 3, 2, 8, 1, 2]);
+        assert.ok(m.maxAbsDifference <= 1e-5, `${m.preset}: a mixed row differs from the row alone by ${m.maxAbsDifference}`);
+        assert.ok(Math.abs(m.speedup - m.separateMedianMs / m.mixedMedianMs) < 1e-9);
+      }
+      const reference = json.reference ?? assert.fail('no reference step');
+      assert.equal(reference.samplesMs.length, 2);
+      assert.equal(reference.leakedTensors, 0);
+      assert.ok(Number.isFinite(reference.lastLoss));
+
+      const text = formatBenchReport(json);
+      assert.equal(text.split('\n').filter((line) => /^tiny(-wide)? /.test(line)).length, 2 * expected.length + 2, 'one table line per row and per mixed-serving entry');
+      assert.match(text, /reference step \(d 16, 2 layers, batch 2 × 8, full\)/);
+    });
+
+    it('refuses unknown methods and empty settings, naming what is allowed', async () => {
+      await useBackend(backend);
+      const backendInfo = activeBackend() ?? assert.fail('no active backend');
+      await assert.rejects(runBenchmarks({ ...tinyOptions(), methods: ['lorra'] }, backendInfo), /unknown method "lorra"; did you mean "lora"\?/);
+      await assert.rejects(runBenchmarks({ ...tinyOptions(), models: [], iterations: 0 }, backendInfo), /no presets to benchmark[\s\S]*iterations = 0: allowed: an integer ≥ 1/);
+    });
+  });
+}

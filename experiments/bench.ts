@@ -1,0 +1,714 @@
+/**
+ * `peftscale bench` (what `npm run bench` runs): the cost of each method on each preset, on the chosen
+ * backend. Per (preset, method): training step time (median, p99), tokens/s and peak memory; inference
+ * latency of the saved adapter against the bare frozen model (prompt tuning adds k positions, unmerged
+ * LoRA adds matmuls, merged LoRA adds none); storage per task (adapter bytes). Then mixed-task serving
+ * (one batch, a different prompt per row, against per-task batches) and the reference training step of
+ * the core issue. Output: tables on stdout (or the JSON with --json), and bench.json under --out, whose
+ * format (BenchReport) is declared in src/bench.ts.
+ *
+ * Weights: timing does not depend on weight values, so by default (--weights auto) a preset uses its
+ * cached pretrained checkpoint when there is one and seeded initial weights otherwise, and nothing is
+ * pretrained just to be timed; --weights pretrained pretrains missing ones first (quick profile: ~4.5 min).
+ * Each row records which it used.
+ */
+import { mkdtemp, readdir, rm, stat, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { AdaptedModel } from '../src/adapted.js';
+import { loadAdapter, saveAdapter } from '../src/adapter_io.js';
+import { describeBackend, initBackend, type BackendInfo } from '../src/backend.js';
+import {
+  BENCH_COLUMNS,
+  BENCH_FORMAT,
+  BENCH_FORMAT_VERSION,
+  MemoryPeak,
+  peakTensorBytes,
+  timeInterleaved,
+  timeTrainingSteps,
+  type BenchModelInfo,
+  type BenchReport,
+  type BenchRow,
+  type MixedServingRow,
+  type ReferenceStepResult,
+  type TimingSummary,
+} from '../src/bench.js';
+import { loadCheckpoint } from '../src/checkpoint.js';
+import { booleanFlag, formatFlags, numberFlag, parseArgs, stringFlag, type FlagSpec } from '../src/cli_args.js';
+import { findPreset, PRESETS, REFERENCE_STEP, unknownNameMessage, type ModelConfig } from '../src/config.js';
+import { GPT2 } from '../src/model.js';
+import { countParameters, modelParameterSpecs } from '../src/params.js';
+import { getMethod, resolveOptions, type MethodContext, type MethodOptions } from '../src/peft.js';
+import { readPretrainedSummary } from '../src/pretrain.js';
+import { Random } from '../src/random.js';
+import { optionsLabel, RESULT_FILES } from '../src/results.js';
+import { MixedTaskServer } from '../src/serving.js';
+import { writeFileAtomic } from '../src/safetensors.js';
+import { ByteTokenizer, SPECIAL_TOKENS } from '../src/tokenizer.js';
+import { createOptimizer, trainStep } from '../src/train.js';
+import { METHOD_NAMES } from '../methods/index.js';
+import { buildTaskSuite } from '../datasets/tasks.js';
+import { DEFAULT_CACHE_DIR, ensurePretrained, pretrainedModelDir, PRETRAIN_PROFILES, profileCorpusConfig, resolveProfile } from './pretrain.js';
+import { environmentInfo } from './runner.js';
+
+/** The options each method is benchmarked with (PEFT's common settings). */
+export const BENCH_METHOD_OPTIONS: Readonly<Record<string, Record<string, string>>> = {
+  'prompt-tuning': { length: '20' },
+  'prefix-tuning': { length: '20' },
+  'p-tuning': { length: '20', encoder: 'mlp' },
+  lora: { rank: '8', targets: 'c_attn' },
+  bitfit: {},
+  full: {},
+  'prompt-design': {},
+};
+export const DEFAULT_BENCH_DIR = path.join('results', 'bench');
+export const WEIGHT_CHOICES = ['auto', 'init', 'pretrained'] as const;
+export type WeightChoice = (typeof WEIGHT_CHOICES)[number];
+
+/** A model to benchmark: a preset name and its shape (tests pass tiny shapes under their own names). */
+export interface BenchModel {
+  name: string;
+  config: ModelConfig;
+}
+
+/** The reference step's shape and schedule (defaults: src/config.ts REFERENCE_STEP, full tuning, 5 + 20 steps). */
+export interface ReferenceOptions {
+  method: 'full' | 'prompt-tuning' | 'lora';
+  config: ModelConfig;
+  batchSize: number;
+  sequenceLength: number;
+  warmup: number;
+  steps: number;
+  onStep?: (index: number, ms: number) => void;
+}
+
+export interface BenchOptions {
+  models: BenchModel[];
+  methods: string[];
+  weights: WeightChoice;
+  /** Pretraining profile and cache whose checkpoints count as pretrained weights. */
+  profile: string;
+  cacheDir: string;
+  batchSize: number;
+  sequenceLength: number;
+  warmup: number;
+  iterations: number;
+  seed: number;
+  /** Mixed-task serving: this many tasks' prompt-tuning prompts of this length; null to skip. */
+  mixedServing: { tasks: number; promptLength: number } | null;
+  reference: ReferenceOptions | null;
+  /** Progress lines (default: stderr). */
+  log?: (message: string) => void;
+}
+
+/** The reference step's method options: as `bench reference` always ran them. */
+const REFERENCE_METHOD_OPTIONS: Readonly<Record<ReferenceOptions['method'], Record<string, string>>> = {
+  full: {},
+  'prompt-tuning': { length: '20' },
+  lora: { rank: '8', targets: 'c_attn' },
+};
+
+const tokenizer = new ByteTokenizer();
+
+/** Runs every benchmark and returns the report (nothing is written; see {@link writeBenchReport}). */
+export async function runBenchmarks(options: BenchOptions, backend: BackendInfo): Promise<BenchReport> {
+  const log = options.log ?? ((message: string): void => void process.stderr.write(`${message}\n`));
+  checkOptions(options);
+  const createdAt = new Date().toISOString();
+  const started = performance.now();
+  const rows: BenchRow[] = [];
+  const models: BenchModelInfo[] = [];
+  const mixedServing: MixedServingRow[] = [];
+  const scratch = await mkdtemp(path.join(tmpdir(), 'peftscale-bench-'));
+  try {
+    for (const model of options.models) {
+      const { base, info } = await loadBenchModel(model, options);
+      models.push(info);
+      const tokens = benchTokens(options.batchSize, options.sequenceLength, model.config.vocabSize, options.seed);
+      try {
+        log(`${model.name}: ${info.weights} weights${info.source === null ? '' : ` from ${info.source}`}, ${info.parameters.toLocaleString('en-US')} parameters`);
+        rows.push(...(await benchPreset(base, info, tokens, path.join(scratch, model.name), options, log)));
+        if (options.mixedServing !== null) {
+          const mixed = await benchMixedServing(base, model.name, tokens, path.join(scratch, `${model.name}-serving`), options.mixedServing, options);
+          mixedServing.push(mixed);
+          log(`  mixed serving: ${mixed.tasks} tasks in one batch ${fixed(mixed.mixedMedianMs)} ms vs per-task batches ${fixed(mixed.separateMedianMs)} ms (${mixed.speedup.toFixed(2)}x)`);
+        }
+      } finally {
+        tokens.dispose();
+        base.dispose();
+      }
+    }
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+  let reference: ReferenceStepResult | null = null;
+  if (options.reference !== null) {
+    log(`reference step: ${describeReference(options.reference)}`);
+    reference = await runReferenceStep(options.reference);
+  }
+  return {
+    format: BENCH_FORMAT,
+    formatVersion: BENCH_FORMAT_VERSION,
+    createdAt,
+    wallSeconds: (performance.now() - started) / 1000,
+    environment: { backend: backend.name, versions: backend.versions, ...environmentInfo() },
+    settings: {
+      presets: options.models.map((m) => m.name),
+      methods: [...options.methods],
+      methodOptions: Object.fromEntries(options.methods.map((m) => [m, optionsLabel(BENCH_METHOD_OPTIONS[m] ?? {})])),
+      weights: options.weights,
+      batchSize: options.batchSize,
+      sequenceLength: options.sequenceLength,
+      batchText: `${options.batchSize} rows × ${options.sequenceLength} tokens cut from the packed train examples of the synthetic tasks (quick-profile world, seed ${options.seed})`,
+      warmup: options.warmup,
+      iterations: options.iterations,
+      optimizer: 'adam (learning rate 1e-3)',
+      seed: options.seed,
+    },
+    models,
+    columns: [...BENCH_COLUMNS],
+    rows,
+    mixedServing,
+    reference,
+  };
+}
+
+function checkOptions(options: BenchOptions): void {
+  const problems: string[] = [];
+  if (options.models.length === 0) problems.push('no presets to benchmark');
+  for (const name of options.methods) if (!(name in BENCH_METHOD_OPTIONS)) problems.push(unknownNameMessage('method', name, Object.keys(BENCH_METHOD_OPTIONS)));
+  for (const key of ['batchSize', 'sequenceLength', 'iterations'] as const) {
+    if (!(Number.isInteger(options[key]) && options[key] >= 1)) problems.push(`${key} = ${options[key]}: allowed: an integer ≥ 1`);
+  }
+  if (!(Number.isInteger(options.warmup) && options.warmup >= 0)) problems.push(`warmup = ${options.warmup}: allowed: an integer ≥ 0`);
+  if (options.sequenceLength < 2) problems.push(`sequenceLength = ${options.sequenceLength}: allowed: at least 2 (the loss predicts each next token)`);
+  if (problems.length > 0) throw new Error(`bench: invalid settings:\n  ${problems.join('\n  ')}`);
+}
+
+/** The frozen model of a preset: its cached pretrained checkpoint, or seeded initial weights. */
+async function loadBenchModel(model: BenchModel, options: BenchOptions): Promise<{ base: GPT2; info: BenchModelInfo }> {
+  const parameters = countParameters(modelParameterSpecs(model.config));
+  const initialised = (): { base: GPT2; info: BenchModelInfo } => ({ base: GPT2.initialize(model.config, options.seed), info: { preset: model.name, parameters, weights: 'initialised', source: null } });
+  if (options.weights === 'init') return initialised();
+  const spec = { preset: model.name, profile: resolveProfile(options.profile), seed: options.seed, cacheDir: options.cacheDir };
+  let dir: string;
+  if (options.weights === 'pretrained') {
+    dir = (await ensurePretrained(spec)).dir;
+  } else {
+    const isPretrainable = PRESETS.some((preset) => preset.name === model.name && preset.kind === 'pretrain');
+    if (!isPretrainable) return initialised();
+    dir = pretrainedModelDir(spec);
+    if ((await readPretrainedSummary(dir)) === null) return initialised();
+  }
+  const { model: base } = await loadCheckpoint(dir);
+  return { base, info: { preset: model.name, parameters, weights: 'pretrained', source: dir } };
+}
+
+/**
+ * Token rows [B, T]: the train examples of the synthetic tasks (`<|endoftext|> text label`) packed into
+ * one stream and cut into rows (wrapping round if short). Ids ≥ vocabSize are folded in (custom shapes).
+ */
+export function benchTokens(batchSize: number, sequenceLength: number, vocabSize: number, seed: number): tf.Tensor2D {
+  const { worldSize, townCount } = profileCorpusConfig('quick', seed);
+  const tasks = buildTaskSuite({ seed, worldSize, townCount, sizes: { train: 32, dev: 0, test: 0 } });
+  const stream: number[] = [];
+  for (const task of tasks) for (const example of task.splits.train) stream.push(SPECIAL_TOKENS.endOfText, ...tokenizer.encode(task.format(example) + example.label));
+  const values = Int32Array.from({ length: batchSize * sequenceLength }, (_, i) => stream[i % stream.length] % vocabSize);
+  return tf.tensor2d(values, [batchSize, sequenceLength], 'int32');
+}
+
+/** What a row describes (besides its numbers). */
+interface RowIdentity {
+  method: string;
+  variant: string;
+  options: string;
+  trainable: number;
+  virtualTokens: number;
+}
+
+interface TrainMeasure {
+  medianMs: number;
+  p99Ms: number;
+  tokensPerSecond: number;
+  peakTensorBytes: number;
+  peakRssBytes: number;
+  leakedTensors: number;
+}
+
+interface InferenceMeasure {
+  timing: TimingSummary;
+  peakTensorBytes: number;
+  peakRssBytes: number;
+}
+
+/** A forward pass to time against the bare model, with what its row needs. */
+interface InferenceCandidate {
+  identity: RowIdentity;
+  train: TrainMeasure | null;
+  adapter: { bytes: number; tensorBytes: number } | null;
+  /** Logits of the benchmark batch: [B, T, V]. */
+  forward: () => tf.Tensor;
+}
+
+/** A method trained (timed), saved, and loaded back for inference; dispose() frees what it loaded. */
+interface PreparedMethod {
+  candidates: InferenceCandidate[];
+  dispose(): void;
+}
+
+/** A function that runs `forward`, reads the logits back and frees them. */
+function readBack(forward: () => tf.Tensor): () => void {
+  return () => {
+    const logits = forward(); // [B, T, V]
+    logits.dataSync();
+    logits.dispose();
+  };
+}
+
+/**
+ * One preset: each method's training steps (timed method by method), then the forward passes of the bare
+ * model and of every saved adapter timed in interleaved rounds, so that the overhead against the bare
+ * model is measured under the same conditions.
+ */
+async function benchPreset(base: GPT2, info: BenchModelInfo, tokens: tf.Tensor2D, dir: string, options: BenchOptions, log: (message: string) => void): Promise<BenchRow[]> {
+  for (let i = 0; i < 3 * options.warmup; i++) base.forward(tokens).dispose(); // kernel setup and JIT, before anything is timed
+  const prepared: PreparedMethod[] = [];
+  try {
+    for (const name of options.methods) {
+      const method = await prepareMethod(base, name, tokens, path.join(dir, name), options);
+      prepared.push(method);
+      const train = method.candidates[0].train;
+      log(`  ${name}: ${train === null ? 'nothing to train' : `training step ${fixed(train.medianMs)} ms (p99 ${fixed(train.p99Ms)})`}`);
+    }
+    const bare: InferenceCandidate = { identity: { method: 'bare', variant: '', options: '', trainable: 0, virtualTokens: 0 }, train: null, adapter: null, forward: () => base.forward(tokens) };
+    const candidates = [bare, ...prepared.flatMap((p) => p.candidates)];
+    const memories = candidates.map(() => new MemoryPeak());
+    const timings = timeInterleaved(
+      candidates.map((c, i) => ({ name: `${c.identity.method} ${c.identity.variant}`, fn: readBack(c.forward), afterEach: () => memories[i].sample() })),
+      options,
+    );
+    const rows: BenchRow[] = [];
+    for (const [i, candidate] of candidates.entries()) {
+      memories[i].includeTensorBytes(await peakTensorBytes(readBack(candidate.forward)));
+      const infer = { timing: timings[i], peakTensorBytes: memories[i].tensorBytes, peakRssBytes: memories[i].rssBytes };
+      rows.push(makeRow(info, options.batchSize, timings[0].medianMs, candidate, infer));
+    }
+    log(`  forward passes: ${rows.map((r) => `${r.method}${r.variant === '' ? '' : ` ${r.variant}`} ${fixed(r.inferMedianMs)} ms`).join(', ')}`);
+    return rows;
+  } finally {
+    for (const method of prepared) method.dispose();
+  }
+}
+
+function makeRow(info: BenchModelInfo, batchSize: number, bareMedianMs: number, candidate: InferenceCandidate, infer: InferenceMeasure): BenchRow {
+  const { train, adapter } = candidate;
+  return {
+    preset: info.preset,
+    parameters: info.parameters,
+    ...candidate.identity,
+    weights: info.weights,
+    trainMedianMs: train?.medianMs ?? null,
+    trainP99Ms: train?.p99Ms ?? null,
+    trainTokensPerSecond: train?.tokensPerSecond ?? null,
+    trainPeakTensorBytes: train?.peakTensorBytes ?? null,
+    inferMedianMs: infer.timing.medianMs,
+    inferP99Ms: infer.timing.p99Ms,
+    inferRowsPerSecond: (batchSize / infer.timing.medianMs) * 1000,
+    inferOverhead: infer.timing.medianMs / bareMedianMs - 1,
+    inferPeakTensorBytes: infer.peakTensorBytes,
+    adapterBytes: adapter?.bytes ?? null,
+    adapterTensorBytes: adapter?.tensorBytes ?? null,
+    peakRssBytes: Math.max(infer.peakRssBytes, train?.peakRssBytes ?? 0),
+    leakedTensors: train?.leakedTensors ?? null,
+  };
+}
+
+/** The method context for benchmarks: no task-specific initialisation is needed for timing. */
+function benchContext(base: GPT2, seed: number): MethodContext {
+  return { config: base.config, seed, baseParameter: (name) => base.parameter(name), encode: (text) => tokenizer.encode(text), labelWords: [' yes', ' no'], demonstrations: [] };
+}
+
+/** A label for options: sorted, with empty values (derived options not set) left out. */
+function benchOptionsLabel(options: MethodOptions): string {
+  return optionsLabel(Object.fromEntries(Object.entries(options).filter(([, v]) => !(v === '' || (Array.isArray(v) && v.length === 0)))));
+}
+
+/** Virtual tokens of an adapted model, from its hooks: input positions (prompt methods) or per-layer key/value positions (prefix tuning). */
+function virtualTokensOf(model: AdaptedModel): number {
+  const context = { config: model.base.config, batchSize: 1, sequenceLength: 1, training: false };
+  return tf.tidy(() => {
+    const hooks = model.hooks();
+    return Math.max(hooks.inputPrefix?.(context)?.shape.at(-2) ?? 0, hooks.attentionPrefix?.(0, context)?.key.shape.at(-2) ?? 0);
+  });
+}
+
+async function folderBytes(dir: string): Promise<number> {
+  let total = 0;
+  for (const entry of await readdir(dir)) total += (await stat(path.join(dir, entry))).size;
+  return total;
+}
+
+/**
+ * One method on one preset: its training steps timed (when it trains), its adapter saved into `dir` and
+ * loaded back; the candidates run inference through the loaded adapter (and, for LoRA, merged weights).
+ */
+async function prepareMethod(base: GPT2, name: string, tokens: tf.Tensor2D, dir: string, options: BenchOptions): Promise<PreparedMethod> {
+  const method = getMethod(name);
+  const resolved = resolveOptions(method, BENCH_METHOD_OPTIONS[name] ?? {}, base.config);
+  const adapted = AdaptedModel.create(base, method, resolved, benchContext(base, options.seed));
+  let identity: RowIdentity;
+  let train: TrainMeasure | null = null;
+  try {
+    identity = { method: name, variant: '', options: benchOptionsLabel(resolved), trainable: adapted.plan.trainable, virtualTokens: virtualTokensOf(adapted) };
+    if (adapted.plan.trainable > 0) {
+      const optimizer = createOptimizer('adam', 1e-3);
+      try {
+        const timing = timeTrainingSteps(adapted, optimizer, tokens, { warmupSteps: options.warmup, steps: options.iterations });
+        const peak = await peakTensorBytes(() => void trainStep(adapted, optimizer, tokens));
+        train = { ...timing, peakTensorBytes: Math.max(peak, timing.peakTensorBytes) };
+      } finally {
+        optimizer.dispose();
+      }
+    }
+    await saveAdapter(dir, adapted, { benchmark: true });
+  } finally {
+    adapted.dispose();
+  }
+  const loaded = await loadAdapter(dir, base);
+  const owned: tf.Tensor[] = [];
+  try {
+    const adapter = { bytes: await folderBytes(dir), tensorBytes: [...loaded.tensors.values()].reduce((sum, t) => sum + 4 * t.size, 0) };
+    const candidates: InferenceCandidate[] = [];
+    const merge = method.mergedParameters;
+    candidates.push({ identity: { ...identity, variant: merge === undefined ? '' : 'unmerged' }, train, adapter, forward: () => loaded.forward(tokens) });
+    if (merge !== undefined) {
+      const merged = merge(loaded.tensors, (n) => base.parameter(n), base.config, loaded.options);
+      owned.push(...merged.values());
+      const hooks = { parameterOverrides: merged };
+      candidates.push({ identity: { ...identity, variant: 'merged' }, train: null, adapter, forward: () => base.forward(tokens, { hooks }) });
+    }
+    return {
+      candidates,
+      dispose: () => {
+        for (const t of owned) t.dispose();
+        loaded.dispose();
+      },
+    };
+  } catch (error) {
+    for (const t of owned) t.dispose();
+    loaded.dispose();
+    throw error;
+  }
+}
+
+/** Mixed-task serving on one preset: saved prompt-tuning adapters of `tasks` tasks, rows assigned round-robin. */
+async function benchMixedServing(
+  base: GPT2,
+  preset: string,
+  tokens: tf.Tensor2D,
+  dir: string,
+  serving: { tasks: number; promptLength: number },
+  options: BenchOptions,
+): Promise<MixedServingRow> {
+  const method = getMethod('prompt-tuning');
+  const resolved = resolveOptions(method, { length: String(serving.promptLength) }, base.config);
+  const dirs = new Map<string, string>();
+  for (let t = 0; t < serving.tasks; t++) {
+    const adapted = AdaptedModel.create(base, method, resolved, benchContext(base, options.seed + 1 + t));
+    try {
+      await saveAdapter(path.join(dir, `task${t}`), adapted, { task: `task${t}` });
+    } finally {
+      adapted.dispose();
+    }
+    dirs.set(`task${t}`, path.join(dir, `task${t}`));
+  }
+  const server = await MixedTaskServer.fromAdapters(base, dirs);
+  try {
+    const [batchSize, sequenceLength] = tokens.shape;
+    const rowTasks = Array.from({ length: batchSize }, (_, row) => `task${row % serving.tasks}`);
+    const maxAbsDifference = tf.tidy(() => {
+      const mixed = server.forward(tokens, rowTasks); // [B, T, V]
+      let largest = 0;
+      rowTasks.forEach((task, row) => {
+        const alone = server.forwardTask(tf.slice(tokens, [row, 0], [1, sequenceLength]) as tf.Tensor2D, task); // [1, T, V]
+        largest = Math.max(largest, tf.max(tf.abs(tf.sub(tf.slice(mixed, [row, 0, 0], [1, sequenceLength, mixed.shape[2]]), alone))).dataSync()[0]);
+      });
+      return largest;
+    });
+    // Interleaved, so background load falls on both alike.
+    const [mixed, separate] = timeInterleaved(
+      [
+        { name: 'mixed', fn: readBack(() => server.forward(tokens, rowTasks)) },
+        { name: 'separate', fn: readBack(() => server.forwardSeparately(tokens, rowTasks)) },
+      ],
+      options,
+    );
+    return {
+      preset,
+      tasks: serving.tasks,
+      promptLength: serving.promptLength,
+      batchSize,
+      sequenceLength,
+      mixedPasses: server.plan(rowTasks).passes.length,
+      separatePasses: new Set(rowTasks).size,
+      mixedMedianMs: mixed.medianMs,
+      separateMedianMs: separate.medianMs,
+      mixedRowsPerSecond: (batchSize / mixed.medianMs) * 1000,
+      separateRowsPerSecond: (batchSize / separate.medianMs) * 1000,
+      speedup: separate.medianMs / mixed.medianMs,
+      maxAbsDifference,
+    };
+  } finally {
+    server.dispose();
+  }
+}
+
+/** The reference training step: seeded initial weights, random tokens, Adam. */
+export async function runReferenceStep(options: ReferenceOptions): Promise<ReferenceStepResult> {
+  const { config, batchSize, sequenceLength } = options;
+  const methodOptions = REFERENCE_METHOD_OPTIONS[options.method];
+  if (methodOptions === undefined) throw new Error(`bench reference: --method ${unknownNameMessage('value', options.method, Object.keys(REFERENCE_METHOD_OPTIONS))}`);
+  const base = GPT2.initialize(config, 0);
+  const method = getMethod(options.method);
+  const resolved = resolveOptions(method, methodOptions, config);
+  const adapted = AdaptedModel.create(base, method, resolved, benchContext(base, 0));
+  const random = new Random(0, 'reference-batch');
+  const tokens = tf.tensor2d(Int32Array.from({ length: batchSize * sequenceLength }, () => random.int(config.vocabSize)), [batchSize, sequenceLength], 'int32');
+  const optimizer = createOptimizer('adam', 1e-3);
+  try {
+    const timing = timeTrainingSteps(adapted, optimizer, tokens, { warmupSteps: options.warmup, steps: options.steps, ...(options.onStep === undefined ? {} : { onStep: options.onStep }) });
+    const peak = await peakTensorBytes(() => void trainStep(adapted, optimizer, tokens));
+    return {
+      method: options.method,
+      options: benchOptionsLabel(resolved),
+      dModel: config.dModel,
+      nLayers: config.nLayers,
+      nHeads: config.nHeads,
+      dFF: config.dFF,
+      vocabSize: config.vocabSize,
+      batchSize,
+      sequenceLength,
+      warmup: options.warmup,
+      steps: options.steps,
+      medianMs: timing.medianMs,
+      p99Ms: timing.p99Ms,
+      meanMs: timing.meanMs,
+      tokensPerSecond: timing.tokensPerSecond,
+      lastLoss: timing.lastLoss,
+      leakedTensors: timing.leakedTensors,
+      peakTensorBytes: Math.max(peak, timing.peakTensorBytes),
+      peakRssBytes: timing.peakRssBytes,
+      samplesMs: timing.samplesMs,
+    };
+  } finally {
+    tokens.dispose();
+    optimizer.dispose();
+    adapted.dispose();
+    base.dispose();
+  }
+}
+
+function describeReference(r: ReferenceOptions): string {
+  const c = r.config;
+  return `d ${c.dModel}, ${c.nLayers} layers, ${c.nHeads} heads, d_ff ${c.dFF}, vocab ${c.vocabSize}, batch ${r.batchSize} × ${r.sequenceLength} tokens, Adam, method ${r.method}, ${r.warmup} warm-up + ${r.steps} steps`;
+}
+
+/** Writes bench.json into `dir` (created if needed); returns its path. */
+export async function writeBenchReport(dir: string, report: BenchReport): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  const file = path.join(dir, RESULT_FILES.bench);
+  await writeFileAtomic(file, `${JSON.stringify(report, null, 2)}\n`);
+  return file;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Text output
+
+function fixed(value: number, digits = 1): string {
+  return value.toFixed(digits);
+}
+
+function megabytes(bytes: number | null): string {
+  return bytes === null ? '-' : (bytes / 2 ** 20).toFixed(1);
+}
+
+/** Aligns cells into columns: text left, numbers right. */
+function formatTable(header: string[], body: string[][], rightAligned: readonly boolean[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
+  const line = (cells: string[]): string => cells.map((cell, i) => (rightAligned[i] ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))).join('  ').trimEnd();
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
+}
+
+/** The report as text tables: per-method costs, mixed-task serving, the reference step. */
+export function formatBenchReport(report: BenchReport): string {
+  const { environment: env, settings } = report;
+  const weights = report.models.map((m) => `${m.preset} ${m.weights}`).join(', ');
+  const lines = [
+    `peftscale bench: backend ${env.backend}, ${env.machine.cores} × ${env.machine.cpu}, node ${env.machine.node}, tfjs ${env.versions['@tensorflow/tfjs-core'] ?? '?'}, git ${env.gitHash.slice(0, 10)}${env.gitDirty ? ' (dirty)' : ''}`,
+    `batch ${settings.batchSize} × ${settings.sequenceLength} tokens; ${settings.warmup} warm-up + ${settings.iterations} measured calls each (tinybench); weights: ${weights}`,
+    '',
+  ];
+  const na = (value: number | null, digits = 1): string => (value === null ? '-' : fixed(value, digits));
+  lines.push(
+    formatTable(
+      ['preset', 'method', 'variant', 'trainable', 'k', 'train ms', 'p99', 'train tok/s', 'train MB', 'fwd ms', 'p99', 'overhead', 'rows/s', 'adapter B', 'RSS MB'],
+      report.rows.map((r) => [
+        r.preset,
+        r.method,
+        r.variant,
+        r.trainable.toLocaleString('en-US'),
+        String(r.virtualTokens),
+        na(r.trainMedianMs),
+        na(r.trainP99Ms),
+        na(r.trainTokensPerSecond, 0),
+        megabytes(r.trainPeakTensorBytes),
+        fixed(r.inferMedianMs),
+        fixed(r.inferP99Ms),
+        r.method === 'bare' ? '-' : `${r.inferOverhead >= 0 ? '+' : ''}${fixed(100 * r.inferOverhead)}%`,
+        fixed(r.inferRowsPerSecond, 0),
+        r.adapterBytes === null ? '-' : r.adapterBytes.toLocaleString('en-US'),
+        megabytes(r.peakRssBytes),
+      ]),
+      [false, false, false, true, true, true, true, true, true, true, true, true, true, true, true],
+    ),
+  );
+  if (report.mixedServing.length > 0) {
+    lines.push('', 'mixed-task serving: one batch, one prompt per row, against one batch per task');
+    lines.push(
+      formatTable(
+        ['preset', 'tasks', 'k', 'mixed ms', 'passes', 'per-task ms', 'passes', 'mixed rows/s', 'per-task rows/s', 'speedup', 'max |Δ| vs alone'],
+        report.mixedServing.map((m) => [
+          m.preset,
+          String(m.tasks),
+          String(m.promptLength),
+          fixed(m.mixedMedianMs),
+          String(m.mixedPasses),
+          fixed(m.separateMedianMs),
+          String(m.separatePasses),
+          fixed(m.mixedRowsPerSecond, 0),
+          fixed(m.separateRowsPerSecond, 0),
+          `${m.speedup.toFixed(2)}x`,
+          m.maxAbsDifference.toExponential(1),
+        ]),
+        [false, true, true, true, true, true, true, true, true, true, true],
+      ),
+    );
+  }
+  const ref = report.reference;
+  if (ref !== null) {
+    lines.push(
+      '',
+      `reference step (d ${ref.dModel}, ${ref.nLayers} layers, batch ${ref.batchSize} × ${ref.sequenceLength}, ${ref.method}): median ${fixed(ref.medianMs)} ms, p99 ${fixed(ref.p99Ms)} ms, ` +
+        `${Math.round(ref.tokensPerSecond).toLocaleString('en-US')} tokens/s (${ref.steps} steps after ${ref.warmup} warm-up)`,
+    );
+  }
+  lines.push('', `${report.wallSeconds.toFixed(0)} s in all`);
+  return lines.join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The command
+
+export const BENCH_FLAGS: readonly FlagSpec[] = [
+  { name: 'presets', type: 'string', description: 'comma-separated presets', default: PRETRAIN_PROFILES.quick.presets.join(',') },
+  { name: 'methods', type: 'string', description: 'comma-separated methods', default: METHOD_NAMES.join(',') },
+  { name: 'weights', type: 'string', description: 'auto (pretrained when cached, else initialised), init, or pretrained (pretrains missing ones)', default: 'auto' },
+  { name: 'profile', type: 'string', description: 'pretraining profile of --weights pretrained/auto', default: 'quick' },
+  { name: 'cache', type: 'string', description: 'model cache folder', default: DEFAULT_CACHE_DIR },
+  { name: 'batch-size', type: 'integer', description: 'rows per batch', default: 16 },
+  { name: 'sequence-length', type: 'integer', description: 'tokens per row', default: 64 },
+  { name: 'iterations', type: 'integer', description: 'measured calls per timing', default: 20 },
+  { name: 'warmup', type: 'integer', description: 'unmeasured calls first', default: 5 },
+  { name: 'serving-tasks', type: 'integer', description: 'tasks in the mixed-serving batch (0 skips it)', default: 4 },
+  { name: 'skip-reference', type: 'boolean', description: 'leave out the reference step' },
+  { name: 'seed', type: 'integer', description: 'seed of weights, prompts and text', default: 0 },
+  { name: 'out', type: 'string', description: 'folder for bench.json', default: DEFAULT_BENCH_DIR },
+  { name: 'backend', type: 'string', description: 'tensorflow, wasm, cpu or auto (also PEFTSCALE_BACKEND)' },
+  { name: 'json', type: 'boolean', description: 'print the report as JSON instead of tables' },
+  { name: 'method', type: 'string', description: 'bench reference only: full, prompt-tuning or lora', default: 'full' },
+  { name: 'steps', type: 'integer', description: 'bench reference only: measured steps', default: 20 },
+];
+
+export const BENCH_USAGE = `peftscale bench [flags]            every benchmark; bench.json under --out
+peftscale bench reference [--method full|prompt-tuning|lora] [--steps N] [--warmup N] [--json]
+${formatFlags(BENCH_FLAGS)}`;
+
+function listFlag(value: string): string[] {
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
+
+/** `peftscale bench [reference]`. */
+export async function runBenchCommand(argv: string[]): Promise<void> {
+  const args = parseArgs(argv, BENCH_FLAGS, 'peftscale bench');
+  const [which, ...extra] = args.positionals;
+  if (extra.length > 0 || (which !== undefined && which !== 'reference')) {
+    throw new Error(`peftscale bench: ${unknownNameMessage('benchmark', args.positionals.join(' '), ['reference'])} (or none for every benchmark)`);
+  }
+  const json = booleanFlag(args, 'json');
+  if (which === 'reference') {
+    const given = [...args.flags.keys()].filter((name) => !['method', 'steps', 'warmup', 'backend', 'json'].includes(name));
+    if (given.length > 0) throw new Error(`peftscale bench reference: --${given[0]} does not apply; allowed: --method, --steps, --warmup, --backend, --json`);
+    const backend = await initBackend(stringFlag(args, 'backend'));
+    process.stderr.write(`${describeBackend(backend)}\n`);
+    const reference: ReferenceOptions = {
+      ...REFERENCE_STEP,
+      method: referenceMethod(stringFlag(args, 'method') ?? 'full'),
+      warmup: numberFlag(args, 'warmup') ?? 5,
+      steps: numberFlag(args, 'steps') ?? 20,
+      ...(json ? {} : { onStep: (i: number, ms: number) => void process.stderr.write(`  step ${i + 1}: ${fixed(ms)} ms\n`) }),
+    };
+    if (!json) process.stderr.write(`reference step: ${describeReference(reference)}\n`);
+    const result = await runReferenceStep(reference);
+    const environment = { backend: backend.name, versions: backend.versions, ...environmentInfo() };
+    if (json) process.stdout.write(`${JSON.stringify({ benchmark: 'reference-step', ...result, environment })}\n`);
+    else console.log(`reference step on ${backend.name} (${result.method}): median ${fixed(result.medianMs)} ms, p99 ${fixed(result.p99Ms)} ms, ${Math.round(result.tokensPerSecond).toLocaleString('en-US')} tokens/s (${result.steps} steps after ${result.warmup} warm-up; ${environment.machine.cores} × ${environment.machine.cpu})`);
+    return;
+  }
+  for (const name of ['method', 'steps']) if (args.flags.has(name)) throw new Error(`peftscale bench: --${name} applies to \`peftscale bench reference\` only`);
+
+  const weights = stringFlag(args, 'weights') ?? 'auto';
+  if (!(WEIGHT_CHOICES as readonly string[]).includes(weights)) throw new Error(`peftscale bench: --weights ${unknownNameMessage('value', weights, WEIGHT_CHOICES)}`);
+  const profile = stringFlag(args, 'profile') ?? 'quick';
+  resolveProfile(profile); // unknown names fail before anything runs
+  const presets = listFlag(stringFlag(args, 'presets') ?? PRETRAIN_PROFILES.quick.presets.join(','));
+  const models = presets.map((name) => {
+    const preset = findPreset(name);
+    if (preset.kind !== 'pretrain') throw new Error(`peftscale bench: --presets ${name} is a published shape, too big to run here; allowed: the ps-* presets`);
+    return { name, config: preset.config };
+  });
+  const methods = listFlag(stringFlag(args, 'methods') ?? METHOD_NAMES.join(','));
+  for (const name of methods) if (!(METHOD_NAMES as readonly string[]).includes(name)) throw new Error(`peftscale bench: --methods: ${unknownNameMessage('method', name, METHOD_NAMES)}`);
+  const servingTasks = numberFlag(args, 'serving-tasks') ?? 4;
+  if (servingTasks < 0) throw new Error(`peftscale bench: --serving-tasks = ${servingTasks}: allowed: an integer ≥ 0`);
+
+  const backend = await initBackend(stringFlag(args, 'backend'));
+  process.stderr.write(`${describeBackend(backend)}\n`);
+  const options: BenchOptions = {
+    models,
+    methods,
+    weights: weights as WeightChoice,
+    profile,
+    cacheDir: stringFlag(args, 'cache') ?? DEFAULT_CACHE_DIR,
+    batchSize: numberFlag(args, 'batch-size') ?? 16,
+    sequenceLength: numberFlag(args, 'sequence-length') ?? 64,
+    warmup: numberFlag(args, 'warmup') ?? 5,
+    iterations: numberFlag(args, 'iterations') ?? 20,
+    seed: numberFlag(args, 'seed') ?? 0,
+    mixedServing: servingTasks === 0 ? null : { tasks: servingTasks, promptLength: 20 },
+    reference: booleanFlag(args, 'skip-reference') ? null : { ...REFERENCE_STEP, method: 'full', warmup: 5, steps: 20 },
+  };
+  const report = await runBenchmarks(options, backend);
+  const file = await writeBenchReport(stringFlag(args, 'out') ?? DEFAULT_BENCH_DIR, report);
+  if (json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  else console.log(formatBenchReport(report));
+  process.stderr.write(`wrote ${file}\n`);
+}
+
+function referenceMethod(name: string): ReferenceOptions['method'] {
+  if (name === 'full' || name === 'prompt-tuning' || name === 'lora') return name;
+  throw new Error(`peftscale bench reference: --method ${unknownNameMessage('value', name, Object.keys(REFERENCE_METHOD_OPTIONS))}`);
+}

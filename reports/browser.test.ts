@@ -1,0 +1,61 @@
+/**
+ * The report in a real browser: Chromium (Debian's package; .ci/run installs it) opens a report built
+ * from fixture results over file://. With scripts on, every figure must draw data marks, with no console
+ * error and no request beyond the page itself; with JavaScript off, every figure's static SVG fallback
+ * must show. A full-page screenshot is saved as test-output/report-screenshot.png.
+ *
+ * Without Chromium the test skips, saying so; with PEFTSCALE_REQUIRE_BROWSER=1 (as in CI) it fails.
+ */
+import assert from 'node:assert/strict';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { findChromium, launchChromium, visitWithoutScripts, visitWithScripts } from './browser.js';
+import { writeFixtureResults } from './fixtures.js';
+import { writeReport } from './report.js';
+
+const OUTPUT = 'test-output';
+const chromium = findChromium();
+const required = process.env.PEFTSCALE_REQUIRE_BROWSER === '1';
+const skip = chromium === null && !required ? 'Chromium not found (/usr/bin/chromium, or set PEFTSCALE_CHROMIUM): browser test skipped; set PEFTSCALE_REQUIRE_BROWSER=1 to make this a failure' : false;
+
+describe('the report in Chromium', () => {
+  it('draws every figure offline without errors, and shows the static SVGs with JavaScript off', { skip, timeout: 60_000 }, async () => {
+    assert.ok(chromium !== null, 'PEFTSCALE_REQUIRE_BROWSER=1 but no Chromium at /usr/bin/chromium or /usr/bin/chromium-browser (PEFTSCALE_CHROMIUM overrides): install it (apt-get install -y chromium)');
+    await mkdir(OUTPUT, { recursive: true });
+    const results = await writeFixtureResults(path.join(OUTPUT, 'browser-test', 'results'), { bench: true });
+    const report = await writeReport(results, path.join(OUTPUT, 'browser-test', 'report'));
+    const drawn = report.figures.filter((f) => f.drawn).map((f) => f.id);
+    assert.equal(drawn.length, 7);
+
+    const browser = await launchChromium(chromium);
+    try {
+      const screenshot = path.join(OUTPUT, 'report-screenshot.png');
+      const visit = await visitWithScripts(browser, report.htmlPath, screenshot);
+      assert.deepEqual(visit.consoleErrors, [], 'no console errors');
+      assert.deepEqual(visit.requests, [], 'no requests beyond the page itself');
+      assert.deepEqual(
+        visit.figures.map((f) => f.id),
+        drawn,
+      );
+      for (const figure of visit.figures) {
+        assert.equal(figure.state, 'drawn', `${figure.id}: drawn by vega-embed`);
+        assert.ok(figure.marks > 0, `${figure.id}: data marks in the live chart (found ${figure.marks})`);
+        assert.equal(figure.fallbackLeft, false, `${figure.id}: the static fallback is removed once the chart has drawn`);
+      }
+
+      const scriptless = await visitWithoutScripts(browser, report.htmlPath);
+      assert.deepEqual(
+        scriptless.fallbacks.map((f) => f.id),
+        drawn,
+      );
+      for (const fallback of scriptless.fallbacks) {
+        assert.ok(fallback.visible, `${fallback.id}: the static SVG shows with JavaScript off`);
+        assert.ok(fallback.marks > 0, `${fallback.id}: the static SVG has data marks`);
+        assert.ok(fallback.chartEmpty, `${fallback.id}: nothing ran to draw the live chart`);
+      }
+    } finally {
+      await browser.close();
+    }
+  });
+});

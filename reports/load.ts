@@ -1,0 +1,315 @@
+/**
+ * Reads a results folder (results/<experiment>/): results.jsonl, summary.json, run.json and, when
+ * present, bench.json. Every field the report uses is checked; problems are reported together, each
+ * naming the file, line, field, value and what is allowed. JSON null in a numeric field (how
+ * JSON.stringify writes NaN, e.g. the mean of a group whose trials all diverged) reads back as NaN.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { FIGURE_KINDS, optionsLabel, RESULT_FILES, RESULTS_FORMAT_VERSION, type RunManifest, type SummaryRow, type TrialRecord } from '../src/results.js';
+import { Checker, isPlainObject, showValue, throwProblems } from './check.js';
+
+/** bench.json as far as the report relies on it: its `rows`, shown as a generic table. */
+export interface BenchFile {
+  rows: Record<string, unknown>[];
+  /** The whole parsed file (the claims table looks for an inference-overhead field in it). */
+  raw: Record<string, unknown>;
+}
+
+export interface LoadedResults {
+  /** The folder, resolved. */
+  dir: string;
+  records: TrialRecord[];
+  summary: SummaryRow[];
+  manifest: RunManifest;
+  bench: BenchFile | null;
+}
+
+const TRIAL_STATUSES = ['finished', 'diverged'] as const;
+
+async function readText(dir: string, file: string, required: boolean): Promise<string | null> {
+  try {
+    return await readFile(path.join(dir, file), 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT' && !required) return null;
+    const needed = [RESULT_FILES.records, RESULT_FILES.summary, RESULT_FILES.manifest].join(', ');
+    throw new Error(`cannot read ${path.join(dir, file)}: ${(error as Error).message}. A results folder holds ${needed} (and optionally ${RESULT_FILES.bench}), as written by \`peftscale experiment\``);
+  }
+}
+
+function parseJson(text: string, where: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new Error(`${where}: not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+/** Checks one line of results.jsonl and returns it with nulls in numeric fields read as NaN. */
+export function checkRecord(value: unknown, where: string): TrialRecord {
+  const c = new Checker(where, value);
+  const format = c.number('format');
+  if (c.problems.length === 0 && format !== RESULTS_FORMAT_VERSION) c.problem('format', format, `${RESULTS_FORMAT_VERSION} (the results format this report reads)`);
+  const sweeps = c.array('sweeps');
+  sweeps.forEach((sweep, i) => {
+    if (typeof sweep !== 'string') c.problem(`sweeps[${i}]`, sweep, 'a sweep name (string)');
+  });
+  const status = c.oneOf('status', TRIAL_STATUSES);
+  const divergedAt = c.get('divergedAt');
+  const record: TrialRecord = {
+    format,
+    key: c.string('key'),
+    sweeps: sweeps.filter((s): s is string => typeof s === 'string'),
+    config: {
+      preset: c.string('config.preset'),
+      profile: c.string('config.profile'),
+      pretrainSeed: c.number('config.pretrainSeed'),
+      modelId: c.string('config.modelId'),
+      method: c.string('config.method'),
+      options: c.object('config.options') as TrialRecord['config']['options'],
+      task: c.string('config.task'),
+      data: c.object('config.data') as TrialRecord['config']['data'],
+      seed: c.number('config.seed'),
+      training: {
+        optimizer: c.string('config.training.optimizer'),
+        learningRate: c.number('config.training.learningRate'),
+        steps: c.number('config.training.steps'),
+        batchSize: c.number('config.training.batchSize'),
+        evalEvery: c.number('config.training.evalEvery'),
+        weightDecay: c.number('config.training.weightDecay'),
+      },
+    },
+    status,
+    divergedAt: divergedAt === null || divergedAt === undefined ? null : { step: c.number('divergedAt.step'), loss: c.number('divergedAt.loss', true) },
+    parameters: {
+      trainable: c.number('parameters.trainable'),
+      base: c.number('parameters.base'),
+      total: c.number('parameters.total'),
+      percent: c.number('parameters.percent'),
+      adapterBytes: c.number('parameters.adapterBytes'),
+    },
+    dev: {
+      accuracy: c.number('dev.accuracy', true),
+      examples: c.number('dev.examples'),
+      majority: c.number('dev.majority', true),
+      bestStep: c.number('dev.bestStep'),
+    },
+    test: { accuracy: c.number('test.accuracy', true), examples: c.number('test.examples'), majority: c.number('test.majority', true) },
+    lossCurve: c.pairs('lossCurve'),
+    devCurve: c.pairs('devCurve'),
+    timing: {
+      trainSeconds: c.number('timing.trainSeconds', true),
+      evalSeconds: c.number('timing.evalSeconds', true),
+      stepSecondsMedian: c.number('timing.stepSecondsMedian', true),
+      tokensPerSecond: c.number('timing.tokensPerSecond', true),
+      tokensPerRow: c.number('timing.tokensPerRow', true),
+    },
+    memory: { peakTensorBytes: c.number('memory.peakTensorBytes', true), peakRssBytes: c.number('memory.peakRssBytes', true) },
+    environment: checkEnvironment(c, 'environment'),
+    finishedAt: c.string('finishedAt'),
+  };
+  if (status === 'diverged' && record.divergedAt === null) c.problem('divergedAt', divergedAt, 'an object {step, loss} when status is "diverged"');
+  c.throwIfProblems();
+  return record;
+}
+
+function checkEnvironment(c: Checker, at: string): TrialRecord['environment'] {
+  return {
+    backend: c.string(`${at}.backend`),
+    versions: c.object(`${at}.versions`) as Record<string, string>,
+    gitHash: c.string(`${at}.gitHash`),
+    gitDirty: c.boolean(`${at}.gitDirty`),
+    machine: {
+      cpu: c.string(`${at}.machine.cpu`),
+      cores: c.number(`${at}.machine.cores`),
+      memoryBytes: c.number(`${at}.machine.memoryBytes`),
+      platform: c.string(`${at}.machine.platform`),
+      node: c.string(`${at}.machine.node`),
+    },
+  };
+}
+
+/** Checks one summary.json row (nulls in numeric fields read as NaN). */
+export function checkSummaryRow(value: unknown, where: string): SummaryRow {
+  const c = new Checker(where, value);
+  const ci = c.array('ci95');
+  if (ci.length !== 2 || !ci.every((v) => typeof v === 'number' || v === null)) c.problem('ci95', ci, 'a [low, high] pair of numbers (or nulls)');
+  const gap = c.get('gapToFull');
+  const row: SummaryRow = {
+    preset: c.string('preset'),
+    baseParameters: c.number('baseParameters'),
+    method: c.string('method'),
+    optionsLabel: c.string('optionsLabel'),
+    options: c.object('options') as SummaryRow['options'],
+    task: c.string('task'),
+    trainable: c.number('trainable'),
+    percent: c.number('percent'),
+    n: c.number('n'),
+    diverged: c.number('diverged'),
+    mean: c.number('mean', true),
+    std: c.number('std', true),
+    ci95: [typeof ci[0] === 'number' ? ci[0] : NaN, typeof ci[1] === 'number' ? ci[1] : NaN],
+    gapToFull: gap === null ? null : c.number('gapToFull'),
+    stepSeconds: c.number('stepSeconds', true),
+    tokensPerSecond: c.number('tokensPerSecond', true),
+    peakTensorBytes: c.number('peakTensorBytes', true),
+  };
+  c.throwIfProblems();
+  return row;
+}
+
+/** Checks run.json. */
+export function checkManifest(value: unknown, where: string): RunManifest {
+  const c = new Checker(where, value);
+  const format = c.number('format');
+  if (c.problems.length === 0 && format !== RESULTS_FORMAT_VERSION) c.problem('format', format, `${RESULTS_FORMAT_VERSION} (the results format this report reads)`);
+  const sweeps = c.array('sweeps').map((sweep, i) => {
+    const s = new Checker(`${where}: sweeps[${i}]`, sweep);
+    const figure = s.get('figure');
+    const info = {
+      name: s.string('name'),
+      figure: figure === null ? null : s.oneOf('figure', FIGURE_KINDS),
+      description: typeof s.get('description') === 'string' ? s.string('description') : '',
+    };
+    c.problems.push(...s.problems);
+    return info;
+  });
+  const pretrained = c.array('pretrained').map((entry, i) => {
+    const p = new Checker(`${where}: pretrained[${i}]`, entry);
+    const info = {
+      preset: p.string('preset'),
+      parameters: p.number('parameters'),
+      steps: p.number('steps'),
+      heldOutLoss: p.number('heldOutLoss', true),
+      controlHeldOutLoss: p.number('controlHeldOutLoss', true),
+      trainingSeconds: p.number('trainingSeconds', true),
+    };
+    c.problems.push(...p.problems);
+    return info;
+  });
+  const manifest: RunManifest = {
+    format,
+    experiment: c.string('experiment'),
+    description: typeof c.get('description') === 'string' ? c.string('description') : '',
+    file: typeof c.get('file') === 'string' ? c.string('file') : '',
+    profile: c.string('profile'),
+    sweeps,
+    startedAt: c.string('startedAt'),
+    finishedAt: c.string('finishedAt'),
+    wallSeconds: c.number('wallSeconds', true),
+    trials: {
+      total: c.number('trials.total'),
+      ran: c.number('trials.ran'),
+      cached: c.number('trials.cached'),
+      diverged: c.number('trials.diverged'),
+      failed: c.number('trials.failed'),
+    },
+    environment: checkEnvironment(c, 'environment'),
+    pretrained,
+  };
+  c.throwIfProblems();
+  return manifest;
+}
+
+/** Checks bench.json loosely (its format is not settled): an object whose optional `rows` is a list of objects. */
+export function checkBench(value: unknown, where: string): BenchFile {
+  if (!isPlainObject(value)) throw new Error(`${where}: (top level) = ${showValue(value)}: allowed: an object`);
+  const rows = value.rows;
+  if (rows === undefined) return { rows: [], raw: value };
+  if (!Array.isArray(rows)) throw new Error(`${where}: rows = ${showValue(rows)}: allowed: an array of objects`);
+  const problems: string[] = [];
+  rows.forEach((row, i) => {
+    if (!isPlainObject(row)) problems.push(`${where}: rows[${i}] = ${showValue(row)}: allowed: an object`);
+  });
+  throwProblems(problems);
+  return { rows: rows as Record<string, unknown>[], raw: value };
+}
+
+/** Parses results.jsonl text (blank lines are skipped). */
+export function parseRecords(text: string, file = RESULT_FILES.records): TrialRecord[] {
+  const records: TrialRecord[] = [];
+  const problems: string[] = [];
+  text.split('\n').forEach((line, i) => {
+    if (line.trim() === '') return;
+    const where = `${file} line ${i + 1}`;
+    try {
+      records.push(checkRecord(parseJson(line, where), where));
+    } catch (error) {
+      problems.push((error as Error).message);
+    }
+  });
+  throwProblems(problems);
+  return records;
+}
+
+/** Every sweep a record names must be one run.json describes. */
+function checkSweepNames(records: readonly TrialRecord[], manifest: RunManifest, file: string): void {
+  const known = manifest.sweeps.map((s) => s.name);
+  const problems: string[] = [];
+  records.forEach((record) => {
+    for (const sweep of record.sweeps) {
+      if (!known.includes(sweep)) problems.push(`${file}: trial ${record.key}: sweeps contains "${sweep}": allowed: the sweeps of ${RESULT_FILES.manifest} (${known.join(', ')})`);
+    }
+  });
+  throwProblems(problems);
+}
+
+/** The summary key of a trial or a summary row: preset, method, options, task. */
+export function groupKey(preset: string, method: string, options: string, task: string): string {
+  return JSON.stringify([preset, method, options, task]);
+}
+
+/**
+ * summary.json must describe results.jsonl: every group of trials has a row whose n (finished seeds)
+ * and diverged count match. A stale summary is an error, not a silently wrong figure.
+ */
+export function checkSummaryMatchesRecords(records: readonly TrialRecord[], summary: readonly SummaryRow[]): void {
+  const groups = new Map<string, { seeds: Set<number>; diverged: number }>();
+  for (const r of records) {
+    const key = groupKey(r.config.preset, r.config.method, optionsLabel(r.config.options), r.config.task);
+    const group = groups.get(key) ?? { seeds: new Set<number>(), diverged: 0 };
+    if (r.status === 'diverged') group.diverged += 1;
+    else group.seeds.add(r.config.seed);
+    groups.set(key, group);
+  }
+  const rows = new Map(summary.map((row) => [groupKey(row.preset, row.method, row.optionsLabel, row.task), row]));
+  const problems: string[] = [];
+  for (const [key, group] of groups) {
+    const row = rows.get(key);
+    const [preset, method, options, task] = JSON.parse(key) as string[];
+    const name = `${preset} ${method} (${options}) on ${task}`;
+    if (row === undefined) problems.push(`${RESULT_FILES.summary}: no row for ${name}, which ${RESULT_FILES.records} has: the summary is out of date`);
+    else if (row.n !== group.seeds.size || row.diverged !== group.diverged)
+      problems.push(`${RESULT_FILES.summary}: ${name}: n = ${row.n}, diverged = ${row.diverged}; ${RESULT_FILES.records} has ${group.seeds.size} finished seeds and ${group.diverged} diverged: the summary is out of date`);
+  }
+  throwProblems(problems);
+}
+
+/** Reads and checks a results folder. */
+export async function loadResults(dir: string): Promise<LoadedResults> {
+  const resolved = path.resolve(dir);
+  const recordsText = (await readText(resolved, RESULT_FILES.records, true)) ?? '';
+  const summaryText = (await readText(resolved, RESULT_FILES.summary, true)) ?? '';
+  const manifestText = (await readText(resolved, RESULT_FILES.manifest, true)) ?? '';
+  const benchText = await readText(resolved, RESULT_FILES.bench, false);
+
+  const manifest = checkManifest(parseJson(manifestText, RESULT_FILES.manifest), RESULT_FILES.manifest);
+  const records = parseRecords(recordsText);
+  if (records.length === 0) throw new Error(`${path.join(resolved, RESULT_FILES.records)}: no trial records: a report needs at least one finished trial`);
+  checkSweepNames(records, manifest, RESULT_FILES.records);
+  const summaryValue = parseJson(summaryText, RESULT_FILES.summary);
+  if (!Array.isArray(summaryValue)) throw new Error(`${RESULT_FILES.summary}: (top level) = ${showValue(summaryValue)}: allowed: an array of summary rows`);
+  const problems: string[] = [];
+  const summary: SummaryRow[] = [];
+  summaryValue.forEach((row, i) => {
+    try {
+      summary.push(checkSummaryRow(row, `${RESULT_FILES.summary} row ${i}`));
+    } catch (error) {
+      problems.push((error as Error).message);
+    }
+  });
+  throwProblems(problems);
+  checkSummaryMatchesRecords(records, summary);
+  const bench = benchText === null ? null : checkBench(parseJson(benchText, RESULT_FILES.bench), RESULT_FILES.bench);
+  return { dir: resolved, records, summary, manifest, bench };
+}

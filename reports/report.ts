@@ -1,0 +1,154 @@
+/**
+ * `peftscale report RESULTS`: reads a results folder and writes reports/out/<experiment>/index.html,
+ * self-contained and readable offline, with each figure's Vega-Lite spec (.vl.json), static SVG (.svg)
+ * and data (.csv) beside it, plus claims.csv. The end of `npm run experiment` calls writeReport.
+ *
+ * @example
+ * const { htmlPath } = await writeReport('results/default'); // reports/out/default/index.html
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { stringify } from 'csv-stringify/sync';
+import { booleanFlag, formatFlags, parseArgs, stringFlag, type FlagSpec } from '../src/cli_args.js';
+import { claimsTable } from './claims.js';
+import { planFigures, type FigurePlan } from './figures.js';
+import { escapeHtml } from './format.js';
+import { figureHtml, pageHtml, type FigureSection } from './html.js';
+import { loadResults, type LoadedResults } from './load.js';
+import { LESTER_FINDINGS } from './references.js';
+import { renderSvg } from './render.js';
+import { benchHtml, claimsHtml, divergedHtml, pretrainedHtml, referenceCountsHtml, runLine, runTable, summaryHtml } from './tables.js';
+
+/** What writeReport wrote. Paths are as given (relative when the folders were). */
+export interface ReportResult {
+  htmlPath: string;
+  outDir: string;
+  figures: { id: string; number: number; title: string; drawn: boolean; specPath: string | null; svgPath: string | null; csvPath: string | null }[];
+  claimsCsvPath: string;
+  /** Things left out of figures and Vega-Lite compiler warnings (also listed in the report). */
+  warnings: string[];
+}
+
+/** The default output folder of a results folder: reports/out/<experiment> under the working directory. */
+export function defaultOutDir(results: Pick<LoadedResults, 'manifest' | 'dir'>): string {
+  const name = /^[A-Za-z0-9._-]+$/.test(results.manifest.experiment) && !/^\.+$/.test(results.manifest.experiment) ? results.manifest.experiment : path.basename(results.dir);
+  return path.join('reports', 'out', name);
+}
+
+function csvText(rows: readonly Record<string, unknown>[]): string {
+  const columns = [...new Set(rows.flatMap((row) => Object.keys(row)))];
+  const cell = (value: unknown): string | number => {
+    if (value === null || value === undefined || (typeof value === 'number' && !Number.isFinite(value))) return '';
+    if (typeof value === 'number' || typeof value === 'string') return value;
+    return typeof value === 'boolean' ? String(value) : JSON.stringify(value);
+  };
+  return stringify(rows.map((row) => columns.map((c) => cell(row[c]))), { header: true, columns });
+}
+
+function fileStem(figure: FigurePlan): string {
+  return `fig${figure.number}-${figure.id}`;
+}
+
+/** Reads `resultsDir`, writes the report into `outDir` (default reports/out/<experiment>) and returns the paths. */
+export async function writeReport(resultsDir: string, outDir?: string): Promise<ReportResult> {
+  const results = await loadResults(resultsDir);
+  const out = outDir ?? defaultOutDir(results);
+  await mkdir(out, { recursive: true });
+  const plans = planFigures(results);
+  const warnings = plans.flatMap((plan) => plan.warnings);
+  const sections: FigureSection[] = [];
+  const figures: ReportResult['figures'] = [];
+  for (const plan of plans) {
+    if (plan.spec === null) {
+      sections.push({ id: plan.id, number: plan.number, title: plan.title, spec: null, svg: null, paragraphs: plan.paragraphs, ...(plan.notice === undefined ? {} : { notice: plan.notice }) });
+      figures.push({ id: plan.id, number: plan.number, title: plan.title, drawn: false, specPath: null, svgPath: null, csvPath: null });
+      continue;
+    }
+    const { svg, warnings: compileWarnings } = await renderSvg(plan.spec);
+    warnings.push(...compileWarnings.map((w) => `Figure ${plan.number} (Vega-Lite): ${w}`));
+    const stem = fileStem(plan);
+    const files = { spec: `${stem}.vl.json`, svg: `${stem}.svg`, csv: `${stem}.csv` };
+    await writeFile(path.join(out, files.spec), `${JSON.stringify(plan.spec, null, 2)}\n`);
+    await writeFile(path.join(out, files.svg), svg);
+    await writeFile(path.join(out, files.csv), csvText(plan.rows));
+    sections.push({ id: plan.id, number: plan.number, title: plan.title, spec: plan.spec, svg, paragraphs: plan.paragraphs, files });
+    figures.push({ id: plan.id, number: plan.number, title: plan.title, drawn: true, specPath: path.join(out, files.spec), svgPath: path.join(out, files.svg), csvPath: path.join(out, files.csv) });
+  }
+  const claims = claimsTable(results);
+  const claimsCsvPath = path.join(out, 'claims.csv');
+  await writeFile(claimsCsvPath, csvText(claims.map((c) => ({ ...c }))));
+
+  const html = await pageHtml(`peftscale report: ${results.manifest.experiment}`, bodySections(results, sections, claimsHtml(claims), warnings), sections);
+  const htmlPath = path.join(out, 'index.html');
+  await writeFile(htmlPath, html);
+  return { htmlPath, outDir: out, figures, claimsCsvPath, warnings };
+}
+
+/** The page body, in order: header and run, contents, figures 1–7, claims, tables, references, notes. */
+function bodySections(results: LoadedResults, figures: readonly FigureSection[], claims: string, warnings: readonly string[]): string[] {
+  const m = results.manifest;
+  const contents = [
+    ...figures.map((f) => `<li><a href="#fig-${f.id}">Figure ${f.number}. ${escapeHtml(f.title)}</a></li>`),
+    '<li><a href="#claims">8. Claims for prompt tuning, against this run</a></li>',
+    '<li><a href="#summary">Summary of every group</a></li>',
+    '<li><a href="#diverged">Diverged trials</a></li>',
+    ...(results.bench === null ? [] : ['<li><a href="#bench">Benchmarks (bench.json)</a></li>']),
+    '<li><a href="#pretrained">Frozen models</a></li>',
+    '<li><a href="#references">Published reference figures</a></li>',
+  ];
+  const sections = [
+    `<h1>peftscale report: ${escapeHtml(m.experiment)}</h1>`,
+    `<p class="lead">${escapeHtml(m.description)}</p>`,
+    `<p>Parameter-efficient fine-tuning methods on frozen GPT-2-architecture models, after Lester et al. 2021 (“The Power of Scale for Parameter-Efficient Prompt Tuning”). Scores are test accuracies in percent; intervals are 95% Student-t intervals over seeds. Every number comes from the results folder (results.jsonl, summary.json, run.json${results.bench === null ? '' : ', bench.json'}) unless it is marked as published.</p>`,
+    runTable(m),
+    `<nav><h3>Contents</h3><ul>${contents.join('')}</ul></nav>`,
+    ...figures.map(figureHtml),
+    `<section><h2 id="claims">8. Claims for prompt tuning, against this run</h2>${claims}<p class="caption">${escapeHtml(`Properties commonly claimed for prompt tuning, what the cited sources say, and what this run measured (prompt tuning in the scaling sweeps). ${runLine(m)}`)}</p><p class="files">Beside this page: <a href="claims.csv">claims.csv</a></p></section>`,
+    `<section><h2 id="summary">Summary of every group</h2><p class="caption">From summary.json: per frozen model, method, options and task, the finished seeds, diverged trials, mean test accuracy with its 95% interval and the gap to full model tuning on the same model and task.</p>${summaryHtml(results.summary)}</section>`,
+    `<section><h2 id="diverged">Diverged trials</h2><p class="caption">Trials whose training loss became NaN or infinite: left out of every mean, counted here and in the summary.</p>${divergedHtml(results.records)}</section>`,
+    ...(results.bench === null
+      ? []
+      : [`<section><h2 id="bench">Benchmarks (bench.json)</h2><p class="caption">The rows of bench.json as recorded.</p>${benchHtml(results.bench)}<p class="source">Published, for comparison: ${escapeHtml(LESTER_FINDINGS.table3)}</p></section>`]),
+    `<section><h2 id="pretrained">Frozen models</h2><p class="caption">From run.json: each frozen model, pretrained on the generated corpus, with its held-out loss against the same architecture untrained.</p>${pretrainedHtml(m)}</section>`,
+    `<section><h2 id="references">Published reference figures</h2><p class="caption">Not measured here: trainable-parameter counts as published, shown beside ours in Figure 5.</p>${referenceCountsHtml()}<ul>${Object.values(LESTER_FINDINGS)
+      .map((f) => `<li class="source">${escapeHtml(f)}</li>`)
+      .join('')}</ul></section>`,
+  ];
+  if (warnings.length > 0) sections.push(`<section><h2 id="notes">Notes</h2><ul>${warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join('')}</ul></section>`);
+  return sections;
+}
+
+const REPORT_FLAGS: FlagSpec[] = [
+  { name: 'out', type: 'string', description: 'folder to write the report into', default: 'reports/out/<experiment>' },
+  { name: 'json', type: 'boolean', description: 'print what was written as one JSON object' },
+];
+
+/** Help text of `peftscale report`. */
+export const REPORT_USAGE = `usage: peftscale report RESULTS [--out DIR] [--json]
+
+Writes an HTML report of a results folder (results/<experiment>/ with results.jsonl, summary.json,
+run.json and optionally bench.json): index.html, self-contained and readable offline, with each
+figure's Vega-Lite spec (.vl.json), static SVG and data (.csv) beside it.
+
+${formatFlags(REPORT_FLAGS)}`;
+
+/** The `peftscale report` command. */
+export async function runReport(argv: string[]): Promise<void> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(REPORT_USAGE);
+    return;
+  }
+  const args = parseArgs(argv, REPORT_FLAGS, 'peftscale report');
+  if (args.positionals.length !== 1) {
+    throw new Error(`peftscale report: expected one results folder, got ${args.positionals.length === 0 ? 'none' : args.positionals.map((a) => JSON.stringify(a)).join(', ')}\n${REPORT_USAGE}`);
+  }
+  const result = await writeReport(args.positionals[0], stringFlag(args, 'out'));
+  if (booleanFlag(args, 'json')) {
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    return;
+  }
+  const drawn = result.figures.filter((f) => f.drawn).length;
+  console.log(`report: ${result.htmlPath} (${drawn} of ${result.figures.length} figures drawn; specs, SVGs and CSVs beside it)`);
+  for (const figure of result.figures.filter((f) => !f.drawn)) console.log(`  figure ${figure.number} (${figure.id}): nothing to draw from this run`);
+  if (result.warnings.length > 0) console.log(`  ${result.warnings.length} note${result.warnings.length === 1 ? '' : 's'}: see the end of the report`);
+}

@@ -1,0 +1,415 @@
+/**
+ * Vega-Lite specs of the report's figures, built from the rows in figure_data.ts (inline data, so each
+ * .vl.json opens on its own). Every chart has a title, axis titles with units, a legend and tooltips.
+ * Error bars are 95% Student-t intervals over seeds, drawn where at least two seeds finished.
+ */
+import type { TopLevelSpec } from 'vega-lite';
+import type { ComputePoint, CurvePoint, EfficiencyPoint, GapPoint, ScorePoint } from './figure_data.js';
+import { comparePanels } from './series.js';
+
+export const VEGA_LITE_SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
+
+/** A colour scale: the series (legend entries) in order and their colours. */
+export interface ColourScale {
+  domain: string[];
+  range: string[];
+}
+
+const PANEL_WIDTH = 250;
+const PANEL_HEIGHT = 190;
+const FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif';
+
+/** Fonts and sizes shared by every figure. */
+const CONFIG = {
+  font: FONT,
+  title: { fontSize: 15, subtitleFontSize: 12, anchor: 'start' as const, subtitleColor: '#555' },
+  axis: { labelFontSize: 11, titleFontSize: 12, gridColor: '#e6e6e6' },
+  legend: { labelFontSize: 11, titleFontSize: 12, labelLimit: 260 },
+  header: { labelFontSize: 12, titleFontSize: 12 },
+  view: { stroke: '#ddd' },
+};
+
+/** A log x axis of frozen-model parameters with a tick at each model size drawn. */
+function parametersAxis(points: readonly { parameters: number }[]) {
+  const values = [...new Set(points.map((p) => p.parameters))].sort((a, b) => a - b);
+  return {
+    field: 'parameters',
+    type: 'quantitative' as const,
+    scale: { type: 'log' as const, nice: false, padding: 18 },
+    title: 'frozen-model parameters (log scale)',
+    axis: { format: '.3~s', values, labelOverlap: 'greedy' as const },
+  };
+}
+
+function panelsOf(points: readonly { panel: string }[]): string[] {
+  return [...new Set(points.map((p) => p.panel))].sort(comparePanels);
+}
+
+/** Figure 1: test accuracy against frozen-model parameters (log x), a line per method, a panel per task. */
+export function scalingSpec(points: readonly ScorePoint[], colours: ColourScale, subtitle: string): TopLevelSpec {
+  const panels = panelsOf(points);
+  return {
+    $schema: VEGA_LITE_SCHEMA,
+    title: { text: 'Scaling: test accuracy against frozen-model size, every method', subtitle },
+    data: { values: [...points] },
+    facet: { field: 'panel', type: 'nominal', title: 'task', sort: panels },
+    columns: Math.min(panels.length, 3),
+    spec: {
+      width: PANEL_WIDTH,
+      height: PANEL_HEIGHT,
+      encoding: {
+        x: parametersAxis(points),
+        color: { field: 'series', type: 'nominal', title: 'method', scale: { domain: colours.domain, range: colours.range } },
+      },
+      layer: [
+        {
+          transform: [{ filter: 'datum.low != null && datum.high != null' }],
+          mark: { type: 'rule', strokeWidth: 1.5, opacity: 0.7 },
+          encoding: { y: { field: 'low', type: 'quantitative', scale: { zero: false } }, y2: { field: 'high' } },
+        },
+        { mark: { type: 'line', strokeWidth: 2 }, encoding: { y: { field: 'accuracy', type: 'quantitative', scale: { zero: false } } } },
+        {
+          mark: { type: 'point', filled: true, size: 55 },
+          encoding: {
+            y: { field: 'accuracy', type: 'quantitative', title: 'test accuracy (%)', scale: { zero: false }, axis: { format: '~r' } },
+            tooltip: [
+              { field: 'series', title: 'method' },
+              { field: 'preset', title: 'frozen model' },
+              { field: 'parameters', title: 'frozen parameters', type: 'quantitative', format: ',' },
+              { field: 'panel', title: 'task' },
+              { field: 'accuracy', title: 'mean test accuracy (%)', type: 'quantitative', format: '.1f' },
+              { field: 'low', title: '95% CI low (%)', type: 'quantitative', format: '.1f' },
+              { field: 'high', title: '95% CI high (%)', type: 'quantitative', format: '.1f' },
+              { field: 'n', title: 'seeds (finished)' },
+              { field: 'diverged', title: 'diverged trials' },
+              { field: 'trainable', title: 'trainable parameters', type: 'quantitative', format: ',' },
+            ],
+          },
+        },
+      ],
+    },
+    config: CONFIG,
+  };
+}
+
+/** Figure 2: gap to full model tuning (percentage points) against frozen-model parameters, per method. */
+export function gapSpec(points: readonly GapPoint[], colours: ColourScale, subtitle: string): TopLevelSpec {
+  const panels = panelsOf(points);
+  // x sits in each data layer, not the shared encoding, so that the zero rule spans the whole panel.
+  const x = parametersAxis(points);
+  return {
+    $schema: VEGA_LITE_SCHEMA,
+    title: { text: 'Gap to full model tuning against frozen-model size', subtitle },
+    data: { values: [...points] },
+    facet: { field: 'panel', type: 'nominal', title: 'task', sort: panels },
+    columns: Math.min(panels.length, 3),
+    spec: {
+      width: PANEL_WIDTH,
+      height: PANEL_HEIGHT,
+      encoding: { color: { field: 'series', type: 'nominal', title: 'method', scale: { domain: colours.domain, range: colours.range } } },
+      layer: [
+        { mark: { type: 'rule', strokeWidth: 1.5, strokeDash: [5, 4] }, encoding: { y: { datum: 0 }, color: { value: '#252525' } } },
+        {
+          transform: [{ filter: 'datum.low != null && datum.high != null' }],
+          mark: { type: 'rule', strokeWidth: 1.5, opacity: 0.7 },
+          encoding: { x, y: { field: 'low', type: 'quantitative' }, y2: { field: 'high' } },
+        },
+        { mark: { type: 'line', strokeWidth: 2 }, encoding: { x, y: { field: 'gap', type: 'quantitative' } } },
+        {
+          mark: { type: 'point', filled: true, size: 55 },
+          encoding: {
+            x,
+            y: { field: 'gap', type: 'quantitative', title: ['accuracy minus full model tuning', '(percentage points)'], axis: { format: '~r' } },
+            tooltip: [
+              { field: 'series', title: 'method' },
+              { field: 'preset', title: 'frozen model' },
+              { field: 'parameters', title: 'frozen parameters', type: 'quantitative', format: ',' },
+              { field: 'panel', title: 'task' },
+              { field: 'gap', title: 'gap (percentage points)', type: 'quantitative', format: '+.1f' },
+              { field: 'low', title: '95% CI low', type: 'quantitative', format: '+.1f' },
+              { field: 'high', title: '95% CI high', type: 'quantitative', format: '+.1f' },
+              { field: 'n', title: 'paired seeds' },
+            ],
+          },
+        },
+      ],
+    },
+    config: CONFIG,
+  };
+}
+
+/** Figure 3: test accuracy against prompt length (log x), a line per preset. */
+export function promptLengthSpec(points: readonly ScorePoint[], presetColours: ColourScale, subtitle: string): TopLevelSpec {
+  const panels = panelsOf(points);
+  const lengths = [...new Set(points.map((p) => Number(p.x)))].sort((a, b) => a - b);
+  return {
+    $schema: VEGA_LITE_SCHEMA,
+    title: { text: 'Prompt length: test accuracy against the number of prompt tokens', subtitle },
+    data: { values: [...points] },
+    facet: { field: 'panel', type: 'nominal', title: 'task', sort: panels },
+    columns: Math.min(panels.length, 3),
+    spec: {
+      width: PANEL_WIDTH + 60,
+      height: PANEL_HEIGHT + 20,
+      encoding: {
+        x: { field: 'x', type: 'quantitative', scale: { type: 'log', nice: false, padding: 18 }, title: 'prompt length (tokens, log scale)', axis: { values: lengths, format: 'd' } },
+        color: { field: 'series', type: 'nominal', title: 'frozen model', scale: { domain: presetColours.domain, range: presetColours.range } },
+      },
+      layer: [
+        {
+          transform: [{ filter: 'datum.low != null && datum.high != null' }],
+          mark: { type: 'rule', strokeWidth: 1.5, opacity: 0.7 },
+          encoding: { y: { field: 'low', type: 'quantitative', scale: { zero: false } }, y2: { field: 'high' } },
+        },
+        { mark: { type: 'line', strokeWidth: 2 }, encoding: { y: { field: 'accuracy', type: 'quantitative', scale: { zero: false } } } },
+        {
+          mark: { type: 'point', filled: true, size: 55 },
+          encoding: {
+            y: { field: 'accuracy', type: 'quantitative', title: 'test accuracy (%)', scale: { zero: false }, axis: { format: '~r' } },
+            tooltip: [
+              { field: 'series', title: 'frozen model' },
+              { field: 'parameters', title: 'frozen parameters', type: 'quantitative', format: ',' },
+              { field: 'x', title: 'prompt length (tokens)' },
+              { field: 'panel', title: 'task' },
+              { field: 'accuracy', title: 'mean test accuracy (%)', type: 'quantitative', format: '.1f' },
+              { field: 'low', title: '95% CI low (%)', type: 'quantitative', format: '.1f' },
+              { field: 'high', title: '95% CI high (%)', type: 'quantitative', format: '.1f' },
+              { field: 'n', title: 'seeds (finished)' },
+              { field: 'diverged', title: 'diverged trials' },
+              { field: 'trainable', title: 'trainable parameters', type: 'quantitative', format: ',' },
+            ],
+          },
+        },
+      ],
+    },
+    config: CONFIG,
+  };
+}
+
+/** Lester et al.'s order of initialisations, worst to best; others follow alphabetically. */
+export const INIT_ORDER = ['random-uniform', 'sampled-vocab', 'class-label'];
+
+/** Figure 4: test accuracy per initialisation strategy (x), a point per preset side by side. */
+export function initSpec(points: readonly ScorePoint[], presetColours: ColourScale, subtitle: string): TopLevelSpec {
+  const panels = panelsOf(points);
+  const inits = [...new Set(points.map((p) => String(p.x)))].sort((a, b) => rankInit(a) - rankInit(b) || a.localeCompare(b));
+  return {
+    $schema: VEGA_LITE_SCHEMA,
+    title: { text: 'Initialisation: test accuracy per prompt initialisation, across frozen models', subtitle },
+    data: { values: [...points] },
+    facet: { field: 'panel', type: 'nominal', title: 'task', sort: panels },
+    columns: Math.min(panels.length, 3),
+    spec: {
+      width: PANEL_WIDTH + 60,
+      height: PANEL_HEIGHT + 20,
+      encoding: {
+        x: { field: 'x', type: 'nominal', sort: inits, title: 'prompt initialisation', axis: { labelAngle: 0 } },
+        xOffset: { field: 'series', type: 'nominal', sort: presetColours.domain },
+        color: { field: 'series', type: 'nominal', title: 'frozen model', scale: { domain: presetColours.domain, range: presetColours.range } },
+      },
+      layer: [
+        {
+          transform: [{ filter: 'datum.low != null && datum.high != null' }],
+          mark: { type: 'rule', strokeWidth: 2 },
+          encoding: { y: { field: 'low', type: 'quantitative', scale: { zero: false } }, y2: { field: 'high' } },
+        },
+        {
+          mark: { type: 'point', filled: true, size: 70 },
+          encoding: {
+            y: { field: 'accuracy', type: 'quantitative', title: 'test accuracy (%)', scale: { zero: false }, axis: { format: '~r' } },
+            tooltip: [
+              { field: 'x', title: 'initialisation' },
+              { field: 'series', title: 'frozen model' },
+              { field: 'parameters', title: 'frozen parameters', type: 'quantitative', format: ',' },
+              { field: 'panel', title: 'task' },
+              { field: 'accuracy', title: 'mean test accuracy (%)', type: 'quantitative', format: '.1f' },
+              { field: 'low', title: '95% CI low (%)', type: 'quantitative', format: '.1f' },
+              { field: 'high', title: '95% CI high (%)', type: 'quantitative', format: '.1f' },
+              { field: 'n', title: 'seeds (finished)' },
+              { field: 'diverged', title: 'diverged trials' },
+            ],
+          },
+        },
+      ],
+    },
+    config: CONFIG,
+  };
+}
+
+function rankInit(init: string): number {
+  const index = INIT_ORDER.indexOf(init);
+  return index === -1 ? INIT_ORDER.length : index;
+}
+
+/** A published band or line of the efficiency figure (Lester et al. Fig. 4): from `percent` up to `upTo` when a band. */
+export interface ReferenceLine {
+  percent: number;
+  upTo?: number;
+  label: string;
+}
+
+/** Powers of ten covering [low, high], for log axes whose ticks should sit on decades. */
+export function decades(low: number, high: number): number[] {
+  const values: number[] = [];
+  for (let k = Math.floor(Math.log10(low)); k <= Math.ceil(Math.log10(high)); k++) values.push(Number(`1e${k}`));
+  return values;
+}
+
+/**
+ * Figure 5: task-specific trainable parameters as % of the model (log y) against frozen-model
+ * parameters (log x): this run's methods as filled points joined by lines, published points hollow,
+ * Lester et al.'s Fig. 4 bands shaded or dashed, labelled where the data leaves room.
+ */
+export function efficiencySpec(points: readonly EfficiencyPoint[], lines: readonly ReferenceLine[], colours: ColourScale, sources: string[], subtitle: string): TopLevelSpec {
+  const ours = points.filter((pt) => pt.source === 'this run');
+  const published = points.filter((pt) => pt.source !== 'this run');
+  const xs = points.map((pt) => pt.parameters);
+  const ys = [...points.map((pt) => pt.percent), ...lines.flatMap((l) => [l.percent, l.upTo ?? l.percent])];
+  const oursMax = Math.max(...ours.map((pt) => pt.parameters));
+  const publishedMin = Math.min(...published.map((pt) => pt.parameters));
+  // Labels go in the empty stretch between this run's models and the published ones, else at the right edge.
+  const gap = published.length > 0 && publishedMin / oursMax > 30;
+  const labelX = gap ? { datum: Math.sqrt(oursMax * publishedMin) } : { value: 'width' as const };
+  const x = { field: 'parameters', type: 'quantitative' as const, scale: { type: 'log' as const, nice: false, padding: 20 }, title: 'frozen-model parameters (log scale)', axis: { format: '~s', values: decades(Math.min(...xs), Math.max(...xs)) } };
+  const y = { field: 'percent', type: 'quantitative' as const, scale: { type: 'log' as const, nice: false, padding: 12 }, title: 'task-specific trainable parameters (% of the model, log scale)', axis: { format: '~g', values: decades(Math.min(...ys), Math.max(...ys)) } };
+  const colour = { field: 'series', type: 'nominal' as const, title: 'method', scale: { domain: colours.domain, range: colours.range } };
+  const tooltip = [
+    { field: 'label', title: 'what' },
+    { field: 'source', title: 'source' },
+    { field: 'parameters', title: 'model parameters', type: 'quantitative' as const, format: ',' },
+    { field: 'trainable', title: 'trainable parameters', type: 'quantitative' as const, format: ',' },
+    { field: 'percent', title: 'trainable (% of the model)', type: 'quantitative' as const, format: '.4~g' },
+    { field: 'adapterBytes', title: 'saved per task (bytes)', type: 'quantitative' as const, format: ',' },
+  ];
+  const shape = { field: 'source', type: 'nominal' as const, title: 'source', scale: { domain: sources, range: ['circle', 'diamond', 'square', 'triangle-up', 'cross'] } };
+  return {
+    $schema: VEGA_LITE_SCHEMA,
+    title: { text: 'Parameter efficiency: task-specific parameters as a share of the model', subtitle },
+    width: 620,
+    height: 340,
+    layer: [
+      {
+        data: { values: lines.filter((l) => l.upTo !== undefined) },
+        mark: { type: 'rect', color: '#888', opacity: 0.1 },
+        encoding: { y: { field: 'percent', type: 'quantitative' }, y2: { field: 'upTo' }, tooltip: [{ field: 'label', title: 'Lester et al. 2021, Fig. 4' }] },
+      },
+      {
+        data: { values: lines.filter((l) => l.upTo === undefined) },
+        mark: { type: 'rule', color: '#999', strokeDash: [3, 3] },
+        encoding: { y: { field: 'percent', type: 'quantitative' }, tooltip: [{ field: 'label', title: 'Lester et al. 2021, Fig. 4' }] },
+      },
+      {
+        data: { values: [...lines] },
+        mark: { type: 'text', align: gap ? 'center' : 'right', baseline: 'bottom', dy: -3, color: '#666', fontSize: 10 },
+        encoding: { y: { field: 'upTo', type: 'quantitative' }, x: labelX, text: { field: 'label' } },
+        transform: [{ calculate: 'datum.upTo != null ? datum.upTo : datum.percent', as: 'upTo' }],
+      },
+      { data: { values: ours }, mark: { type: 'line', strokeWidth: 2 }, encoding: { x, y, color: colour } },
+      { data: { values: ours }, mark: { type: 'point', size: 70, filled: true }, encoding: { x, y, color: colour, shape, tooltip } },
+      { data: { values: published }, mark: { type: 'point', size: 80, filled: false, strokeWidth: 2 }, encoding: { x, y, color: colour, shape, tooltip } },
+    ],
+    config: CONFIG,
+  };
+}
+
+/** Figure 6: mean training loss against step, a line per method, a panel per preset (bands: 95% CI over seeds). */
+export function curvesSpec(points: readonly CurvePoint[], colours: ColourScale, presets: string[], subtitle: string): TopLevelSpec {
+  return {
+    $schema: VEGA_LITE_SCHEMA,
+    title: { text: 'Training curves: training loss against step, per method', subtitle },
+    data: { values: [...points] },
+    facet: { field: 'preset', type: 'nominal', title: 'frozen model', sort: presets },
+    columns: Math.min(presets.length, 3),
+    spec: {
+      width: PANEL_WIDTH,
+      height: PANEL_HEIGHT,
+      encoding: {
+        x: { field: 'step', type: 'quantitative', title: 'training step', axis: { format: 'd', tickMinStep: 1 } },
+        color: { field: 'series', type: 'nominal', title: 'method', scale: { domain: colours.domain, range: colours.range }, legend: { symbolOpacity: 1 } },
+      },
+      layer: [
+        {
+          transform: [{ filter: 'datum.low != null && datum.high != null' }],
+          mark: { type: 'area', opacity: 0.18 },
+          encoding: { y: { field: 'low', type: 'quantitative' }, y2: { field: 'high' } },
+        },
+        { mark: { type: 'line', strokeWidth: 2 }, encoding: { y: { field: 'loss', type: 'quantitative', title: 'training loss (cross-entropy per label token, nats)' } } },
+        {
+          mark: { type: 'point', filled: true, size: 25 },
+          encoding: {
+            y: { field: 'loss', type: 'quantitative' },
+            tooltip: [
+              { field: 'series', title: 'method' },
+              { field: 'preset', title: 'frozen model' },
+              { field: 'step', title: 'step' },
+              { field: 'loss', title: 'mean loss (nats)', type: 'quantitative', format: '.3f' },
+              { field: 'low', title: '95% CI low', type: 'quantitative', format: '.3f' },
+              { field: 'high', title: '95% CI high', type: 'quantitative', format: '.3f' },
+              { field: 'n', title: 'seeds' },
+            ],
+          },
+        },
+      ],
+    },
+    config: CONFIG,
+  };
+}
+
+/** One panel of the compute figure: a bar per method within each preset, with 95% error bars where available. */
+function computePanel(field: keyof ComputePoint, title: string, format: string, colours: ColourScale, presets: string[], interval: boolean) {
+  return {
+    width: 230,
+    height: PANEL_HEIGHT + 30,
+    encoding: {
+      x: { field: 'preset', type: 'nominal' as const, sort: presets, title: 'frozen model', axis: { labelAngle: 0 } },
+      xOffset: { field: 'series', type: 'nominal' as const, sort: colours.domain },
+      color: { field: 'series', type: 'nominal' as const, title: 'method', scale: { domain: colours.domain, range: colours.range } },
+    },
+    layer: [
+      {
+        mark: { type: 'bar' as const },
+        encoding: {
+          y: { field, type: 'quantitative' as const, title, scale: { domainMin: 0, clamp: true, nice: true } },
+          tooltip: [
+            { field: 'series', title: 'method' },
+            { field: 'preset', title: 'frozen model' },
+            { field, title, type: 'quantitative' as const, format },
+            ...(interval
+              ? [
+                  { field: `${field}Low`, title: '95% CI low', type: 'quantitative' as const, format },
+                  { field: `${field}High`, title: '95% CI high', type: 'quantitative' as const, format },
+                ]
+              : []),
+            { field: 'n', title: 'trials (tasks × seeds)' },
+          ],
+        },
+      },
+      ...(interval
+        ? [
+            {
+              transform: [{ filter: `datum.${field}Low != null && datum.${field}High != null` }],
+              mark: { type: 'rule' as const, color: '#333' },
+              // Intervals of a positive quantity can reach below 0 with few trials: clamped at the axis (tooltips give the values).
+              encoding: { y: { field: `${field}Low`, type: 'quantitative' as const, scale: { domainMin: 0, clamp: true } }, y2: { field: `${field}High` }, color: { value: '#333' } },
+            },
+          ]
+        : []),
+    ],
+  };
+}
+
+/** Figure 7: training step time, tokens per second and peak tensor memory per method and preset. */
+export function computeSpec(points: readonly ComputePoint[], colours: ColourScale, presets: string[], subtitle: string): TopLevelSpec {
+  return {
+    $schema: VEGA_LITE_SCHEMA,
+    title: { text: 'Compute: training step time, throughput and peak memory', subtitle },
+    data: { values: [...points] },
+    hconcat: [
+      computePanel('stepMs', 'median training step (ms)', '.1f', colours, presets, true),
+      computePanel('tokensPerSecond', 'training throughput (tokens/s)', ',.0f', colours, presets, true),
+      computePanel('peakTensorMiB', 'peak tfjs tensor memory (MiB)', '.1f', colours, presets, false),
+    ],
+    resolve: { scale: { color: 'shared' } },
+    config: CONFIG,
+  };
+}

@@ -1,0 +1,136 @@
+/**
+ * The report's tables, as HTML: the run, the claims, the summary of every group, diverged trials,
+ * pretrained models, bench.json's rows and the published reference counts. Every number comes from the
+ * results files, except in the references table, which says where each published number is from.
+ */
+import type { RunManifest, SummaryRow, TrialRecord } from '../src/results.js';
+import { optionsLabel } from '../src/results.js';
+import type { Claim } from './claims.js';
+import { escapeHtml, formatBytes, formatCount, formatDate, formatPercent, formatPoints } from './format.js';
+import { htmlTable, keyValueTable } from './html.js';
+import type { BenchFile } from './load.js';
+import { GPT2_PARAMETERS, GPT2_PUBLISHED_COUNTS, HF_PEFT, LESTER_2021, LESTER_PROMPT_LENGTH, LESTER_T5_SIZES } from './references.js';
+import { compareMethods, comparePanels, methodName, panelOf } from './series.js';
+
+/** A git commit hash shortened to 10 characters (the run table shows it in full). */
+export function shortHash(hash: string): string {
+  return /^[0-9a-f]{40}$/i.test(hash) ? hash.slice(0, 10) : hash;
+}
+
+/** One line naming the run, for every caption: experiment, profile, backend, git hash, date. */
+export function runLine(manifest: RunManifest): string {
+  const env = manifest.environment;
+  const git = `git ${shortHash(env.gitHash)}${env.gitDirty ? ' (with uncommitted changes)' : ''}`;
+  return `Run: experiment “${manifest.experiment}”, profile ${manifest.profile}, backend ${env.backend}, ${git}, finished ${formatDate(manifest.finishedAt)}.`;
+}
+
+export function runTable(manifest: RunManifest): string {
+  const env = manifest.environment;
+  const t = manifest.trials;
+  const rows: [string, string][] = [
+    ['experiment', manifest.experiment],
+    ['description', manifest.description],
+    ['profile', manifest.profile],
+    ['sweeps', manifest.sweeps.map((s) => `${s.name} (${s.figure === null ? 'tables only' : `figure: ${s.figure}`})`).join('; ')],
+    ['backend', env.backend],
+    ['git', `${env.gitHash}${env.gitDirty ? ' (uncommitted changes)' : ''}`],
+    ['started', formatDate(manifest.startedAt)],
+    ['finished', formatDate(manifest.finishedAt)],
+    ['wall time', Number.isFinite(manifest.wallSeconds) ? `${(manifest.wallSeconds / 60).toFixed(1)} min` : 'n/a'],
+    ['trials', `${formatCount(t.total)} in all: ${formatCount(t.ran)} ran, ${formatCount(t.cached)} from the cache, ${formatCount(t.diverged)} diverged, ${formatCount(t.failed)} failed`],
+    ['machine', `${env.machine.cpu}, ${env.machine.cores} cores, ${formatBytes(env.machine.memoryBytes)} memory, ${env.machine.platform}, Node ${env.machine.node}`],
+    ['versions', Object.entries(env.versions).map(([k, v]) => `${k} ${v}`).join(', ')],
+  ];
+  return keyValueTable(rows.map(([k, v]) => [k, escapeHtml(v)]));
+}
+
+export function claimsHtml(claims: readonly Claim[]): string {
+  return htmlTable(
+    ['claim', 'published', 'this run measured', 'verdict'],
+    claims.map((c) => [escapeHtml(c.claim), `<span class="source">${escapeHtml(c.published)}</span>`, escapeHtml(c.measured), `<span class="verdict-${c.verdict.replaceAll(' ', '-')}">${escapeHtml(c.verdict)}</span>`]),
+    [],
+    'claims',
+  );
+}
+
+/** Every summary row: mean test accuracy with its 95% interval over seeds, gap to full, trials and divergences. */
+export function summaryHtml(rows: readonly SummaryRow[]): string {
+  const sorted = [...rows].sort(
+    (a, b) => a.baseParameters - b.baseParameters || compareMethods(a.method, b.method) || a.optionsLabel.localeCompare(b.optionsLabel) || comparePanels(panelOf(a.task), panelOf(b.task)),
+  );
+  return htmlTable(
+    ['frozen model', 'method', 'options', 'task', 'trainable', '% of model', 'seeds', 'diverged', 'test accuracy (%), 95% CI', 'gap to full'],
+    sorted.map((r) => [
+      escapeHtml(r.preset),
+      escapeHtml(methodName(r.method)),
+      `<code>${escapeHtml(r.optionsLabel)}</code>`,
+      escapeHtml(panelOf(r.task)),
+      formatCount(r.trainable),
+      formatPercent(r.percent),
+      String(r.n),
+      String(r.diverged),
+      !Number.isFinite(r.mean) ? 'n/a (no finished trial)' : r.n >= 2 && Number.isFinite(r.ci95[0]) ? `${(r.mean * 100).toFixed(1)} [${(r.ci95[0] * 100).toFixed(1)}, ${(r.ci95[1] * 100).toFixed(1)}]` : `${(r.mean * 100).toFixed(1)} (one seed)`,
+      r.gapToFull === null ? '' : formatPoints(r.gapToFull * 100),
+    ]),
+    [4, 5, 6, 7, 8, 9],
+  );
+}
+
+export function divergedHtml(records: readonly TrialRecord[]): string {
+  const diverged = records.filter((r) => r.status === 'diverged');
+  if (diverged.length === 0) return '<p>No trial diverged.</p>';
+  return htmlTable(
+    ['frozen model', 'method', 'options', 'task', 'seed', 'at step', 'loss there', 'sweeps', 'trial key'],
+    diverged.map((r) => [
+      escapeHtml(r.config.preset),
+      escapeHtml(methodName(r.config.method)),
+      `<code>${escapeHtml(optionsLabel(r.config.options))}</code>`,
+      escapeHtml(r.config.task),
+      String(r.config.seed),
+      r.divergedAt === null ? '' : String(r.divergedAt.step),
+      r.divergedAt === null ? '' : Number.isFinite(r.divergedAt.loss) ? String(r.divergedAt.loss) : 'NaN or infinite',
+      escapeHtml(r.sweeps.join(', ')),
+      `<code>${escapeHtml(r.key)}</code>`,
+    ]),
+    [4, 5],
+  );
+}
+
+export function pretrainedHtml(manifest: RunManifest): string {
+  if (manifest.pretrained.length === 0) return '<p>run.json lists no pretrained models.</p>';
+  const loss = (value: number): string => (Number.isFinite(value) ? value.toFixed(3) : 'n/a');
+  return htmlTable(
+    ['frozen model', 'parameters', 'pretraining steps', 'held-out loss (nats)', 'untrained control (nats)', 'pretraining time'],
+    manifest.pretrained.map((p) => [escapeHtml(p.preset), formatCount(p.parameters), formatCount(p.steps), loss(p.heldOutLoss), loss(p.controlHeldOutLoss), Number.isFinite(p.trainingSeconds) ? `${(p.trainingSeconds / 60).toFixed(1)} min` : 'n/a']),
+    [1, 2, 3, 4, 5],
+  );
+}
+
+function cellText(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  if (typeof value === 'number') return Number.isInteger(value) ? value.toLocaleString('en-US') : String(value);
+  if (typeof value === 'string' || typeof value === 'boolean') return String(value);
+  const text = JSON.stringify(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+/** bench.json's `rows` as a generic table (columns: every key, in order of first appearance). */
+export function benchHtml(bench: BenchFile): string {
+  if (bench.rows.length === 0) return '<p>bench.json has no <code>rows</code> to show.</p>';
+  const columns = [...new Set(bench.rows.flatMap((row) => Object.keys(row)))];
+  const numeric = columns.map((c, i) => (bench.rows.every((row) => row[c] === undefined || typeof row[c] === 'number') ? i : -1)).filter((i) => i >= 0);
+  return htmlTable(columns, bench.rows.map((row) => columns.map((c) => escapeHtml(cellText(row[c])))), numeric);
+}
+
+/** Published trainable counts (PEFT for gpt2, Lester et al. for T5 at 100 tokens), labelled as such. */
+export function referenceCountsHtml(): string {
+  const gpt2 = GPT2_PUBLISHED_COUNTS.map((c) => [escapeHtml(`gpt2 (${formatCount(GPT2_PARAMETERS)})`), escapeHtml(c.setting), formatCount(c.trainable), formatPercent((c.trainable / GPT2_PARAMETERS) * 100), escapeHtml(HF_PEFT.short)]);
+  const t5 = LESTER_T5_SIZES.map((s) => [
+    escapeHtml(`${s.name} (about ${formatCount(s.parameters)})`),
+    escapeHtml(`prompt tuning, ${LESTER_PROMPT_LENGTH} tokens (E = ${s.width})`),
+    formatCount(s.width * LESTER_PROMPT_LENGTH),
+    formatPercent(((s.width * LESTER_PROMPT_LENGTH) / s.parameters) * 100),
+    escapeHtml(`${LESTER_2021.short} (E × P; % computed from the approximate size)`),
+  ]);
+  return htmlTable(['model', 'setting', 'trainable', '% of model', 'source'], [...gpt2, ...t5], [2, 3]);
+}
