@@ -16,6 +16,7 @@ import { buildTaskSuite, findTask } from '../datasets/tasks.js';
 import { BENCH_USAGE, runBenchCommand } from './bench.js';
 import { runExperiment } from './experiment.js';
 import { runPretrain } from './pretrain.js';
+import { REPORT_USAGE, runReport } from '../reports/report.js';
 
 const BACKEND_FLAG: FlagSpec = { name: 'backend', type: 'string', description: 'tensorflow, wasm, cpu or auto (also PEFTSCALE_BACKEND)' };
 const JSON_FLAG: FlagSpec = { name: 'json', type: 'boolean', description: 'print one JSON object instead of tables' };
@@ -157,6 +158,7 @@ const COMMANDS: Command[] = [
   { name: 'data', summary: 'the generated task suite: list tasks, print samples', usage: `peftscale data tasks [--json] | peftscale data sample --task NAME --split train|dev|test --n 3\n${formatFlags(dataFlags)}`, run: runData },
   { name: 'pretrain', summary: 'pretrain the frozen model family on the generated corpus (cached, resumable)', usage: '', run: runPretrain },
   { name: 'experiment', summary: 'run an experiment file (default: default): pretraining, the sweep on worker threads, results and report', usage: '', run: async (argv) => void (await runExperiment(argv)) },
+  { name: 'report', summary: 'write the HTML report (Vega-Lite figures, SVGs, CSVs) of a results folder', usage: REPORT_USAGE, run: runReport },
 ];
 
 function usage(): string {

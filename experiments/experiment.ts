@@ -8,6 +8,7 @@
 import { booleanFlag, formatFlags, numberFlag, parseArgs, stringFlag, type FlagSpec } from '../src/cli_args.js';
 import { formatDuration } from '../src/progress.js';
 import { summarize, type SummaryRow } from '../src/results.js';
+import { writeReport } from '../reports/report.js';
 import { DEFAULT_CACHE_DIR, PROFILE_NAMES } from './pretrain.js';
 import { describeTrial, planRun, resultsDirFor, runPlannedExperiment } from './runner.js';
 import { EXPERIMENT_SCHEMA } from './schema.js';
@@ -25,6 +26,7 @@ export const EXPERIMENT_FLAGS: readonly FlagSpec[] = [
   { name: 'results', type: 'string', description: 'results root: results go to <root>/<experiment>/', default: DEFAULT_RESULTS_DIR },
   { name: 'cache', type: 'string', description: 'pretrained model cache', default: DEFAULT_CACHE_DIR },
   { name: 'trial-cache', type: 'string', description: 'finished-trial cache', default: DEFAULT_TRIAL_CACHE_DIR },
+  { name: 'no-report', type: 'boolean', description: 'do not write the HTML report at the end (peftscale report RESULTS writes it later)' },
   { name: 'schema', type: 'boolean', description: 'print the experiment file JSON schema and exit' },
   { name: 'help', type: 'boolean', description: 'show this help' },
 ];
@@ -103,6 +105,17 @@ export async function runExperiment(argv: string[]): Promise<ExperimentCommandRe
     `\n${outcome.ran} trial(s) run, ${outcome.cached} from the cache, ${outcome.manifest.trials.diverged} diverged, ${outcome.failed.length} failed; ` +
       `${formatDuration(outcome.wallSeconds)}; backend ${outcome.manifest.environment.backend}\nresults: ${resultsDir}/\n`,
   );
+  if (!booleanFlag(args, 'no-report')) {
+    // The results are written by now: a report that fails loses nothing and can be retried alone.
+    try {
+      const report = await writeReport(resultsDir);
+      const drawn = report.figures.filter((f) => f.drawn).length;
+      process.stderr.write(`report: ${report.htmlPath} (${drawn} of ${report.figures.length} figures drawn)\n`);
+    } catch (error) {
+      process.stderr.write(`report failed: ${(error as Error).message}\nthe results are kept in ${resultsDir}/; retry with: peftscale report ${resultsDir}\n`);
+      process.exitCode = 1;
+    }
+  }
   for (const failure of outcome.failed) process.stderr.write(`FAILED ${failure.description} (${failure.key}): ${failure.message}\n`);
   if (outcome.failed.length > 0) {
     process.stderr.write(`${outcome.failed.length} trial(s) failed and are not cached: fix the cause and run the same command again (finished trials are kept).\n`);
