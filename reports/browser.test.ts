@@ -23,10 +23,10 @@ describe('the report in Chromium', () => {
   it('draws every figure offline without errors, and shows the static SVGs with JavaScript off', { skip, timeout: 60_000 }, async () => {
     assert.ok(chromium !== null, 'PEFTSCALE_REQUIRE_BROWSER=1 but no Chromium at /usr/bin/chromium or /usr/bin/chromium-browser (PEFTSCALE_CHROMIUM overrides): install it (apt-get install -y chromium)');
     await mkdir(OUTPUT, { recursive: true });
-    const results = await writeFixtureResults(path.join(OUTPUT, 'browser-test', 'results'), { bench: true });
-    const report = await writeReport(results, path.join(OUTPUT, 'browser-test', 'report'));
+    const results = await writeFixtureResults(path.join(OUTPUT, 'browser-test', 'results'), { bench: true, ensembles: true });
+    const report = await writeReport(results, { outDir: path.join(OUTPUT, 'browser-test', 'report') });
     const drawn = report.figures.filter((f) => f.drawn).map((f) => f.id);
-    assert.equal(drawn.length, 7);
+    assert.equal(drawn.length, 8, 'figures 1–7 and Figure 9 (bench.json)');
 
     const browser = await launchChromium(chromium);
     try {

@@ -86,6 +86,32 @@ export class Checker {
     return allowed[0];
   }
 
+  /** A list of strings; each element that is not one is a problem of its own. */
+  strings(path: string): string[] {
+    return this.array(path).flatMap((item, i) => {
+      if (typeof item === 'string') return [item];
+      this.problem(`${path}[${i}]`, item, 'a string');
+      return [];
+    });
+  }
+
+  /** A list of finite numbers; each element that is not one is a problem of its own. */
+  numbers(path: string): number[] {
+    return this.array(path).flatMap((item, i) => {
+      if (typeof item === 'number' && Number.isFinite(item)) return [item];
+      this.problem(`${path}[${i}]`, item, 'a number');
+      return [];
+    });
+  }
+
+  /** A string or null (null: "none", e.g. the checkpoint folder of initialised weights). */
+  stringOrNull(path: string): string | null {
+    const value = this.get(path);
+    if (typeof value === 'string' || value === null) return value;
+    this.problem(path, value, 'a string or null');
+    return null;
+  }
+
   /** A list of [number, number] pairs (loss and dev curves). */
   pairs(path: string): [number, number][] {
     const list = this.array(path);

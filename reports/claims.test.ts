@@ -1,17 +1,20 @@
 /**
  * The claims table: numbers come from the results (parameter shares, adapter bytes, paired gaps,
- * bench.json's overhead with its declared unit), verdicts follow them, and what a run did not measure
- * says "not measured" with how to measure it.
+ * bench.json's prompt-tuning rows against the bare model's), verdicts follow them, and what a run did not
+ * measure says "not measured" with how to measure it.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { BenchReport, BenchRow } from '../src/bench.js';
 import { summarize } from '../src/results.js';
-import { claimsTable, findOverheadFields, overheadClaim, parametersClaim, scaleClaim, storageClaim } from './claims.js';
+import { claimsTable, overheadClaim, parametersClaim, promptTuningOverheads, scaleClaim, storageClaim } from './claims.js';
 import { fixtureBench, fixtureLoaded, fixtureRecords } from './fixtures.js';
 import type { LoadedResults } from './load.js';
 
-function withBench(raw: Record<string, unknown>): LoadedResults {
-  return { ...fixtureLoaded(), bench: { rows: Array.isArray(raw.rows) ? (raw.rows as Record<string, unknown>[]) : [], raw } };
+/** The fixture with a bench.json whose rows are the fixture's, edited by `edit`. */
+function withBench(edit: (rows: BenchRow[]) => BenchRow[] = (rows) => rows): LoadedResults {
+  const report: BenchReport = { ...fixtureBench(), rows: edit(fixtureBench().rows) };
+  return { ...fixtureLoaded(), bench: { file: '(test)/bench.json', origin: 'flag', report } };
 }
 
 describe('claims table', () => {
@@ -50,26 +53,42 @@ describe('claims table', () => {
   it('overhead: not measured without bench.json, and says how to measure it', () => {
     const claim = overheadClaim(fixtureLoaded());
     assert.equal(claim.verdict, 'not measured');
-    assert.match(claim.measured, /not measured in this run: run npm run bench/);
+    assert.match(claim.measured, /not measured in this run: no bench\.json\. Run npm run bench .*peftscale report RESULTS --bench results\/bench\/bench\.json/);
   });
 
-  it('overhead: read from bench.json’s prompt-tuning rows, as a percentage via the declared unit (fraction)', () => {
-    const fields = findOverheadFields({ rows: [], raw: fixtureBench() });
-    assert.equal(fields.length, 9, 'bare, prompt tuning and LoRA rows on three presets');
-    const claim = overheadClaim(withBench(fixtureBench()));
-    assert.match(claim.measured, /preset=ps-nano, method=prompt-tuning: inferOverhead = 0\.31 \(31%\)/);
-    assert.doesNotMatch(claim.measured, /method=bare|method=lora/);
+  it('overhead: each preset’s prompt-tuning row against its bare row, inferOverhead as a percentage', () => {
+    const rows = promptTuningOverheads(fixtureBench());
+    const bench = fixtureBench().rows;
+    assert.deepEqual(
+      rows.map((r) => [r.preset, r.percent]),
+      bench.filter((r) => r.method === 'prompt-tuning').map((r) => [r.preset, r.inferOverhead * 100]),
+    );
+    for (const r of rows) assert.equal(r.bareMedianMs, bench.find((b) => b.method === 'bare' && b.preset === r.preset)!.inferMedianMs);
+    const claim = overheadClaim(withBench());
+    assert.match(claim.measured, /^From bench\.json \(median forward pass of 16 rows × 64 tokens, backend wasm, 20 measured calls\): /);
+    assert.match(claim.measured, /ps-nano \(20 virtual tokens\): 5\.24 ms against 4\.00 ms for the frozen model alone, \+31\.0%/);
+    assert.match(claim.measured, /ps-mini \(20 virtual tokens\): 11\.3 ms against 10\.0 ms for the frozen model alone, \+13\.0%/);
+    assert.match(claim.measured, /Under 1% at 0 of 3 sizes\.$/);
+    assert.doesNotMatch(claim.measured, /LoRA|lora|prefix/, 'only prompt tuning');
     assert.equal(claim.verdict, 'does not hold');
   });
 
-  it('overhead: under 1% holds; a value without a unit is inconclusive; no overhead field is not measured', () => {
-    assert.equal(overheadClaim(withBench({ rows: [{ method: 'prompt-tuning', overheadPercent: 0.4 }] })).verdict, 'holds');
-    const unitless = overheadClaim(withBench({ rows: [{ method: 'prompt-tuning', overhead: 0.004 }] }));
-    assert.equal(unitless.verdict, 'inconclusive');
-    assert.match(unitless.measured, /overhead = 0\.004 \(unit not stated\)/);
-    const none = overheadClaim(withBench({ rows: [{ method: 'prompt-tuning', latencyMs: 3 }] }));
+  it('overhead: under 1% on every size holds; on some, partly holds', () => {
+    const small = (limit: number) => (rows: BenchRow[]) => rows.map((r, i) => (r.method === 'prompt-tuning' && i < limit ? { ...r, inferOverhead: 0.004 } : r));
+    assert.equal(overheadClaim(withBench(small(Infinity))).verdict, 'holds');
+    assert.match(overheadClaim(withBench(small(Infinity))).measured, /\+0\.40%.*Under 1% at 3 of 3 sizes/);
+    assert.equal(overheadClaim(withBench(small(10))).verdict, 'partly holds', 'only ps-nano’s row (among the first 10) is small');
+  });
+
+  it('overhead: a preset without a bare row is named and not compared; no prompt-tuning rows is not measured', () => {
+    const noNanoBare = overheadClaim(withBench((rows) => rows.filter((r) => !(r.method === 'bare' && r.preset === 'ps-nano'))));
+    assert.match(noNanoBare.measured, /Under 1% at 0 of 2 sizes\. No bare-model row for ps-nano: not compared\.$/);
+    assert.doesNotMatch(noNanoBare.measured, /ps-nano \(20 virtual tokens\)/);
+    const none = overheadClaim(withBench((rows) => rows.filter((r) => r.method !== 'prompt-tuning')));
     assert.equal(none.verdict, 'not measured');
-    assert.match(none.measured, /bench\.json has no inference-overhead field/);
+    assert.match(none.measured, /bench\.json has no prompt-tuning rows \(its methods: full, prompt-tuning/);
+    const noBare = overheadClaim(withBench((rows) => rows.filter((r) => r.method !== 'bare')));
+    assert.equal(noBare.verdict, 'not measured', 'nothing to compare with');
   });
 
   it('scale: paired gaps at each size on the task average, the trend, and a verdict from the intervals', () => {

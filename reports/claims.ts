@@ -1,13 +1,14 @@
 /**
  * The claims table: what is commonly claimed for prompt tuning, each beside what this run measured and
- * a verdict. Every measured number comes from the results files; a claim the files cannot speak to says
- * "not measured" and how to measure it.
+ * a verdict. Every measured number comes from the results files (bench.json for inference overhead); a
+ * claim the files cannot speak to says "not measured" and how to measure it.
  */
+import type { BenchReport } from '../src/bench.js';
 import type { TrialRecord } from '../src/results.js';
-import { formatBytes, formatCount, formatPercent, formatPoints, listText } from './format.js';
+import { formatBytes, formatCount, formatMs, formatPercent, formatPoints, formatSignedPercent, listText } from './format.js';
 import { gapPoints, recordsFor, type GapPoint } from './figure_data.js';
-import { isPlainObject } from './check.js';
-import type { BenchFile, LoadedResults } from './load.js';
+import { OVERHEAD_CLAIM_PERCENT } from './bench_section.js';
+import { DEFAULT_BENCH_FILE, type LoadedResults } from './load.js';
 import { CLAIM_SOURCES } from './references.js';
 import { AVERAGE_PANEL } from './series.js';
 
@@ -75,75 +76,48 @@ export function storageClaim(results: LoadedResults): Claim {
   };
 }
 
-/** A numeric field of bench.json whose name mentions overhead, with the row's identifying text fields. */
-export interface OverheadField {
-  path: string;
-  key: string;
-  value: number;
-  /** The row's text fields ("preset=ps-nano, method=prompt-tuning"). */
-  context: string;
-  /** The row's `method` field, when it has one. */
-  method: string | null;
-  /** The value as a percentage when its unit is known (bench.json's `columns[].unit`, else the field name), else null. */
-  percent: number | null;
+/** Prompt tuning's inference cost on one preset: its bench.json row beside the bare model's on the same preset. */
+export interface PromptOverhead {
+  preset: string;
+  parameters: number;
+  virtualTokens: number;
+  medianMs: number;
+  /** The frozen model alone on the same preset; null when bench.json has no "bare" row for it. */
+  bareMedianMs: number | null;
+  /** The row's inferOverhead (a fraction, as BENCH_COLUMNS declares) in percent. */
+  percent: number;
 }
 
-/** Units bench.json declares for its columns (`columns: [{key, unit}]`), when it does. */
-function declaredUnits(raw: Record<string, unknown>): Map<string, string> {
-  const units = new Map<string, string>();
-  if (Array.isArray(raw.columns)) {
-    for (const column of raw.columns) if (isPlainObject(column) && typeof column.key === 'string' && typeof column.unit === 'string') units.set(column.key, column.unit);
-  }
-  return units;
-}
-
-/** A value as a percentage from its unit ("fraction", "ratio", "%", "percent") or, failing that, its field name. */
-function asPercent(key: string, unit: string | undefined, value: number): number | null {
-  const text = unit ?? key;
-  if (/^(%|percent|pct)$/i.test(text) || (unit === undefined && /percent|pct/i.test(key))) return value;
-  if (/^(fraction|ratio)$/i.test(text) || (unit === undefined && /ratio|fraction/i.test(key))) return value * 100;
-  return null;
-}
-
-/** Finds inference-overhead fields in bench.json (any numeric field named *overhead*, up to 4 levels deep). */
-export function findOverheadFields(bench: BenchFile): OverheadField[] {
-  const units = declaredUnits(bench.raw);
-  const found: OverheadField[] = [];
-  const walk = (value: unknown, path: string, depth: number): void => {
-    if (depth > 4) return;
-    if (Array.isArray(value)) {
-      value.forEach((item, i) => walk(item, `${path}[${i}]`, depth + 1));
-      return;
-    }
-    if (!isPlainObject(value)) return;
-    const context = Object.entries(value)
-      .filter(([, v]) => typeof v === 'string' && v !== '')
-      .map(([k, v]) => `${k}=${String(v)}`)
-      .join(', ');
-    for (const [key, item] of Object.entries(value)) {
-      const at = path === '' ? key : `${path}.${key}`;
-      if (typeof item === 'number' && /overhead/i.test(key)) {
-        found.push({ path: at, key, value: item, context, method: typeof value.method === 'string' ? value.method : null, percent: asPercent(key, units.get(key), item) });
-      } else if (key !== 'columns') {
-        walk(item, at, depth + 1);
-      }
-    }
-  };
-  walk(bench.raw, '', 0);
-  return found;
+/** The prompt-tuning rows of bench.json, each with the bare model's row of its preset, smallest model first. */
+export function promptTuningOverheads(bench: BenchReport): PromptOverhead[] {
+  const bare = new Map(bench.rows.filter((r) => r.method === 'bare').map((r) => [r.preset, r.inferMedianMs]));
+  return bench.rows
+    .filter((r) => r.method === METHOD)
+    .sort((a, b) => a.parameters - b.parameters || a.preset.localeCompare(b.preset))
+    .map((r) => ({ preset: r.preset, parameters: r.parameters, virtualTokens: r.virtualTokens, medianMs: r.inferMedianMs, bareMedianMs: bare.get(r.preset) ?? null, percent: r.inferOverhead * 100 }));
 }
 
 export function overheadClaim(results: LoadedResults): Claim {
   const base = { claim: 'Under 1% inference overhead', published: CLAIM_SOURCES.overhead };
-  if (results.bench === null) return { ...base, measured: 'not measured in this run: run npm run bench (bench.json is absent)', verdict: 'not measured' };
-  const all = findOverheadFields(results.bench);
-  // The claim is about prompt tuning: its rows when bench.json labels rows by method, else every field found.
-  const fields = all.some((f) => f.method === METHOD) ? all.filter((f) => f.method === METHOD) : all.filter((f) => f.method === null);
-  if (fields.length === 0) return { ...base, measured: `not measured in this run: bench.json has no inference-overhead field${all.length > 0 ? ' for prompt tuning' : ''}`, verdict: 'not measured' };
-  const measured = fields.map((f) => `${f.context === '' ? f.path : f.context}: ${f.key} = ${f.value}${f.percent === null ? ' (unit not stated)' : ` (${formatPercent(f.percent)})`}`);
-  const withUnit = fields.filter((f) => f.percent !== null);
-  const verdict = withUnit.length < fields.length ? 'inconclusive' : verdictOf(withUnit.filter((f) => f.percent! < 1).length, withUnit.length);
-  return { ...base, measured: `From bench.json: ${measured.join('; ')}.`, verdict };
+  if (results.bench === null) {
+    return { ...base, measured: `not measured in this run: no bench.json. Run npm run bench (it writes ${DEFAULT_BENCH_FILE}), then peftscale report RESULTS --bench ${DEFAULT_BENCH_FILE}`, verdict: 'not measured' };
+  }
+  const bench = results.bench.report;
+  const rows = promptTuningOverheads(bench);
+  if (rows.length === 0) return { ...base, measured: `not measured in this run: bench.json has no prompt-tuning rows (its methods: ${bench.settings.methods.join(', ')})`, verdict: 'not measured' };
+  // The overhead is against the frozen model alone: a preset without a bare row has nothing to compare with.
+  const compared = rows.filter((r) => r.bareMedianMs !== null);
+  const unmatched = rows.filter((r) => r.bareMedianMs === null).map((r) => r.preset);
+  const text = (r: PromptOverhead): string =>
+    `${r.preset} (${formatCount(r.virtualTokens)} virtual tokens): ${formatMs(r.medianMs)} ms against ${formatMs(r.bareMedianMs ?? NaN)} ms for the frozen model alone, ${formatSignedPercent(r.percent)}`;
+  const s = bench.settings;
+  const setting = `median forward pass of ${s.batchSize} rows × ${s.sequenceLength} tokens, backend ${bench.environment.backend}, ${s.iterations} measured calls`;
+  const passed = compared.filter((r) => r.percent < OVERHEAD_CLAIM_PERCENT).length;
+  const parts = [
+    compared.length === 0 ? '' : `From bench.json (${setting}): ${compared.map(text).join('; ')}. Under ${OVERHEAD_CLAIM_PERCENT}% at ${passed} of ${compared.length} sizes.`,
+    unmatched.length === 0 ? '' : `No bare-model row for ${listText(unmatched)}: not compared.`,
+  ];
+  return { ...base, measured: parts.filter((p) => p !== '').join(' '), verdict: verdictOf(passed, compared.length) };
 }
 
 /** The prompt-tuning gap points of one panel (the task average when there is one), smallest model first. */

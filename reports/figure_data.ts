@@ -4,11 +4,12 @@
  * interval); groupings the summary does not hold (gaps paired by seed, loss curves, compute) are
  * computed from results.jsonl with src/stats.ts. Scores are shown in percent.
  */
+import type { BenchReport, BenchRow } from '../src/bench.js';
 import type { FigureKind, SummaryRow, TrialRecord } from '../src/results.js';
 import { optionsLabel } from '../src/results.js';
 import { confidenceInterval } from '../src/stats.js';
 import type { LoadedResults } from './load.js';
-import { AVERAGE_TASK, methodName, namerFor, panelOf, type SeriesNamer } from './series.js';
+import { AVERAGE_TASK, compareMethods, methodColour, methodName, namerFor, panelOf, type SeriesNamer } from './series.js';
 
 /** Trials of the sweeps that feed a figure kind, and those sweeps' names. */
 export function recordsFor(results: LoadedResults, kind: FigureKind): { records: TrialRecord[]; sweeps: string[] } {
@@ -363,4 +364,61 @@ export function computePoints(results: LoadedResults): { points: ComputePoint[];
   }
   points.sort((a, b) => a.parameters - b.parameters || a.series.localeCompare(b.series));
   return { points, namer, untrained: [...untrained].filter((s) => !points.some((p) => p.series === s)) };
+}
+
+/** LoRA's variants in bench.json, in display order (unmerged: extra matmuls; merged: folded into the weights). */
+const VARIANT_ORDER = ['', 'unmerged', 'merged'];
+
+/** Orders bench.json rows: by preset size, the bare model first, then methods as everywhere in the report, then variants. */
+export function compareBenchRows(a: BenchRow, b: BenchRow): number {
+  const bare = (row: BenchRow): number => (row.method === 'bare' ? 0 : 1);
+  const variant = (row: BenchRow): number => (VARIANT_ORDER.includes(row.variant) ? VARIANT_ORDER.indexOf(row.variant) : VARIANT_ORDER.length);
+  return a.parameters - b.parameters || a.preset.localeCompare(b.preset) || bare(a) - bare(b) || compareMethods(a.method, b.method) || variant(a) - variant(b) || a.variant.localeCompare(b.variant);
+}
+
+/** A bench.json row's series: the method's display name, with its variant when it has one ("LoRA (merged)"). */
+export function benchSeries(row: Pick<BenchRow, 'method' | 'variant'>): string {
+  if (row.method === 'bare') return 'frozen model alone';
+  return row.variant === '' ? methodName(row.method) : `${methodName(row.method)} (${row.variant})`;
+}
+
+/** A colour halfway to white: a method's second variant keeps its hue and reads as the same method. */
+function lighter(hex: string): string {
+  const channels = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+  return `#${channels.map((c) => Math.round(c + (255 - c) * 0.5).toString(16).padStart(2, '0')).join('')}`;
+}
+
+/** Figure 9: one method's inference overhead on one preset, from bench.json. */
+export interface OverheadPoint {
+  preset: string;
+  parameters: number;
+  series: string;
+  method: string;
+  variant: string;
+  /** The row's inferOverhead in percent: its median forward pass over the bare model's on the preset, minus 1. */
+  overhead: number;
+  inferMs: number;
+  /** The bare model's median forward pass on the preset (null: bench.json has no bare row for it). */
+  bareMs: number | null;
+  virtualTokens: number;
+}
+
+/** Figure 9: every non-bare row of bench.json, with a colour per series (the method's colour; a second variant lighter). */
+export function overheadPoints(bench: BenchReport): { points: OverheadPoint[]; colours: { domain: string[]; range: string[] }; presets: string[] } {
+  const rows = [...bench.rows].sort(compareBenchRows);
+  const bare = new Map(rows.filter((r) => r.method === 'bare').map((r) => [r.preset, r.inferMedianMs]));
+  const points = rows
+    .filter((r) => r.method !== 'bare')
+    .map((r) => ({ preset: r.preset, parameters: r.parameters, series: benchSeries(r), method: r.method, variant: r.variant, overhead: r.inferOverhead * 100, inferMs: r.inferMedianMs, bareMs: bare.get(r.preset) ?? null, virtualTokens: r.virtualTokens }));
+  const domain: string[] = [];
+  const range: string[] = [];
+  for (const r of rows) {
+    const series = benchSeries(r);
+    if (r.method === 'bare' || domain.includes(series)) continue;
+    const earlier = points.some((p) => p.method === r.method && domain.includes(p.series));
+    domain.push(series);
+    range.push(earlier ? lighter(methodColour(r.method)) : methodColour(r.method));
+  }
+  const presets = [...new Set(rows.map((r) => r.preset))];
+  return { points, colours: { domain, range }, presets };
 }

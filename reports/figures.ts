@@ -1,16 +1,17 @@
 /**
- * The report's seven figures: for each, its data rows (figure_data.ts), its Vega-Lite spec (specs.ts)
- * and the paragraphs under it: what it shows, which sweeps and run it came from, what was left out and
- * why, and the published finding it is compared with.
+ * The report's figures (1–7 from the experiment's results, 9 from bench.json): for each, its data rows
+ * (figure_data.ts), its Vega-Lite spec (specs.ts) and the paragraphs under it: what it shows, which
+ * sweeps and run it came from, what was left out and why, and the published finding it is compared with.
  */
 import type { TopLevelSpec } from 'vega-lite';
 import type { FigureKind } from '../src/results.js';
-import { computePoints, curvePoints, efficiencyPoints, gapPoints, optionPoints, recordsFor, scalingPoints, type EfficiencyPoint } from './figure_data.js';
+import { benchLine, benchSubtitle, OVERHEAD_CLAIM_PERCENT } from './bench_section.js';
+import { computePoints, curvePoints, efficiencyPoints, gapPoints, optionPoints, overheadPoints, recordsFor, scalingPoints, type EfficiencyPoint } from './figure_data.js';
 import { capitalize, escapeHtml, listText } from './format.js';
 import type { LoadedResults } from './load.js';
-import { efficiencyReferences, LESTER_2021, LESTER_FIG4_LINES, LESTER_FINDINGS } from './references.js';
+import { CLAIM_SOURCES, efficiencyReferences, LESTER_2021, LESTER_FIG4_LINES, LESTER_FINDINGS } from './references.js';
 import { methodColour, methodName, presetColourScale, presetsBySize } from './series.js';
-import { computeSpec, curvesSpec, efficiencySpec, gapSpec, initSpec, promptLengthSpec, scalingSpec, type ColourScale } from './specs.js';
+import { computeSpec, curvesSpec, efficiencySpec, gapSpec, initSpec, overheadSpec, promptLengthSpec, scalingSpec, type ColourScale } from './specs.js';
 import { runLine, shortHash } from './tables.js';
 
 /** A figure before rendering: spec and rows, or a notice saying why the run has nothing to draw. */
@@ -215,9 +216,36 @@ export function computeFigure(results: LoadedResults, subtitle: string): FigureP
   };
 }
 
+/** The id of Figure 9, which the page shows inside the benchmark section rather than with figures 1–7. */
+export const OVERHEAD_FIGURE = 'overhead';
+
+/** Figure 9, from bench.json (a separate run: its subtitle and caption name the benchmark, not the experiment). */
+export function overheadFigure(results: LoadedResults): FigurePlan {
+  const base = { id: OVERHEAD_FIGURE, number: 9, title: 'Inference overhead against the frozen model alone (bench.json)' };
+  if (results.bench === null) return { ...base, spec: null, rows: [], paragraphs: [], notice: 'No bench.json, so no inference overhead to draw (see the benchmark section).', warnings: [] };
+  const bench = results.bench.report;
+  const { points, colours, presets } = overheadPoints(bench);
+  if (points.length === 0) return { ...base, spec: null, rows: [], paragraphs: [], notice: 'bench.json has no method rows beside the bare model, so no overhead to draw.', warnings: [] };
+  return {
+    ...base,
+    spec: overheadSpec(points, colours, presets, benchSubtitle(bench), OVERHEAD_CLAIM_PERCENT),
+    rows: points.map((pt) => ({ ...pt })),
+    paragraphs: [
+      p(
+        'Each method’s median forward pass over the frozen model’s alone on the same preset, minus 1, in percent (bench.json’s inferOverhead; the two are timed in interleaved rounds, so background load falls on both alike). ' +
+          'Prompt methods pay for their virtual tokens; unmerged LoRA for its extra matrix products; merged LoRA, BitFit and full model tuning change weights only, so theirs is timing noise around 0. ' +
+          `The dashed line marks the ${OVERHEAD_CLAIM_PERCENT}% commonly claimed for prompt tuning.`,
+      ),
+      p(benchLine(bench)),
+      sourceLine(CLAIM_SOURCES.overhead),
+    ],
+    warnings: [],
+  };
+}
+
 /** Every figure of the report, in order. */
 export function planFigures(results: LoadedResults): FigurePlan[] {
   const m = results.manifest;
   const subtitle = `${m.experiment} · profile ${m.profile} · backend ${m.environment.backend} · git ${shortHash(m.environment.gitHash)}${m.environment.gitDirty ? ' (uncommitted changes)' : ''} · ${m.finishedAt.slice(0, 10)}`;
-  return [scalingFigure, gapFigure, promptLengthFigure, initFigure, efficiencyFigure, curvesFigure, computeFigure].map((build) => build(results, subtitle));
+  return [...[scalingFigure, gapFigure, promptLengthFigure, initFigure, efficiencyFigure, curvesFigure, computeFigure].map((build) => build(results, subtitle)), overheadFigure(results)];
 }

@@ -5,6 +5,8 @@
  * formatBytes(2560)      // "2.56 kB"
  * formatPercent(0.01234) // "0.0123%"
  * formatPoints(-4.25)    // "−4.3 pp"
+ * formatMs(473.6)        // "474"; formatMs(3.14159) // "3.14"
+ * formatSignedPercent(31) // "+31.0%"
  */
 
 export function escapeHtml(text: string): string {
@@ -39,6 +41,44 @@ export function formatPoints(value: number): string {
   if (!Number.isFinite(value)) return 'n/a';
   const text = Math.abs(value).toFixed(1);
   return `${value < 0 ? '−' : '+'}${text} pp`;
+}
+
+/**
+ * A measured quantity with as many digits as its size earns: whole numbers from 100 (with thousands
+ * separators), one decimal from 10, two below.
+ */
+export function formatMeasure(value: number): string {
+  if (!Number.isFinite(value)) return 'n/a';
+  const size = Math.abs(value);
+  if (size >= 100) return Math.round(value).toLocaleString('en-US');
+  return value.toFixed(size >= 10 ? 1 : 2);
+}
+
+/** Milliseconds (the unit is left to the column header or the text around it). */
+export function formatMs(ms: number): string {
+  return formatMeasure(ms);
+}
+
+/** Bytes in MiB (2²⁰ bytes, as tfjs and process memory are usually read), without the unit. */
+export function formatMiB(bytes: number): string {
+  return formatMeasure(bytes / 2 ** 20);
+}
+
+/** Bytes in KiB (2¹⁰ bytes), without the unit. */
+export function formatKiB(bytes: number): string {
+  return formatMeasure(bytes / 2 ** 10);
+}
+
+/** A number with its sign, where the sign is the point: `digits` decimals, else one, two under 1 ("+0.40"). */
+export function formatSigned(value: number, digits?: number): string {
+  if (!Number.isFinite(value)) return 'n/a';
+  const text = Math.abs(value).toFixed(digits ?? (Math.abs(value) < 1 ? 2 : 1));
+  return `${value < 0 ? '−' : '+'}${text}`;
+}
+
+/** A percentage with its sign ("+31.0%", "−0.40%"). */
+export function formatSignedPercent(value: number): string {
+  return Number.isFinite(value) ? `${formatSigned(value)}%` : 'n/a';
 }
 
 /** Accuracy given as a percentage, with its interval when there is one. */

@@ -1,15 +1,17 @@
 /**
- * Reading a results folder: the fixture round-trips (NaN written as null reads back as NaN), and every
- * kind of bad input is an error naming the file, line, field, value and what is allowed.
+ * Reading a results folder: the fixture round-trips (NaN written as null reads back as NaN), bench.json
+ * (from the folder or --bench) and ensembles.json are read when present, and every kind of bad input is
+ * an error naming the file, line or entry, field, value and what is allowed.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { benchReportProblems } from '../src/bench.js';
 import { RESULT_FILES, type SummaryRow } from '../src/results.js';
-import { FIXTURE_DIVERGED, fixtureRecords, writeFixtureResults } from './fixtures.js';
-import { checkRecord, loadResults, parseRecords } from './load.js';
+import { FIXTURE_BENCH_GIT, FIXTURE_DIVERGED, fixtureBench, fixtureEnsembles, fixtureRecords, writeFixtureResults } from './fixtures.js';
+import { checkBench, checkEnsemble, checkRecord, loadResults, parseRecords } from './load.js';
 
 let dir = '';
 before(async () => {
@@ -20,8 +22,15 @@ after(async () => {
 });
 
 /** A fresh fixture folder per test (tests edit its files). */
-async function fixtureFolder(name: string, bench = false): Promise<string> {
-  return writeFixtureResults(path.join(dir, name), { bench });
+async function fixtureFolder(name: string, bench = false, ensembles = false): Promise<string> {
+  return writeFixtureResults(path.join(dir, name), { bench, ensembles });
+}
+
+/** The fixture's bench.json, edited by `edit`, as parsed JSON. */
+function editedBench(edit: (bench: Record<string, unknown> & { rows: Record<string, unknown>[]; settings: Record<string, unknown>; mixedServing: Record<string, unknown>[]; columns: Record<string, unknown>[] }) => void): unknown {
+  const bench = JSON.parse(JSON.stringify(fixtureBench())) as Parameters<typeof edit>[0];
+  edit(bench);
+  return bench;
 }
 
 describe('loadResults', () => {
@@ -40,11 +49,110 @@ describe('loadResults', () => {
     assert.ok(Number.isNaN(single.std), 'std of one seed is NaN');
   });
 
-  it('reads bench.json when present, its rows as given', async () => {
-    const results = await loadResults(await fixtureFolder('bench', true));
+  it('reads bench.json from the results folder when present, checked and typed', async () => {
+    const folder = await fixtureFolder('bench', true);
+    const results = await loadResults(folder);
     assert.ok(results.bench !== null);
-    assert.ok(results.bench.rows.length > 0);
-    assert.equal(results.bench.rows[0].preset, 'ps-nano');
+    assert.equal(results.bench.origin, 'results');
+    assert.equal(results.bench.file, path.join(path.resolve(folder), RESULT_FILES.bench));
+    assert.deepEqual(results.bench.report, fixtureBench());
+    assert.equal(results.ensembles, null, 'no ensembles.json: null');
+  });
+
+  it('--bench FILE: reads that file instead of the folder’s, and a missing one is an error naming its path', async () => {
+    const folder = await fixtureFolder('bench-flag', true);
+    const elsewhere = path.join(dir, 'bench-elsewhere.json');
+    const other = fixtureBench();
+    other.rows[0].inferMedianMs = 123.5;
+    await writeFile(elsewhere, JSON.stringify(other));
+    const results = await loadResults(folder, { benchFile: elsewhere });
+    assert.equal(results.bench?.origin, 'flag');
+    assert.equal(results.bench?.file, elsewhere);
+    assert.equal(results.bench?.report.rows[0].inferMedianMs, 123.5, 'the given file, not the folder’s bench.json');
+    const missing = path.join(dir, 'no-such-bench.json');
+    await assert.rejects(loadResults(folder, { benchFile: missing }), (error: Error) => {
+      assert.ok(error.message.startsWith(`--bench ${missing}: cannot read ${missing}: no such file.`), error.message);
+      assert.match(error.message, /results\/bench\/bench\.json/, 'says where peftscale bench writes it');
+      return true;
+    });
+  });
+
+  it('the fixture bench.json conforms to the declared format', () => {
+    assert.deepEqual(benchReportProblems(fixtureBench()), []);
+    assert.equal(fixtureBench().environment.gitHash, FIXTURE_BENCH_GIT);
+  });
+
+  it('bench.json with bad fields: one error naming the file, each field, its value and what is allowed', async () => {
+    const folder = await fixtureFolder('bad-bench-fields', true);
+    const file = path.join(folder, RESULT_FILES.bench);
+    const bad = editedBench((b) => {
+      b.rows[2].inferOverhead = 'small';
+      b.settings.batchSize = '16';
+      delete b.mixedServing[1].speedup;
+      b.formatVersion = 7;
+    });
+    await writeFile(file, JSON.stringify(bad));
+    await assert.rejects(loadResults(folder), (error: Error) => {
+      const lines = error.message.split('\n');
+      assert.ok(lines.every((line) => line.startsWith(`${path.resolve(file)}: `)), `every line names the file:\n${error.message}`);
+      assert.match(error.message, /: rows\[2\]\.inferOverhead = "small": allowed: a finite number/);
+      assert.match(error.message, /: settings\.batchSize = "16": allowed: a number/);
+      assert.match(error.message, /: mixedServing\[1\]: speedup = \(missing\): allowed: a number/);
+      assert.match(error.message, /formatVersion is 7, expected 1/);
+      return true;
+    });
+  });
+
+  it('bench.json whose declared unit differs from the one the report converts from is refused', () => {
+    const bad = editedBench((b) => {
+      const overhead = b.columns.find((c) => c.key === 'inferOverhead')!;
+      overhead.unit = '%';
+    });
+    assert.throws(() => checkBench(bad, 'x/bench.json'), /x\/bench\.json: columns\[\d+\]: unit = "%": allowed: "fraction" \(the unit src\/bench\.ts declares for inferOverhead/);
+  });
+
+  it('bench.json that is not an object, or of another format, says so', () => {
+    assert.throws(() => checkBench([1, 2], 'b.json'), /: b\.json: bench\.json must be a JSON object$/);
+    assert.throws(() => checkBench({ ...fixtureBench(), format: 'other' }, 'b.json'), /b\.json: format is "other", expected "peftscale-bench"/);
+  });
+
+  it('reads ensembles.json when present: every ensemble as written', async () => {
+    const results = await loadResults(await fixtureFolder('ensembles', false, true));
+    assert.deepEqual(results.ensembles, fixtureEnsembles(fixtureRecords()));
+    assert.equal(results.ensembles?.length, 6, '3 presets × 2 tasks');
+    assert.equal(results.bench, null);
+  });
+
+  it('ensembles.json with bad fields: one error naming the entry, each field, its value and what is allowed', async () => {
+    const folder = await fixtureFolder('bad-ensembles', false, true);
+    const file = path.join(folder, RESULT_FILES.ensembles);
+    const ensembles = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>[];
+    ensembles[1].perPrompt = [0.5, 1.5];
+    ensembles[3].tiedVotes = -2;
+    ensembles[4].seeds = [0];
+    ensembles[5].keys = ['fixture-0000dead', (ensembles[5].keys as string[])[1]];
+    await writeFile(file, JSON.stringify(ensembles));
+    await assert.rejects(loadResults(folder), (error: Error) => {
+      assert.match(error.message, /ensembles\.json entry 1: perPrompt\[1\] = 1\.5: allowed: an accuracy from 0 to 1/);
+      assert.match(error.message, /ensembles\.json entry 3: tiedVotes = -2: allowed: an integer ≥ 0/);
+      assert.match(error.message, /ensembles\.json entry 4: seeds = \[0\]: allowed: 2 entries, one per prompt \(perPrompt has 2\)/);
+      assert.match(error.message, /ensembles\.json entry 5: keys\[0\] = "fixture-0000dead": allowed: the key of a trial in results\.jsonl/);
+      return true;
+    });
+  });
+
+  it('an ensemble whose average or best does not follow from perPrompt is refused', () => {
+    const [first] = fixtureEnsembles(fixtureRecords());
+    assert.throws(() => checkEnsemble({ ...first, average: first.average + 0.05 }, 'ensembles.json entry 0'), /ensembles\.json entry 0: average = [\d.]+: allowed: the mean of perPrompt \([\d.]+\)/);
+    assert.throws(() => checkEnsemble({ ...first, best: Math.min(...first.perPrompt) - 0.01 }, 'ensembles.json entry 0'), /best = [\d.]+: allowed: the largest of perPrompt/);
+    assert.throws(() => checkEnsemble({ ...first, perPrompt: [0.5], keys: ['k'], seeds: [0] }, 'e'), /e: perPrompt = \[0\.5\]: allowed: two or more accuracies/);
+    assert.doesNotThrow(() => checkEnsemble(first, 'ensembles.json entry 0'));
+  });
+
+  it('ensembles.json that is not an array says so', async () => {
+    const folder = await fixtureFolder('ensembles-object');
+    await writeFile(path.join(folder, RESULT_FILES.ensembles), '{"ensembles": []}');
+    await assert.rejects(loadResults(folder), /ensembles\.json: \(top level\) = \{"ensembles":\[\]\}: allowed: an array of ensembles/);
   });
 
   it('a missing file names the file and what a results folder holds', async () => {
@@ -112,9 +220,13 @@ describe('loadResults', () => {
     await assert.rejects(loadResults(folder), /run\.json: sweeps\[1\]: figure = "length": allowed: scaling, prompt-length, init/);
   });
 
-  it('bench.json rows must be objects', async () => {
+  it('bench.json rows must be objects of the declared columns', async () => {
     const folder = await fixtureFolder('bad-bench');
-    await writeFile(path.join(folder, RESULT_FILES.bench), JSON.stringify({ rows: [{ a: 1 }, 7] }));
-    await assert.rejects(loadResults(folder), /bench\.json: rows\[1\] = 7: allowed: an object/);
+    await writeFile(path.join(folder, RESULT_FILES.bench), JSON.stringify({ ...fixtureBench(), rows: [{ ...fixtureBench().rows[0], speed: 1 }, 7] }));
+    await assert.rejects(loadResults(folder), (error: Error) => {
+      assert.match(error.message, /bench\.json: rows\[1\] must be an object/);
+      assert.match(error.message, /bench\.json: rows\[0\]\.speed: not a declared column/);
+      return true;
+    });
   });
 });

@@ -1,19 +1,26 @@
 /**
  * Reads a results folder (results/<experiment>/): results.jsonl, summary.json, run.json and, when
- * present, bench.json. Every field the report uses is checked; problems are reported together, each
- * naming the file, line, field, value and what is allowed. JSON null in a numeric field (how
- * JSON.stringify writes NaN, e.g. the mean of a group whose trials all diverged) reads back as NaN.
+ * present, ensembles.json and bench.json (or a bench.json given with --bench). Every field the report
+ * uses is checked; problems are reported together, each naming the file, line, field, value and what is
+ * allowed. JSON null in a numeric field (how JSON.stringify writes NaN, e.g. the mean of a group whose
+ * trials all diverged) reads back as NaN.
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { FIGURE_KINDS, optionsLabel, RESULT_FILES, RESULTS_FORMAT_VERSION, type RunManifest, type SummaryRow, type TrialRecord } from '../src/results.js';
+import { BENCH_COLUMNS, benchReportProblems, type BenchReport } from '../src/bench.js';
+import { FIGURE_KINDS, optionsLabel, RESULT_FILES, RESULTS_FORMAT_VERSION, type EnsembleRecord, type RunManifest, type SummaryRow, type TrialRecord } from '../src/results.js';
 import { Checker, isPlainObject, showValue, throwProblems } from './check.js';
 
-/** bench.json as far as the report relies on it: its `rows`, shown as a generic table. */
-export interface BenchFile {
-  rows: Record<string, unknown>[];
-  /** The whole parsed file (the claims table looks for an inference-overhead field in it). */
-  raw: Record<string, unknown>;
+/** Where `peftscale bench` writes bench.json unless told otherwise (experiments/bench.ts DEFAULT_BENCH_DIR). */
+export const DEFAULT_BENCH_FILE = path.join('results', 'bench', RESULT_FILES.bench);
+
+/** A checked bench.json and where it came from. */
+export interface LoadedBench {
+  /** The file it was read from, resolved. */
+  file: string;
+  /** "flag": given with --bench; "results": found in the results folder. */
+  origin: 'flag' | 'results';
+  report: BenchReport;
 }
 
 export interface LoadedResults {
@@ -22,7 +29,14 @@ export interface LoadedResults {
   records: TrialRecord[];
   summary: SummaryRow[];
   manifest: RunManifest;
-  bench: BenchFile | null;
+  /** ensembles.json; null when the run did not ensemble prompts (the file is absent). */
+  ensembles: EnsembleRecord[] | null;
+  bench: LoadedBench | null;
+}
+
+export interface LoadOptions {
+  /** A bench.json to read instead of RESULTS/bench.json (an error if it is missing). */
+  benchFile?: string;
 }
 
 const TRIAL_STATUSES = ['finished', 'diverged'] as const;
@@ -33,7 +47,7 @@ async function readText(dir: string, file: string, required: boolean): Promise<s
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT' && !required) return null;
     const needed = [RESULT_FILES.records, RESULT_FILES.summary, RESULT_FILES.manifest].join(', ');
-    throw new Error(`cannot read ${path.join(dir, file)}: ${(error as Error).message}. A results folder holds ${needed} (and optionally ${RESULT_FILES.bench}), as written by \`peftscale experiment\``);
+    throw new Error(`cannot read ${path.join(dir, file)}: ${(error as Error).message}. A results folder holds ${needed} (and optionally ${RESULT_FILES.ensembles} and ${RESULT_FILES.bench}), as written by \`peftscale experiment\``);
   }
 }
 
@@ -211,18 +225,167 @@ export function checkManifest(value: unknown, where: string): RunManifest {
   return manifest;
 }
 
-/** Checks bench.json loosely (its format is not settled): an object whose optional `rows` is a list of objects. */
-export function checkBench(value: unknown, where: string): BenchFile {
-  if (!isPlainObject(value)) throw new Error(`${where}: (top level) = ${showValue(value)}: allowed: an object`);
-  const rows = value.rows;
-  if (rows === undefined) return { rows: [], raw: value };
-  if (!Array.isArray(rows)) throw new Error(`${where}: rows = ${showValue(rows)}: allowed: an array of objects`);
+/**
+ * Checks bench.json against its declared format (src/bench.ts): benchReportProblems covers the top level
+ * and every row column; the Checker here covers what the report also shows (settings, machine, models,
+ * mixed serving, the reference step) and that each declared column keeps the unit the report converts
+ * from. Every problem comes in one error, each line naming the file.
+ */
+export function checkBench(value: unknown, where: string): BenchReport {
+  const problems = benchReportProblems(value).map((problem) => `${where}: ${problem}`);
+  if (!isPlainObject(value)) throw new Error(problems.join('\n'));
+  const c = new Checker(where, value);
+  // Parents benchReportProblems already found to be of the wrong kind are not walked again.
+  if (isPlainObject(value.environment)) {
+    c.object('environment.versions');
+    c.boolean('environment.gitDirty');
+    if (isPlainObject(value.environment.machine)) {
+      for (const key of ['cpu', 'platform', 'node']) c.string(`environment.machine.${key}`);
+      for (const key of ['cores', 'memoryBytes']) c.number(`environment.machine.${key}`);
+    }
+  }
+  if (isPlainObject(value.settings)) {
+    c.strings('settings.presets');
+    c.strings('settings.methods');
+    const options = c.object('settings.methodOptions');
+    for (const [method, label] of Object.entries(options)) if (typeof label !== 'string') c.problem(`settings.methodOptions.${method}`, label, 'a string (the options label)');
+    for (const key of ['weights', 'batchText', 'optimizer']) c.string(`settings.${key}`);
+    for (const key of ['batchSize', 'sequenceLength', 'warmup', 'iterations', 'seed']) c.number(`settings.${key}`);
+  }
+  const entries = (key: string): unknown[] => (Array.isArray(value[key]) ? (value[key] as unknown[]) : []);
+  entries('models').forEach((model, i) => {
+    const m = new Checker(`${where}: models[${i}]`, model);
+    m.string('preset');
+    m.number('parameters');
+    m.oneOf('weights', ['pretrained', 'initialised']);
+    m.stringOrNull('source');
+    c.problems.push(...m.problems);
+  });
+  const declared = new Map(BENCH_COLUMNS.map((column) => [column.key, column]));
+  entries('columns').forEach((column, i) => {
+    const k = new Checker(`${where}: columns[${i}]`, column);
+    const key = k.string('key');
+    k.oneOf('type', ['string', 'number']);
+    k.boolean('nullable');
+    const unit = k.string('unit');
+    k.string('description');
+    const expected = declared.get(key);
+    if (expected !== undefined && k.problems.length === 0 && unit !== expected.unit) k.problem('unit', unit, `"${expected.unit}" (the unit src/bench.ts declares for ${key}; the report converts from it)`);
+    c.problems.push(...k.problems);
+  });
+  entries('mixedServing').forEach((row, i) => {
+    const m = new Checker(`${where}: mixedServing[${i}]`, row);
+    m.string('preset');
+    for (const key of ['tasks', 'promptLength', 'batchSize', 'sequenceLength', 'mixedPasses', 'separatePasses', 'mixedMedianMs', 'separateMedianMs', 'mixedRowsPerSecond', 'separateRowsPerSecond', 'speedup', 'maxAbsDifference']) {
+      m.number(key);
+    }
+    c.problems.push(...m.problems);
+  });
+  if (isPlainObject(value.reference)) {
+    const r = new Checker(`${where}: reference`, value.reference);
+    for (const key of ['method', 'options']) r.string(key);
+    for (const key of ['dModel', 'nLayers', 'nHeads', 'dFF', 'vocabSize', 'batchSize', 'sequenceLength', 'warmup', 'steps', 'medianMs', 'p99Ms', 'meanMs', 'tokensPerSecond', 'leakedTensors', 'peakTensorBytes', 'peakRssBytes']) {
+      r.number(key);
+    }
+    r.number('lastLoss', true); // a step whose loss was NaN is still a timed step
+    r.numbers('samplesMs');
+    c.problems.push(...r.problems);
+  }
+  throwProblems([...problems, ...c.problems]);
+  // Every field BenchReport declares was checked above or by benchReportProblems.
+  return value as unknown as BenchReport;
+}
+
+/** Checks one entry of ensembles.json (Lester et al. Table 3: N prompts of one configuration, voting). */
+export function checkEnsemble(value: unknown, where: string): EnsembleRecord {
+  const c = new Checker(where, value);
+  const accuracy = (field: string): number => {
+    const v = c.number(field);
+    if (Number.isFinite(v) && (v < 0 || v > 1)) c.problem(field, v, 'an accuracy from 0 to 1');
+    return v;
+  };
+  const count = (field: string, low: number): number => {
+    const v = c.number(field);
+    if (Number.isFinite(v) && !(Number.isInteger(v) && v >= low)) c.problem(field, v, `an integer ≥ ${low}`);
+    return v;
+  };
+  const record: EnsembleRecord = {
+    preset: c.string('preset'),
+    baseParameters: count('baseParameters', 1),
+    method: c.string('method'),
+    optionsLabel: c.string('optionsLabel'),
+    task: c.string('task'),
+    keys: c.strings('keys'),
+    seeds: c.numbers('seeds'),
+    perPrompt: c.numbers('perPrompt'),
+    average: accuracy('average'),
+    best: accuracy('best'),
+    ensemble: accuracy('ensemble'),
+    examples: count('examples', 1),
+    tiedVotes: count('tiedVotes', 0),
+  };
+  record.perPrompt.forEach((v, i) => {
+    if (v < 0 || v > 1) c.problem(`perPrompt[${i}]`, v, 'an accuracy from 0 to 1');
+  });
+  const perPrompt = c.get('perPrompt');
+  const prompts = Array.isArray(perPrompt) ? perPrompt.length : 0;
+  if (Array.isArray(perPrompt) && prompts < 2) c.problem('perPrompt', perPrompt, 'two or more accuracies (an ensemble votes over two or more prompts)');
+  for (const field of ['keys', 'seeds'] as const) {
+    const list = c.get(field);
+    if (Array.isArray(list) && Array.isArray(perPrompt) && list.length !== prompts) c.problem(field, list, `${prompts} entries, one per prompt (perPrompt has ${prompts})`);
+  }
+  if (c.problems.length === 0) {
+    // Derived fields must agree with perPrompt: a hand-edited or truncated file is caught here.
+    const mean = record.perPrompt.reduce((a, b) => a + b, 0) / prompts;
+    if (Math.abs(record.average - mean) > 1e-9) c.problem('average', record.average, `the mean of perPrompt (${mean})`);
+    const best = Math.max(...record.perPrompt);
+    if (Math.abs(record.best - best) > 1e-9) c.problem('best', record.best, `the largest of perPrompt (${best})`);
+    if (record.tiedVotes > record.examples) c.problem('tiedVotes', record.tiedVotes, `at most examples (${record.examples})`);
+  }
+  c.throwIfProblems();
+  return record;
+}
+
+/** Parses ensembles.json: an array of ensembles, each naming trials that results.jsonl holds. */
+export function parseEnsembles(text: string, records: readonly TrialRecord[], file = RESULT_FILES.ensembles): EnsembleRecord[] {
+  const value = parseJson(text, file);
+  if (!Array.isArray(value)) throw new Error(`${file}: (top level) = ${showValue(value)}: allowed: an array of ensembles`);
+  const keys = new Set(records.map((r) => r.key));
   const problems: string[] = [];
-  rows.forEach((row, i) => {
-    if (!isPlainObject(row)) problems.push(`${where}: rows[${i}] = ${showValue(row)}: allowed: an object`);
+  const ensembles: EnsembleRecord[] = [];
+  value.forEach((entry, i) => {
+    const where = `${file} entry ${i}`;
+    try {
+      const ensemble = checkEnsemble(entry, where);
+      ensemble.keys.forEach((key, k) => {
+        if (!keys.has(key)) problems.push(`${where}: keys[${k}] = ${showValue(key)}: allowed: the key of a trial in ${RESULT_FILES.records} (the file is from another run)`);
+      });
+      ensembles.push(ensemble);
+    } catch (error) {
+      problems.push((error as Error).message);
+    }
   });
   throwProblems(problems);
-  return { rows: rows as Record<string, unknown>[], raw: value };
+  return ensembles;
+}
+
+/** bench.json: the file given with --bench (it must exist), else the results folder's when present. */
+async function loadBench(dir: string, benchFile: string | undefined): Promise<LoadedBench | null> {
+  if (benchFile !== undefined) {
+    const file = path.resolve(benchFile);
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (error) {
+      const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
+      throw new Error(`--bench ${benchFile}: cannot read ${file}: ${reason}. Give the bench.json \`peftscale bench\` wrote (by default ${DEFAULT_BENCH_FILE})`);
+    }
+    return { file, origin: 'flag', report: checkBench(parseJson(text, benchFile), benchFile) };
+  }
+  const text = await readText(dir, RESULT_FILES.bench, false);
+  if (text === null) return null;
+  const file = path.join(dir, RESULT_FILES.bench);
+  return { file, origin: 'results', report: checkBench(parseJson(text, file), file) };
 }
 
 /** Parses results.jsonl text (blank lines are skipped). */
@@ -285,13 +448,13 @@ export function checkSummaryMatchesRecords(records: readonly TrialRecord[], summ
   throwProblems(problems);
 }
 
-/** Reads and checks a results folder. */
-export async function loadResults(dir: string): Promise<LoadedResults> {
+/** Reads and checks a results folder (and the bench.json of `options.benchFile` when given). */
+export async function loadResults(dir: string, options: LoadOptions = {}): Promise<LoadedResults> {
   const resolved = path.resolve(dir);
   const recordsText = (await readText(resolved, RESULT_FILES.records, true)) ?? '';
   const summaryText = (await readText(resolved, RESULT_FILES.summary, true)) ?? '';
   const manifestText = (await readText(resolved, RESULT_FILES.manifest, true)) ?? '';
-  const benchText = await readText(resolved, RESULT_FILES.bench, false);
+  const ensemblesText = await readText(resolved, RESULT_FILES.ensembles, false);
 
   const manifest = checkManifest(parseJson(manifestText, RESULT_FILES.manifest), RESULT_FILES.manifest);
   const records = parseRecords(recordsText);
@@ -310,6 +473,7 @@ export async function loadResults(dir: string): Promise<LoadedResults> {
   });
   throwProblems(problems);
   checkSummaryMatchesRecords(records, summary);
-  const bench = benchText === null ? null : checkBench(parseJson(benchText, RESULT_FILES.bench), RESULT_FILES.bench);
-  return { dir: resolved, records, summary, manifest, bench };
+  const ensembles = ensemblesText === null ? null : parseEnsembles(ensemblesText, records);
+  const bench = await loadBench(resolved, options.benchFile);
+  return { dir: resolved, records, summary, manifest, ensembles, bench };
 }

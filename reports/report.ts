@@ -2,22 +2,26 @@
  * `peftscale report RESULTS`: reads a results folder and writes reports/out/<experiment>/index.html,
  * self-contained and readable offline, with each figure's Vega-Lite spec (.vl.json), static SVG (.svg)
  * and data (.csv) beside it, plus claims.csv. The end of `npm run experiment` calls writeReport.
+ * bench.json comes from --bench FILE, else from the results folder when it holds one.
  *
  * @example
  * const { htmlPath } = await writeReport('results/default'); // reports/out/default/index.html
+ * await writeReport('results/default', { benchFile: 'results/bench/bench.json', outDir: 'out' });
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { booleanFlag, formatFlags, parseArgs, stringFlag, type FlagSpec } from '../src/cli_args.js';
+import { benchSectionHtml, benchWarnings } from './bench_section.js';
 import { claimsTable } from './claims.js';
-import { planFigures, type FigurePlan } from './figures.js';
+import { ensembleSectionHtml } from './ensemble_section.js';
+import { OVERHEAD_FIGURE, planFigures, type FigurePlan } from './figures.js';
 import { escapeHtml } from './format.js';
 import { figureHtml, pageHtml, type FigureSection } from './html.js';
 import { loadResults, type LoadedResults } from './load.js';
 import { LESTER_FINDINGS } from './references.js';
 import { renderSvg } from './render.js';
-import { benchHtml, claimsHtml, divergedHtml, pretrainedHtml, referenceCountsHtml, runLine, runTable, summaryHtml } from './tables.js';
+import { claimsHtml, divergedHtml, pretrainedHtml, referenceCountsHtml, runLine, runTable, summaryHtml } from './tables.js';
 
 /** What writeReport wrote. Paths are as given (relative when the folders were). */
 export interface ReportResult {
@@ -25,8 +29,19 @@ export interface ReportResult {
   outDir: string;
   figures: { id: string; number: number; title: string; drawn: boolean; specPath: string | null; svgPath: string | null; csvPath: string | null }[];
   claimsCsvPath: string;
-  /** Things left out of figures and Vega-Lite compiler warnings (also listed in the report). */
+  /** The bench.json shown (resolved), or null when the report has none. */
+  benchFile: string | null;
+  /** Ensembles shown from ensembles.json, or null when the results folder has none. */
+  ensembles: number | null;
+  /** Things left out of figures, Vega-Lite compiler warnings and leaks bench.json recorded (also listed in the report). */
   warnings: string[];
+}
+
+export interface ReportOptions {
+  /** Where to write the report (default reports/out/<experiment>). */
+  outDir?: string;
+  /** A bench.json to show (default: RESULTS/bench.json when present); a missing file is an error. */
+  benchFile?: string;
 }
 
 /** The default output folder of a results folder: reports/out/<experiment> under the working directory. */
@@ -49,13 +64,13 @@ function fileStem(figure: FigurePlan): string {
   return `fig${figure.number}-${figure.id}`;
 }
 
-/** Reads `resultsDir`, writes the report into `outDir` (default reports/out/<experiment>) and returns the paths. */
-export async function writeReport(resultsDir: string, outDir?: string): Promise<ReportResult> {
-  const results = await loadResults(resultsDir);
-  const out = outDir ?? defaultOutDir(results);
+/** Reads `resultsDir` (and the bench.json of `options.benchFile`), writes the report into `options.outDir` and returns the paths. */
+export async function writeReport(resultsDir: string, options: ReportOptions = {}): Promise<ReportResult> {
+  const results = await loadResults(resultsDir, options.benchFile === undefined ? {} : { benchFile: options.benchFile });
+  const out = options.outDir ?? defaultOutDir(results);
   await mkdir(out, { recursive: true });
   const plans = planFigures(results);
-  const warnings = plans.flatMap((plan) => plan.warnings);
+  const warnings = [...plans.flatMap((plan) => plan.warnings), ...(results.bench === null ? [] : benchWarnings(results.bench.report))];
   const sections: FigureSection[] = [];
   const figures: ReportResult['figures'] = [];
   for (const plan of plans) {
@@ -81,34 +96,43 @@ export async function writeReport(resultsDir: string, outDir?: string): Promise<
   const html = await pageHtml(`peftscale report: ${results.manifest.experiment}`, bodySections(results, sections, claimsHtml(claims), warnings), sections);
   const htmlPath = path.join(out, 'index.html');
   await writeFile(htmlPath, html);
-  return { htmlPath, outDir: out, figures, claimsCsvPath, warnings };
+  return { htmlPath, outDir: out, figures, claimsCsvPath, benchFile: results.bench?.file ?? null, ensembles: results.ensembles?.length ?? null, warnings };
 }
 
-/** The page body, in order: header and run, contents, figures 1–7, claims, tables, references, notes. */
+/**
+ * The page body, in order: header and run, contents, figures 1–7, claims, prompt ensembles, benchmarks
+ * (with Figure 9), tables, references, notes.
+ */
 function bodySections(results: LoadedResults, figures: readonly FigureSection[], claims: string, warnings: readonly string[]): string[] {
   const m = results.manifest;
+  const main = figures.filter((f) => f.id !== OVERHEAD_FIGURE);
+  // Figure 9 sits inside the benchmark section, which says why when there is nothing to draw.
+  const found = figures.find((f) => f.id === OVERHEAD_FIGURE);
+  const overhead = found !== undefined && found.spec !== null ? found : undefined;
+  const sources = ['results.jsonl', 'summary.json', 'run.json', ...(results.ensembles === null ? [] : ['ensembles.json'])];
   const contents = [
-    ...figures.map((f) => `<li><a href="#fig-${f.id}">Figure ${f.number}. ${escapeHtml(f.title)}</a></li>`),
+    ...main.map((f) => `<li><a href="#fig-${f.id}">Figure ${f.number}. ${escapeHtml(f.title)}</a></li>`),
     '<li><a href="#claims">8. Claims for prompt tuning, against this run</a></li>',
+    '<li><a href="#ensembles">Prompt ensembles (Lester et al. Table 3)</a></li>',
+    '<li><a href="#bench">Benchmarks (bench.json)</a></li>',
+    ...(overhead === undefined ? [] : [`<li><a href="#fig-${overhead.id}">Figure ${overhead.number}. ${escapeHtml(overhead.title)}</a></li>`]),
     '<li><a href="#summary">Summary of every group</a></li>',
     '<li><a href="#diverged">Diverged trials</a></li>',
-    ...(results.bench === null ? [] : ['<li><a href="#bench">Benchmarks (bench.json)</a></li>']),
     '<li><a href="#pretrained">Frozen models</a></li>',
     '<li><a href="#references">Published reference figures</a></li>',
   ];
   const sections = [
     `<h1>peftscale report: ${escapeHtml(m.experiment)}</h1>`,
     `<p class="lead">${escapeHtml(m.description)}</p>`,
-    `<p>Parameter-efficient fine-tuning methods on frozen GPT-2-architecture models, after Lester et al. 2021 (“The Power of Scale for Parameter-Efficient Prompt Tuning”). Scores are test accuracies in percent; intervals are 95% Student-t intervals over seeds. Every number comes from the results folder (results.jsonl, summary.json, run.json${results.bench === null ? '' : ', bench.json'}) unless it is marked as published.</p>`,
+    `<p>Parameter-efficient fine-tuning methods on frozen GPT-2-architecture models, after Lester et al. 2021 (“The Power of Scale for Parameter-Efficient Prompt Tuning”). Scores are test accuracies in percent; intervals are 95% Student-t intervals over seeds. Every number comes from the results folder (${sources.join(', ')})${results.bench === null ? '' : ' or, in the benchmark section, from bench.json'} unless it is marked as published.</p>`,
     runTable(m),
     `<nav><h3>Contents</h3><ul>${contents.join('')}</ul></nav>`,
-    ...figures.map(figureHtml),
-    `<section><h2 id="claims">8. Claims for prompt tuning, against this run</h2>${claims}<p class="caption">${escapeHtml(`Properties commonly claimed for prompt tuning, what the cited sources say, and what this run measured (prompt tuning in the scaling sweeps). ${runLine(m)}`)}</p><p class="files">Beside this page: <a href="claims.csv">claims.csv</a></p></section>`,
+    ...main.map(figureHtml),
+    `<section><h2 id="claims">8. Claims for prompt tuning, against this run</h2>${claims}<p class="caption">${escapeHtml(`Properties commonly claimed for prompt tuning, what the cited sources say, and what this run measured (prompt tuning in the scaling sweeps; inference overhead from bench.json). ${runLine(m)}`)}</p><p class="files">Beside this page: <a href="claims.csv">claims.csv</a></p></section>`,
+    ensembleSectionHtml(m, results.ensembles),
+    benchSectionHtml(m, results.bench, overhead),
     `<section><h2 id="summary">Summary of every group</h2><p class="caption">From summary.json: per frozen model, method, options and task, the finished seeds, diverged trials, mean test accuracy with its 95% interval and the gap to full model tuning on the same model and task.</p>${summaryHtml(results.summary)}</section>`,
     `<section><h2 id="diverged">Diverged trials</h2><p class="caption">Trials whose training loss became NaN or infinite: left out of every mean, counted here and in the summary.</p>${divergedHtml(results.records)}</section>`,
-    ...(results.bench === null
-      ? []
-      : [`<section><h2 id="bench">Benchmarks (bench.json)</h2><p class="caption">The rows of bench.json as recorded.</p>${benchHtml(results.bench)}<p class="source">Published, for comparison: ${escapeHtml(LESTER_FINDINGS.table3)}</p></section>`]),
     `<section><h2 id="pretrained">Frozen models</h2><p class="caption">From run.json: each frozen model, pretrained on the generated corpus, with its held-out loss against the same architecture untrained.</p>${pretrainedHtml(m)}</section>`,
     `<section><h2 id="references">Published reference figures</h2><p class="caption">Not measured here: trainable-parameter counts as published, shown beside ours in Figure 5.</p>${referenceCountsHtml()}<ul>${Object.values(LESTER_FINDINGS)
       .map((f) => `<li class="source">${escapeHtml(f)}</li>`)
@@ -120,15 +144,17 @@ function bodySections(results: LoadedResults, figures: readonly FigureSection[],
 
 const REPORT_FLAGS: FlagSpec[] = [
   { name: 'out', type: 'string', description: 'folder to write the report into', default: 'reports/out/<experiment>' },
+  { name: 'bench', type: 'string', description: 'bench.json to show (peftscale bench writes results/bench/bench.json)', default: 'RESULTS/bench.json when present' },
   { name: 'json', type: 'boolean', description: 'print what was written as one JSON object' },
 ];
 
 /** Help text of `peftscale report`. */
-export const REPORT_USAGE = `usage: peftscale report RESULTS [--out DIR] [--json]
+export const REPORT_USAGE = `usage: peftscale report RESULTS [--out DIR] [--bench FILE] [--json]
 
 Writes an HTML report of a results folder (results/<experiment>/ with results.jsonl, summary.json,
-run.json and optionally bench.json): index.html, self-contained and readable offline, with each
-figure's Vega-Lite spec (.vl.json), static SVG and data (.csv) beside it.
+run.json and optionally ensembles.json and bench.json): index.html, self-contained and readable
+offline, with each figure's Vega-Lite spec (.vl.json), static SVG and data (.csv) beside it.
+\`peftscale bench\` writes its bench.json to results/bench/ by default: show it with --bench.
 
 ${formatFlags(REPORT_FLAGS)}`;
 
@@ -142,7 +168,9 @@ export async function runReport(argv: string[]): Promise<void> {
   if (args.positionals.length !== 1) {
     throw new Error(`peftscale report: expected one results folder, got ${args.positionals.length === 0 ? 'none' : args.positionals.map((a) => JSON.stringify(a)).join(', ')}\n${REPORT_USAGE}`);
   }
-  const result = await writeReport(args.positionals[0], stringFlag(args, 'out'));
+  const outDir = stringFlag(args, 'out');
+  const benchFile = stringFlag(args, 'bench');
+  const result = await writeReport(args.positionals[0], { ...(outDir === undefined ? {} : { outDir }), ...(benchFile === undefined ? {} : { benchFile }) });
   if (booleanFlag(args, 'json')) {
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     return;
@@ -150,5 +178,7 @@ export async function runReport(argv: string[]): Promise<void> {
   const drawn = result.figures.filter((f) => f.drawn).length;
   console.log(`report: ${result.htmlPath} (${drawn} of ${result.figures.length} figures drawn; specs, SVGs and CSVs beside it)`);
   for (const figure of result.figures.filter((f) => !f.drawn)) console.log(`  figure ${figure.number} (${figure.id}): nothing to draw from this run`);
+  console.log(`  benchmarks: ${result.benchFile ?? 'none (no bench.json in the results folder; --bench FILE shows one)'}`);
+  console.log(`  prompt ensembles: ${result.ensembles === null ? 'none (the experiment ran without "ensemble": true)' : result.ensembles}`);
   if (result.warnings.length > 0) console.log(`  ${result.warnings.length} note${result.warnings.length === 1 ? '' : 's'}: see the end of the report`);
 }

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { summarize, type TrialRecord } from '../src/results.js';
 import { confidenceInterval } from '../src/stats.js';
-import { FIXTURE_DIVERGED, FIXTURE_LENGTHS, FIXTURE_PRESETS, fixtureLoaded, fixtureManifest, fixtureRecords } from './fixtures.js';
+import { FIXTURE_DIVERGED, FIXTURE_LENGTHS, FIXTURE_PRESETS, fixtureBench, fixtureLoaded, fixtureManifest, fixtureRecords } from './fixtures.js';
 import { planFigures, type FigurePlan } from './figures.js';
 import { isPlainObject } from './check.js';
 import type { LoadedResults } from './load.js';
@@ -56,12 +56,12 @@ function values(plan: FigurePlan): Json[] {
   return data.values.map(json);
 }
 
-const plans = planFigures(fixtureLoaded());
+const plans = planFigures(fixtureLoaded({ bench: true }));
 const records = fixtureRecords();
 const summary = summarize(records);
 
 describe('figure specs from fixture results', () => {
-  it('plans the seven figures, all drawable from the fixture', () => {
+  it('plans the eight figures (1–7 from the results, 9 from bench.json), all drawable from the fixture', () => {
     assert.deepEqual(
       plans.map((p) => [p.number, p.id, p.spec !== null]),
       [
@@ -72,6 +72,7 @@ describe('figure specs from fixture results', () => {
         [5, 'efficiency', true],
         [6, 'curves', true],
         [7, 'compute', true],
+        [9, 'overhead', true],
       ],
     );
   });
@@ -232,8 +233,40 @@ describe('figure specs from fixture results', () => {
     assert.equal(point.peakTensorMiB, Math.max(...trials.map((r) => r.memory.peakTensorBytes)) / 2 ** 20);
   });
 
-  it('says which run each figure came from', () => {
-    for (const plan of plans) assert.match(plan.paragraphs.join(' '), /Run: experiment “fixture”, profile quick, backend wasm, git f1x7ure, finished 2025-01-15/);
+  it('figure 9: inference overhead (%) per method and LoRA variant within each preset, from bench.json’s rows, the bare model left out', () => {
+    const plan = figure(plans, 'overhead');
+    const [bars, zero, claim] = leafLayers(json(plan.spec));
+    assert.ok(bars.data !== null, 'the bars carry their rows');
+    const rows = bars.data;
+    // Through JSON: rendering tags the data objects with Vega's symbol ids.
+    assert.deepEqual(JSON.parse(JSON.stringify(rows)), plan.rows, 'the CSV rows are the plotted ones');
+    const bench = fixtureBench().rows.filter((r) => r.method !== 'bare');
+    assert.equal(rows.length, bench.length);
+    for (const row of bench) {
+      const point = rows.find((p) => p.preset === row.preset && p.method === row.method && p.variant === row.variant)!;
+      assert.ok(point !== undefined, `${row.preset} ${row.method} ${row.variant}`);
+      assert.equal(point.overhead, row.inferOverhead * 100);
+      assert.equal(point.inferMs, row.inferMedianMs);
+      assert.equal(point.bareMs, fixtureBench().rows.find((r) => r.method === 'bare' && r.preset === row.preset)!.inferMedianMs);
+    }
+    assert.equal(bars.mark, 'bar');
+    assert.equal(channel(bars, 'y').field, 'overhead');
+    assert.deepEqual(channel(bars, 'x').sort, [...FIXTURE_PRESETS]);
+    assert.equal(channel(bars, 'xOffset').field, 'series');
+    assert.equal(channel(zero, 'y').datum, 0);
+    assert.equal(channel(claim, 'y').datum, 1, 'the dashed line at the claimed 1%');
+    const colour = json(channel(bars, 'color').scale);
+    const domain = colour.domain as string[];
+    const range = colour.range as string[];
+    assert.deepEqual(domain, ['full model tuning', 'prompt tuning', 'prefix tuning', 'P-tuning', 'LoRA (unmerged)', 'LoRA (merged)', 'BitFit', 'prompt design']);
+    assert.equal(range[domain.indexOf('prompt tuning')], '#e45756', 'the method’s colour in every figure');
+    assert.equal(range[domain.indexOf('LoRA (unmerged)')], '#54a24b');
+    assert.equal(range[domain.indexOf('LoRA (merged)')], '#aad1a5', 'the second variant: the same hue, lighter');
+  });
+
+  it('says which run each figure came from: the experiment for 1–7, the benchmark for 9', () => {
+    for (const plan of plans.filter((p) => p.id !== 'overhead')) assert.match(plan.paragraphs.join(' '), /Run: experiment “fixture”, profile quick, backend wasm, git f1x7ure, finished 2025-01-15/);
+    assert.match(figure(plans, 'overhead').paragraphs.join(' '), /Benchmark: peftscale bench, 2025-01-16 09:00 UTC, backend wasm, git b3nchf1x7ure \(with uncommitted changes\), fixture CPU \(synthetic bench\) \(2 cores\), batch 16 × 64 tokens, 5 warm-up and 20 measured calls per timing\./);
   });
 });
 
@@ -244,15 +277,16 @@ describe('figures from partial results', () => {
       .map((r) => ({ ...r, sweeps: r.sweeps.filter((s) => sweeps.includes(s)) }))
       .filter((r) => r.sweeps.length > 0);
     const manifest = fixtureManifest(kept);
-    return { dir: '(test)', records: kept, summary: summarize(kept), manifest: { ...manifest, sweeps: manifest.sweeps.filter((s) => sweeps.includes(s.name)) }, bench: null };
+    return { dir: '(test)', records: kept, summary: summarize(kept), manifest: { ...manifest, sweeps: manifest.sweeps.filter((s) => sweeps.includes(s.name)) }, ensembles: null, bench: null };
   };
 
-  it('a run without prompt-length and init sweeps draws figures 1, 2, 5–7 and says why 3 and 4 are empty', () => {
+  it('a run without prompt-length and init sweeps (and no bench.json) draws figures 1, 2, 5–7 and says why 3, 4 and 9 are empty', () => {
     const partial = planFigures(only(() => true, ['scaling']));
     assert.deepEqual(
       partial.map((p) => p.spec !== null),
-      [true, true, false, false, true, true, true],
+      [true, true, false, false, true, true, true, false],
     );
+    assert.match(figure(partial, 'overhead').notice!, /No bench\.json/);
     assert.match(figure(partial, 'prompt-length').notice!, /no sweep whose figure is “prompt-length”/);
     assert.match(figure(partial, 'init').notice!, /no sweep whose figure is “init”/);
   });

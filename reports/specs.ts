@@ -4,7 +4,7 @@
  * Error bars are 95% Student-t intervals over seeds, drawn where at least two seeds finished.
  */
 import type { TopLevelSpec } from 'vega-lite';
-import type { ComputePoint, CurvePoint, EfficiencyPoint, GapPoint, ScorePoint } from './figure_data.js';
+import type { ComputePoint, CurvePoint, EfficiencyPoint, GapPoint, OverheadPoint, ScorePoint } from './figure_data.js';
 import { comparePanels } from './series.js';
 
 export const VEGA_LITE_SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
@@ -410,6 +410,51 @@ export function computeSpec(points: readonly ComputePoint[], colours: ColourScal
       computePanel('peakTensorMiB', 'peak tfjs tensor memory (MiB)', '.1f', colours, presets, false),
     ],
     resolve: { scale: { color: 'shared' } },
+    config: CONFIG,
+  };
+}
+
+/**
+ * Figure 9: inference overhead against the frozen model alone (%), a bar per method (and LoRA variant)
+ * within each preset, from bench.json; the solid rule is the bare model (0%), the dashed one the 1%
+ * claimed for prompt tuning.
+ */
+export function overheadSpec(points: readonly OverheadPoint[], colours: ColourScale, presets: string[], subtitle: string, threshold: number): TopLevelSpec {
+  const y = { type: 'quantitative' as const, title: 'inference overhead against the frozen model alone (%)' };
+  return {
+    $schema: VEGA_LITE_SCHEMA,
+    title: { text: 'Inference overhead against the frozen model alone, per method', subtitle },
+    width: 620,
+    height: 300,
+    layer: [
+      {
+        data: { values: [...points] },
+        mark: { type: 'bar' },
+        encoding: {
+          x: { field: 'preset', type: 'nominal', sort: presets, title: 'frozen model', axis: { labelAngle: 0 } },
+          xOffset: { field: 'series', type: 'nominal', sort: colours.domain },
+          y: { field: 'overhead', ...y },
+          color: { field: 'series', type: 'nominal', title: 'method', scale: { domain: colours.domain, range: colours.range } },
+          tooltip: [
+            { field: 'series', title: 'method' },
+            { field: 'preset', title: 'frozen model' },
+            { field: 'parameters', title: 'frozen parameters', type: 'quantitative', format: ',' },
+            { field: 'overhead', title: 'overhead (%)', type: 'quantitative', format: '+.2f' },
+            { field: 'inferMs', title: 'median forward pass (ms)', type: 'quantitative', format: '.2f' },
+            { field: 'bareMs', title: 'frozen model alone (ms)', type: 'quantitative', format: '.2f' },
+            { field: 'virtualTokens', title: 'virtual tokens' },
+          ],
+        },
+      },
+      // One-row data: the rules and their label are drawn once, not once per bar.
+      { data: { values: [{}] }, mark: { type: 'rule', color: '#252525', strokeWidth: 1 }, encoding: { y: { datum: 0, ...y } } },
+      { data: { values: [{}] }, mark: { type: 'rule', color: '#666', strokeDash: [5, 4] }, encoding: { y: { datum: threshold, ...y } } },
+      {
+        data: { values: [{}] },
+        mark: { type: 'text', align: 'right', baseline: 'bottom', dy: -3, color: '#555', fontSize: 10 },
+        encoding: { y: { datum: threshold, ...y }, x: { value: 'width' }, text: { value: `${threshold}%: the overhead claimed for prompt tuning` } },
+      },
+    ],
     config: CONFIG,
   };
 }

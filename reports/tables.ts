@@ -1,14 +1,14 @@
 /**
  * The report's tables, as HTML: the run, the claims, the summary of every group, diverged trials,
- * pretrained models, bench.json's rows and the published reference counts. Every number comes from the
- * results files, except in the references table, which says where each published number is from.
+ * pretrained models and the published reference counts (bench.json's are in bench_section.ts, the
+ * ensembles' in ensemble_section.ts). Every number comes from the results files, except in the
+ * references table, which says where each published number is from.
  */
 import type { RunManifest, SummaryRow, TrialRecord } from '../src/results.js';
 import { optionsLabel } from '../src/results.js';
 import type { Claim } from './claims.js';
 import { escapeHtml, formatBytes, formatCount, formatDate, formatPercent, formatPoints } from './format.js';
 import { htmlTable, keyValueTable } from './html.js';
-import type { BenchFile } from './load.js';
 import { GPT2_PARAMETERS, GPT2_PUBLISHED_COUNTS, HF_PEFT, LESTER_2021, LESTER_PROMPT_LENGTH, LESTER_T5_SIZES } from './references.js';
 import { compareMethods, comparePanels, methodName, panelOf } from './series.js';
 
@@ -104,22 +104,6 @@ export function pretrainedHtml(manifest: RunManifest): string {
     manifest.pretrained.map((p) => [escapeHtml(p.preset), formatCount(p.parameters), formatCount(p.steps), loss(p.heldOutLoss), loss(p.controlHeldOutLoss), Number.isFinite(p.trainingSeconds) ? `${(p.trainingSeconds / 60).toFixed(1)} min` : 'n/a']),
     [1, 2, 3, 4, 5],
   );
-}
-
-function cellText(value: unknown): string {
-  if (value === null || value === undefined) return '';
-  if (typeof value === 'number') return Number.isInteger(value) ? value.toLocaleString('en-US') : String(value);
-  if (typeof value === 'string' || typeof value === 'boolean') return String(value);
-  const text = JSON.stringify(value);
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
-}
-
-/** bench.json's `rows` as a generic table (columns: every key, in order of first appearance). */
-export function benchHtml(bench: BenchFile): string {
-  if (bench.rows.length === 0) return '<p>bench.json has no <code>rows</code> to show.</p>';
-  const columns = [...new Set(bench.rows.flatMap((row) => Object.keys(row)))];
-  const numeric = columns.map((c, i) => (bench.rows.every((row) => row[c] === undefined || typeof row[c] === 'number') ? i : -1)).filter((i) => i >= 0);
-  return htmlTable(columns, bench.rows.map((row) => columns.map((c) => escapeHtml(cellText(row[c])))), numeric);
 }
 
 /** Published trainable counts (PEFT for gpt2, Lester et al. for T5 at 100 tokens), labelled as such. */
