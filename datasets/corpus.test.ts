@@ -77,3 +77,19 @@ test('corpus: the fingerprint is stable, resolves defaults, and changes with any
   for (const v of variants) assert.notEqual(corpusFingerprint({ ...base, ...v }), corpusFingerprint(base), JSON.stringify(v));
   assert.throws(() => corpusFingerprint({ ...base, demoShare: 2 }), /demoShare = 2: must be a number in \[0, 0.6\]/);
 });
+
+test('corpus: the generated data is what DATASET_VERSION names (change one, bump the other)', async () => {
+  // Pretrained models and finished trials are cached under keys that include DATASET_VERSION, not the data
+  // itself: generating other data under the same version would silently reuse stale models and trials.
+  const { createHash } = await import('node:crypto');
+  const { buildTaskSuite } = await import('./tasks.js');
+  const { DATASET_VERSION } = await import('./world.js');
+  const corpus = buildCorpus(config);
+  const suite = buildTaskSuite({ seed: 5, worldSize: 700, sizes: { train: 16, dev: 8, test: 8 } });
+  const hash = createHash('sha256');
+  hash.update([...corpus.train, '\u0001', ...corpus.heldout].join('\u0000'));
+  for (const task of suite) hash.update(JSON.stringify([task.name, task.labels, task.splits.train.map((e) => [task.format(e), e.label]), task.splits.test.map((e) => [task.format(e), e.label])]));
+  const digest = hash.digest('hex').slice(0, 16);
+  const known: Record<string, string> = { 'peftscale-world-v2': 'c6e8788f524d5807' };
+  assert.equal(digest, known[DATASET_VERSION], `the generated data changed (fingerprint ${digest}): bump DATASET_VERSION in datasets/world.ts and record the new fingerprint here`);
+});

@@ -219,6 +219,42 @@ const entail: SyntheticTaskDef = {
   },
 };
 
+/**
+ * In-context entailment (RTE/CB-like, as in SuperGLUE): the premise alone decides. The premise states a
+ * true fact about a character; the claim restates it (true), states another value of the same relation
+ * (false) or is about a relation the premise does not mention (unknown). Unlike `entail`, nothing has to
+ * be recalled from pretraining: the model must compare the claim with the text it is given, which small
+ * models do poorly and larger ones better. Its "Premise:/Hypothesis:" framing keeps it apart from
+ * `entail`, whose claims are judged against the world.
+ */
+const infer: SyntheticTaskDef = {
+  name: 'infer',
+  kind: 'in-context entailment',
+  description: 'Does the premise make the claim true, false, or say nothing about it? (the text alone decides)',
+  labels: () => [...ENTAIL_LABELS],
+  format: (e) => `${e.input}\nAnswer:`,
+  candidates(world, ids, rng) {
+    const out: TaskExample[] = [];
+    const relations = [STATEMENTS.kind, STATEMENTS.colour, STATEMENTS.town, STATEMENTS.coins];
+    for (const c of characters(world, ids)) {
+      for (const p of relations) {
+        const value = p.value(world, c) as string;
+        const premise = p.sentence(c.name, value);
+        const fact = factId(c.id, p.relation);
+        const make = (claim: string, label: string, tag: string): TaskExample => ({ id: `infer:${fact}|${tag}`, input: `Premise: ${premise}\nHypothesis: ${claim}`, label, facts: [fact] });
+        const other = rng.pick(relations.filter((s) => s !== p));
+        const unrelatedValue = rng.pick(other.values(world));
+        out.push(
+          make(p.sentence(c.name, value), TRUE, 'same'),
+          make(p.sentence(c.name, otherValue(rng, p.values(world), value)), FALSE, 'other-value'),
+          make(other.sentence(c.name, unrelatedValue), UNKNOWN, `${other.relation}=${unrelatedValue}`),
+        );
+      }
+    }
+    return out;
+  },
+};
+
 /** All synthetic task definitions, in suite order. */
-export const SYNTHETIC_TASKS: readonly SyntheticTaskDef[] = [verify, entail, colour, town, compare];
+export const SYNTHETIC_TASKS: readonly SyntheticTaskDef[] = [verify, entail, infer, colour, town, compare];
 

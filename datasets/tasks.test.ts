@@ -86,3 +86,28 @@ test('tasks: unknown names get a "did you mean"; too small worlds say what is ne
   assert.throws(() => buildTaskSuite({ seed: 1, worldSize: 100, tasks: ['colour'] }), /sizes\.train = 256 .*use worldSize >= \d+/);
   assert.throws(() => buildTaskSuite({ ...options, sizes: { dev: -1 } }), /sizes\.dev = -1/);
 });
+
+/** The relation a world sentence states ("Nuk is green." → colour), read from its wording alone. */
+function relationOfSentence(sentence: string): string {
+  if (/ lives in /.test(sentence)) return 'town';
+  if (/ has \d+ coins?\.$/.test(sentence)) return 'coins';
+  if (/ likes to /.test(sentence)) return 'hobby';
+  if (/ is an? /.test(sentence)) return 'kind';
+  if (/ is \w+\.$/.test(sentence)) return 'colour';
+  throw new Error(`no relation in "${sentence}"`);
+}
+
+test('tasks: infer is decided by its text alone, every label occurring', () => {
+  const infer = findTask(suite, 'infer');
+  for (const split of ['train', 'dev', 'test'] as const) {
+    for (const e of infer.splits[split]) {
+      const match = /^Premise: (.+)\nHypothesis: (.+)$/.exec(e.input);
+      assert.ok(match !== null, e.input);
+      const [, premise, hypothesis] = match;
+      // A reader of the text alone: the same sentence is entailed, another value of the same relation contradicts, another relation is not addressed.
+      const solved = premise === hypothesis ? ' true' : relationOfSentence(premise) === relationOfSentence(hypothesis) ? ' false' : ' unknown';
+      assert.equal(solved, e.label, e.input);
+    }
+  }
+  assert.deepEqual(new Set(infer.splits.test.map((e) => e.label)), new Set(infer.labels));
+});

@@ -15,7 +15,7 @@
 import { Random } from '../src/random.js';
 
 /** Bumped whenever a generator change alters the bytes produced for the same config (cache keys). */
-export const DATASET_VERSION = 'peftscale-world-v1';
+export const DATASET_VERSION = 'peftscale-world-v2';
 
 /** Animal kinds (not label words of any task). */
 export const KINDS = ['cat', 'dog', 'fox', 'owl', 'hen', 'bear', 'goat', 'frog'] as const;

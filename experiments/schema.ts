@@ -6,6 +6,7 @@
  */
 import { unknownNameMessage } from '../src/config.js';
 import { FIGURE_KINDS } from '../src/results.js';
+import { TASK_NAMES } from '../datasets/tasks.js';
 
 /** The subset of JSON Schema this validator understands. */
 export interface Schema {
@@ -77,7 +78,7 @@ const SWEEP: Schema = {
 const BODY_PROPERTIES: Record<string, Schema> = {
   description: { type: 'string' },
   presets: names('frozen model presets (ps-*), smallest first'),
-  tasks: names('tasks of the generated suite: verify, entail, colour, town, compare'),
+  tasks: names(`tasks of the generated suite: ${TASK_NAMES.join(', ')}`),
   seeds: { type: 'array', items: { type: 'integer', minimum: 0 }, minItems: 1, description: 'trial seeds (method initialisation and batch order)' },
   pretrainSeed: { type: 'integer', minimum: 0, description: 'seed of the world, the corpus and the pretrained models' },
   pretrainSteps: { type: 'integer', minimum: 1, description: "override the profile's pretraining steps (smoke tests; a different budget is a different model)" },

@@ -47,6 +47,10 @@ export interface ScorePoint {
   options: string;
 }
 
+function clampOrNull(value: number | null, min: number, max: number): number | null {
+  return value === null ? null : Math.min(max, Math.max(min, value));
+}
+
 function scorePoint(row: SummaryRow, panel: string, series: string, x: number | string | null): ScorePoint {
   const interval = row.n >= 2 && Number.isFinite(row.ci95[0]) && Number.isFinite(row.ci95[1]);
   return {
@@ -57,8 +61,9 @@ function scorePoint(row: SummaryRow, panel: string, series: string, x: number | 
     parameters: row.baseParameters,
     x,
     accuracy: percent(row.mean),
-    low: interval ? percent(row.ci95[0]) : null,
-    high: interval ? percent(row.ci95[1]) : null,
+    // An accuracy lies in [0, 100]: a t-interval over two seeds can reach past both ends, and is cut there.
+    low: interval ? Math.max(0, percent(row.ci95[0])) : null,
+    high: interval ? Math.min(100, percent(row.ci95[1])) : null,
     n: row.n,
     diverged: row.diverged,
     trainable: row.trainable,
@@ -196,8 +201,9 @@ export function gapPoints(results: LoadedResults): { points: GapPoint[]; namer: 
         preset: record.config.preset,
         parameters: record.parameters.base,
         gap: interval.mean,
-        low: interval.n >= 2 ? finite(interval.low) : null,
-        high: interval.n >= 2 ? finite(interval.high) : null,
+        // A difference of accuracies lies in [-100, 100]; wider intervals (two seeds) are cut there.
+        low: interval.n >= 2 ? clampOrNull(finite(interval.low), -100, 100) : null,
+        high: interval.n >= 2 ? clampOrNull(finite(interval.high), -100, 100) : null,
         n: interval.n,
       });
     }
@@ -298,7 +304,7 @@ export function curvePoints(results: LoadedResults): { points: CurvePoint[]; nam
         method: record.config.method,
         step,
         loss: interval.mean,
-        low: interval.n >= 2 ? finite(interval.low) : null,
+        low: interval.n >= 2 ? clampOrNull(finite(interval.low), 0, Infinity) : null,
         high: interval.n >= 2 ? finite(interval.high) : null,
         n: interval.n,
       });

@@ -58,7 +58,7 @@ export function scalingFigure(results: LoadedResults, subtitle: string): FigureP
       p(
         `Mean test accuracy (%, over seeds) of every method on each frozen model of the ${sweepText(sweeps)}, against the frozen model's parameter count (log axis): ` +
           `a panel per task${points.some((pt) => pt.panel === 'average over tasks') ? ' and one for the per-seed average over tasks' : ''}. ` +
-          'Error bars are 95% Student-t intervals over seeds, drawn where at least two seeds finished; a point without bars had one. ' +
+          'Error bars are 95% Student-t intervals over seeds, drawn where at least two seeds finished (cut at 0 and 100%: with two seeds they are wide); a point without bars had one. ' +
           'Full model tuning trains every parameter; prompt design trains none (the frozen model with a discrete prompt). ' +
           `Diverged trials (${divergedIn(results, 'scaling')} in these sweeps) are left out of the means and counted in the summary table.`,
       ),
@@ -103,7 +103,7 @@ export function promptLengthFigure(results: LoadedResults, subtitle: string): Fi
     paragraphs: [
       p(
         `Mean test accuracy (%, over seeds) against the number of prompt tokens (log axis) in the ${sweepText(sweeps)}, a line per frozen model (lighter is smaller); ` +
-          `${points.every((pt) => pt.panel.endsWith('average over tasks')) ? 'the per-seed average over tasks' : 'a panel per task'}. Error bars are 95% Student-t intervals over seeds where at least two finished.`,
+          `${points.every((pt) => pt.panel.endsWith('average over tasks')) ? 'the per-seed average over tasks' : 'a panel per task'}. Error bars are 95% Student-t intervals over seeds where at least two finished, cut at 0 and 100%.`,
       ),
       p(runLine(results.manifest)),
       sourceLine(LESTER_FINDINGS.fig3a),
@@ -123,7 +123,7 @@ export function initFigure(results: LoadedResults, subtitle: string): FigurePlan
     paragraphs: [
       p(
         `Mean test accuracy (%, over seeds) for each way of initialising the prompt in the ${sweepText(sweeps)}: random-uniform (U(−r, r)), sampled-vocab (embeddings of frequent corpus tokens) and class-label (embeddings of the label words); ` +
-          `a point per frozen model (lighter is smaller), ${points.every((pt) => pt.panel.endsWith('average over tasks')) ? 'on the per-seed average over tasks' : 'a panel per task'}. Error bars are 95% Student-t intervals over seeds where at least two finished.`,
+          `a point per frozen model (lighter is smaller), ${points.every((pt) => pt.panel.endsWith('average over tasks')) ? 'on the per-seed average over tasks' : 'a panel per task'}. Error bars are 95% Student-t intervals over seeds where at least two finished, cut at 0 and 100%.`,
       ),
       p(runLine(results.manifest)),
       sourceLine(LESTER_FINDINGS.fig3b),
