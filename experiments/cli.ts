@@ -187,6 +187,12 @@ async function main(argv: string[]): Promise<void> {
   await command.run(rest);
 }
 
+// Output piped into `head` and the like closes early: that ends the command quietly, not with a stack trace.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+  process.exit(0);
+});
+
 main(process.argv.slice(2)).catch((error: unknown) => {
   const message = error instanceof Error ? error.message : String(error);
   process.stderr.write(`peftscale: ${message}\n`);

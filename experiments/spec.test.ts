@@ -146,7 +146,7 @@ describe('experiment file errors (before any work)', () => {
     assert.match(message, /ps-nanp.*did you mean "ps-nano"/);
     assert.match(message, /"gpt2" is a published shape/);
     assert.match(message, /task "verfy".*did you mean "verify"/);
-    assert.match(message, /--init = "magic": unknown value "magic"/);
+    assert.match(message, /methods\[1\] on ps-nano: invalid options for method "prompt-tuning": options.init = "magic": unknown value "magic"/);
   });
 
   it('a prompt longer than the context is refused by the method', () => {

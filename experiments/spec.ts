@@ -235,6 +235,8 @@ export function resolveExperiment(file: string, profileName: string): ResolvedEx
         continue;
       }
       const training = resolveTraining(entry.method, [document.training, document.methodTraining?.[entry.method], sweep.training, entry.training], `${entryAt}.training`, problems);
+      // One line per distinct problem, naming the presets it occurs on.
+      const optionProblems = new Map<string, string[]>();
       for (const options of optionCombinations(entry)) {
         for (const preset of presets) {
           if (checkPreset(preset, '').length > 0) continue;
@@ -242,7 +244,9 @@ export function resolveExperiment(file: string, profileName: string): ResolvedEx
           try {
             resolved = resolveOptions(getMethod(entry.method), options, findPreset(preset).config);
           } catch (error) {
-            problems.push(`${entryAt} on ${preset}: ${(error as Error).message.replace(/\n\s*/g, '; ')}`);
+            // The method speaks in command-line flags (--rank); in a file the field is options.rank.
+            const message = (error as Error).message.replace(/:\n\s*/, ': ').replace(/\n\s*/g, '; ').replace(/--([a-z][\w-]*)/g, 'options.$1');
+            optionProblems.set(message, [...(optionProblems.get(message) ?? []), preset]);
             continue;
           }
           presetsUsed.add(preset);
@@ -258,6 +262,7 @@ export function resolveExperiment(file: string, profileName: string): ResolvedEx
           }
         }
       }
+      for (const [message, onPresets] of optionProblems) problems.push(`${entryAt} on ${[...new Set(onPresets)].join(', ')}: ${message}`);
     }
   }
   if (problems.length > 0) throw new Error(`${where} (profile ${profile}): ${problems.length} problem(s):\n  ${[...new Set(problems)].join('\n  ')}`);
