@@ -5,9 +5,11 @@
  * runs the rest on worker threads and writes results/<experiment>/ (results.jsonl, results.csv,
  * summary.json, summary.csv, run.json), then prints the summary table.
  */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { booleanFlag, formatFlags, numberFlag, parseArgs, stringFlag, type FlagSpec } from '../src/cli_args.js';
 import { formatDuration } from '../src/progress.js';
-import { summarize, type SummaryRow } from '../src/results.js';
+import { RESULT_FILES, summarize, type SummaryRow } from '../src/results.js';
 import { writeReport } from '../reports/report.js';
 import { DEFAULT_CACHE_DIR, PROFILE_NAMES } from './pretrain.js';
 import { describeTrial, planRun, resultsDirFor, runPlannedExperiment } from './runner.js';
@@ -108,7 +110,9 @@ export async function runExperiment(argv: string[]): Promise<ExperimentCommandRe
   if (!booleanFlag(args, 'no-report')) {
     // The results are written by now: a report that fails loses nothing and can be retried alone.
     try {
-      const report = await writeReport(resultsDir);
+      // `npm run bench` writes <results root>/bench/bench.json: shown in the report when it exists.
+      const benchFile = path.join(stringFlag(args, 'results') ?? DEFAULT_RESULTS_DIR, 'bench', RESULT_FILES.bench);
+      const report = await writeReport(resultsDir, existsSync(benchFile) ? { benchFile } : {});
       const drawn = report.figures.filter((f) => f.drawn).length;
       process.stderr.write(`report: ${report.htmlPath} (${drawn} of ${report.figures.length} figures drawn)\n`);
     } catch (error) {
