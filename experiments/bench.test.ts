@@ -8,6 +8,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs-core';
 import { planParameters } from '../src/adapted.js';
 import { activeBackend } from '../src/backend.js';
 import { BENCH_COLUMNS, benchReportProblems, interpolatedQuantile, summarizeSamples, timeInterleaved, timeSync, type BenchReport } from '../src/bench.js';
@@ -15,7 +16,7 @@ import type { ModelConfig } from '../src/config.js';
 import { getMethod, resolveOptions } from '../src/peft.js';
 import { METHOD_NAMES } from '../methods/index.js';
 import { testBackends, TINY_CONFIG, useBackend } from '../test/helpers.js';
-import { BENCH_METHOD_OPTIONS, formatBenchReport, runBenchmarks, writeBenchReport, type BenchOptions } from './bench.js';
+import { BENCH_METHOD_OPTIONS, formatBenchReport, runBenchCommand, runBenchmarks, writeBenchReport, type BenchOptions } from './bench.js';
 
 const WIDE: ModelConfig = { ...TINY_CONFIG, dModel: 32, dFF: 128 };
 
@@ -77,6 +78,27 @@ describe('timeInterleaved and the statistics', () => {
     assert.deepEqual([summary.medianMs, summary.meanMs, summary.minMs, summary.maxMs, summary.warmup, summary.iterations], [2.5, 2.5, 1, 4, 2, 4]);
     assert.ok(Math.abs(summary.sdMs - Math.sqrt(5 / 3)) < 1e-12);
     assert.equal(summarizeSamples([5], 0).sdMs, 0);
+  });
+});
+
+describe('peftscale bench flags', () => {
+  it('names the flag, the value and what is allowed, before any backend starts', async () => {
+    const refuses = (argv: string[], pattern: RegExp) => assert.rejects(runBenchCommand(argv), pattern, argv.join(' '));
+    await refuses(['--batch-size', '0'], /--batch-size = 0: allowed: an integer ≥ 1/);
+    await refuses(['--sequence-length', '1'], /--sequence-length = 1: allowed: an integer ≥ 2/);
+    await refuses(['--warmup', '-1'], /--warmup = -1: allowed: an integer ≥ 0/);
+    await refuses(['--serving-tasks', '-2'], /--serving-tasks = -2: allowed: an integer ≥ 0/);
+    await refuses(['--iterations', '2.5'], /--iterations = "2.5": allowed: an integer/);
+    await refuses(['--presets', 'ps-nanoo'], /--presets: unknown model preset "ps-nanoo"; did you mean "ps-nano"\? Allowed: .*ps-large/);
+    await refuses(['--presets', 'gpt2-medium'], /--presets gpt2-medium is a published shape.*allowed: ps-nano, ps-micro/);
+    await refuses(['--methods', 'lora,prompt'], /--methods: unknown method "prompt".*Allowed: /);
+    await refuses(['--weights', 'trained'], /--weights unknown value "trained".*Allowed: auto, init, pretrained/);
+    await refuses(['--profile', 'quik'], /--profile: unknown pretraining profile "quik"; did you mean "quick"\?/);
+    await refuses(['--steps', '3'], /--steps applies to `peftscale bench reference` only/);
+    await refuses(['reference', '--steps', '0'], /--steps = 0: allowed: an integer ≥ 1/);
+    await refuses(['reference', '--method', 'bitfit'], /--method unknown value "bitfit".*Allowed: full, prompt-tuning, lora/);
+    await refuses(['reference', '--presets', 'ps-nano'], /--presets does not apply; allowed: --method, --steps, --warmup, --backend, --json/);
+    await refuses(['--itterations', '3'], /unknown flag "--itterations"; did you mean "--iterations"\?/);
   });
 });
 
@@ -166,11 +188,35 @@ for (const backend of testBackends()) {
       assert.match(text, /reference step \(d 16, 2 layers, batch 2 × 8, full\)/);
     });
 
-    it('refuses unknown methods and empty settings, naming what is allowed', async () => {
+    it('leaves no tensor behind, and gives the same numbers other than times and memory for the same seed', async () => {
       await useBackend(backend);
       const backendInfo = activeBackend() ?? assert.fail('no active backend');
-      await assert.rejects(runBenchmarks({ ...tinyOptions(), methods: ['lorra'] }, backendInfo), /unknown method "lorra"; did you mean "lora"\?/);
-      await assert.rejects(runBenchmarks({ ...tinyOptions(), models: [], iterations: 0 }, backendInfo), /no presets to benchmark[\s\S]*iterations = 0: allowed: an integer ≥ 1/);
+      const options: BenchOptions = { ...tinyOptions(), models: [{ name: 'tiny', config: TINY_CONFIG }], methods: ['prompt-tuning', 'lora', 'full'] };
+      const tensorsBefore = tf.memory().numTensors;
+      const first = await runBenchmarks(options, backendInfo);
+      assert.equal(tf.memory().numTensors, tensorsBefore, 'runBenchmarks leaks tensors');
+      const second = await runBenchmarks(options, backendInfo);
+      // Times, throughputs and process RSS vary from run to run; everything else is a function of the seed.
+      const varies = new Set(BENCH_COLUMNS.filter((c) => ['ms', 'tokens/s', 'rows/s', 'fraction'].includes(c.unit) || c.key === 'peakRssBytes').map((c) => c.key));
+      const fixedPart = (report: BenchReport) => report.rows.map((row) => Object.fromEntries(Object.entries(row).filter(([key]) => !varies.has(key))));
+      assert.deepEqual(fixedPart(second), fixedPart(first));
+      assert.equal(second.reference?.lastLoss, first.reference?.lastLoss, 'the reference step trains the same weights on the same tokens');
+      assert.equal(second.mixedServing[0].maxAbsDifference, first.mixedServing[0].maxAbsDifference);
+      assert.deepEqual(first.settings, second.settings);
+    });
+
+    it('refuses bad settings before timing anything, naming the setting, its flag, the value and what is allowed', async () => {
+      await useBackend(backend);
+      const backendInfo = activeBackend() ?? assert.fail('no active backend');
+      await assert.rejects(runBenchmarks({ ...tinyOptions(), methods: ['lorra'] }, backendInfo), /methods \(--methods\): unknown method "lorra"; did you mean "lora"\?/);
+      await assert.rejects(runBenchmarks({ ...tinyOptions(), models: [], iterations: 0 }, backendInfo), /presets \(--presets\): none given[\s\S]*iterations \(--iterations\) = 0: allowed: an integer ≥ 1/);
+      await assert.rejects(runBenchmarks({ ...tinyOptions(), methods: ['lora', 'bitfit', 'lora'] }, backendInfo), /"lora" is listed twice/);
+      await assert.rejects(runBenchmarks({ ...tinyOptions(), mixedServing: { tasks: 3, promptLength: 3 } }, backendInfo), /--serving-tasks\) = 3: allowed: 0 \(skip\) or an integer from 1 to the batch size 2/);
+      // TINY_CONFIG's context is 64 positions; prompt tuning adds 20.
+      await assert.rejects(
+        runBenchmarks({ ...tinyOptions(), sequenceLength: 50 }, backendInfo),
+        /sequenceLength \(--sequence-length\) = 50: with prompt-tuning's 20 virtual tokens it exceeds tiny's context of 64 positions; allowed: at most 44/,
+      );
     });
   });
 }

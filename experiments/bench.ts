@@ -35,7 +35,7 @@ import {
   type TimingSummary,
 } from '../src/bench.js';
 import { loadCheckpoint } from '../src/checkpoint.js';
-import { booleanFlag, formatFlags, numberFlag, parseArgs, stringFlag, type FlagSpec } from '../src/cli_args.js';
+import { booleanFlag, formatFlags, numberFlag, parseArgs, stringFlag, type FlagSpec, type ParsedArgs } from '../src/cli_args.js';
 import { findPreset, PRESETS, REFERENCE_STEP, unknownNameMessage, type ModelConfig } from '../src/config.js';
 import { GPT2 } from '../src/model.js';
 import { countParameters, modelParameterSpecs } from '../src/params.js';
@@ -63,6 +63,8 @@ export const BENCH_METHOD_OPTIONS: Readonly<Record<string, Record<string, string
   'prompt-design': {},
 };
 export const DEFAULT_BENCH_DIR = path.join('results', 'bench');
+/** The presets benchmarked by default: those the quick profile pretrains (its experiments' models). */
+export const DEFAULT_BENCH_PRESETS: readonly string[] = PRETRAIN_PROFILES.quick.presets;
 export const WEIGHT_CHOICES = ['auto', 'init', 'pretrained'] as const;
 export type WeightChoice = (typeof WEIGHT_CHOICES)[number];
 
@@ -115,6 +117,7 @@ const tokenizer = new ByteTokenizer();
 export async function runBenchmarks(options: BenchOptions, backend: BackendInfo): Promise<BenchReport> {
   const log = options.log ?? ((message: string): void => void process.stderr.write(`${message}\n`));
   checkOptions(options);
+  checkContext(options);
   const createdAt = new Date().toISOString();
   const started = performance.now();
   const rows: BenchRow[] = [];
@@ -174,15 +177,58 @@ export async function runBenchmarks(options: BenchOptions, backend: BackendInfo)
   };
 }
 
+/** Every problem with the settings at once, each naming the setting, its flag, the value and what is allowed. */
 function checkOptions(options: BenchOptions): void {
   const problems: string[] = [];
-  if (options.models.length === 0) problems.push('no presets to benchmark');
-  for (const name of options.methods) if (!(name in BENCH_METHOD_OPTIONS)) problems.push(unknownNameMessage('method', name, Object.keys(BENCH_METHOD_OPTIONS)));
-  for (const key of ['batchSize', 'sequenceLength', 'iterations'] as const) {
-    if (!(Number.isInteger(options[key]) && options[key] >= 1)) problems.push(`${key} = ${options[key]}: allowed: an integer ≥ 1`);
+  if (options.models.length === 0) problems.push('presets (--presets): none given; allowed: one or more of the ps-* presets');
+  const repeated = (names: readonly string[]): string[] => [...new Set(names.filter((name, i) => names.indexOf(name) !== i))];
+  for (const name of repeated(options.models.map((m) => m.name))) problems.push(`presets (--presets): "${name}" is listed twice; allowed: each preset once`);
+  for (const name of repeated(options.methods)) problems.push(`methods (--methods): "${name}" is listed twice; allowed: each method once`);
+  for (const name of options.methods) if (!(name in BENCH_METHOD_OPTIONS)) problems.push(`methods (--methods): ${unknownNameMessage('method', name, Object.keys(BENCH_METHOD_OPTIONS))}`);
+  const integer = (key: 'batchSize' | 'sequenceLength' | 'iterations' | 'warmup', flag: string, least: number, why = ''): void => {
+    if (!(Number.isInteger(options[key]) && options[key] >= least)) problems.push(`${key} (${flag}) = ${options[key]}: allowed: an integer ≥ ${least}${why}`);
+  };
+  integer('batchSize', '--batch-size', 1);
+  integer('sequenceLength', '--sequence-length', 2, ' (the loss predicts each next token)');
+  integer('iterations', '--iterations', 1);
+  integer('warmup', '--warmup', 0);
+  const serving = options.mixedServing;
+  if (serving !== null && !(Number.isInteger(serving.tasks) && serving.tasks >= 1 && serving.tasks <= options.batchSize)) {
+    problems.push(`mixed-serving tasks (--serving-tasks) = ${serving.tasks}: allowed: 0 (skip) or an integer from 1 to the batch size ${options.batchSize}`);
   }
-  if (!(Number.isInteger(options.warmup) && options.warmup >= 0)) problems.push(`warmup = ${options.warmup}: allowed: an integer ≥ 0`);
-  if (options.sequenceLength < 2) problems.push(`sequenceLength = ${options.sequenceLength}: allowed: at least 2 (the loss predicts each next token)`);
+  if (problems.length > 0) throw new Error(`bench: invalid settings:\n  ${problems.join('\n  ')}`);
+}
+
+/**
+ * Checks, before anything is timed, that the rows fit every preset's context with each method's virtual
+ * tokens (and the mixed-serving prompt): otherwise the run would fail part-way, in the model.
+ */
+function checkContext(options: BenchOptions): void {
+  const problems: string[] = [];
+  for (const model of options.models) {
+    const base = GPT2.initialize(model.config, options.seed); // virtual tokens do not depend on the weights
+    try {
+      const needs = options.methods.map((name) => {
+        const method = getMethod(name);
+        const adapted = AdaptedModel.create(base, method, resolveOptions(method, BENCH_METHOD_OPTIONS[name] ?? {}, base.config), benchContext(base, options.seed));
+        try {
+          const virtual = virtualTokensOf(adapted);
+          return { what: `${name}'s ${virtual} virtual tokens`, virtual };
+        } finally {
+          adapted.dispose();
+        }
+      });
+      if (options.mixedServing !== null) needs.push({ what: `the mixed-serving prompts' ${options.mixedServing.promptLength} virtual tokens`, virtual: options.mixedServing.promptLength });
+      const context = model.config.contextLength;
+      for (const { what, virtual } of needs) {
+        if (options.sequenceLength + virtual > context) {
+          problems.push(`sequenceLength (--sequence-length) = ${options.sequenceLength}: with ${what} it exceeds ${model.name}'s context of ${context} positions; allowed: at most ${context - virtual}`);
+        }
+      }
+    } finally {
+      base.dispose();
+    }
+  }
   if (problems.length > 0) throw new Error(`bench: invalid settings:\n  ${problems.join('\n  ')}`);
 }
 
@@ -611,7 +657,7 @@ export function formatBenchReport(report: BenchReport): string {
 // The command
 
 export const BENCH_FLAGS: readonly FlagSpec[] = [
-  { name: 'presets', type: 'string', description: 'comma-separated presets', default: PRETRAIN_PROFILES.quick.presets.join(',') },
+  { name: 'presets', type: 'string', description: 'comma-separated presets', default: DEFAULT_BENCH_PRESETS.join(',') },
   { name: 'methods', type: 'string', description: 'comma-separated methods', default: METHOD_NAMES.join(',') },
   { name: 'weights', type: 'string', description: 'auto (pretrained when cached, else initialised), init, or pretrained (pretrains missing ones)', default: 'auto' },
   { name: 'profile', type: 'string', description: 'pretraining profile of --weights pretrained/auto', default: 'quick' },
@@ -652,15 +698,15 @@ export async function runBenchCommand(argv: string[]): Promise<void> {
   if (which === 'reference') {
     const given = [...args.flags.keys()].filter((name) => !['method', 'steps', 'warmup', 'backend', 'json'].includes(name));
     if (given.length > 0) throw new Error(`peftscale bench reference: --${given[0]} does not apply; allowed: --method, --steps, --warmup, --backend, --json`);
-    const backend = await initBackend(stringFlag(args, 'backend'));
-    process.stderr.write(`${describeBackend(backend)}\n`);
     const reference: ReferenceOptions = {
       ...REFERENCE_STEP,
       method: referenceMethod(stringFlag(args, 'method') ?? 'full'),
-      warmup: numberFlag(args, 'warmup') ?? 5,
-      steps: numberFlag(args, 'steps') ?? 20,
+      warmup: atLeast(args, 'warmup', 5, 0),
+      steps: atLeast(args, 'steps', 20, 1),
       ...(json ? {} : { onStep: (i: number, ms: number) => void process.stderr.write(`  step ${i + 1}: ${fixed(ms)} ms\n`) }),
     };
+    const backend = await initBackend(stringFlag(args, 'backend'));
+    process.stderr.write(`${describeBackend(backend)}\n`);
     if (!json) process.stderr.write(`reference step: ${describeReference(reference)}\n`);
     const result = await runReferenceStep(reference);
     const environment = { backend: backend.name, versions: backend.versions, ...environmentInfo() };
@@ -673,39 +719,54 @@ export async function runBenchCommand(argv: string[]): Promise<void> {
   const weights = stringFlag(args, 'weights') ?? 'auto';
   if (!(WEIGHT_CHOICES as readonly string[]).includes(weights)) throw new Error(`peftscale bench: --weights ${unknownNameMessage('value', weights, WEIGHT_CHOICES)}`);
   const profile = stringFlag(args, 'profile') ?? 'quick';
-  resolveProfile(profile); // unknown names fail before anything runs
-  const presets = listFlag(stringFlag(args, 'presets') ?? PRETRAIN_PROFILES.quick.presets.join(','));
+  withFlag('profile', () => resolveProfile(profile)); // unknown names fail before anything runs
+  const presets = listFlag(stringFlag(args, 'presets') ?? DEFAULT_BENCH_PRESETS.join(','));
+  const pretrainable = PRESETS.filter((p) => p.kind === 'pretrain').map((p) => p.name);
   const models = presets.map((name) => {
-    const preset = findPreset(name);
-    if (preset.kind !== 'pretrain') throw new Error(`peftscale bench: --presets ${name} is a published shape, too big to run here; allowed: the ps-* presets`);
+    const preset = withFlag('presets', () => findPreset(name));
+    if (preset.kind !== 'pretrain') throw new Error(`peftscale bench: --presets ${name} is a published shape, too big to run here; allowed: ${pretrainable.join(', ')}`);
     return { name, config: preset.config };
   });
   const methods = listFlag(stringFlag(args, 'methods') ?? METHOD_NAMES.join(','));
   for (const name of methods) if (!(METHOD_NAMES as readonly string[]).includes(name)) throw new Error(`peftscale bench: --methods: ${unknownNameMessage('method', name, METHOD_NAMES)}`);
-  const servingTasks = numberFlag(args, 'serving-tasks') ?? 4;
-  if (servingTasks < 0) throw new Error(`peftscale bench: --serving-tasks = ${servingTasks}: allowed: an integer ≥ 0`);
-
-  const backend = await initBackend(stringFlag(args, 'backend'));
-  process.stderr.write(`${describeBackend(backend)}\n`);
+  const servingTasks = atLeast(args, 'serving-tasks', 4, 0);
   const options: BenchOptions = {
     models,
     methods,
     weights: weights as WeightChoice,
     profile,
     cacheDir: stringFlag(args, 'cache') ?? DEFAULT_CACHE_DIR,
-    batchSize: numberFlag(args, 'batch-size') ?? 16,
-    sequenceLength: numberFlag(args, 'sequence-length') ?? 64,
-    warmup: numberFlag(args, 'warmup') ?? 5,
-    iterations: numberFlag(args, 'iterations') ?? 20,
+    batchSize: atLeast(args, 'batch-size', 16, 1),
+    sequenceLength: atLeast(args, 'sequence-length', 64, 2),
+    warmup: atLeast(args, 'warmup', 5, 0),
+    iterations: atLeast(args, 'iterations', 20, 1),
     seed: numberFlag(args, 'seed') ?? 0,
     mixedServing: servingTasks === 0 ? null : { tasks: servingTasks, promptLength: 20 },
     reference: booleanFlag(args, 'skip-reference') ? null : { ...REFERENCE_STEP, method: 'full', warmup: 5, steps: 20 },
   };
+  const backend = await initBackend(stringFlag(args, 'backend'));
+  process.stderr.write(`${describeBackend(backend)}\n`);
   const report = await runBenchmarks(options, backend);
   const file = await writeBenchReport(stringFlag(args, 'out') ?? DEFAULT_BENCH_DIR, report);
   if (json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   else console.log(formatBenchReport(report));
   process.stderr.write(`wrote ${file}\n`);
+}
+
+/** An integer flag's value (or its default), refused below `least` with the flag, the value and the bound. */
+function atLeast(args: ParsedArgs, name: string, fallback: number, least: number): number {
+  const value = numberFlag(args, name) ?? fallback;
+  if (value < least) throw new Error(`peftscale bench: --${name} = ${value}: allowed: an integer ≥ ${least}`);
+  return value;
+}
+
+/** Runs a lookup whose error names the value and what is allowed, prefixing the flag it came from. */
+function withFlag<T>(flag: string, lookup: () => T): T {
+  try {
+    return lookup();
+  } catch (error) {
+    throw new Error(`peftscale bench: --${flag}: ${error instanceof Error ? error.message : String(error)}`);
+  }
 }
 
 function referenceMethod(name: string): ReferenceOptions['method'] {

@@ -29,7 +29,7 @@ describe('experiment files', () => {
   });
 
   it('every shipped experiment resolves under both profiles', () => {
-    assert.deepEqual(shippedExperiments(), ['default', 'init', 'prompt-length', 'scaling', 'smoke']);
+    assert.deepEqual(shippedExperiments(), ['default', 'ensemble', 'init', 'prompt-length', 'scaling', 'smoke']);
     for (const name of shippedExperiments()) {
       for (const profile of ['quick', 'full']) assert.ok(resolveExperiment(experimentPath(name), profile).trials.length > 0, `${name} ${profile}`);
     }
@@ -54,6 +54,14 @@ describe('experiment files', () => {
     assert.equal(new Set(experiment.trials.map((t) => t.key)).size, experiment.trials.length, 'keys are unique');
     const promptTuning = experiment.trials.find((t) => t.config.method === 'prompt-tuning');
     assert.deepEqual([promptTuning?.config.training.optimizer, promptTuning?.config.training.learningRate], ['adafactor', 0.3]);
+  });
+
+  it('the ensemble experiment keeps five prompts per configuration under both profiles, and turns voting on', () => {
+    for (const profile of ['quick', 'full']) {
+      const experiment = resolveExperiment(experimentPath('ensemble'), profile);
+      assert.equal(experiment.ensemble, true);
+      assert.deepEqual([...new Set(experiment.trials.map((t) => t.config.seed))], [0, 1, 2, 3, 4], profile);
+    }
   });
 
   it('the full profile covers every preset, 3 seeds and every task', () => {

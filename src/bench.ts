@@ -231,12 +231,10 @@ export function timeTrainingSteps(
   };
 }
 
-/** The median: the mean of the two middle values for an even count. */
+/** The median: the mean of the two middle values for an even count (the type-7 quantile at 0.5). */
 export function median(values: readonly number[]): number {
   if (values.length === 0) throw new Error('median of an empty list');
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+  return interpolatedQuantile([...values].sort((a, b) => a - b), 0.5);
 }
 
 // ---------------------------------------------------------------------------------------------------
