@@ -25,8 +25,10 @@ import {
   BENCH_FORMAT_VERSION,
   MemoryPeak,
   peakTensorBytes,
+  timeAgainstBaseline,
   timeInterleaved,
   timeTrainingSteps,
+  type TimedFunction,
   type BenchModelInfo,
   type BenchReport,
   type BenchRow,
@@ -201,35 +203,31 @@ function checkOptions(options: BenchOptions): void {
 
 /**
  * Checks, before anything is timed, that the rows fit every preset's context with each method's virtual
- * tokens (and the mixed-serving prompt): otherwise the run would fail part-way, in the model.
+ * tokens (and the mixed-serving prompt): otherwise the run would fail part-way, in the model. Names the
+ * tightest limit only.
  */
 function checkContext(options: BenchOptions): void {
-  const problems: string[] = [];
+  let tightest: { allowed: number; why: string } | null = null;
   for (const model of options.models) {
     const base = GPT2.initialize(model.config, options.seed); // virtual tokens do not depend on the weights
     try {
       const needs = options.methods.map((name) => {
-        const method = getMethod(name);
-        const adapted = AdaptedModel.create(base, method, resolveOptions(method, BENCH_METHOD_OPTIONS[name] ?? {}, base.config), benchContext(base, options.seed));
-        try {
-          const virtual = virtualTokensOf(adapted);
-          return { what: `${name}'s ${virtual} virtual tokens`, virtual };
-        } finally {
-          adapted.dispose();
-        }
+        const method = createMethod(base, name, options.seed);
+        method.dispose();
+        return { what: `${name}'s`, virtual: method.identity.virtualTokens };
       });
-      if (options.mixedServing !== null) needs.push({ what: `the mixed-serving prompts' ${options.mixedServing.promptLength} virtual tokens`, virtual: options.mixedServing.promptLength });
-      const context = model.config.contextLength;
+      if (options.mixedServing !== null) needs.push({ what: "the mixed-serving prompts'", virtual: options.mixedServing.promptLength });
       for (const { what, virtual } of needs) {
-        if (options.sequenceLength + virtual > context) {
-          problems.push(`sequenceLength (--sequence-length) = ${options.sequenceLength}: with ${what} it exceeds ${model.name}'s context of ${context} positions; allowed: at most ${context - virtual}`);
-        }
+        const allowed = model.config.contextLength - virtual;
+        if (tightest === null || allowed < tightest.allowed) tightest = { allowed, why: `${what} ${virtual} virtual tokens and ${model.name}'s context of ${model.config.contextLength} positions` };
       }
     } finally {
       base.dispose();
     }
   }
-  if (problems.length > 0) throw new Error(`bench: invalid settings:\n  ${problems.join('\n  ')}`);
+  if (tightest !== null && options.sequenceLength > tightest.allowed) {
+    throw new Error(`bench: sequenceLength (--sequence-length) = ${options.sequenceLength}: allowed: at most ${tightest.allowed}, with ${tightest.why}`);
+  }
 }
 
 /** The frozen model of a preset: its cached pretrained checkpoint, or seeded initial weights. */
@@ -284,6 +282,8 @@ interface TrainMeasure {
 
 interface InferenceMeasure {
   timing: TimingSummary;
+  /** Over the bare model's forward pass, minus 1. */
+  overhead: number;
   peakTensorBytes: number;
   peakRssBytes: number;
 }
@@ -297,8 +297,17 @@ interface InferenceCandidate {
   forward: () => tf.Tensor;
 }
 
-/** A method trained (timed), saved, and loaded back for inference; dispose() frees what it loaded. */
-interface PreparedMethod {
+/** A method's adapted model, with its optimiser when it trains; dispose() frees both. */
+interface MethodUnderTest {
+  name: string;
+  identity: RowIdentity;
+  adapted: AdaptedModel;
+  optimizer: tf.Optimizer | null;
+  dispose(): void;
+}
+
+/** Adapter folders loaded back for inference; dispose() frees what was loaded. */
+interface PreparedMethods {
   candidates: InferenceCandidate[];
   dispose(): void;
 }
@@ -313,41 +322,50 @@ function readBack(forward: () => tf.Tensor): () => void {
 }
 
 /**
- * One preset: each method's training steps (timed method by method), then the forward passes of the bare
- * model and of every saved adapter timed in interleaved rounds, so that the overhead against the bare
- * model is measured under the same conditions.
+ * One preset: every method's training steps timed in interleaved rounds, the adapters saved and loaded
+ * back, then the forward pass of each timed against the bare model's (each call bracketed by bare calls),
+ * so that methods are compared under the same conditions on a shared machine.
  */
 async function benchPreset(base: GPT2, info: BenchModelInfo, tokens: tf.Tensor2D, dir: string, options: BenchOptions, log: (message: string) => void): Promise<BenchRow[]> {
   for (let i = 0; i < 3 * options.warmup; i++) base.forward(tokens).dispose(); // kernel setup and JIT, before anything is timed
-  const prepared: PreparedMethod[] = [];
+  const methods: MethodUnderTest[] = [];
+  let train: Map<string, TrainMeasure>;
   try {
-    for (const name of options.methods) {
-      const method = await prepareMethod(base, name, tokens, path.join(dir, name), options);
-      prepared.push(method);
-      const train = method.candidates[0].train;
-      log(`  ${name}: ${train === null ? 'nothing to train' : `training step ${fixed(train.medianMs)} ms (p99 ${fixed(train.p99Ms)})`}`);
-    }
+    for (const name of options.methods) methods.push(createMethod(base, name, options.seed));
+    const trained = methods.filter((m) => m.optimizer !== null);
+    log(`  training ${trained.length} methods: ${options.warmup} warm-up + ${options.iterations} measured interleaved rounds`);
+    train = await timeTraining(trained, tokens, options);
+    log(`  training step medians: ${trained.map((m) => `${m.name} ${fixed((train.get(m.name) as TrainMeasure).medianMs)} ms`).join(', ')}`);
+    for (const method of methods) await saveAdapter(path.join(dir, method.name), method.adapted, { benchmark: true });
+  } finally {
+    for (const method of methods) method.dispose();
+  }
+  const prepared: PreparedMethods[] = [];
+  try {
+    for (const method of methods) prepared.push(await loadForInference(base, method, train.get(method.name) ?? null, path.join(dir, method.name), tokens));
     const bare: InferenceCandidate = { identity: { method: 'bare', variant: '', options: '', trainable: 0, virtualTokens: 0 }, train: null, adapter: null, forward: () => base.forward(tokens) };
-    const candidates = [bare, ...prepared.flatMap((p) => p.candidates)];
-    const memories = candidates.map(() => new MemoryPeak());
-    const timings = timeInterleaved(
-      candidates.map((c, i) => ({ name: `${c.identity.method} ${c.identity.variant}`, fn: readBack(c.forward), afterEach: () => memories[i].sample() })),
-      options,
-    );
+    const candidates = prepared.flatMap((p) => p.candidates);
+    log(`  forward passes: ${candidates.length} adapters against the bare model, ${options.warmup} warm-up + ${options.iterations} measured rounds`);
+    const memories = [bare, ...candidates].map(() => new MemoryPeak());
+    const timed = (c: InferenceCandidate, i: number): TimedFunction => ({ name: `${c.identity.method} ${c.identity.variant}`, fn: readBack(c.forward), afterEach: () => memories[i].sample() });
+    const comparison = timeAgainstBaseline(timed(bare, 0), candidates.map((c, i) => timed(c, i + 1)), options);
+    const measured = [
+      { candidate: bare, timing: comparison.baseline, overhead: 0 },
+      ...candidates.map((candidate, i) => ({ candidate, timing: comparison.candidates[i], overhead: comparison.ratios[i] - 1 })),
+    ];
     const rows: BenchRow[] = [];
-    for (const [i, candidate] of candidates.entries()) {
+    for (const [i, { candidate, timing, overhead }] of measured.entries()) {
       memories[i].includeTensorBytes(await peakTensorBytes(readBack(candidate.forward)));
-      const infer = { timing: timings[i], peakTensorBytes: memories[i].tensorBytes, peakRssBytes: memories[i].rssBytes };
-      rows.push(makeRow(info, options.batchSize, timings[0].medianMs, candidate, infer));
+      rows.push(makeRow(info, options.batchSize, candidate, { timing, overhead, peakTensorBytes: memories[i].tensorBytes, peakRssBytes: memories[i].rssBytes }));
     }
-    log(`  forward passes: ${rows.map((r) => `${r.method}${r.variant === '' ? '' : ` ${r.variant}`} ${fixed(r.inferMedianMs)} ms`).join(', ')}`);
+    log(`  forward pass medians: ${rows.map((r) => `${r.method}${r.variant === '' ? '' : ` ${r.variant}`} ${fixed(r.inferMedianMs)} ms${r.method === 'bare' ? '' : ` (${percent(r.inferOverhead)})`}`).join(', ')}`);
     return rows;
   } finally {
     for (const method of prepared) method.dispose();
   }
 }
 
-function makeRow(info: BenchModelInfo, batchSize: number, bareMedianMs: number, candidate: InferenceCandidate, infer: InferenceMeasure): BenchRow {
+function makeRow(info: BenchModelInfo, batchSize: number, candidate: InferenceCandidate, infer: InferenceMeasure): BenchRow {
   const { train, adapter } = candidate;
   return {
     preset: info.preset,
@@ -361,7 +379,7 @@ function makeRow(info: BenchModelInfo, batchSize: number, bareMedianMs: number, 
     inferMedianMs: infer.timing.medianMs,
     inferP99Ms: infer.timing.p99Ms,
     inferRowsPerSecond: (batchSize / infer.timing.medianMs) * 1000,
-    inferOverhead: infer.timing.medianMs / bareMedianMs - 1,
+    inferOverhead: infer.overhead,
     inferPeakTensorBytes: infer.peakTensorBytes,
     adapterBytes: adapter?.bytes ?? null,
     adapterTensorBytes: adapter?.tensorBytes ?? null,
@@ -395,44 +413,77 @@ async function folderBytes(dir: string): Promise<number> {
   return total;
 }
 
-/**
- * One method on one preset: its training steps timed (when it trains), its adapter saved into `dir` and
- * loaded back; the candidates run inference through the loaded adapter (and, for LoRA, merged weights).
- */
-async function prepareMethod(base: GPT2, name: string, tokens: tf.Tensor2D, dir: string, options: BenchOptions): Promise<PreparedMethod> {
+/** A method with its benchmark options on `base`, and Adam when it has anything to train. */
+function createMethod(base: GPT2, name: string, seed: number): MethodUnderTest {
   const method = getMethod(name);
   const resolved = resolveOptions(method, BENCH_METHOD_OPTIONS[name] ?? {}, base.config);
-  const adapted = AdaptedModel.create(base, method, resolved, benchContext(base, options.seed));
-  let identity: RowIdentity;
-  let train: TrainMeasure | null = null;
-  try {
-    identity = { method: name, variant: '', options: benchOptionsLabel(resolved), trainable: adapted.plan.trainable, virtualTokens: virtualTokensOf(adapted) };
-    if (adapted.plan.trainable > 0) {
-      const optimizer = createOptimizer('adam', 1e-3);
-      try {
-        const timing = timeTrainingSteps(adapted, optimizer, tokens, { warmupSteps: options.warmup, steps: options.iterations });
-        const peak = await peakTensorBytes(() => void trainStep(adapted, optimizer, tokens));
-        train = { ...timing, peakTensorBytes: Math.max(peak, timing.peakTensorBytes) };
-      } finally {
-        optimizer.dispose();
-      }
-    }
-    await saveAdapter(dir, adapted, { benchmark: true });
-  } finally {
-    adapted.dispose();
+  const adapted = AdaptedModel.create(base, method, resolved, benchContext(base, seed));
+  const optimizer = adapted.plan.trainable > 0 ? createOptimizer('adam', 1e-3) : null;
+  return {
+    name,
+    identity: { method: name, variant: '', options: benchOptionsLabel(resolved), trainable: adapted.plan.trainable, virtualTokens: virtualTokensOf(adapted) },
+    adapted,
+    optimizer,
+    dispose: () => {
+      optimizer?.dispose();
+      adapted.dispose();
+    },
+  };
+}
+
+/**
+ * Training steps of several methods in interleaved rounds (one step each a round): median, p99, tokens/s,
+ * peak memory, and the tensors each method's measured steps left alive.
+ */
+async function timeTraining(methods: readonly MethodUnderTest[], tokens: tf.Tensor2D, options: BenchOptions): Promise<Map<string, TrainMeasure>> {
+  const memories = methods.map(() => new MemoryPeak());
+  const leaked = methods.map(() => 0);
+  const calls = methods.map(() => 0);
+  const settled = Math.max(1, options.warmup); // Adam's slot variables appear in a method's first step
+  let tensors = tf.memory().numTensors;
+  const timings = timeInterleaved(
+    methods.map((m, i) => ({
+      name: m.name,
+      fn: () => void trainStep(m.adapted, m.optimizer as tf.Optimizer, tokens),
+      afterEach: () => {
+        // Nothing else runs between two steps, so the change since the previous step's end is this step's.
+        const now = tf.memory().numTensors;
+        if (calls[i] >= settled) leaked[i] += now - tensors;
+        tensors = now;
+        calls[i] += 1;
+        memories[i].sample();
+      },
+    })),
+    options,
+  );
+  const measures = new Map<string, TrainMeasure>();
+  for (const [i, m] of methods.entries()) {
+    const peak = await peakTensorBytes(() => void trainStep(m.adapted, m.optimizer as tf.Optimizer, tokens));
+    measures.set(m.name, {
+      medianMs: timings[i].medianMs,
+      p99Ms: timings[i].p99Ms,
+      tokensPerSecond: (tokens.size / timings[i].medianMs) * 1000,
+      peakTensorBytes: Math.max(peak, memories[i].tensorBytes),
+      peakRssBytes: memories[i].rssBytes,
+      leakedTensors: leaked[i],
+    });
   }
+  return measures;
+}
+
+/** A saved adapter loaded back onto `base`: its inference candidates (LoRA also with merged weights). */
+async function loadForInference(base: GPT2, method: MethodUnderTest, train: TrainMeasure | null, dir: string, tokens: tf.Tensor2D): Promise<PreparedMethods> {
   const loaded = await loadAdapter(dir, base);
   const owned: tf.Tensor[] = [];
   try {
     const adapter = { bytes: await folderBytes(dir), tensorBytes: [...loaded.tensors.values()].reduce((sum, t) => sum + 4 * t.size, 0) };
-    const candidates: InferenceCandidate[] = [];
-    const merge = method.mergedParameters;
-    candidates.push({ identity: { ...identity, variant: merge === undefined ? '' : 'unmerged' }, train, adapter, forward: () => loaded.forward(tokens) });
+    const merge = loaded.method.mergedParameters;
+    const candidates: InferenceCandidate[] = [{ identity: { ...method.identity, variant: merge === undefined ? '' : 'unmerged' }, train, adapter, forward: () => loaded.forward(tokens) }];
     if (merge !== undefined) {
       const merged = merge(loaded.tensors, (n) => base.parameter(n), base.config, loaded.options);
       owned.push(...merged.values());
       const hooks = { parameterOverrides: merged };
-      candidates.push({ identity: { ...identity, variant: 'merged' }, train: null, adapter, forward: () => base.forward(tokens, { hooks }) });
+      candidates.push({ identity: { ...method.identity, variant: 'merged' }, train: null, adapter, forward: () => base.forward(tokens, { hooks }) });
     }
     return {
       candidates,
@@ -482,14 +533,12 @@ async function benchMixedServing(
       });
       return largest;
     });
-    // Interleaved, so background load falls on both alike.
-    const [mixed, separate] = timeInterleaved(
-      [
-        { name: 'mixed', fn: readBack(() => server.forward(tokens, rowTasks)) },
-        { name: 'separate', fn: readBack(() => server.forwardSeparately(tokens, rowTasks)) },
-      ],
+    const comparison = timeAgainstBaseline(
+      { name: 'mixed', fn: readBack(() => server.forward(tokens, rowTasks)) },
+      [{ name: 'separate', fn: readBack(() => server.forwardSeparately(tokens, rowTasks)) }],
       options,
     );
+    const [mixed, separate] = [comparison.baseline, comparison.candidates[0]];
     return {
       preset,
       tasks: serving.tasks,
@@ -502,7 +551,7 @@ async function benchMixedServing(
       separateMedianMs: separate.medianMs,
       mixedRowsPerSecond: (batchSize / mixed.medianMs) * 1000,
       separateRowsPerSecond: (batchSize / separate.medianMs) * 1000,
-      speedup: separate.medianMs / mixed.medianMs,
+      speedup: comparison.ratios[0],
       maxAbsDifference,
     };
   } finally {
@@ -575,6 +624,11 @@ function fixed(value: number, digits = 1): string {
   return value.toFixed(digits);
 }
 
+/** A fraction as a signed percentage: 0.123 → "+12.3%". */
+function percent(fraction: number): string {
+  return `${fraction >= 0 ? '+' : ''}${fixed(100 * fraction)}%`;
+}
+
 function megabytes(bytes: number | null): string {
   return bytes === null ? '-' : (bytes / 2 ** 20).toFixed(1);
 }
@@ -611,16 +665,20 @@ export function formatBenchReport(report: BenchReport): string {
         megabytes(r.trainPeakTensorBytes),
         fixed(r.inferMedianMs),
         fixed(r.inferP99Ms),
-        r.method === 'bare' ? '-' : `${r.inferOverhead >= 0 ? '+' : ''}${fixed(100 * r.inferOverhead)}%`,
+        r.method === 'bare' ? '-' : percent(r.inferOverhead),
         fixed(r.inferRowsPerSecond, 0),
         r.adapterBytes === null ? '-' : r.adapterBytes.toLocaleString('en-US'),
         megabytes(r.peakRssBytes),
       ]),
       [false, false, false, true, true, true, true, true, true, true, true, true, true, true, true],
     ),
+    '',
+    'k: virtual tokens. train/fwd ms: median step/forward pass of the batch (p99 beside it); train MB: peak tfjs tensor memory of a step.',
+    'overhead: each forward pass over the bare passes just before and after it (median over rounds): it follows the cost, where the',
+    'medians of separately timed calls can differ by 20% on a machine whose speed changes. adapter B: saved folder (storage per task).',
   );
   if (report.mixedServing.length > 0) {
-    lines.push('', 'mixed-task serving: one batch, one prompt per row, against one batch per task');
+    lines.push('', 'mixed-task serving: one batch, one prompt per row, against one batch per task (speedup: per-task time over the mixed calls beside it)');
     lines.push(
       formatTable(
         ['preset', 'tasks', 'k', 'mixed ms', 'passes', 'per-task ms', 'passes', 'mixed rows/s', 'per-task rows/s', 'speedup', 'max |Δ| vs alone'],
@@ -717,7 +775,7 @@ export async function runBenchCommand(argv: string[]): Promise<void> {
   for (const name of ['method', 'steps']) if (args.flags.has(name)) throw new Error(`peftscale bench: --${name} applies to \`peftscale bench reference\` only`);
 
   const weights = stringFlag(args, 'weights') ?? 'auto';
-  if (!(WEIGHT_CHOICES as readonly string[]).includes(weights)) throw new Error(`peftscale bench: --weights ${unknownNameMessage('value', weights, WEIGHT_CHOICES)}`);
+  if (!(WEIGHT_CHOICES as readonly string[]).includes(weights)) throw new Error(`peftscale bench: --weights: ${unknownNameMessage('value', weights, WEIGHT_CHOICES)}`);
   const profile = stringFlag(args, 'profile') ?? 'quick';
   withFlag('profile', () => resolveProfile(profile)); // unknown names fail before anything runs
   const presets = listFlag(stringFlag(args, 'presets') ?? DEFAULT_BENCH_PRESETS.join(','));
@@ -771,5 +829,5 @@ function withFlag<T>(flag: string, lookup: () => T): T {
 
 function referenceMethod(name: string): ReferenceOptions['method'] {
   if (name === 'full' || name === 'prompt-tuning' || name === 'lora') return name;
-  throw new Error(`peftscale bench reference: --method ${unknownNameMessage('value', name, Object.keys(REFERENCE_METHOD_OPTIONS))}`);
+  throw new Error(`peftscale bench reference: --method: ${unknownNameMessage('value', name, Object.keys(REFERENCE_METHOD_OPTIONS))}`);
 }

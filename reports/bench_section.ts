@@ -235,7 +235,7 @@ export function benchSectionHtml(manifest: RunManifest, loaded: LoadedBench | nu
     `<h3 id="bench-costs">Cost per method and frozen model</h3>`,
     `<p class="caption">${escapeHtml(
       `${NOT_APPLICABLE}: does not apply (the bare model and prompt design train nothing; merged LoRA is the unmerged adapter folded into the weights, timed for inference only). ` +
-        'Overhead: the median forward pass over the bare model’s on the same preset, minus 1. Memory in MiB (2²⁰ bytes), adapters in KiB (2¹⁰ bytes: the saved folder, tensors and adapter.json). ' +
+        'Overhead: the median, over rounds, of the forward pass divided by the bare model’s passes timed just before and after it on the same preset, minus 1 (so the median ms columns need not agree with it exactly). Memory in MiB (2²⁰ bytes), adapters in KiB (2¹⁰ bytes: the saved folder, tensors and adapter.json). ' +
         'Peak RSS is the whole process’s, so it grows with everything loaded before.',
     )}</p>`,
     benchRowsHtml(bench),

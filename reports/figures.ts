@@ -232,7 +232,7 @@ export function overheadFigure(results: LoadedResults): FigurePlan {
     rows: points.map((pt) => ({ ...pt })),
     paragraphs: [
       p(
-        'Each method’s median forward pass over the frozen model’s alone on the same preset, minus 1, in percent (bench.json’s inferOverhead; the two are timed in interleaved rounds, so background load falls on both alike). ' +
+        'Each method’s forward pass against the frozen model’s alone on the same preset, in percent: the median over rounds of its time divided by the bare passes timed just before and after it, minus 1 (bench.json’s inferOverhead; the bracketing keeps background load from counting as overhead). ' +
           'Prompt methods pay for their virtual tokens; unmerged LoRA for its extra matrix products; merged LoRA, BitFit and full model tuning change weights only, so theirs is timing noise around 0. ' +
           `The dashed line marks the ${OVERHEAD_CLAIM_PERCENT}% commonly claimed for prompt tuning.`,
       ),

@@ -3,8 +3,9 @@
  * every measured function here reads its result back, so the time includes the whole computation, not
  * just its dispatch. Warm-up calls come first (kernel setup, XNNPACK weight packing, JIT) and are not
  * measured. {@link timeSync} times one function; {@link timeInterleaved} times several in turn, round by
- * round, so that background load and slow drift fall on all of them alike (what a comparison such as
- * "overhead against the bare model" needs on a shared machine). Statistics use tinybench's definitions
+ * round, so that background load and slow drift fall on all of them alike; {@link timeAgainstBaseline}
+ * brackets each call of a candidate by calls of a baseline and compares it with those (what "overhead
+ * against the bare model" needs on a shared machine). Statistics use tinybench's definitions
  * (type-7 interpolated quantiles) on the recorded samples.
  *
  * Memory: the peak bytes held by tfjs tensors inside one call come from tf.profile (a snapshot after
@@ -90,40 +91,94 @@ export function timeSync(name: string, fn: () => void, options: TimeOptions): Ti
   return summarizeSamples(samplesMs, options.warmup);
 }
 
+/** A function to time in rounds; `afterEach` runs after each of its calls, outside its measured time (memory sampling). */
+export interface TimedFunction {
+  name: string;
+  fn: () => void;
+  afterEach?: () => void;
+}
+
+function checkRounds(what: string, names: readonly string[], options: Pick<TimeOptions, 'warmup' | 'iterations'>): void {
+  if (!(Number.isInteger(options.iterations) && options.iterations >= 1)) throw new Error(`${what}: iterations = ${options.iterations}: allowed: an integer ≥ 1`);
+  if (!(Number.isInteger(options.warmup) && options.warmup >= 0)) throw new Error(`${what}: warmup = ${options.warmup}: allowed: an integer ≥ 0`);
+  const repeated = names.find((name, i) => names.indexOf(name) !== i);
+  if (repeated !== undefined) throw new Error(`${what}: two functions are named "${repeated}"; names must be unique`);
+}
+
+/** One round: each call in the order given, as one tinybench run; returns each call's time in ms. */
+function runRound(round: number, calls: readonly TimedFunction[]): number[] {
+  const bench = new Bench({ name: `round ${round}`, iterations: 1, time: 0, warmup: false, throws: true });
+  const times: number[] = [];
+  calls.forEach(({ fn, afterEach }, k) => {
+    const task = (): FnReturnedObject => {
+      const start = bench.now();
+      fn();
+      const elapsed = bench.now() - start;
+      times[k] = elapsed;
+      afterEach?.();
+      return { overriddenDuration: elapsed };
+    };
+    bench.add(`${k}`, task, { async: false }); // a baseline runs several times a round: tinybench needs distinct names
+  });
+  for (const task of bench.runSync()) if (task.result.state === 'errored') throw task.result.error;
+  return times;
+}
+
 /**
  * Times several functions in interleaved rounds: `warmup` unmeasured rounds, then `iterations` measured
- * ones, each round one tinybench run calling every function once, round r starting with function r (mod
- * n) and going on in the order given. Returns one summary per function, in the order given. A
- * function's `afterEach` runs after each of its calls, outside its measured time (memory sampling).
+ * ones, each round calling every function once, round r starting with function r (mod n) and going on in
+ * the order given (so that none always runs first). Returns one summary per function, in the order given.
  */
-export function timeInterleaved(functions: readonly { name: string; fn: () => void; afterEach?: () => void }[], options: Pick<TimeOptions, 'warmup' | 'iterations'>): TimingSummary[] {
-  if (!(Number.isInteger(options.iterations) && options.iterations >= 1)) throw new Error(`timeInterleaved: iterations = ${options.iterations}: allowed: an integer ≥ 1`);
-  if (!(Number.isInteger(options.warmup) && options.warmup >= 0)) throw new Error(`timeInterleaved: warmup = ${options.warmup}: allowed: an integer ≥ 0`);
-  const names = functions.map((f) => f.name);
-  const repeated = names.find((name, i) => names.indexOf(name) !== i);
-  if (repeated !== undefined) throw new Error(`timeInterleaved: two functions are named "${repeated}"; names must be unique`);
+export function timeInterleaved(functions: readonly TimedFunction[], options: Pick<TimeOptions, 'warmup' | 'iterations'>): TimingSummary[] {
+  checkRounds('timeInterleaved', functions.map((f) => f.name), options);
   const samples = functions.map(() => [] as number[]);
-  let measuring = false;
   for (let round = 0; round < options.warmup + options.iterations; round++) {
-    measuring = round >= options.warmup;
-    // Each round starts one function later, so that no function always runs first (after the previous round's last).
-    const bench = new Bench({ name: `interleaved round ${round}`, iterations: 1, time: 0, warmup: false, throws: true });
-    for (let j = 0; j < functions.length; j++) {
-      const i = (round + j) % functions.length;
-      const { name, fn, afterEach } = functions[i];
-      const task = (): FnReturnedObject => {
-        const start = bench.now();
-        fn();
-        const elapsed = bench.now() - start;
-        if (measuring) samples[i].push(elapsed);
-        afterEach?.();
-        return { overriddenDuration: elapsed };
-      };
-      bench.add(name, task, { async: false });
-    }
-    for (const task of bench.runSync()) if (task.result.state === 'errored') throw task.result.error;
+    const order = functions.map((_, j) => (round + j) % functions.length);
+    const times = runRound(round, order.map((i) => functions[i]));
+    if (round >= options.warmup) order.forEach((i, k) => samples[i].push(times[k]));
   }
   return samples.map((measured) => summarizeSamples(measured, options.warmup));
+}
+
+/** Candidates timed against a baseline by {@link timeAgainstBaseline}. */
+export interface BaselineComparison {
+  /** Every measured baseline call (n + 1 a round). */
+  baseline: TimingSummary;
+  candidates: TimingSummary[];
+  /**
+   * Per candidate, the median over measured rounds of its time over the mean of the two baseline calls
+   * just before and after it: 1 when it costs what the baseline costs.
+   */
+  ratios: number[];
+}
+
+/**
+ * Times candidates against a baseline, each candidate call bracketed by baseline calls: a round runs
+ * baseline, c, baseline, c', …, baseline, starting with candidate r (mod n) in round r. On a shared
+ * machine speed changes within a second or so, which moves separately measured medians by ±20% where the
+ * functions are the same; a ratio to the calls right beside it moves by a few percent.
+ */
+export function timeAgainstBaseline(baseline: TimedFunction, candidates: readonly TimedFunction[], options: Pick<TimeOptions, 'warmup' | 'iterations'>): BaselineComparison {
+  checkRounds('timeAgainstBaseline', [baseline.name, ...candidates.map((c) => c.name)], options);
+  const baselineSamples: number[] = [];
+  const samples = candidates.map(() => [] as number[]);
+  const ratios = candidates.map(() => [] as number[]);
+  for (let round = 0; round < options.warmup + options.iterations; round++) {
+    const order = candidates.map((_, j) => (round + j) % candidates.length);
+    const times = runRound(round, [baseline, ...order.flatMap((i) => [candidates[i], baseline])]); // b, c, b, c', …, b
+    if (round < options.warmup) continue;
+    baselineSamples.push(...times.filter((_, k) => k % 2 === 0));
+    order.forEach((i, j) => {
+      const [before, own, after] = times.slice(2 * j, 2 * j + 3);
+      samples[i].push(own);
+      ratios[i].push(own / ((before + after) / 2));
+    });
+  }
+  return {
+    baseline: summarizeSamples(baselineSamples, options.warmup),
+    candidates: samples.map((measured) => summarizeSamples(measured, options.warmup)),
+    ratios: ratios.map((perRound) => median(perRound)),
+  };
 }
 
 /** Type-7 interpolated quantile of ascending values (tinybench's and R's default), q in [0, 1]. */
@@ -281,7 +336,10 @@ export interface BenchRow {
   inferMedianMs: number;
   inferP99Ms: number;
   inferRowsPerSecond: number;
-  /** inferMedianMs / the bare model's - 1 on the same preset. */
+  /**
+   * Forward pass over the bare model's on the same preset, minus 1: the median over rounds of each pass
+   * over the bare passes just before and after it (timeAgainstBaseline); 0 for the bare row.
+   */
   inferOverhead: number;
   inferPeakTensorBytes: number;
   /** Bytes of the saved adapter folder (adapter.safetensors + adapter.json): storage per task. */
@@ -313,7 +371,7 @@ export const BENCH_COLUMNS: readonly BenchColumn[] = [
   column('inferMedianMs', 'number', false, 'ms', 'median forward pass of the batch, logits read back'),
   column('inferP99Ms', 'number', false, 'ms', '99th percentile forward pass'),
   column('inferRowsPerSecond', 'number', false, 'rows/s', 'rows per second at the median forward pass'),
-  column('inferOverhead', 'number', false, 'fraction', 'median forward pass relative to the bare model, minus 1'),
+  column('inferOverhead', 'number', false, 'fraction', "forward pass over the bare model's, minus 1: median over rounds of the ratio to the bare passes just before and after"),
   column('inferPeakTensorBytes', 'number', false, 'bytes', 'peak tfjs tensor bytes during a forward pass'),
   column('adapterBytes', 'number', true, 'bytes', 'saved adapter folder: storage per task'),
   column('adapterTensorBytes', 'number', true, 'bytes', 'saved adapter tensors alone'),
@@ -335,7 +393,7 @@ export interface MixedServingRow {
   separateMedianMs: number;
   mixedRowsPerSecond: number;
   separateRowsPerSecond: number;
-  /** separateMedianMs / mixedMedianMs. */
+  /** Per-task batches' time over the mixed batch's: the median over rounds of each per-task call over the mixed calls just before and after it. */
   speedup: number;
   /** Largest |logit| difference between a row in the mixed batch and the same row run alone (0: bit-identical). */
   maxAbsDifference: number;
