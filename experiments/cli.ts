@@ -195,7 +195,7 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
 
 main(process.argv.slice(2)).catch((error: unknown) => {
   const message = error instanceof Error ? error.message : String(error);
-  process.stderr.write(`peftscale: ${message}\n`);
+  process.stderr.write(`peftscale: ${message.replace(/^peftscale /, '')}\n`);
   if (process.env.PEFTSCALE_DEBUG === '1' && error instanceof Error && error.stack !== undefined) process.stderr.write(`${error.stack}\n`);
   process.exitCode = 1;
 });

@@ -141,7 +141,8 @@ export function formatSummaryTable(rows: readonly SummaryRow[]): string {
     r.task,
     `${r.n}${r.diverged > 0 ? ` (+${r.diverged} diverged)` : ''}`,
     percent(r.mean),
-    r.n >= 2 ? `${percent(r.ci95[0])}–${percent(r.ci95[1])}` : '--',
+    // Accuracies lie in [0, 1]; a t-interval over two seeds can reach past both ends (summary.json keeps it whole).
+    r.n >= 2 ? `${percent(Math.max(0, r.ci95[0]))}–${percent(Math.min(1, r.ci95[1]))}` : '--',
     r.gapToFull === null ? '--' : `${r.gapToFull >= 0 ? '+' : ''}${percent(r.gapToFull)}`,
     r.percent.toPrecision(3),
   ]);

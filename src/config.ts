@@ -98,7 +98,7 @@ export function unknownNameMessage(what: string, name: string, candidates: reado
   const suggestion = nearestName(name, candidates);
   return (
     `unknown ${what} "${name}"` +
-    (suggestion === null ? '' : `; did you mean "${suggestion}"?`) +
+    (suggestion === null ? '.' : `; did you mean "${suggestion}"?`) +
     ` Allowed: ${candidates.join(', ')}`
   );
 }
