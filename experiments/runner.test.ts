@@ -105,6 +105,8 @@ describe('the experiment runner, end to end', () => {
       records.map((r) => [r.key, r.finishedAt]),
       'cached records are reused as they were',
     );
+    const cachedManifest = JSON.parse(readFileSync(path.join(dir, RESULT_FILES.manifest), 'utf8')) as RunManifest;
+    assert.equal(cachedManifest.environment.versions['@tensorflow/tfjs-core'], records[0].environment.versions['@tensorflow/tfjs-core'], 'a run with nothing to train still names its versions');
 
     // A changed training budget for one method: only its trials miss the cache.
     const changed = experimentFile('e2e', {

@@ -242,6 +242,8 @@ export async function runPlannedExperiment(experiment: ResolvedExperiment, plan:
           slot.ready = true;
           if (backendName === 'unknown') {
             backendName = message.backend;
+            // Stamped on run.json even when every trial comes from the cache and none reports its versions.
+            versions = message.versions;
             log(`worker ${slot.id} ready on backend ${message.backend}`);
           }
           dispatch(slot);

@@ -40,7 +40,7 @@ let environment: TrialEnvironment | null = null;
 async function start(): Promise<void> {
   const backend = await initBackend(setup.backend);
   environment = { ...setup.environment, backend: backend.name, versions: backend.versions };
-  send({ type: 'ready', backend: backend.name });
+  send({ type: 'ready', backend: backend.name, versions: backend.versions });
 }
 
 async function handle(message: MainMessage): Promise<void> {

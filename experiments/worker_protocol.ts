@@ -24,7 +24,7 @@ export interface EnsembleGroup {
 }
 
 export type WorkerMessage =
-  | { type: 'ready'; backend: string }
+  | { type: 'ready'; backend: string; versions: Record<string, string> }
   | { type: 'log'; text: string }
   | { type: 'pretrain-progress'; preset: string; step: number; steps: number }
   | { type: 'pretrained'; preset: string; info: PretrainedInfo; dir: string }
