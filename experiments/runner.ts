@@ -199,6 +199,7 @@ export async function runPlannedExperiment(experiment: ResolvedExperiment, plan:
         if (reason !== undefined) {
           const [trial] = pending.splice(i, 1);
           failed.push({ key: trial.key, description: describeTrial(trial), message: `pretraining ${trial.config.preset} failed: ${reason.split('\n')[0]}` });
+          done += 1;
         }
       }
       const index = pending.findIndex((t) => pretrained.has(t.config.preset));
@@ -345,7 +346,8 @@ export async function runPlannedExperiment(experiment: ResolvedExperiment, plan:
         pretrainQueue.splice(0);
         ensembleQueue.splice(0);
       }
-      finish();
+      // Idle workers must see what the exit changed (a preset whose pretraining died fails its trials).
+      dispatchAll();
     };
 
     // With every trial cached, one worker still runs: it reads the pretrained models' table for run.json.

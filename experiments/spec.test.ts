@@ -135,6 +135,18 @@ describe('experiment file errors (before any work)', () => {
     assert.match(message, /sweeps\[0\]\.methods\[0\]: the field "method" is required/);
   });
 
+  it('training overrides for an unknown method, and two settings of one method and options that one summary row would merge', () => {
+    const base = { name: 'x', presets: ['ps-nano'], tasks: ['infer'], seeds: [0], training: { steps: 4, evalEvery: 2 } };
+    assert.match(errorOf({ 'x.json': { ...base, methodTraining: { LoRA: { learningRate: 0.1 } }, sweeps: [{ name: 's', methods: [{ method: 'lora' }] }] } }), /methodTraining: unknown method "LoRA"; did you mean "lora"\?/);
+    const twoBudgets = errorOf({
+      'x.json': { ...base, sweeps: [{ name: 's', methods: [{ method: 'lora', options: { rank: 2 } }, { method: 'lora', options: { rank: 2 }, training: { learningRate: 0.01 } }] }] },
+    });
+    assert.match(twoBudgets, /methods\[1\]: the same method and options as sweeps\[0\] \("s"\)\.methods\[0\] \(lora .*rank=2.* on ps-nano, infer, seed 0\) but another training or data setting/);
+    // The same trial named twice (here by two sweeps) is one trial, not a conflict.
+    const shared = resolveExperiment(files({ 'x.json': { ...base, sweeps: [{ name: 'a', methods: [{ method: 'lora' }] }, { name: 'b', methods: [{ method: 'lora' }] }] } }), 'quick');
+    assert.deepEqual(shared.trials.map((t) => t.sweeps), [['a', 'b']]);
+  });
+
   it('a wrong type or range names the field, the value and what is allowed', () => {
     const message = errorOf({ 'x.json': { name: 'x', seeds: [-1], training: { steps: 'many' }, sweeps: [] } });
     assert.match(message, /seeds\[0\] = -1: allowed: an integer ≥ 0/);

@@ -18,7 +18,7 @@ import path from 'node:path';
 import { findPreset, unknownNameMessage } from '../src/config.js';
 import { countParameters, modelParameterSpecs } from '../src/params.js';
 import { getMethod, registeredMethods, resolveOptions, type OptionValue } from '../src/peft.js';
-import type { FigureKind, SweepInfo, TrainingConfig, TrialConfig } from '../src/results.js';
+import { optionsLabel, type FigureKind, type SweepInfo, type TrainingConfig, type TrialConfig } from '../src/results.js';
 import { OPTIMIZER_NAMES } from '../src/train.js';
 import { buildTaskSuite, TASK_NAMES } from '../datasets/tasks.js';
 import { DATASET_VERSION } from '../datasets/world.js';
@@ -213,7 +213,14 @@ export function resolveExperiment(file: string, profileName: string): ResolvedEx
       problems.push(`${at} with data ${JSON.stringify({ train: data.train, dev: data.dev, test: data.test })} (world of ${data.worldSize} characters in profile ${profile}): ${(error as Error).message}`);
     }
   };
+  const methodNames = registeredMethods().map((m) => m.name);
+  for (const name of Object.keys(document.methodTraining ?? {})) {
+    if (!methodNames.includes(name)) problems.push(`methodTraining: ${unknownNameMessage('method', name, methodNames)}`);
+  }
   const byKey = new Map<string, PlannedTrial>();
+  // The summary groups trials by preset, method, options, task and seed: two different trials there
+  // (another training budget or optimiser for the same options) would silently replace one another.
+  const bySummaryCell = new Map<string, { key: string; at: string }>();
   const sweeps: SweepInfo[] = [];
   const presetsUsed = new Set<string>();
   for (const [sweepIndex, sweep] of (document.sweeps ?? []).entries()) {
@@ -255,6 +262,13 @@ export function resolveExperiment(file: string, profileName: string): ResolvedEx
               const modelId = path.basename(pretrainedModelDir({ preset, profile, seed: pretrainSeed, steps: document.pretrainSteps }));
               const config: TrialConfig = { preset, profile, pretrainSeed, modelId, method: entry.method, options: resolved, task, data, seed, training };
               const key = trialKey(config);
+              const cell = canonicalJson([preset, entry.method, resolved, task, seed]);
+              const other = bySummaryCell.get(cell);
+              if (other === undefined) bySummaryCell.set(cell, { key, at: entryAt });
+              else if (other.key !== key && !problems.some((p) => p.startsWith(`${entryAt}: the same method and options`)))
+                problems.push(
+                  `${entryAt}: the same method and options as ${other.at} (${entry.method} ${optionsLabel(resolved)} on ${preset}, ${task}, seed ${seed}) but another training or data setting: results are summarised per method and options, so one would hide the other; put them in separate experiments`,
+                );
               const planned = byKey.get(key);
               if (planned === undefined) byKey.set(key, { key, config, sweeps: [sweep.name] });
               else if (!planned.sweeps.includes(sweep.name)) planned.sweeps.push(sweep.name);

@@ -57,10 +57,12 @@ describe('summaries over seeds', () => {
     assert.ok(Math.abs((lora?.ci95[1] ?? 0) - (0.6 + (12.7062047 * Math.sqrt(0.02)) / Math.sqrt(2))) < 1e-6);
   });
 
-  it('the gap to full model tuning is on the same preset and task, null where full did not run', () => {
+  it('the gap to full model tuning is on the same preset and task, paired by seed, null where full did not run', () => {
     assert.ok(Math.abs((find('lora', 'small', 'a')?.gapToFull ?? 0) - (0.6 - 0.85)) < 1e-12);
     assert.equal(find('full', 'small', 'a')?.gapToFull, 0);
     assert.equal(find('lora', 'big', 'a')?.gapToFull, null);
+    // lora on b finished seed 0 only: its gap pairs it with full's seed 0 (0.4 - 0.6), not full's mean over 0 and 1.
+    assert.ok(Math.abs((find('lora', 'small', 'b')?.gapToFull ?? 0) - (0.4 - 0.6)) < 1e-12);
   });
 
   it('the task average uses only seeds that finished every task', () => {

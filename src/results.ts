@@ -135,7 +135,7 @@ export interface SummaryRow {
   mean: number;
   std: number;
   ci95: [number, number];
-  /** Mean test accuracy minus full model tuning's on the same preset and task (null when there is none). */
+  /** Test accuracy minus full model tuning's on the same preset and task, averaged over the seeds both finished (null when there are none). */
   gapToFull: number | null;
   /** Mean seconds per training step and training tokens per second. */
   stepSeconds: number;
@@ -182,7 +182,10 @@ export function summarize(records: readonly TrialRecord[]): SummaryRow[] {
   }
 
   const rows: SummaryRow[] = [];
-  const row = (first: TrialRecord, task: string, scores: number[], used: TrialRecord[], diverged: number): SummaryRow => {
+  // Each row's score per seed, for gaps paired by seed.
+  const seedScores = new Map<SummaryRow, Map<number, number>>();
+  const row = (first: TrialRecord, task: string, bySeed: Map<number, number>, used: TrialRecord[], diverged: number): SummaryRow => {
+    const scores = [...bySeed.values()];
     const interval = confidenceInterval(scores);
     const meanOf = (values: number[]): number => (values.length === 0 ? NaN : values.reduce((a, b) => a + b, 0) / values.length);
     return {
@@ -205,9 +208,14 @@ export function summarize(records: readonly TrialRecord[]): SummaryRow[] {
       peakTensorBytes: Math.max(0, ...used.map((r) => r.memory.peakTensorBytes)),
     };
   };
+  const push = (first: TrialRecord, task: string, bySeed: Map<number, number>, used: TrialRecord[], diverged: number): void => {
+    const made = row(first, task, bySeed, used, diverged);
+    seedScores.set(made, bySeed);
+    rows.push(made);
+  };
   for (const group of groups.values()) {
     const used = [...group.bySeed.values()];
-    rows.push(row(group.first, group.first.config.task, used.map((r) => r.test.accuracy), used, group.diverged));
+    push(group.first, group.first.config.task, new Map(used.map((r) => [r.config.seed, r.test.accuracy])), used, group.diverged);
   }
 
   // The task average: per (preset, method, options), per seed, the mean over the group's tasks.
@@ -225,17 +233,20 @@ export function summarize(records: readonly TrialRecord[]): SummaryRow[] {
   }
   for (const entry of averages.values()) {
     if (entry.tasks.size < 2) continue;
-    const complete = [...entry.seeds.values()].filter((list) => list.length === entry.tasks.size);
-    const scores = complete.map((list) => list.reduce((sum, r) => sum + r.test.accuracy, 0) / list.length);
-    rows.push(row(entry.first, 'average', scores, complete.flat(), entry.diverged));
+    const complete = [...entry.seeds.entries()].filter(([, list]) => list.length === entry.tasks.size);
+    const bySeed = new Map(complete.map(([seed, list]) => [seed, list.reduce((sum, r) => sum + r.test.accuracy, 0) / list.length]));
+    push(entry.first, 'average', bySeed, complete.flatMap(([, list]) => list), entry.diverged);
   }
 
-  // Gap to full model tuning on the same preset and task.
-  const full = new Map<string, number>();
-  for (const r of rows) if (r.method === 'full' && r.n > 0) full.set(JSON.stringify([r.preset, r.task]), r.mean);
+  // Gap to full model tuning on the same preset and task, paired by seed: the mean difference over the
+  // seeds both finished (a seed that diverged or failed on one side would otherwise bias the gap).
+  const full = new Map<string, Map<number, number>>();
+  for (const r of rows) if (r.method === 'full' && r.n > 0) full.set(JSON.stringify([r.preset, r.task]), seedScores.get(r) ?? new Map());
   for (const r of rows) {
     const reference = full.get(JSON.stringify([r.preset, r.task]));
-    r.gapToFull = reference === undefined || r.n === 0 ? null : r.mean - reference;
+    const mine = seedScores.get(r) ?? new Map<number, number>();
+    const differences = reference === undefined ? [] : [...mine].filter(([seed]) => reference.has(seed)).map(([seed, score]) => score - (reference.get(seed) ?? NaN));
+    r.gapToFull = differences.length === 0 ? null : differences.reduce((a, b) => a + b, 0) / differences.length;
   }
   rows.sort(
     (a, b) =>
