@@ -321,7 +321,12 @@ export function optionCombinations(entry: MethodEntry): JsonObject[] {
 function resolveTraining(method: string, layers: (Partial<TrainingConfig> | undefined)[], at: string, problems: string[]): TrainingConfig {
   const defaults = METHOD_TRAINING_DEFAULTS[method] ?? { optimizer: 'adam', learningRate: 1e-3, weightDecay: 0 };
   const merged: TrainingConfig = { ...TRAINING_FALLBACK, optimizer: defaults.optimizer, learningRate: defaults.learningRate, weightDecay: defaults.weightDecay };
-  for (const layer of layers) if (layer !== undefined) Object.assign(merged, layer);
+  for (const layer of layers) {
+    if (layer === undefined) continue;
+    // The method's default weight decay belongs to its default optimiser: choosing another one drops it.
+    if (layer.optimizer !== undefined && layer.optimizer !== defaults.optimizer && layer.weightDecay === undefined) merged.weightDecay = 0;
+    Object.assign(merged, layer);
+  }
   if (!(OPTIMIZER_NAMES as readonly string[]).includes(merged.optimizer)) problems.push(`${at}.optimizer: ${unknownNameMessage('optimizer', merged.optimizer, OPTIMIZER_NAMES)}`);
   if (merged.weightDecay > 0 && merged.optimizer !== 'adafactor') problems.push(`${at}.weightDecay = ${merged.weightDecay}: optimizer "${merged.optimizer}" applies no weight decay; allowed: 0, or optimizer "adafactor"`);
   if (merged.evalEvery > Math.max(1, merged.steps)) problems.push(`${at}.evalEvery = ${merged.evalEvery}: allowed: at most steps (${merged.steps})`);
