@@ -113,7 +113,10 @@ export function runTrial(config: TrialConfig, key: string, sweeps: string[], res
     const train = encodeExamples(task, task.splits.train);
     const dev = encodeExamples(task, task.splits.dev);
     const test = encodeExamples(task, task.splits.test);
-    const rowLength = 1 + Math.max(...train.map((e) => e.context.length + e.label.length));
+    // Every split's rows with the longest label word (each is scored), so that a long test row fails
+    // here, before training, and not at evaluation.
+    const longestLabel = Math.max(...task.labels.map((label) => tokenizer.encode(label).length));
+    const rowLength = 1 + Math.max(...[...train, ...dev, ...test].map((e) => e.context.length)) + longestLabel;
     const virtual = virtualPositions(model);
     if (virtual + rowLength > base.config.contextLength) {
       throw new Error(`trial ${key}: ${virtual} virtual + ${rowLength} real positions exceed the context of ${base.config.contextLength} of preset ${config.preset}`);
