@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { buildCorpus, corpusFingerprint, MAX_DOCUMENT_BYTES } from './corpus.js';
-import { generateWorld, partitionEntities, factSubject } from './world.js';
+import { buildTaskSuite } from './tasks.js';
+import { DATASET_VERSION, generateWorld, partitionEntities, factSubject } from './world.js';
 
 const config = { seed: 5, worldSize: 300, corpusBytes: 120_000, heldoutBytes: 6_000 };
 
@@ -78,12 +80,9 @@ test('corpus: the fingerprint is stable, resolves defaults, and changes with any
   assert.throws(() => corpusFingerprint({ ...base, demoShare: 2 }), /demoShare = 2: must be a number in \[0, 0.6\]/);
 });
 
-test('corpus: the generated data is what DATASET_VERSION names (change one, bump the other)', async () => {
+test('corpus: the generated data is what DATASET_VERSION names (change one, bump the other)', () => {
   // Pretrained models and finished trials are cached under keys that include DATASET_VERSION, not the data
   // itself: generating other data under the same version would silently reuse stale models and trials.
-  const { createHash } = await import('node:crypto');
-  const { buildTaskSuite } = await import('./tasks.js');
-  const { DATASET_VERSION } = await import('./world.js');
   const corpus = buildCorpus(config);
   const suite = buildTaskSuite({ seed: 5, worldSize: 700, sizes: { train: 16, dev: 8, test: 8 } });
   const hash = createHash('sha256');

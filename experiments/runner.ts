@@ -243,7 +243,7 @@ export async function runPlannedExperiment(experiment: ResolvedExperiment, plan:
           slot.ready = true;
           if (backendName === 'unknown') {
             backendName = message.backend;
-            // Stamped on run.json even when every trial comes from the cache and none reports its versions.
+            // Stamped on run.json, also when every trial comes from the cache.
             versions = message.versions;
             log(`worker ${slot.id} ready on backend ${message.backend}`);
           }
@@ -275,7 +275,6 @@ export async function runPlannedExperiment(experiment: ResolvedExperiment, plan:
           const trial = slot.busy?.kind === 'trial' ? slot.busy.trial : null;
           slot.busy = null;
           done += 1;
-          if (versions !== record.environment.versions) versions = record.environment.versions;
           progress.line(`${record.status === 'diverged' ? '✗' : '✓'} [${done}/${plan.toRun.length}] ${trial === null ? record.key : describeTrial(trial)}: ${formatTrialResult(record)}`);
           redraw();
           dispatchAll();

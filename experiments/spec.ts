@@ -221,6 +221,7 @@ export function resolveExperiment(file: string, profileName: string): ResolvedEx
   // The summary groups trials by preset, method, options, task and seed: two different trials there
   // (another training budget or optimiser for the same options) would silently replace one another.
   const bySummaryCell = new Map<string, { key: string; at: string }>();
+  const collidingEntries = new Set<string>();
   const sweeps: SweepInfo[] = [];
   const presetsUsed = new Set<string>();
   for (const [sweepIndex, sweep] of (document.sweeps ?? []).entries()) {
@@ -265,10 +266,12 @@ export function resolveExperiment(file: string, profileName: string): ResolvedEx
               const cell = canonicalJson([preset, entry.method, resolved, task, seed]);
               const other = bySummaryCell.get(cell);
               if (other === undefined) bySummaryCell.set(cell, { key, at: entryAt });
-              else if (other.key !== key && !problems.some((p) => p.startsWith(`${entryAt}: the same method and options`)))
+              else if (other.key !== key && !collidingEntries.has(entryAt)) {
+                collidingEntries.add(entryAt);
                 problems.push(
                   `${entryAt}: the same method and options as ${other.at} (${entry.method} ${optionsLabel(resolved)} on ${preset}, ${task}, seed ${seed}) but another training or data setting: results are summarised per method and options, so one would hide the other; put them in separate experiments`,
                 );
+              }
               const planned = byKey.get(key);
               if (planned === undefined) byKey.set(key, { key, config, sweeps: [sweep.name] });
               else if (!planned.sweeps.includes(sweep.name)) planned.sweeps.push(sweep.name);

@@ -184,11 +184,11 @@ export function summarize(records: readonly TrialRecord[]): SummaryRow[] {
   const rows: SummaryRow[] = [];
   // Each row's score per seed, for gaps paired by seed.
   const seedScores = new Map<SummaryRow, Map<number, number>>();
-  const row = (first: TrialRecord, task: string, bySeed: Map<number, number>, used: TrialRecord[], diverged: number): SummaryRow => {
+  const meanOf = (values: number[]): number => (values.length === 0 ? NaN : values.reduce((a, b) => a + b, 0) / values.length);
+  const push = (first: TrialRecord, task: string, bySeed: Map<number, number>, used: TrialRecord[], diverged: number): void => {
     const scores = [...bySeed.values()];
     const interval = confidenceInterval(scores);
-    const meanOf = (values: number[]): number => (values.length === 0 ? NaN : values.reduce((a, b) => a + b, 0) / values.length);
-    return {
+    const made: SummaryRow = {
       preset: first.config.preset,
       baseParameters: first.parameters.base,
       method: first.config.method,
@@ -207,9 +207,6 @@ export function summarize(records: readonly TrialRecord[]): SummaryRow[] {
       tokensPerSecond: meanOf(used.map((r) => r.timing.tokensPerSecond)),
       peakTensorBytes: Math.max(0, ...used.map((r) => r.memory.peakTensorBytes)),
     };
-  };
-  const push = (first: TrialRecord, task: string, bySeed: Map<number, number>, used: TrialRecord[], diverged: number): void => {
-    const made = row(first, task, bySeed, used, diverged);
     seedScores.set(made, bySeed);
     rows.push(made);
   };
@@ -246,7 +243,7 @@ export function summarize(records: readonly TrialRecord[]): SummaryRow[] {
     const reference = full.get(JSON.stringify([r.preset, r.task]));
     const mine = seedScores.get(r) ?? new Map<number, number>();
     const differences = reference === undefined ? [] : [...mine].filter(([seed]) => reference.has(seed)).map(([seed, score]) => score - (reference.get(seed) ?? NaN));
-    r.gapToFull = differences.length === 0 ? null : differences.reduce((a, b) => a + b, 0) / differences.length;
+    r.gapToFull = differences.length === 0 ? null : meanOf(differences);
   }
   rows.sort(
     (a, b) =>
