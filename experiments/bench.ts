@@ -41,7 +41,7 @@ import { booleanFlag, formatFlags, numberFlag, parseArgs, stringFlag, type FlagS
 import { findPreset, PRESETS, REFERENCE_STEP, unknownNameMessage, type ModelConfig } from '../src/config.js';
 import { GPT2 } from '../src/model.js';
 import { countParameters, modelParameterSpecs } from '../src/params.js';
-import { getMethod, resolveOptions, type MethodContext, type MethodOptions } from '../src/peft.js';
+import { getMethod, resolveOptions, type MethodContext } from '../src/peft.js';
 import { readPretrainedSummary } from '../src/pretrain.js';
 import { Random } from '../src/random.js';
 import { optionsLabel, RESULT_FILES } from '../src/results.js';
@@ -76,9 +76,12 @@ export interface BenchModel {
   config: ModelConfig;
 }
 
+/** The methods the reference step can run (with their BENCH_METHOD_OPTIONS). */
+const REFERENCE_METHODS = ['full', 'prompt-tuning', 'lora'] as const;
+
 /** The reference step's shape and schedule (defaults: src/config.ts REFERENCE_STEP, full tuning, 5 + 20 steps). */
 export interface ReferenceOptions {
-  method: 'full' | 'prompt-tuning' | 'lora';
+  method: (typeof REFERENCE_METHODS)[number];
   config: ModelConfig;
   batchSize: number;
   sequenceLength: number;
@@ -105,13 +108,6 @@ export interface BenchOptions {
   /** Progress lines (default: stderr). */
   log?: (message: string) => void;
 }
-
-/** The reference step's method options: as `bench reference` always ran them. */
-const REFERENCE_METHOD_OPTIONS: Readonly<Record<ReferenceOptions['method'], Record<string, string>>> = {
-  full: {},
-  'prompt-tuning': { length: '20' },
-  lora: { rank: '8', targets: 'c_attn' },
-};
 
 const tokenizer = new ByteTokenizer();
 
@@ -157,7 +153,7 @@ export async function runBenchmarks(options: BenchOptions, backend: BackendInfo)
     formatVersion: BENCH_FORMAT_VERSION,
     createdAt,
     wallSeconds: (performance.now() - started) / 1000,
-    environment: { backend: backend.name, versions: backend.versions, ...environmentInfo() },
+    environment: benchEnvironment(backend),
     settings: {
       presets: options.models.map((m) => m.name),
       methods: [...options.methods],
@@ -177,6 +173,11 @@ export async function runBenchmarks(options: BenchOptions, backend: BackendInfo)
     mixedServing,
     reference,
   };
+}
+
+/** The backend, its versions, git state and machine (bench.json's environment). */
+function benchEnvironment(backend: BackendInfo): BenchReport['environment'] {
+  return { backend: backend.name, versions: backend.versions, ...environmentInfo() };
 }
 
 /** Every problem with the settings at once, each naming the setting, its flag, the value and what is allowed. */
@@ -393,11 +394,6 @@ function benchContext(base: GPT2, seed: number): MethodContext {
   return { config: base.config, seed, baseParameter: (name) => base.parameter(name), encode: (text) => tokenizer.encode(text), labelWords: [' yes', ' no'], demonstrations: [] };
 }
 
-/** A label for options: sorted, with empty values (derived options not set) left out. */
-function benchOptionsLabel(options: MethodOptions): string {
-  return optionsLabel(Object.fromEntries(Object.entries(options).filter(([, v]) => !(v === '' || (Array.isArray(v) && v.length === 0)))));
-}
-
 /** Virtual tokens of an adapted model, from its hooks: input positions (prompt methods) or per-layer key/value positions (prefix tuning). */
 function virtualTokensOf(model: AdaptedModel): number {
   const context = { config: model.base.config, batchSize: 1, sequenceLength: 1, training: false };
@@ -421,7 +417,7 @@ function createMethod(base: GPT2, name: string, seed: number): MethodUnderTest {
   const optimizer = adapted.plan.trainable > 0 ? createOptimizer('adam', 1e-3) : null;
   return {
     name,
-    identity: { method: name, variant: '', options: benchOptionsLabel(resolved), trainable: adapted.plan.trainable, virtualTokens: virtualTokensOf(adapted) },
+    identity: { method: name, variant: '', options: optionsLabel(resolved), trainable: adapted.plan.trainable, virtualTokens: virtualTokensOf(adapted) },
     adapted,
     optimizer,
     dispose: () => {
@@ -562,11 +558,10 @@ async function benchMixedServing(
 /** The reference training step: seeded initial weights, random tokens, Adam. */
 export async function runReferenceStep(options: ReferenceOptions): Promise<ReferenceStepResult> {
   const { config, batchSize, sequenceLength } = options;
-  const methodOptions = REFERENCE_METHOD_OPTIONS[options.method];
-  if (methodOptions === undefined) throw new Error(`bench reference: --method ${unknownNameMessage('value', options.method, Object.keys(REFERENCE_METHOD_OPTIONS))}`);
+  if (!(REFERENCE_METHODS as readonly string[]).includes(options.method)) throw new Error(`bench reference: --method ${unknownNameMessage('value', options.method, REFERENCE_METHODS)}`);
   const base = GPT2.initialize(config, 0);
   const method = getMethod(options.method);
-  const resolved = resolveOptions(method, methodOptions, config);
+  const resolved = resolveOptions(method, BENCH_METHOD_OPTIONS[options.method], config);
   const adapted = AdaptedModel.create(base, method, resolved, benchContext(base, 0));
   const random = new Random(0, 'reference-batch');
   const tokens = tf.tensor2d(Int32Array.from({ length: batchSize * sequenceLength }, () => random.int(config.vocabSize)), [batchSize, sequenceLength], 'int32');
@@ -576,7 +571,7 @@ export async function runReferenceStep(options: ReferenceOptions): Promise<Refer
     const peak = await peakTensorBytes(() => void trainStep(adapted, optimizer, tokens));
     return {
       method: options.method,
-      options: benchOptionsLabel(resolved),
+      options: optionsLabel(resolved),
       dModel: config.dModel,
       nLayers: config.nLayers,
       nHeads: config.nHeads,
@@ -759,15 +754,15 @@ export async function runBenchCommand(argv: string[]): Promise<void> {
     const reference: ReferenceOptions = {
       ...REFERENCE_STEP,
       method: referenceMethod(stringFlag(args, 'method') ?? 'full'),
-      warmup: atLeast(args, 'warmup', 5, 0),
-      steps: atLeast(args, 'steps', 20, 1),
+      warmup: atLeast(args, 'warmup', 0),
+      steps: atLeast(args, 'steps', 1),
       ...(json ? {} : { onStep: (i: number, ms: number) => void process.stderr.write(`  step ${i + 1}: ${fixed(ms)} ms\n`) }),
     };
     const backend = await initBackend(stringFlag(args, 'backend'));
     process.stderr.write(`${describeBackend(backend)}\n`);
     if (!json) process.stderr.write(`reference step: ${describeReference(reference)}\n`);
     const result = await runReferenceStep(reference);
-    const environment = { backend: backend.name, versions: backend.versions, ...environmentInfo() };
+    const environment = benchEnvironment(backend);
     if (json) process.stdout.write(`${JSON.stringify({ benchmark: 'reference-step', ...result, environment })}\n`);
     else console.log(`reference step on ${backend.name} (${result.method}): median ${fixed(result.medianMs)} ms, p99 ${fixed(result.p99Ms)} ms, ${Math.round(result.tokensPerSecond).toLocaleString('en-US')} tokens/s (${result.steps} steps after ${result.warmup} warm-up; ${environment.machine.cores} × ${environment.machine.cpu})`);
     return;
@@ -787,17 +782,17 @@ export async function runBenchCommand(argv: string[]): Promise<void> {
   });
   const methods = listFlag(stringFlag(args, 'methods') ?? METHOD_NAMES.join(','));
   for (const name of methods) if (!(METHOD_NAMES as readonly string[]).includes(name)) throw new Error(`peftscale bench: --methods: ${unknownNameMessage('method', name, METHOD_NAMES)}`);
-  const servingTasks = atLeast(args, 'serving-tasks', 4, 0);
+  const servingTasks = atLeast(args, 'serving-tasks', 0);
   const options: BenchOptions = {
     models,
     methods,
     weights: weights as WeightChoice,
     profile,
     cacheDir: stringFlag(args, 'cache') ?? DEFAULT_CACHE_DIR,
-    batchSize: atLeast(args, 'batch-size', 16, 1),
-    sequenceLength: atLeast(args, 'sequence-length', 64, 2),
-    warmup: atLeast(args, 'warmup', 5, 0),
-    iterations: atLeast(args, 'iterations', 20, 1),
+    batchSize: atLeast(args, 'batch-size', 1),
+    sequenceLength: atLeast(args, 'sequence-length', 2),
+    warmup: atLeast(args, 'warmup', 0),
+    iterations: atLeast(args, 'iterations', 1),
     seed: numberFlag(args, 'seed') ?? 0,
     mixedServing: servingTasks === 0 ? null : { tasks: servingTasks, promptLength: 20 },
     reference: booleanFlag(args, 'skip-reference') ? null : { ...REFERENCE_STEP, method: 'full', warmup: 5, steps: 20 },
@@ -811,9 +806,9 @@ export async function runBenchCommand(argv: string[]): Promise<void> {
   process.stderr.write(`wrote ${file}\n`);
 }
 
-/** An integer flag's value (or its default), refused below `least` with the flag, the value and the bound. */
-function atLeast(args: ParsedArgs, name: string, fallback: number, least: number): number {
-  const value = numberFlag(args, name) ?? fallback;
+/** An integer flag's value (or its default in BENCH_FLAGS), refused below `least` with the flag, the value and the bound. */
+function atLeast(args: ParsedArgs, name: string, least: number): number {
+  const value = numberFlag(args, name) ?? (BENCH_FLAGS.find((flag) => flag.name === name)?.default as number);
   if (value < least) throw new Error(`peftscale bench: --${name} = ${value}: allowed: an integer ≥ ${least}`);
   return value;
 }
@@ -828,6 +823,6 @@ function withFlag<T>(flag: string, lookup: () => T): T {
 }
 
 function referenceMethod(name: string): ReferenceOptions['method'] {
-  if (name === 'full' || name === 'prompt-tuning' || name === 'lora') return name;
-  throw new Error(`peftscale bench reference: --method: ${unknownNameMessage('value', name, Object.keys(REFERENCE_METHOD_OPTIONS))}`);
+  if ((REFERENCE_METHODS as readonly string[]).includes(name)) return name as ReferenceOptions['method'];
+  throw new Error(`peftscale bench reference: --method: ${unknownNameMessage('value', name, REFERENCE_METHODS)}`);
 }

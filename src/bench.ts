@@ -48,8 +48,7 @@ export interface TimeOptions {
 
 /** Times a synchronous function with tinybench: `warmup` unmeasured calls, then exactly `iterations` measured ones. */
 export function timeSync(name: string, fn: () => void, options: TimeOptions): TimingSummary {
-  if (!(Number.isInteger(options.iterations) && options.iterations >= 1)) throw new Error(`${name}: iterations = ${options.iterations}: allowed: an integer ≥ 1`);
-  if (!(Number.isInteger(options.warmup) && options.warmup >= 0)) throw new Error(`${name}: warmup = ${options.warmup}: allowed: an integer ≥ 0`);
+  checkSchedule(name, options);
   const bench = new Bench({
     name,
     iterations: options.iterations,
@@ -98,9 +97,13 @@ export interface TimedFunction {
   afterEach?: () => void;
 }
 
-function checkRounds(what: string, names: readonly string[], options: Pick<TimeOptions, 'warmup' | 'iterations'>): void {
+function checkSchedule(what: string, options: Pick<TimeOptions, 'warmup' | 'iterations'>): void {
   if (!(Number.isInteger(options.iterations) && options.iterations >= 1)) throw new Error(`${what}: iterations = ${options.iterations}: allowed: an integer ≥ 1`);
   if (!(Number.isInteger(options.warmup) && options.warmup >= 0)) throw new Error(`${what}: warmup = ${options.warmup}: allowed: an integer ≥ 0`);
+}
+
+function checkRounds(what: string, names: readonly string[], options: Pick<TimeOptions, 'warmup' | 'iterations'>): void {
+  checkSchedule(what, options);
   const repeated = names.find((name, i) => names.indexOf(name) !== i);
   if (repeated !== undefined) throw new Error(`${what}: two functions are named "${repeated}"; names must be unique`);
 }
@@ -237,9 +240,6 @@ export async function peakTensorBytes(fn: () => void): Promise<number> {
 }
 
 export interface StepTiming extends TimingSummary {
-  /** Warm-up and measured steps (the same as warmup and iterations). */
-  warmupSteps: number;
-  steps: number;
   /** Real tokens per second at the median step time. */
   tokensPerSecond: number;
   /** Loss of the last step (a sanity check that the step computed something finite). */
@@ -276,8 +276,6 @@ export function timeTrainingSteps(
   });
   return {
     ...timing,
-    warmupSteps: timing.warmup,
-    steps: timing.iterations,
     tokensPerSecond: (tokens.size / timing.medianMs) * 1000,
     lastLoss,
     leakedTensors: tf.memory().numTensors - tensorsBefore,

@@ -10,15 +10,7 @@ import { ensembleFromScores, evaluateEnsemble, majorityVote, type EnsembleExampl
 import { GPT2 } from './model.js';
 import { argmax, labelRows, sequenceScores } from './scoring.js';
 import { SPECIAL_TOKENS } from './tokenizer.js';
-import { testBackends, TINY_CONFIG, useBackend } from '../test/helpers.js';
-
-/** A tiny base with 10x GPT-2's init scale on matrices, so different prompts lead to different answers. */
-function sensitiveBase(seed: number): GPT2 {
-  const init = GPT2.initialize(TINY_CONFIG, seed);
-  const weights = new Map([...init.parameters()].map(([name, t]) => [name, t.rank === 2 ? tf.mul(t, 10) : t.clone()]));
-  init.dispose();
-  return GPT2.fromWeights(TINY_CONFIG, weights);
-}
+import { randomPrompt, sensitiveBase, testBackends, TINY_CONFIG, useBackend } from '../test/helpers.js';
 
 /** Scores [L] for a prompt that predicts `label` with a margin: the chosen label 0, the others -margin. */
 function picks(label: number, labels: number, margin = 1): number[] {
@@ -115,7 +107,7 @@ for (const backend of testBackends()) {
     it('in one batch per chunk, each prompt predicts what it predicts scored alone, and the vote follows', async () => {
       await useBackend(backend);
       const base = sensitiveBase(21);
-      const prompts = [0, 1, 2].map((seed) => tf.randomNormal([3, TINY_CONFIG.dModel], 0, 1, 'float32', seed) as tf.Tensor2D);
+      const prompts = [0, 1, 2].map((seed) => randomPrompt(3, seed));
       evaluateEnsemble(base, prompts, makeExamples(base), { batchSize: 7 }); // caches the model's causal masks for these shapes
       const tensorsBefore = tf.memory().numTensors;
       const examples = makeExamples(base);
@@ -143,7 +135,7 @@ for (const backend of testBackends()) {
     it('N copies of one prompt vote exactly as that prompt', async () => {
       await useBackend(backend);
       const base = sensitiveBase(22);
-      const prompt = tf.randomNormal([2, TINY_CONFIG.dModel], 0, 1, 'float32', 9) as tf.Tensor2D;
+      const prompt = randomPrompt(2, 9);
       const result = evaluateEnsemble(base, [prompt, prompt, prompt], makeExamples(base), { batchSize: 64 });
       assert.deepEqual(result.votes, result.predictions[0]);
       assert.deepEqual(result.predictions[1], result.predictions[0]);

@@ -14,7 +14,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { GPT2 } from './model.js';
 import { forwardWithRowPrompts } from './serving.js';
-import { argmax, labelRows, padRows, scoreFromLogits, type ScoredRow } from './scoring.js';
+import { argmax, labelRows, sequenceScores, type ScoredRow } from './scoring.js';
 
 /** One example: its text's token ids, each label word's token ids, and the index of the right label. */
 export interface EnsembleExample {
@@ -82,11 +82,11 @@ export function ensembleFromScores(scores: readonly (readonly (readonly number[]
     const labels = perPrompt[0].length;
     if (perPrompt.some((row) => row.length !== labels)) throw new Error(`ensembleFromScores: example ${e}: prompts scored different numbers of labels`);
     const summed = new Array<number>(labels).fill(0);
-    perPrompt.forEach((row, p) => {
-      predictions[p][e] = argmax(row);
+    const picked = perPrompt.map((row, p) => {
       row.forEach((score, l) => (summed[l] += score));
+      return (predictions[p][e] = argmax(row));
     });
-    const vote = majorityVote(perPrompt.map((row) => argmax(row)), summed);
+    const vote = majorityVote(picked, summed);
     votes.push(vote.label);
     if (vote.tied) tiedVotes += 1;
   });
@@ -114,9 +114,8 @@ export function ensembleFromScores(scores: readonly (readonly (readonly number[]
 export function evaluateEnsemble(base: GPT2, prompts: readonly tf.Tensor[], examples: readonly EnsembleExample[], options: { batchSize: number }): EnsembleResult {
   const width = base.config.dModel;
   if (prompts.length === 0) throw new Error('evaluateEnsemble: no prompts; allowed: one or more [k, D] tensors');
-  const shapes = prompts.map((p) => `[${p.shape}]`);
   if (prompts.some((p) => p.rank !== 2 || p.shape[1] !== width || p.shape[0] !== prompts[0].shape[0])) {
-    throw new Error(`evaluateEnsemble: prompts must all be [k, ${width}] with one k, got ${shapes.join(', ')}`);
+    throw new Error(`evaluateEnsemble: prompts must all be [k, ${width}] with one k, got ${prompts.map((p) => `[${p.shape}]`).join(', ')}`);
   }
   if (!(Number.isInteger(options.batchSize) && options.batchSize >= 1)) throw new Error(`evaluateEnsemble: batchSize = ${options.batchSize}: allowed: an integer ≥ 1`);
   examples.forEach((example, e) => {
@@ -135,20 +134,16 @@ export function evaluateEnsemble(base: GPT2, prompts: readonly tf.Tensor[], exam
       rowPrompt.push(...labelled.map(() => p));
     });
   }
-  const stacked = tf.stack(prompts as tf.Tensor[]) as tf.Tensor3D; // [N, k, D]
-  const flat: number[] = [];
+  const stacked = tf.stack([...prompts]) as tf.Tensor3D; // [N, k, D]
+  let flat: number[];
   try {
-    for (let start = 0; start < rows.length; start += options.batchSize) {
-      const chunk = rows.slice(start, start + options.batchSize);
-      const tokens = padRows(chunk); // [b, T]
-      const logits = forwardWithRowPrompts(base, tokens, stacked, rowPrompt.slice(start, start + options.batchSize)); // [b, T, V]
-      try {
-        flat.push(...scoreFromLogits(logits, chunk));
-      } finally {
-        tokens.dispose();
-        logits.dispose();
-      }
-    }
+    // sequenceScores passes the chunks in row order: `start` follows them to pick each chunk's prompts.
+    let start = 0;
+    flat = sequenceScores((tokens) => {
+      const chunkPrompts = rowPrompt.slice(start, start + tokens.shape[0]);
+      start += tokens.shape[0];
+      return forwardWithRowPrompts(base, tokens, stacked, chunkPrompts); // [b, T, V]
+    }, rows, options);
   } finally {
     stacked.dispose();
   }

@@ -15,7 +15,7 @@ import { loadAdapter, saveAdapter } from './adapter_io.js';
 import { GPT2 } from './model.js';
 import { registerMethod, resolveOptions, type PeftMethod } from './peft.js';
 import { adapterPrompt, forwardInGroups, forwardWithRowPrompts, MixedTaskServer } from './serving.js';
-import { bytesOf, maxAbsDifference, testBackends, tokenRows, TINY_CONFIG, useBackend } from '../test/helpers.js';
+import { bytesOf, maxAbsDifference, randomPrompt, sensitiveBase, testBackends, tokenRows, TINY_CONFIG, useBackend } from '../test/helpers.js';
 
 /** A prompt-tuning stand-in: `length` trainable input embeddings. */
 const promptMethod: PeftMethod = {
@@ -41,18 +41,6 @@ const deltaMethod: PeftMethod = {
 };
 registerMethod(promptMethod);
 registerMethod(deltaMethod);
-
-/** A tiny base with 10x GPT-2's init scale on matrices, so prompts move the logits visibly. */
-function sensitiveBase(seed: number): GPT2 {
-  const init = GPT2.initialize(TINY_CONFIG, seed);
-  const weights = new Map([...init.parameters()].map(([name, t]) => [name, t.rank === 2 ? tf.mul(t, 10) : t.clone()]));
-  init.dispose();
-  return GPT2.fromWeights(TINY_CONFIG, weights);
-}
-
-function randomPrompt(length: number, seed: number): tf.Tensor2D {
-  return tf.randomNormal([length, TINY_CONFIG.dModel], 0, 1, 'float32', seed) as tf.Tensor2D;
-}
 
 /** Row `row` of tokens run alone, with `prompt` [k, D] (none for k = 0): [1, T, V]. */
 function aloneLogits(base: GPT2, tokens: tf.Tensor2D, row: number, prompt: tf.Tensor2D): tf.Tensor3D {
@@ -87,17 +75,14 @@ for (const backend of testBackends()) {
       assert.deepEqual(mixed.shape, [6, 10, TINY_CONFIG.vocabSize]);
       assert.equal(tf.memory().numTensors, tensorsBefore + 1, 'forward leaves only its output');
       const limit = tolerance(mixed);
-      let largest = 0;
       rowTasks.forEach((task, row) => {
         const alone = aloneLogits(base, tokens, row, prompts.get(task) as tf.Tensor2D);
         const difference = maxAbsDifference(rowOf(mixed, row), alone);
-        largest = Math.max(largest, difference);
         assert.ok(difference <= limit, `row ${row} (task ${task}): mixed differs from alone by ${difference} > ${limit}`);
         // The check can fail: the same row with another task's prompt is far from it.
         const other = aloneLogits(base, tokens, row, prompts.get(task === 'a' ? 'b' : 'a') as tf.Tensor2D);
         assert.ok(maxAbsDifference(rowOf(mixed, row), other) > 1000 * limit, `row ${row}: another task's prompt gives nearly the same logits`);
       });
-      assert.ok(largest <= limit);
       server.dispose();
       for (const p of prompts.values()) p.dispose();
       base.dispose();
@@ -120,7 +105,6 @@ for (const backend of testBackends()) {
         assert.ok(maxAbsDifference(rowOf(mixed, row), alone) <= limit, `row ${row} (${task}): mixed differs from alone`);
         assert.ok(maxAbsDifference(rowOf(separate, row), alone) <= limit, `row ${row} (${task}): per-task batch differs from alone`);
       });
-      assert.ok(maxAbsDifference(rowOf(mixed, 2), aloneLogits(base, tokens, 2, tf.zeros([0, TINY_CONFIG.dModel]) as tf.Tensor2D)) <= limit);
       server.dispose();
       for (const p of prompts.values()) p.dispose();
       base.dispose();

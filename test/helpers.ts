@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, type BackendName } from '../src/backend.js';
 import type { ModelConfig } from '../src/config.js';
+import { GPT2 } from '../src/model.js';
 
 export const TINY_CONFIG: ModelConfig = { vocabSize: 260, contextLength: 64, dModel: 16, nLayers: 2, nHeads: 2, dFF: 64, layerNormEps: 1e-5 };
 
@@ -32,4 +33,17 @@ export function maxAbsDifference(a: tf.Tensor, b: tf.Tensor): number {
 /** Token rows [B, T] with values in [0, vocab), deterministic. */
 export function tokenRows(batch: number, length: number, vocab: number, offset = 0): tf.Tensor2D {
   return tf.tensor2d(Int32Array.from({ length: batch * length }, (_, i) => (i * 7 + offset * 13 + 3) % vocab), [batch, length], 'int32');
+}
+
+/** A TINY_CONFIG base with 10x GPT-2's init scale on matrices, so that prompts move the logits visibly (and different prompts lead to different answers). */
+export function sensitiveBase(seed: number): GPT2 {
+  const init = GPT2.initialize(TINY_CONFIG, seed);
+  const weights = new Map([...init.parameters()].map(([name, t]) => [name, t.rank === 2 ? tf.mul(t, 10) : t.clone()]));
+  init.dispose();
+  return GPT2.fromWeights(TINY_CONFIG, weights);
+}
+
+/** A soft prompt [length, TINY_CONFIG.dModel] of standard normal values, deterministic in `seed`. */
+export function randomPrompt(length: number, seed: number): tf.Tensor2D {
+  return tf.randomNormal([length, TINY_CONFIG.dModel], 0, 1, 'float32', seed) as tf.Tensor2D;
 }
