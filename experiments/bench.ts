@@ -53,6 +53,7 @@ import { METHOD_NAMES } from '../methods/index.js';
 import { buildTaskSuite } from '../datasets/tasks.js';
 import { DEFAULT_CACHE_DIR, ensurePretrained, pretrainedModelDir, PRETRAIN_PROFILES, profileCorpusConfig, resolveProfile } from './pretrain.js';
 import { environmentInfo } from './runner.js';
+import { BENCH_SUBDIR, DEFAULT_RESULTS_DIR } from './results_files.js';
 
 /** The options each method is benchmarked with (PEFT's common settings). */
 export const BENCH_METHOD_OPTIONS: Readonly<Record<string, Record<string, string>>> = {
@@ -64,7 +65,7 @@ export const BENCH_METHOD_OPTIONS: Readonly<Record<string, Record<string, string
   full: {},
   'prompt-design': {},
 };
-export const DEFAULT_BENCH_DIR = path.join('results', 'bench');
+export const DEFAULT_BENCH_DIR = path.join(DEFAULT_RESULTS_DIR, BENCH_SUBDIR);
 /** The presets benchmarked by default: those the quick profile pretrains (its experiments' models). */
 export const DEFAULT_BENCH_PRESETS: readonly string[] = PRETRAIN_PROFILES.quick.presets;
 export const WEIGHT_CHOICES = ['auto', 'init', 'pretrained'] as const;

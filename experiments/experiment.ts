@@ -12,12 +12,12 @@ import { formatDuration } from '../src/progress.js';
 import { RESULT_FILES, summarize, type SummaryRow } from '../src/results.js';
 import { writeReport } from '../reports/report.js';
 import { DEFAULT_CACHE_DIR, PROFILE_NAMES } from './pretrain.js';
+import { BENCH_SUBDIR, DEFAULT_RESULTS_DIR } from './results_files.js';
 import { describeTrial, planRun, resultsDirFor, runPlannedExperiment } from './runner.js';
 import { EXPERIMENT_SCHEMA } from './schema.js';
 import { experimentPath, PROFILE_DESCRIPTIONS, resolveExperiment, shippedExperiments } from './spec.js';
 import { DEFAULT_TRIAL_CACHE_DIR } from './trial_cache.js';
 
-export const DEFAULT_RESULTS_DIR = 'results';
 
 export const EXPERIMENT_FLAGS: readonly FlagSpec[] = [
   { name: 'profile', type: 'string', description: `${PROFILE_NAMES.join(' or ')}: ${Object.entries(PROFILE_DESCRIPTIONS).map(([n, d]) => `${n}: ${d}`).join('; ')}`, default: 'quick' },
@@ -111,7 +111,7 @@ export async function runExperiment(argv: string[]): Promise<ExperimentCommandRe
     // The results are written by now: a report that fails loses nothing and can be retried alone.
     try {
       // `npm run bench` writes <results root>/bench/bench.json: shown in the report when it exists.
-      const benchFile = path.join(stringFlag(args, 'results') ?? DEFAULT_RESULTS_DIR, 'bench', RESULT_FILES.bench);
+      const benchFile = path.join(stringFlag(args, 'results') ?? DEFAULT_RESULTS_DIR, BENCH_SUBDIR, RESULT_FILES.bench);
       const report = await writeReport(resultsDir, existsSync(benchFile) ? { benchFile } : {});
       const drawn = report.figures.filter((f) => f.drawn).length;
       process.stderr.write(`report: ${report.htmlPath} (${drawn} of ${report.figures.length} figures drawn)\n`);

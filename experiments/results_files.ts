@@ -9,6 +9,11 @@ import path from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { optionsLabel, RESULT_FILES, summarize, type EnsembleRecord, type RunManifest, type SummaryRow, type TrialRecord } from '../src/results.js';
 
+/** Where results folders go by default: results/<experiment>/. */
+export const DEFAULT_RESULTS_DIR = 'results';
+/** The folder under a results root that `peftscale bench` writes bench.json into. */
+export const BENCH_SUBDIR = 'bench';
+
 async function writeAtomically(file: string, text: string): Promise<void> {
   const temporary = `${file}.${process.pid}.tmp`;
   await writeFile(temporary, text);
