@@ -44,14 +44,37 @@ async function countMarks(page: Page, selector: string): Promise<number> {
   return page.$$eval(`${selector} g.role-mark > *`, (elements) => elements.length);
 }
 
+/** Runs `use` on a fresh page in its own context (closed afterwards), with or without JavaScript. */
+async function withPage<T>(browser: Browser, javaScriptEnabled: boolean, use: (page: Page) => Promise<T>): Promise<T> {
+  const context = await browser.newContext({ javaScriptEnabled, viewport: { width: 1280, height: 900 } });
+  try {
+    return await use(await context.newPage());
+  } finally {
+    await context.close();
+  }
+}
+
+function fileUrl(htmlPath: string): string {
+  return pathToFileURL(path.resolve(htmlPath)).href;
+}
+
+/** Opens the report and waits until its script has drawn (or failed to draw) every figure. */
+async function openDrawn(page: Page, url: string, timeoutMs: number): Promise<void> {
+  await page.goto(url, { waitUntil: 'load' });
+  await page.waitForSelector('body[data-figures="done"]', { timeout: timeoutMs });
+}
+
+/** The figure ids of the elements of a class (".chart" or ".static"), in page order. */
+async function figureIds(page: Page, selector: string): Promise<string[]> {
+  return page.$$eval(`${selector}[data-figure]`, (elements) => elements.map((e) => e.getAttribute('data-figure') ?? ''));
+}
+
 /** Opens the report with scripts on, waits for every figure to draw (or fail), optionally saves a full-page screenshot. */
 export async function visitWithScripts(browser: Browser, htmlPath: string, screenshotPath?: string, timeoutMs = 20_000): Promise<ScriptedVisit> {
-  const url = pathToFileURL(path.resolve(htmlPath)).href;
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  const requests: string[] = [];
-  const consoleErrors: string[] = [];
-  try {
-    const page = await context.newPage();
+  const url = fileUrl(htmlPath);
+  return withPage(browser, true, async (page) => {
+    const requests: string[] = [];
+    const consoleErrors: string[] = [];
     page.on('request', (request) => {
       if (request.url() !== url) requests.push(request.url());
     });
@@ -59,11 +82,9 @@ export async function visitWithScripts(browser: Browser, htmlPath: string, scree
       if (message.type() === 'error') consoleErrors.push(message.text());
     });
     page.on('pageerror', (error) => consoleErrors.push(`page error: ${error.message}`));
-    await page.goto(url, { waitUntil: 'load' });
-    await page.waitForSelector('body[data-figures="done"]', { timeout: timeoutMs });
-    const ids = await page.$$eval('.chart[data-figure]', (elements) => elements.map((e) => e.getAttribute('data-figure') ?? ''));
+    await openDrawn(page, url, timeoutMs);
     const figures: FigureState[] = [];
-    for (const id of ids) {
+    for (const id of await figureIds(page, '.chart')) {
       const selector = `.chart[data-figure="${id}"]`;
       figures.push({
         id,
@@ -74,9 +95,7 @@ export async function visitWithScripts(browser: Browser, htmlPath: string, scree
     }
     if (screenshotPath !== undefined) await page.screenshot({ path: screenshotPath, fullPage: true });
     return { figures, consoleErrors, requests };
-  } finally {
-    await context.close();
-  }
+  });
 }
 
 export interface FallbackState {
@@ -89,13 +108,10 @@ export interface FallbackState {
 
 /** Opens the report with JavaScript disabled and reports, per figure, whether its static SVG shows with its marks. */
 export async function visitWithoutScripts(browser: Browser, htmlPath: string): Promise<{ fallbacks: FallbackState[] }> {
-  const context = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 1280, height: 900 } });
-  try {
-    const page = await context.newPage();
-    await page.goto(pathToFileURL(path.resolve(htmlPath)).href, { waitUntil: 'load' });
-    const ids = await page.$$eval('.static[data-figure]', (elements) => elements.map((e) => e.getAttribute('data-figure') ?? ''));
+  return withPage(browser, false, async (page) => {
+    await page.goto(fileUrl(htmlPath), { waitUntil: 'load' });
     const fallbacks: FallbackState[] = [];
-    for (const id of ids) {
+    for (const id of await figureIds(page, '.static')) {
       const selector = `.static[data-figure="${id}"]`;
       fallbacks.push({
         id,
@@ -105,9 +121,7 @@ export async function visitWithoutScripts(browser: Browser, htmlPath: string): P
       });
     }
     return { fallbacks };
-  } finally {
-    await context.close();
-  }
+  });
 }
 
 /**
@@ -115,17 +129,12 @@ export async function visitWithoutScripts(browser: Browser, htmlPath: string): P
  * (default: Figure 1), for the README.
  */
 export async function screenshotTop(browser: Browser, htmlPath: string, pngPath: string, untilFigure = 'scaling'): Promise<void> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  try {
-    const page = await context.newPage();
-    await page.goto(pathToFileURL(path.resolve(htmlPath)).href, { waitUntil: 'load' });
-    await page.waitForSelector('body[data-figures="done"]', { timeout: 20_000 });
+  await withPage(browser, true, async (page) => {
+    await openDrawn(page, fileUrl(htmlPath), 20_000);
     const section = await page.$(`section:has(#fig-${untilFigure})`);
     if (section === null) throw new Error(`screenshot: no figure "${untilFigure}" in ${htmlPath}`);
     const box = await section.boundingBox();
     if (box === null) throw new Error(`screenshot: figure "${untilFigure}" is not visible in ${htmlPath}`);
     await page.screenshot({ path: pngPath, fullPage: true, clip: { x: 0, y: 0, width: 1280, height: Math.ceil(box.y + box.height + 16) } });
-  } finally {
-    await context.close();
-  }
+  });
 }

@@ -41,6 +41,21 @@ function divergedIn(results: LoadedResults, kind: FigureKind): number {
   return recordsFor(results, kind).records.filter((r) => r.status === 'diverged').length;
 }
 
+/** A figure plan with nothing to draw: the notice says why. */
+function nothingToDraw(base: Pick<FigurePlan, 'id' | 'number' | 'title'>, notice: string, warnings: string[] = []): FigurePlan {
+  return { ...base, spec: null, rows: [], paragraphs: [], notice, warnings };
+}
+
+/** The notice of a scaling-sweep figure with no points: no scaling sweep at all, else `otherwise`. */
+function scalingNotice(results: LoadedResults, otherwise: string): string {
+  return recordsFor(results, 'scaling').records.length === 0 ? noSweep('scaling') : otherwise;
+}
+
+/** The presets of the scaling sweeps, smallest first. */
+function scalingPresets(results: LoadedResults): string[] {
+  return presetsBySize(recordsFor(results, 'scaling').records).map((x) => x.name);
+}
+
 function sourceLine(text: string): string {
   return `<span class="source">Published, for comparison: ${p(text)}</span>`;
 }
@@ -48,7 +63,7 @@ function sourceLine(text: string): string {
 export function scalingFigure(results: LoadedResults, subtitle: string): FigurePlan {
   const base = { id: 'scaling', number: 1, title: 'Scaling (Lester et al. Fig. 1): score against frozen-model size, every method' };
   const { points, namer, sweeps, allDiverged } = scalingPoints(results);
-  if (points.length === 0) return { ...base, spec: null, rows: [], paragraphs: [], notice: noSweep('scaling'), warnings: [] };
+  if (points.length === 0) return nothingToDraw(base, noSweep('scaling'));
   const warnings = allDiverged.map((g) => `Figure 1: ${g}: every trial diverged, no point drawn`);
   return {
     ...base,
@@ -73,8 +88,7 @@ export function gapFigure(results: LoadedResults, subtitle: string): FigurePlan 
   const base = { id: 'gap', number: 2, title: 'Gap to full model tuning against model size, per method' };
   const { points, namer, hasFull } = gapPoints(results);
   if (points.length === 0) {
-    const notice = recordsFor(results, 'scaling').records.length === 0 ? noSweep('scaling') : hasFull ? 'No method shares a frozen model, task and seed with full model tuning.' : 'The scaling sweeps have no finished full-model-tuning trial to compare with.';
-    return { ...base, spec: null, rows: [], paragraphs: [], notice, warnings: [] };
+    return nothingToDraw(base, scalingNotice(results, hasFull ? 'No method shares a frozen model, task and seed with full model tuning.' : 'The scaling sweeps have no finished full-model-tuning trial to compare with.'));
   }
   return {
     ...base,
@@ -95,7 +109,8 @@ export function gapFigure(results: LoadedResults, subtitle: string): FigurePlan 
 export function promptLengthFigure(results: LoadedResults, subtitle: string): FigurePlan {
   const base = { id: 'prompt-length', number: 3, title: 'Prompt length (Lester et al. Fig. 3a): score against prompt length, a line per frozen model' };
   const { points, sweeps, presets, left } = optionPoints(results, 'prompt-length', 'length');
-  if (points.length === 0) return { ...base, spec: null, rows: [], paragraphs: [], notice: sweeps.length === 0 ? noSweep('prompt-length') : `The ${sweepText(sweeps)} have no trial with a prompt length to draw.`, warnings: left.map((w) => `Figure 3: ${w}`) };
+  const warnings = left.map((w) => `Figure 3: ${w}`);
+  if (points.length === 0) return nothingToDraw(base, sweeps.length === 0 ? noSweep('prompt-length') : `The ${sweepText(sweeps)} have no trial with a prompt length to draw.`, warnings);
   return {
     ...base,
     spec: promptLengthSpec(points, presetColourScale(presets), subtitle),
@@ -108,14 +123,15 @@ export function promptLengthFigure(results: LoadedResults, subtitle: string): Fi
       p(runLine(results.manifest)),
       sourceLine(LESTER_FINDINGS.fig3a),
     ],
-    warnings: left.map((w) => `Figure 3: ${w}`),
+    warnings,
   };
 }
 
 export function initFigure(results: LoadedResults, subtitle: string): FigurePlan {
   const base = { id: 'init', number: 4, title: 'Initialisation (Lester et al. Fig. 3b): score per prompt initialisation across frozen models' };
   const { points, sweeps, presets, left } = optionPoints(results, 'init', 'init');
-  if (points.length === 0) return { ...base, spec: null, rows: [], paragraphs: [], notice: sweeps.length === 0 ? noSweep('init') : `The ${sweepText(sweeps)} have no trial with an init option to draw.`, warnings: left.map((w) => `Figure 4: ${w}`) };
+  const warnings = left.map((w) => `Figure 4: ${w}`);
+  if (points.length === 0) return nothingToDraw(base, sweeps.length === 0 ? noSweep('init') : `The ${sweepText(sweeps)} have no trial with an init option to draw.`, warnings);
   return {
     ...base,
     spec: initSpec(points, presetColourScale(presets), subtitle),
@@ -128,14 +144,14 @@ export function initFigure(results: LoadedResults, subtitle: string): FigurePlan
       p(runLine(results.manifest)),
       sourceLine(LESTER_FINDINGS.fig3b),
     ],
-    warnings: left.map((w) => `Figure 4: ${w}`),
+    warnings,
   };
 }
 
 export function efficiencyFigure(results: LoadedResults, subtitle: string): FigurePlan {
   const base = { id: 'efficiency', number: 5, title: 'Parameter efficiency (Lester et al. Fig. 4): task-specific parameters as % of the model' };
   const { points, namer, zero } = efficiencyPoints(results);
-  if (points.length === 0) return { ...base, spec: null, rows: [], paragraphs: [], notice: recordsFor(results, 'scaling').records.length === 0 ? noSweep('scaling') : 'Every method of the scaling sweeps trains 0 parameters.', warnings: [] };
+  if (points.length === 0) return nothingToDraw(base, scalingNotice(results, 'Every method of the scaling sweeps trains 0 parameters.'));
   const references: EfficiencyPoint[] = efficiencyReferences().map((ref) => ({
     source: ref.source === LESTER_2021 ? 'Lester et al. 2021 (T5, computed E × P)' : 'Hugging Face PEFT (gpt2, published)',
     series: methodName(ref.method),
@@ -175,8 +191,8 @@ export function efficiencyFigure(results: LoadedResults, subtitle: string): Figu
 export function curvesFigure(results: LoadedResults, subtitle: string): FigurePlan {
   const base = { id: 'curves', number: 6, title: 'Training curves: training loss against step per method, a panel per frozen model' };
   const { points, namer, untrained } = curvePoints(results);
-  if (points.length === 0) return { ...base, spec: null, rows: [], paragraphs: [], notice: recordsFor(results, 'scaling').records.length === 0 ? noSweep('scaling') : 'No finished trial of the scaling sweeps recorded a loss curve.', warnings: [] };
-  const presets = presetsBySize(recordsFor(results, 'scaling').records).map((x) => x.name);
+  if (points.length === 0) return nothingToDraw(base, scalingNotice(results, 'No finished trial of the scaling sweeps recorded a loss curve.'));
+  const presets = scalingPresets(results);
   return {
     ...base,
     spec: curvesSpec(points, namer.colourScale(points.map((pt) => pt.series)), presets, subtitle),
@@ -196,8 +212,8 @@ export function curvesFigure(results: LoadedResults, subtitle: string): FigurePl
 export function computeFigure(results: LoadedResults, subtitle: string): FigurePlan {
   const base = { id: 'compute', number: 7, title: 'Compute: training step time, tokens per second and peak memory per method and frozen model' };
   const { points, namer, untrained } = computePoints(results);
-  if (points.length === 0) return { ...base, spec: null, rows: [], paragraphs: [], notice: recordsFor(results, 'scaling').records.length === 0 ? noSweep('scaling') : 'No finished trial of the scaling sweeps took a training step.', warnings: [] };
-  const presets = presetsBySize(recordsFor(results, 'scaling').records).map((x) => x.name);
+  if (points.length === 0) return nothingToDraw(base, scalingNotice(results, 'No finished trial of the scaling sweeps took a training step.'));
+  const presets = scalingPresets(results);
   const machine = results.manifest.environment.machine;
   return {
     ...base,
@@ -222,10 +238,10 @@ export const OVERHEAD_FIGURE = 'overhead';
 /** Figure 9, from bench.json (a separate run: its subtitle and caption name the benchmark, not the experiment). */
 export function overheadFigure(results: LoadedResults): FigurePlan {
   const base = { id: OVERHEAD_FIGURE, number: 9, title: 'Inference overhead against the frozen model alone (bench.json)' };
-  if (results.bench === null) return { ...base, spec: null, rows: [], paragraphs: [], notice: 'No bench.json, so no inference overhead to draw (see the benchmark section).', warnings: [] };
+  if (results.bench === null) return nothingToDraw(base, 'No bench.json, so no inference overhead to draw (see the benchmark section).');
   const bench = results.bench.report;
   const { points, colours, presets } = overheadPoints(bench);
-  if (points.length === 0) return { ...base, spec: null, rows: [], paragraphs: [], notice: 'bench.json has no method rows beside the bare model, so no overhead to draw.', warnings: [] };
+  if (points.length === 0) return nothingToDraw(base, 'bench.json has no method rows beside the bare model, so no overhead to draw.');
   return {
     ...base,
     spec: overheadSpec(points, colours, presets, benchSubtitle(bench), OVERHEAD_CLAIM_PERCENT),

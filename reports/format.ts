@@ -81,12 +81,6 @@ export function formatSignedPercent(value: number): string {
   return Number.isFinite(value) ? `${formatSigned(value)}%` : 'n/a';
 }
 
-/** Accuracy given as a percentage, with its interval when there is one. */
-export function formatScore(mean: number, low: number | null, high: number | null): string {
-  if (!Number.isFinite(mean)) return 'n/a';
-  return low === null || high === null ? `${mean.toFixed(1)}%` : `${mean.toFixed(1)}% [${low.toFixed(1)}, ${high.toFixed(1)}]`;
-}
-
 /** The text with its first letter in upper case ("prompt design trains…" → "Prompt design trains…"). */
 export function capitalize(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);

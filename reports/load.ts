@@ -59,6 +59,21 @@ function parseJson(text: string, where: string): unknown {
   }
 }
 
+/** Checks every item, gathering each one's problems into a single error. */
+function checkAll<T, U>(items: readonly T[], check: (item: T, i: number) => U): U[] {
+  const checked: U[] = [];
+  const problems: string[] = [];
+  items.forEach((item, i) => {
+    try {
+      checked.push(check(item, i));
+    } catch (error) {
+      problems.push((error as Error).message);
+    }
+  });
+  throwProblems(problems);
+  return checked;
+}
+
 /** Checks one line of results.jsonl and returns it with nulls in numeric fields read as NaN. */
 export function checkRecord(value: unknown, where: string): TrialRecord {
   const c = new Checker(where, value);
@@ -390,19 +405,11 @@ async function loadBench(dir: string, benchFile: string | undefined): Promise<Lo
 
 /** Parses results.jsonl text (blank lines are skipped). */
 export function parseRecords(text: string, file = RESULT_FILES.records): TrialRecord[] {
-  const records: TrialRecord[] = [];
-  const problems: string[] = [];
-  text.split('\n').forEach((line, i) => {
-    if (line.trim() === '') return;
-    const where = `${file} line ${i + 1}`;
-    try {
-      records.push(checkRecord(parseJson(line, where), where));
-    } catch (error) {
-      problems.push((error as Error).message);
-    }
-  });
-  throwProblems(problems);
-  return records;
+  const lines = text
+    .split('\n')
+    .map((line, i) => ({ line, where: `${file} line ${i + 1}` }))
+    .filter(({ line }) => line.trim() !== '');
+  return checkAll(lines, ({ line, where }) => checkRecord(parseJson(line, where), where));
 }
 
 /** Every sweep a record names must be one run.json describes. */
@@ -462,16 +469,7 @@ export async function loadResults(dir: string, options: LoadOptions = {}): Promi
   checkSweepNames(records, manifest, RESULT_FILES.records);
   const summaryValue = parseJson(summaryText, RESULT_FILES.summary);
   if (!Array.isArray(summaryValue)) throw new Error(`${RESULT_FILES.summary}: (top level) = ${showValue(summaryValue)}: allowed: an array of summary rows`);
-  const problems: string[] = [];
-  const summary: SummaryRow[] = [];
-  summaryValue.forEach((row, i) => {
-    try {
-      summary.push(checkSummaryRow(row, `${RESULT_FILES.summary} row ${i}`));
-    } catch (error) {
-      problems.push((error as Error).message);
-    }
-  });
-  throwProblems(problems);
+  const summary = checkAll(summaryValue, (row, i) => checkSummaryRow(row, `${RESULT_FILES.summary} row ${i}`));
   checkSummaryMatchesRecords(records, summary);
   const ensembles = ensemblesText === null ? null : parseEnsembles(ensemblesText, records);
   const bench = await loadBench(resolved, options.benchFile);

@@ -15,8 +15,6 @@ export const LESTER_2021: Source = {
   full: 'Lester, Al-Rfou, Constant 2021, "The Power of Scale for Parameter-Efficient Prompt Tuning" (arXiv 2104.08691)',
 };
 export const HF_PEFT: Source = { short: 'Hugging Face PEFT', full: 'Hugging Face PEFT, print_trainable_parameters() for gpt2' };
-export const LI_LIANG_2021: Source = { short: 'Li & Liang 2021', full: 'Li & Liang 2021, "Prefix-Tuning: Optimizing Continuous Prompts for Generation"' };
-export const HU_2021: Source = { short: 'Hu et al. 2021', full: 'Hu et al. 2021, "LoRA: Low-Rank Adaptation of Large Language Models"' };
 
 /** One frozen T5.1.1 size of Lester et al. (embedding width E, approximate parameters). */
 export interface T5Size {

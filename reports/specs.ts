@@ -29,6 +29,69 @@ const CONFIG = {
   view: { stroke: '#ddd' },
 };
 
+/** A quantitative tooltip entry, formatted with a d3 format. */
+function tip(field: string, title: string, format: string) {
+  return { field, title, type: 'quantitative' as const, format };
+}
+
+/** Colour by series, with the figure's legend title and colours. */
+function colourBy(title: string, colours: ColourScale) {
+  return { field: 'series', type: 'nominal' as const, title, scale: { domain: colours.domain, range: colours.range } };
+}
+
+/** Only rows with a 95% interval (two or more seeds). */
+const HAS_INTERVAL = { filter: 'datum.low != null && datum.high != null' };
+
+/** Accuracy on y, not forced to include 0. */
+const ACCURACY_Y = { field: 'accuracy', type: 'quantitative' as const, scale: { zero: false } };
+
+/** The y channel (with axis title) of the layer that carries a score figure's axis and tooltips. */
+const ACCURACY_AXIS = { ...ACCURACY_Y, title: 'test accuracy (%)', axis: { format: '~r' } };
+
+/** The 95% interval of a score as a rule from `low` to `high`. */
+function scoreIntervalLayer(mark: { strokeWidth: number; opacity?: number }) {
+  return { transform: [HAS_INTERVAL], mark: { type: 'rule' as const, ...mark }, encoding: { y: { ...ACCURACY_Y, field: 'low' }, y2: { field: 'high' } } };
+}
+
+/** Tooltip entries every score figure shows after its own: the panel, the mean, its interval, seeds and diverged trials. */
+const SCORE_TOOLTIP = [
+  { field: 'panel', title: 'task' },
+  tip('accuracy', 'mean test accuracy (%)', '.1f'),
+  tip('low', '95% CI low (%)', '.1f'),
+  tip('high', '95% CI high (%)', '.1f'),
+  { field: 'n', title: 'seeds (finished)' },
+  { field: 'diverged', title: 'diverged trials' },
+];
+
+/** Line figures of a score (1, 3): interval rules, the line of means and its points with tooltips. */
+function scoreLineLayers(tooltip: readonly object[]) {
+  return [
+    scoreIntervalLayer({ strokeWidth: 1.5, opacity: 0.7 }),
+    { mark: { type: 'line' as const, strokeWidth: 2 }, encoding: { y: ACCURACY_Y } },
+    { mark: { type: 'point' as const, filled: true, size: 55 }, encoding: { y: ACCURACY_AXIS, tooltip: [...tooltip, ...SCORE_TOOLTIP, tip('trainable', 'trainable parameters', ',')] } },
+  ];
+}
+
+type FacetSpec = Extract<TopLevelSpec, { facet: unknown }>;
+
+/** A figure of panels (at most three a row), one per value of `facet.field`, sharing a title, data and config. */
+function facetedSpec(text: string, subtitle: string, points: readonly object[], facet: { field: string; title: string; sort: string[] }, spec: FacetSpec['spec']): TopLevelSpec {
+  return {
+    $schema: VEGA_LITE_SCHEMA,
+    title: { text, subtitle },
+    data: { values: [...points] },
+    facet: { ...facet, type: 'nominal' },
+    columns: Math.min(facet.sort.length, 3),
+    spec,
+    config: CONFIG,
+  };
+}
+
+/** The task panels of a figure, in order. */
+function taskFacet(points: readonly { panel: string }[]) {
+  return { field: 'panel', title: 'task', sort: [...new Set(points.map((p) => p.panel))].sort(comparePanels) };
+}
+
 /** A log x axis of frozen-model parameters with a tick at each model size drawn. */
 function parametersAxis(points: readonly { parameters: number }[]) {
   const values = [...new Set(points.map((p) => p.parameters))].sort((a, b) => a - b);
@@ -41,149 +104,61 @@ function parametersAxis(points: readonly { parameters: number }[]) {
   };
 }
 
-function panelsOf(points: readonly { panel: string }[]): string[] {
-  return [...new Set(points.map((p) => p.panel))].sort(comparePanels);
-}
-
 /** Figure 1: test accuracy against frozen-model parameters (log x), a line per method, a panel per task. */
 export function scalingSpec(points: readonly ScorePoint[], colours: ColourScale, subtitle: string): TopLevelSpec {
-  const panels = panelsOf(points);
-  return {
-    $schema: VEGA_LITE_SCHEMA,
-    title: { text: 'Scaling: test accuracy against frozen-model size, every method', subtitle },
-    data: { values: [...points] },
-    facet: { field: 'panel', type: 'nominal', title: 'task', sort: panels },
-    columns: Math.min(panels.length, 3),
-    spec: {
-      width: PANEL_WIDTH,
-      height: PANEL_HEIGHT,
-      encoding: {
-        x: parametersAxis(points),
-        color: { field: 'series', type: 'nominal', title: 'method', scale: { domain: colours.domain, range: colours.range } },
-      },
-      layer: [
-        {
-          transform: [{ filter: 'datum.low != null && datum.high != null' }],
-          mark: { type: 'rule', strokeWidth: 1.5, opacity: 0.7 },
-          encoding: { y: { field: 'low', type: 'quantitative', scale: { zero: false } }, y2: { field: 'high' } },
-        },
-        { mark: { type: 'line', strokeWidth: 2 }, encoding: { y: { field: 'accuracy', type: 'quantitative', scale: { zero: false } } } },
-        {
-          mark: { type: 'point', filled: true, size: 55 },
-          encoding: {
-            y: { field: 'accuracy', type: 'quantitative', title: 'test accuracy (%)', scale: { zero: false }, axis: { format: '~r' } },
-            tooltip: [
-              { field: 'series', title: 'method' },
-              { field: 'preset', title: 'frozen model' },
-              { field: 'parameters', title: 'frozen parameters', type: 'quantitative', format: ',' },
-              { field: 'panel', title: 'task' },
-              { field: 'accuracy', title: 'mean test accuracy (%)', type: 'quantitative', format: '.1f' },
-              { field: 'low', title: '95% CI low (%)', type: 'quantitative', format: '.1f' },
-              { field: 'high', title: '95% CI high (%)', type: 'quantitative', format: '.1f' },
-              { field: 'n', title: 'seeds (finished)' },
-              { field: 'diverged', title: 'diverged trials' },
-              { field: 'trainable', title: 'trainable parameters', type: 'quantitative', format: ',' },
-            ],
-          },
-        },
-      ],
-    },
-    config: CONFIG,
-  };
+  return facetedSpec('Scaling: test accuracy against frozen-model size, every method', subtitle, points, taskFacet(points), {
+    width: PANEL_WIDTH,
+    height: PANEL_HEIGHT,
+    encoding: { x: parametersAxis(points), color: colourBy('method', colours) },
+    layer: scoreLineLayers([{ field: 'series', title: 'method' }, { field: 'preset', title: 'frozen model' }, tip('parameters', 'frozen parameters', ',')]),
+  });
 }
 
 /** Figure 2: gap to full model tuning (percentage points) against frozen-model parameters, per method. */
 export function gapSpec(points: readonly GapPoint[], colours: ColourScale, subtitle: string): TopLevelSpec {
-  const panels = panelsOf(points);
   // x sits in each data layer, not the shared encoding, so that the zero rule spans the whole panel.
   const x = parametersAxis(points);
-  return {
-    $schema: VEGA_LITE_SCHEMA,
-    title: { text: 'Gap to full model tuning against frozen-model size', subtitle },
-    data: { values: [...points] },
-    facet: { field: 'panel', type: 'nominal', title: 'task', sort: panels },
-    columns: Math.min(panels.length, 3),
-    spec: {
-      width: PANEL_WIDTH,
-      height: PANEL_HEIGHT,
-      encoding: { color: { field: 'series', type: 'nominal', title: 'method', scale: { domain: colours.domain, range: colours.range } } },
-      layer: [
-        { mark: { type: 'rule', strokeWidth: 1.5, strokeDash: [5, 4] }, encoding: { y: { datum: 0 }, color: { value: '#252525' } } },
-        {
-          transform: [{ filter: 'datum.low != null && datum.high != null' }],
-          mark: { type: 'rule', strokeWidth: 1.5, opacity: 0.7 },
-          encoding: { x, y: { field: 'low', type: 'quantitative' }, y2: { field: 'high' } },
+  return facetedSpec('Gap to full model tuning against frozen-model size', subtitle, points, taskFacet(points), {
+    width: PANEL_WIDTH,
+    height: PANEL_HEIGHT,
+    encoding: { color: colourBy('method', colours) },
+    layer: [
+      { mark: { type: 'rule', strokeWidth: 1.5, strokeDash: [5, 4] }, encoding: { y: { datum: 0 }, color: { value: '#252525' } } },
+      { transform: [HAS_INTERVAL], mark: { type: 'rule', strokeWidth: 1.5, opacity: 0.7 }, encoding: { x, y: { field: 'low', type: 'quantitative' }, y2: { field: 'high' } } },
+      { mark: { type: 'line', strokeWidth: 2 }, encoding: { x, y: { field: 'gap', type: 'quantitative' } } },
+      {
+        mark: { type: 'point', filled: true, size: 55 },
+        encoding: {
+          x,
+          y: { field: 'gap', type: 'quantitative', title: ['accuracy minus full model tuning', '(percentage points)'], axis: { format: '~r' } },
+          tooltip: [
+            { field: 'series', title: 'method' },
+            { field: 'preset', title: 'frozen model' },
+            tip('parameters', 'frozen parameters', ','),
+            { field: 'panel', title: 'task' },
+            tip('gap', 'gap (percentage points)', '+.1f'),
+            tip('low', '95% CI low', '+.1f'),
+            tip('high', '95% CI high', '+.1f'),
+            { field: 'n', title: 'paired seeds' },
+          ],
         },
-        { mark: { type: 'line', strokeWidth: 2 }, encoding: { x, y: { field: 'gap', type: 'quantitative' } } },
-        {
-          mark: { type: 'point', filled: true, size: 55 },
-          encoding: {
-            x,
-            y: { field: 'gap', type: 'quantitative', title: ['accuracy minus full model tuning', '(percentage points)'], axis: { format: '~r' } },
-            tooltip: [
-              { field: 'series', title: 'method' },
-              { field: 'preset', title: 'frozen model' },
-              { field: 'parameters', title: 'frozen parameters', type: 'quantitative', format: ',' },
-              { field: 'panel', title: 'task' },
-              { field: 'gap', title: 'gap (percentage points)', type: 'quantitative', format: '+.1f' },
-              { field: 'low', title: '95% CI low', type: 'quantitative', format: '+.1f' },
-              { field: 'high', title: '95% CI high', type: 'quantitative', format: '+.1f' },
-              { field: 'n', title: 'paired seeds' },
-            ],
-          },
-        },
-      ],
-    },
-    config: CONFIG,
-  };
+      },
+    ],
+  });
 }
 
 /** Figure 3: test accuracy against prompt length (log x), a line per preset. */
 export function promptLengthSpec(points: readonly ScorePoint[], presetColours: ColourScale, subtitle: string): TopLevelSpec {
-  const panels = panelsOf(points);
   const lengths = [...new Set(points.map((p) => Number(p.x)))].sort((a, b) => a - b);
-  return {
-    $schema: VEGA_LITE_SCHEMA,
-    title: { text: 'Prompt length: test accuracy against the number of prompt tokens', subtitle },
-    data: { values: [...points] },
-    facet: { field: 'panel', type: 'nominal', title: 'task', sort: panels },
-    columns: Math.min(panels.length, 3),
-    spec: {
-      width: PANEL_WIDTH + 60,
-      height: PANEL_HEIGHT + 20,
-      encoding: {
-        x: { field: 'x', type: 'quantitative', scale: { type: 'log', nice: false, padding: 18 }, title: 'prompt length (tokens, log scale)', axis: { values: lengths, format: 'd' } },
-        color: { field: 'series', type: 'nominal', title: 'frozen model', scale: { domain: presetColours.domain, range: presetColours.range } },
-      },
-      layer: [
-        {
-          transform: [{ filter: 'datum.low != null && datum.high != null' }],
-          mark: { type: 'rule', strokeWidth: 1.5, opacity: 0.7 },
-          encoding: { y: { field: 'low', type: 'quantitative', scale: { zero: false } }, y2: { field: 'high' } },
-        },
-        { mark: { type: 'line', strokeWidth: 2 }, encoding: { y: { field: 'accuracy', type: 'quantitative', scale: { zero: false } } } },
-        {
-          mark: { type: 'point', filled: true, size: 55 },
-          encoding: {
-            y: { field: 'accuracy', type: 'quantitative', title: 'test accuracy (%)', scale: { zero: false }, axis: { format: '~r' } },
-            tooltip: [
-              { field: 'series', title: 'frozen model' },
-              { field: 'parameters', title: 'frozen parameters', type: 'quantitative', format: ',' },
-              { field: 'x', title: 'prompt length (tokens)' },
-              { field: 'panel', title: 'task' },
-              { field: 'accuracy', title: 'mean test accuracy (%)', type: 'quantitative', format: '.1f' },
-              { field: 'low', title: '95% CI low (%)', type: 'quantitative', format: '.1f' },
-              { field: 'high', title: '95% CI high (%)', type: 'quantitative', format: '.1f' },
-              { field: 'n', title: 'seeds (finished)' },
-              { field: 'diverged', title: 'diverged trials' },
-              { field: 'trainable', title: 'trainable parameters', type: 'quantitative', format: ',' },
-            ],
-          },
-        },
-      ],
+  return facetedSpec('Prompt length: test accuracy against the number of prompt tokens', subtitle, points, taskFacet(points), {
+    width: PANEL_WIDTH + 60,
+    height: PANEL_HEIGHT + 20,
+    encoding: {
+      x: { field: 'x', type: 'quantitative', scale: { type: 'log', nice: false, padding: 18 }, title: 'prompt length (tokens, log scale)', axis: { values: lengths, format: 'd' } },
+      color: colourBy('frozen model', presetColours),
     },
-    config: CONFIG,
-  };
+    layer: scoreLineLayers([{ field: 'series', title: 'frozen model' }, tip('parameters', 'frozen parameters', ','), { field: 'x', title: 'prompt length (tokens)' }]),
+  });
 }
 
 /** Lester et al.'s order of initialisations, worst to best; others follow alphabetically. */
@@ -191,49 +166,26 @@ export const INIT_ORDER = ['random-uniform', 'sampled-vocab', 'class-label'];
 
 /** Figure 4: test accuracy per initialisation strategy (x), a point per preset side by side. */
 export function initSpec(points: readonly ScorePoint[], presetColours: ColourScale, subtitle: string): TopLevelSpec {
-  const panels = panelsOf(points);
   const inits = [...new Set(points.map((p) => String(p.x)))].sort((a, b) => rankInit(a) - rankInit(b) || a.localeCompare(b));
-  return {
-    $schema: VEGA_LITE_SCHEMA,
-    title: { text: 'Initialisation: test accuracy per prompt initialisation, across frozen models', subtitle },
-    data: { values: [...points] },
-    facet: { field: 'panel', type: 'nominal', title: 'task', sort: panels },
-    columns: Math.min(panels.length, 3),
-    spec: {
-      width: PANEL_WIDTH + 60,
-      height: PANEL_HEIGHT + 20,
-      encoding: {
-        x: { field: 'x', type: 'nominal', sort: inits, title: 'prompt initialisation', axis: { labelAngle: 0 } },
-        xOffset: { field: 'series', type: 'nominal', sort: presetColours.domain },
-        color: { field: 'series', type: 'nominal', title: 'frozen model', scale: { domain: presetColours.domain, range: presetColours.range } },
-      },
-      layer: [
-        {
-          transform: [{ filter: 'datum.low != null && datum.high != null' }],
-          mark: { type: 'rule', strokeWidth: 2 },
-          encoding: { y: { field: 'low', type: 'quantitative', scale: { zero: false } }, y2: { field: 'high' } },
-        },
-        {
-          mark: { type: 'point', filled: true, size: 70 },
-          encoding: {
-            y: { field: 'accuracy', type: 'quantitative', title: 'test accuracy (%)', scale: { zero: false }, axis: { format: '~r' } },
-            tooltip: [
-              { field: 'x', title: 'initialisation' },
-              { field: 'series', title: 'frozen model' },
-              { field: 'parameters', title: 'frozen parameters', type: 'quantitative', format: ',' },
-              { field: 'panel', title: 'task' },
-              { field: 'accuracy', title: 'mean test accuracy (%)', type: 'quantitative', format: '.1f' },
-              { field: 'low', title: '95% CI low (%)', type: 'quantitative', format: '.1f' },
-              { field: 'high', title: '95% CI high (%)', type: 'quantitative', format: '.1f' },
-              { field: 'n', title: 'seeds (finished)' },
-              { field: 'diverged', title: 'diverged trials' },
-            ],
-          },
-        },
-      ],
+  return facetedSpec('Initialisation: test accuracy per prompt initialisation, across frozen models', subtitle, points, taskFacet(points), {
+    width: PANEL_WIDTH + 60,
+    height: PANEL_HEIGHT + 20,
+    encoding: {
+      x: { field: 'x', type: 'nominal', sort: inits, title: 'prompt initialisation', axis: { labelAngle: 0 } },
+      xOffset: { field: 'series', type: 'nominal', sort: presetColours.domain },
+      color: colourBy('frozen model', presetColours),
     },
-    config: CONFIG,
-  };
+    layer: [
+      scoreIntervalLayer({ strokeWidth: 2 }),
+      {
+        mark: { type: 'point', filled: true, size: 70 },
+        encoding: {
+          y: ACCURACY_AXIS,
+          tooltip: [{ field: 'x', title: 'initialisation' }, { field: 'series', title: 'frozen model' }, tip('parameters', 'frozen parameters', ','), ...SCORE_TOOLTIP],
+        },
+      },
+    ],
+  });
 }
 
 function rankInit(init: string): number {
@@ -272,14 +224,14 @@ export function efficiencySpec(points: readonly EfficiencyPoint[], lines: readon
   const labelX = gap ? { datum: Math.sqrt(oursMax * publishedMin) } : { value: 'width' as const };
   const x = { field: 'parameters', type: 'quantitative' as const, scale: { type: 'log' as const, nice: false, padding: 20 }, title: 'frozen-model parameters (log scale)', axis: { format: '~s', values: decades(Math.min(...xs), Math.max(...xs)) } };
   const y = { field: 'percent', type: 'quantitative' as const, scale: { type: 'log' as const, nice: false, padding: 12 }, title: 'task-specific trainable parameters (% of the model, log scale)', axis: { format: '~g', values: decades(Math.min(...ys), Math.max(...ys)) } };
-  const colour = { field: 'series', type: 'nominal' as const, title: 'method', scale: { domain: colours.domain, range: colours.range } };
+  const colour = colourBy('method', colours);
   const tooltip = [
     { field: 'label', title: 'what' },
     { field: 'source', title: 'source' },
-    { field: 'parameters', title: 'model parameters', type: 'quantitative' as const, format: ',' },
-    { field: 'trainable', title: 'trainable parameters', type: 'quantitative' as const, format: ',' },
-    { field: 'percent', title: 'trainable (% of the model)', type: 'quantitative' as const, format: '.4~g' },
-    { field: 'adapterBytes', title: 'saved per task (bytes)', type: 'quantitative' as const, format: ',' },
+    tip('parameters', 'model parameters', ','),
+    tip('trainable', 'trainable parameters', ','),
+    tip('percent', 'trainable (% of the model)', '.4~g'),
+    tip('adapterBytes', 'saved per task (bytes)', ','),
   ];
   const shape = { field: 'source', type: 'nominal' as const, title: 'source', scale: { domain: sources, range: ['circle', 'diamond', 'square', 'triangle-up', 'cross'] } };
   return {
@@ -314,45 +266,33 @@ export function efficiencySpec(points: readonly EfficiencyPoint[], lines: readon
 
 /** Figure 6: mean training loss against step, a line per method, a panel per preset (bands: 95% CI over seeds). */
 export function curvesSpec(points: readonly CurvePoint[], colours: ColourScale, presets: string[], subtitle: string): TopLevelSpec {
-  return {
-    $schema: VEGA_LITE_SCHEMA,
-    title: { text: 'Training curves: training loss against step, per method', subtitle },
-    data: { values: [...points] },
-    facet: { field: 'preset', type: 'nominal', title: 'frozen model', sort: presets },
-    columns: Math.min(presets.length, 3),
-    spec: {
-      width: PANEL_WIDTH,
-      height: PANEL_HEIGHT,
-      encoding: {
-        x: { field: 'step', type: 'quantitative', title: 'training step', axis: { format: 'd', tickMinStep: 1 } },
-        color: { field: 'series', type: 'nominal', title: 'method', scale: { domain: colours.domain, range: colours.range }, legend: { symbolOpacity: 1 } },
-      },
-      layer: [
-        {
-          transform: [{ filter: 'datum.low != null && datum.high != null' }],
-          mark: { type: 'area', opacity: 0.18 },
-          encoding: { y: { field: 'low', type: 'quantitative' }, y2: { field: 'high' } },
-        },
-        { mark: { type: 'line', strokeWidth: 2 }, encoding: { y: { field: 'loss', type: 'quantitative', title: 'training loss (cross-entropy per label token, nats)' } } },
-        {
-          mark: { type: 'point', filled: true, size: 25 },
-          encoding: {
-            y: { field: 'loss', type: 'quantitative' },
-            tooltip: [
-              { field: 'series', title: 'method' },
-              { field: 'preset', title: 'frozen model' },
-              { field: 'step', title: 'step' },
-              { field: 'loss', title: 'mean loss (nats)', type: 'quantitative', format: '.3f' },
-              { field: 'low', title: '95% CI low', type: 'quantitative', format: '.3f' },
-              { field: 'high', title: '95% CI high', type: 'quantitative', format: '.3f' },
-              { field: 'n', title: 'seeds' },
-            ],
-          },
-        },
-      ],
+  return facetedSpec('Training curves: training loss against step, per method', subtitle, points, { field: 'preset', title: 'frozen model', sort: presets }, {
+    width: PANEL_WIDTH,
+    height: PANEL_HEIGHT,
+    encoding: {
+      x: { field: 'step', type: 'quantitative', title: 'training step', axis: { format: 'd', tickMinStep: 1 } },
+      color: { ...colourBy('method', colours), legend: { symbolOpacity: 1 } },
     },
-    config: CONFIG,
-  };
+    layer: [
+      { transform: [HAS_INTERVAL], mark: { type: 'area', opacity: 0.18 }, encoding: { y: { field: 'low', type: 'quantitative' }, y2: { field: 'high' } } },
+      { mark: { type: 'line', strokeWidth: 2 }, encoding: { y: { field: 'loss', type: 'quantitative', title: 'training loss (cross-entropy per label token, nats)' } } },
+      {
+        mark: { type: 'point', filled: true, size: 25 },
+        encoding: {
+          y: { field: 'loss', type: 'quantitative' },
+          tooltip: [
+            { field: 'series', title: 'method' },
+            { field: 'preset', title: 'frozen model' },
+            { field: 'step', title: 'step' },
+            tip('loss', 'mean loss (nats)', '.3f'),
+            tip('low', '95% CI low', '.3f'),
+            tip('high', '95% CI high', '.3f'),
+            { field: 'n', title: 'seeds' },
+          ],
+        },
+      },
+    ],
+  });
 }
 
 /** One panel of the compute figure: a bar per method within each preset, with 95% error bars where available. */
@@ -363,7 +303,7 @@ function computePanel(field: keyof ComputePoint, title: string, format: string, 
     encoding: {
       x: { field: 'preset', type: 'nominal' as const, sort: presets, title: 'frozen model', axis: { labelAngle: 0 } },
       xOffset: { field: 'series', type: 'nominal' as const, sort: colours.domain },
-      color: { field: 'series', type: 'nominal' as const, title: 'method', scale: { domain: colours.domain, range: colours.range } },
+      color: colourBy('method', colours),
     },
     layer: [
       {
@@ -373,13 +313,8 @@ function computePanel(field: keyof ComputePoint, title: string, format: string, 
           tooltip: [
             { field: 'series', title: 'method' },
             { field: 'preset', title: 'frozen model' },
-            { field, title, type: 'quantitative' as const, format },
-            ...(interval
-              ? [
-                  { field: `${field}Low`, title: '95% CI low', type: 'quantitative' as const, format },
-                  { field: `${field}High`, title: '95% CI high', type: 'quantitative' as const, format },
-                ]
-              : []),
+            tip(field, title, format),
+            ...(interval ? [tip(`${field}Low`, '95% CI low', format), tip(`${field}High`, '95% CI high', format)] : []),
             { field: 'n', title: 'trials (tasks × seeds)' },
           ],
         },
@@ -434,14 +369,14 @@ export function overheadSpec(points: readonly OverheadPoint[], colours: ColourSc
           x: { field: 'preset', type: 'nominal', sort: presets, title: 'frozen model', axis: { labelAngle: 0 } },
           xOffset: { field: 'series', type: 'nominal', sort: colours.domain },
           y: { field: 'overhead', ...y },
-          color: { field: 'series', type: 'nominal', title: 'method', scale: { domain: colours.domain, range: colours.range } },
+          color: colourBy('method', colours),
           tooltip: [
             { field: 'series', title: 'method' },
             { field: 'preset', title: 'frozen model' },
-            { field: 'parameters', title: 'frozen parameters', type: 'quantitative', format: ',' },
-            { field: 'overhead', title: 'overhead (%)', type: 'quantitative', format: '+.2f' },
-            { field: 'inferMs', title: 'median forward pass (ms)', type: 'quantitative', format: '.2f' },
-            { field: 'bareMs', title: 'frozen model alone (ms)', type: 'quantitative', format: '.2f' },
+            tip('parameters', 'frozen parameters', ','),
+            tip('overhead', 'overhead (%)', '+.2f'),
+            tip('inferMs', 'median forward pass (ms)', '.2f'),
+            tip('bareMs', 'frozen model alone (ms)', '.2f'),
             { field: 'virtualTokens', title: 'virtual tokens' },
           ],
         },
