@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { booleanFlag, formatFlags, numberFlag, parseArgs, stringFlag, type FlagSpec } from '../src/cli_args.js';
 import { formatDuration } from '../src/progress.js';
-import { RESULT_FILES, summarize, type SummaryRow } from '../src/results.js';
+import { accuracyInterval, RESULT_FILES, summarize, type SummaryRow } from '../src/results.js';
 import { writeReport } from '../reports/report.js';
 import { DEFAULT_CACHE_DIR, PROFILE_NAMES } from './pretrain.js';
 import { BENCH_SUBDIR, DEFAULT_RESULTS_DIR } from './results_files.js';
@@ -141,8 +141,7 @@ export function formatSummaryTable(rows: readonly SummaryRow[]): string {
     r.task,
     `${r.n}${r.diverged > 0 ? ` (+${r.diverged} diverged)` : ''}`,
     percent(r.mean),
-    // Accuracies lie in [0, 1]; a t-interval over two seeds can reach past both ends (summary.json keeps it whole).
-    r.n >= 2 ? `${percent(Math.max(0, r.ci95[0]))}–${percent(Math.min(1, r.ci95[1]))}` : '--',
+    r.n >= 2 ? accuracyInterval(r).map(percent).join('–') : '--',
     r.gapToFull === null ? '--' : `${r.gapToFull >= 0 ? '+' : ''}${percent(r.gapToFull)}`,
     r.percent.toPrecision(3),
   ]);

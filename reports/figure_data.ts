@@ -6,7 +6,7 @@
  */
 import type { BenchReport, BenchRow } from '../src/bench.js';
 import type { FigureKind, SummaryRow, TrialRecord } from '../src/results.js';
-import { optionsLabel } from '../src/results.js';
+import { accuracyInterval, optionsLabel } from '../src/results.js';
 import { confidenceInterval } from '../src/stats.js';
 import type { LoadedResults } from './load.js';
 import { AVERAGE_TASK, compareMethods, methodColour, methodName, namerFor, panelOf, type SeriesNamer } from './series.js';
@@ -61,9 +61,8 @@ function scorePoint(row: SummaryRow, panel: string, series: string, x: number | 
     parameters: row.baseParameters,
     x,
     accuracy: percent(row.mean),
-    // An accuracy lies in [0, 100]: a t-interval over two seeds can reach past both ends, and is cut there.
-    low: interval ? Math.max(0, percent(row.ci95[0])) : null,
-    high: interval ? Math.min(100, percent(row.ci95[1])) : null,
+    low: interval ? percent(accuracyInterval(row)[0]) : null,
+    high: interval ? percent(accuracyInterval(row)[1]) : null,
     n: row.n,
     diverged: row.diverged,
     trainable: row.trainable,

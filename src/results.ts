@@ -157,6 +157,14 @@ export function optionsLabel(options: Readonly<Record<string, OptionValue>>): st
 }
 
 /**
+ * A summary row's 95% interval of accuracy, cut to [0, 1]: an accuracy cannot leave it, but a t-interval
+ * over two seeds easily does (summary.json keeps the interval whole; tables and figures show this).
+ */
+export function accuracyInterval(row: Pick<SummaryRow, 'ci95'>): [number, number] {
+  return [Math.max(0, row.ci95[0]), Math.min(1, row.ci95[1])];
+}
+
+/**
  * Groups trial records by (preset, method, options, task) and computes, over seeds, the mean test
  * accuracy, its sample standard deviation and a 95% confidence interval, plus the gap to full model
  * tuning on the same preset and task. Adds an "average" task per group: the mean over tasks of each
