@@ -284,6 +284,43 @@ export interface PretrainedInfo {
   /** The same architecture never trained: what the tuned methods owe to pretraining. */
   controlHeldOutLoss: number;
   trainingSeconds: number;
+  /** What the frozen model could do before any method touched it; absent in runs made before gates existed. */
+  gates?: CapabilityGates;
+}
+
+/** One gate measurement on the pretrained model, beside the never-trained control of the same shape. */
+export interface GateScore {
+  model: number;
+  control: number;
+  /** What guessing scores (1 / number of labels or answers). */
+  chance: number;
+  /** Examples measured. */
+  n: number;
+}
+
+/** Mean label-word loss (nats) split into the deciding (first) token and the rest (spelling). */
+export interface LabelLossSplit {
+  deciding: number;
+  spelling: number;
+}
+
+/**
+ * Capability gates: measured when a frozen model is pretrained, stored in run.json. A scaling claim is
+ * stated only when the largest model's gates pass (clearly above chance and above its control).
+ */
+export interface CapabilityGates {
+  /** Zero-shot label-word accuracy per task (rank classification, nothing tuned). */
+  zeroShot: Record<string, GateScore>;
+  /** Label-word loss per task, on the model and on its control. */
+  labelLoss: Record<string, { model: LabelLossSplit; control: LabelLossSplit }>;
+  /** Cloze probe per skill, in the pretraining wording: does the frozen model have the skill at all? */
+  probes: Record<string, GateScore>;
+  /** Whether the gates pass, by the rule `rule` states. */
+  pass: boolean;
+  /** The rule applied, in words (shown in the report). */
+  rule: string;
+  /** Why the gates fail; empty when they pass. */
+  reasons: string[];
 }
 
 /** run.json: what a results folder is (written beside results.jsonl; reports read it for captions). */

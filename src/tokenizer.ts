@@ -27,8 +27,31 @@ const SPECIAL_NAMES: Record<number, string> = {
   [SPECIAL_TOKENS.mask]: '<|mask|>',
 };
 
-export class ByteTokenizer {
+/**
+ * What every text path needs from a tokenizer: the byte tokenizer of the ps-* family and the GPT-2
+ * byte-level BPE that a Hugging Face checkpoint brings both implement it, so no caller assumes bytes.
+ */
+export interface Tokenizer {
+  /** Which tokenizer this is ('byte' for the ps-* family), recorded with results. */
+  readonly name: string;
+  readonly vocabSize: number;
+  /** The id that separates documents (<|endoftext|>). */
+  readonly endOfTextId: number;
+  /** The id used for right padding in batches; never a training target. */
+  readonly padId: number;
+  /** Token ids of the text, optionally followed by the end-of-text id. */
+  encode(text: string, options?: { endOfText?: boolean }): number[];
+  /** Text of the ids. */
+  decode(ids: readonly number[]): string;
+  /** A readable form of one id, for tables of label words and the like. */
+  tokenString(id: number): string;
+}
+
+export class ByteTokenizer implements Tokenizer {
+  readonly name = 'byte';
   readonly vocabSize = BYTE_VOCAB_SIZE;
+  readonly endOfTextId = SPECIAL_TOKENS.endOfText;
+  readonly padId = SPECIAL_TOKENS.pad;
   private readonly encoder = new TextEncoder();
   private readonly decoder = new TextDecoder('utf-8', { fatal: false });
 
