@@ -29,7 +29,8 @@ import { majorityOf, SPLIT_NAMES } from './types.js';
 export interface LoaderConfig {
   name: string;
   format: 'jsonl' | 'csv' | 'tsv';
-  files: { train: string; dev?: string; test?: string };
+  /** Paths per split; at least one (datasets/file_tasks.ts derives the missing splits). */
+  files: { train?: string; dev?: string; test?: string };
   /** Fields that make up the input, in the order the default template lists them. */
   textFields: string[];
   labelField: string;
@@ -102,9 +103,9 @@ export function validateLoaderConfig(config: unknown): LoaderConfig {
 type Bad = (field: string, value: unknown, allowed: string) => void;
 
 function validateFiles(files: unknown, bad: Bad): void {
-  if (!isRecord(files)) return bad('files', files, 'must be an object { train, dev?, test? } of paths');
-  if (typeof files.train !== 'string' || files.train.length === 0) bad('files.train', files.train, 'must be a path (required)');
-  for (const split of ['dev', 'test'] as const) {
+  if (!isRecord(files)) return bad('files', files, 'must be an object { train?, dev?, test? } of paths');
+  if (SPLIT_NAMES.every((split) => files[split] === undefined)) bad('files', files, 'must name at least one of train, dev, test');
+  for (const split of SPLIT_NAMES) {
     if (files[split] !== undefined && (typeof files[split] !== 'string' || files[split] === '')) bad(`files.${split}`, files[split], 'must be a path when given');
   }
   for (const key of Object.keys(files)) if (!SPLIT_NAMES.includes(key as 'train')) bad(`files.${key}`, files[key], 'unknown split; allowed: train, dev, test');
@@ -166,6 +167,7 @@ export function loadTask(rawConfig: LoaderConfig): Task {
     labels,
     splits,
     format: (example) => example.input,
+    template,
     majorityBaseline: (split) => majorityOf(splits[split], labels),
   };
 }
@@ -323,5 +325,6 @@ function toExample(config: LoaderConfig, split: keyof TaskSplits, template: stri
     return null;
   }
   const input = template.replace(/\{([^{}]+)\}/g, (_, name: string) => values[name] ?? `{${name}}`);
-  return { id: `${config.name}:${split}:${idValue ?? `line${row.line}`}`, input, label, facts: [] };
+  const fields = Object.fromEntries(config.textFields.map((name) => [name, values[name]]));
+  return { id: `${config.name}:${split}:${idValue ?? `line${row.line}`}`, input, label, facts: [], fields };
 }

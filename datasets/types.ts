@@ -13,6 +13,8 @@ export interface TaskExample {
   label: string;
   /** Ids of the world facts the example is about (empty for loaded real data). */
   facts: string[];
+  /** Loaded real data: the text fields the template was filled with (truncation shortens these, never the label). */
+  fields?: Record<string, string>;
 }
 
 /** Disjoint train, dev and test examples. */
@@ -38,6 +40,21 @@ export interface Task {
   format(example: TaskExample): string;
   /** The most frequent label of a split and the accuracy of always answering it. */
   majorityBaseline(split: keyof TaskSplits): { label: string; accuracy: number };
+  /** Loaded real data: the "{field}" template that `format` renders from `example.fields`. */
+  template?: string;
+  /** Loaded real data: the text field shortened first when an input does not fit the context. */
+  truncateField?: string;
+  /** Loaded real data: where the examples came from and how the splits were made, as recorded with results. */
+  source?: TaskSource;
+}
+
+/** Provenance of a task loaded from files. */
+export interface TaskSource {
+  recipe: string;
+  /** Per file: the split it was given as, its path, its SHA-256 and its rows. */
+  files: { split: keyof TaskSplits; path: string; sha256: string; rows: number }[];
+  /** How each split was made from the files, in words (derived splits, caps). */
+  splits: string[];
 }
 
 /** The split names in order. */

@@ -68,17 +68,20 @@ export async function runExperiment(argv: string[]): Promise<ExperimentCommandRe
   const workers = numberFlag(args, 'workers');
   if (workers !== undefined && workers < 1) throw new Error(`experiment: --workers = ${workers}: allowed: an integer ≥ 1`);
   const file = experimentPath(args.positionals[0] ?? 'default');
-  const experiment = resolveExperiment(file, stringFlag(args, 'profile') ?? 'quick');
+  const dryRun = booleanFlag(args, 'dry-run');
+  // A dry run plans checkpoints whose folder is missing from their shape, and says what a real run would refuse.
+  const experiment = resolveExperiment(file, stringFlag(args, 'profile') ?? 'quick', { allowMissingCheckpoints: dryRun });
   const trialCacheDir = stringFlag(args, 'trial-cache') ?? DEFAULT_TRIAL_CACHE_DIR;
   const warn = (message: string): void => void process.stderr.write(`warning: ${message}\n`);
   const plan = await planRun(experiment, trialCacheDir, warn);
   const json = booleanFlag(args, 'json');
 
-  if (booleanFlag(args, 'dry-run')) {
+  if (dryRun) {
+    for (const missing of experiment.missingCheckpoints) process.stderr.write(`warning: ${missing}: the real run will refuse to start until it exists\n`);
     const list = plan.trials.map((trial) => ({ key: trial.key, cached: plan.cached.has(trial.key), sweeps: trial.sweeps, ...trial.config }));
     if (json) {
       process.stdout.write(
-        `${JSON.stringify({ experiment: experiment.name, profile: experiment.profile, file: experiment.file, presets: experiment.presets, trials: plan.trials.length, cached: plan.cached.size, toRun: plan.toRun.length, list }, null, 2)}\n`,
+        `${JSON.stringify({ experiment: experiment.name, profile: experiment.profile, file: experiment.file, presets: experiment.presets, trials: plan.trials.length, cached: plan.cached.size, toRun: plan.toRun.length, missingCheckpoints: experiment.missingCheckpoints, datasets: experiment.datasets, list }, null, 2)}\n`,
       );
     } else {
       process.stdout.write(`${experiment.name} (${experiment.file}, profile ${experiment.profile}): ${plan.trials.length} trials, ${plan.cached.size} cached, ${plan.toRun.length} to run\n`);

@@ -110,7 +110,11 @@ export async function runPlannedExperiment(experiment: ResolvedExperiment, plan:
   const failed: RunOutcome['failed'] = [];
   const pretrained = new Map<string, { info: PretrainedInfo; dir: string }>();
   const pretrainFailed = new Map<string, string>();
-  const pretrainQueue = [...experiment.presets].reverse(); // largest first: it takes longest
+  // Checkpoint folders are ready as they are; only ps-* presets are pretrained, largest first (it takes longest).
+  const checkpointDirs = new Map(experiment.checkpoints.map((c) => [c.name, c.dir]));
+  const pretrainQueue = [...experiment.presets].filter((preset) => !checkpointDirs.has(preset)).reverse();
+  const ready = (preset: string): boolean => checkpointDirs.has(preset) || pretrained.has(preset);
+  const modelDirOf = (preset: string): string => checkpointDirs.get(preset) ?? (pretrained.get(preset)?.dir as string);
   const pretrainRunning = new Set<string>();
   const pending = [...plan.toRun].sort((a, b) => experiment.presets.indexOf(a.config.preset) - experiment.presets.indexOf(b.config.preset));
   const progress = new Progress({ label: experiment.name, total: plan.toRun.length, unit: 'trial', stream: options.progressStream ?? process.stderr, intervalSeconds: 30 });
@@ -135,7 +139,7 @@ export async function runPlannedExperiment(experiment: ResolvedExperiment, plan:
       if (slots.some((s) => s.busy !== null) || pending.length > 0 || pretrainQueue.length > 0 || ensembleQueue.length > 0) return;
       if (ensemblePhase === 'pending') {
         ensemblePhase = 'running';
-        ensembleQueue.push(...ensembleGroups(plan.trials, records).filter((group) => pretrained.has(group.trials[0].config.preset)));
+        ensembleQueue.push(...ensembleGroups(plan.trials, records).filter((group) => ready(group.trials[0].config.preset)));
         if (ensembleQueue.length > 0) {
           progress.line(`ensembling prompt-tuning prompts across seeds: ${ensembleQueue.length} configuration(s)`);
           dispatchAll();
@@ -176,6 +180,8 @@ export async function runPlannedExperiment(experiment: ResolvedExperiment, plan:
           const entry = pretrained.get(preset);
           return entry === undefined ? [] : [entry.info];
         }),
+        ...(experiment.checkpoints.length === 0 ? {} : { checkpoints: experiment.checkpoints.map(({ name, dir, parameters, tokenizer, fingerprint }) => ({ name, dir, parameters, tokenizer, fingerprint })) }),
+        ...(experiment.datasets.length === 0 ? {} : { datasets: experiment.datasets.map(({ name, fingerprint, source }) => ({ name, fingerprint, ...source })) }),
       };
       writeResults(options.resultsDir, ordered, manifest, canonicalJson(experiment.document), ensembles)
         .then(() => resolve({ records: ordered, ran: manifest.trials.ran, cached: plan.cached.size, failed, ensembles, manifest, wallSeconds }))
@@ -202,12 +208,12 @@ export async function runPlannedExperiment(experiment: ResolvedExperiment, plan:
           done += 1;
         }
       }
-      const index = pending.findIndex((t) => pretrained.has(t.config.preset));
+      const index = pending.findIndex((t) => ready(t.config.preset));
       const group = index < 0 && ensemblePhase === 'running' ? ensembleQueue.shift() : undefined;
       if (group !== undefined) {
         slot.busy = { kind: 'ensemble', id: group.id };
         activity.set(slot.id, `ensemble ${group.trials[0].config.preset} ${group.trials.length} prompts`);
-        const modelDir = pretrained.get(group.trials[0].config.preset)?.dir as string;
+        const modelDir = modelDirOf(group.trials[0].config.preset);
         slot.worker.postMessage({ type: 'ensemble', group, modelDir, trialCacheDir: options.trialCacheDir } satisfies MainMessage);
         redraw();
         return;
@@ -220,7 +226,7 @@ export async function runPlannedExperiment(experiment: ResolvedExperiment, plan:
       const [trial] = pending.splice(index, 1);
       slot.busy = { kind: 'trial', trial };
       activity.set(slot.id, `${trial.config.preset} ${trial.config.method} ${trial.config.task} s${trial.config.seed}`);
-      const modelDir = pretrained.get(trial.config.preset)?.dir as string;
+      const modelDir = modelDirOf(trial.config.preset);
       slot.worker.postMessage({ type: 'trial', planned: trial, modelDir, trialCacheDir: options.trialCacheDir } satisfies MainMessage);
       redraw();
     };

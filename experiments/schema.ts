@@ -7,6 +7,7 @@
 import { unknownNameMessage } from '../src/config.js';
 import { FIGURE_KINDS } from '../src/results.js';
 import { TASK_NAMES } from '../datasets/tasks.js';
+import { RECIPE_NAMES, RECIPES } from '../datasets/recipes/index.js';
 
 /** The subset of JSON Schema this validator understands. */
 export interface Schema {
@@ -75,10 +76,55 @@ const SWEEP: Schema = {
   },
 };
 
+const splitCap: Schema = { anyOf: [positiveInteger, { enum: ['all'] }], description: 'most examples of the split (the first by SHA-256 of the example id), or "all"' };
+const splitPaths: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  description: 'file per split (at least one); relative paths are resolved against this experiment file\'s folder, ${VAR} and ${VAR:-default} against the environment; missing splits are derived (see the README)',
+  properties: { train: { type: 'string' }, dev: { type: 'string' }, test: { type: 'string' } },
+};
+
+const DATASET: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['recipe', 'files'],
+  properties: {
+    recipe: { type: 'string', enum: RECIPE_NAMES, description: `how the files become a task: ${RECIPES.map((r) => `${r.name} (${r.description})`).join('; ')}` },
+    files: splitPaths,
+    format: { type: 'string', enum: ['jsonl', 'csv', 'tsv'], description: 'file format (generic recipe; others set it)' },
+    textFields: { type: 'array', items: { type: 'string' }, minItems: 1, description: 'fields that make the input, in template order' },
+    labelField: { type: 'string', description: 'the field holding the label' },
+    labelWords: { type: 'object', additionalProperties: { type: 'string' }, description: 'verbaliser: raw label value → label word with one leading space (" yes")' },
+    template: { type: 'string', description: 'the input with {field} placeholders, ending right before the label word' },
+    idField: { type: 'string', description: 'field holding a row id (default: the line number)' },
+    truncateField: { type: 'string', description: 'text field shortened first when an input does not fit the context (default: the recipe\'s, else the longest)' },
+    sizes: { type: 'object', additionalProperties: false, description: 'caps per split (default: the experiment\'s data, else all)', properties: { train: splitCap, dev: splitCap, test: splitCap } },
+    heldOut: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'fractions of the pool carved out when no file gives dev or test (default dev 0.1, test 0.2)',
+      properties: { dev: { type: 'number', exclusiveMinimum: 0, maximum: 0.9 }, test: { type: 'number', exclusiveMinimum: 0, maximum: 0.9 } },
+    },
+  },
+};
+
+const CHECKPOINT: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['path'],
+  properties: {
+    path: { type: 'string', description: 'the folder (config.json, model.safetensors or an index of shards, the tokenizer files); relative to this file, ${VAR} expanded' },
+    shape: { type: 'string', description: 'a preset whose shape the folder must have (default: the entry name when it is one, e.g. gpt2-xl); lets --dry-run plan without the folder' },
+    description: { type: 'string' },
+  },
+};
+
 const BODY_PROPERTIES: Record<string, Schema> = {
   description: { type: 'string' },
-  presets: names('frozen model presets (ps-*), smallest first'),
-  tasks: names(`tasks of the generated suite: ${TASK_NAMES.join(', ')}`),
+  presets: names('frozen models, smallest first: ps-* presets (pretrained here) or names under "checkpoints"'),
+  tasks: names(`tasks: of the generated suite (${TASK_NAMES.join(', ')}) or names under "datasets"`),
+  datasets: { type: 'object', description: 'tasks from files, by name', additionalProperties: DATASET },
+  checkpoints: { type: 'object', description: 'frozen models from checkpoint folders, by name', additionalProperties: CHECKPOINT },
   seeds: { type: 'array', items: { type: 'integer', minimum: 0 }, minItems: 1, description: 'trial seeds (method initialisation and batch order)' },
   pretrainSeed: { type: 'integer', minimum: 0, description: 'seed of the world, the corpus and the pretrained models' },
   pretrainSteps: { type: 'integer', minimum: 1, description: "override the profile's pretraining steps (smoke tests; a different budget is a different model)" },

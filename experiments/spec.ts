@@ -15,12 +15,17 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { findPreset, unknownNameMessage } from '../src/config.js';
+import { unknownNameMessage, type ModelConfig } from '../src/config.js';
 import { countParameters, modelParameterSpecs } from '../src/params.js';
 import { getMethod, registeredMethods, resolveOptions, type OptionValue } from '../src/peft.js';
 import { optionsLabel, type FigureKind, type SweepInfo, type TrainingConfig, type TrialConfig } from '../src/results.js';
 import { OPTIMIZER_NAMES } from '../src/train.js';
 import { buildTaskSuite, TASK_NAMES } from '../datasets/tasks.js';
+import type { DatasetEntry, ResolvedDataset } from '../datasets/file_tasks.js';
+import type { TaskSource } from '../datasets/types.js';
+import type { CheckpointEntry, CheckpointInfo } from './checkpoints.js';
+import { resolveDocumentPaths } from './paths.js';
+import { ExperimentSources } from './sources.js';
 import { DATASET_VERSION } from '../datasets/world.js';
 import { PRETRAIN_PROFILES, pretrainedModelDir, PROFILE_NAMES, resolveProfile, type PretrainProfileName } from './pretrain.js';
 import { EXPERIMENT_SCHEMA, validate } from './schema.js';
@@ -83,6 +88,10 @@ export interface ExperimentDocument {
   training?: Partial<TrainingConfig>;
   methodTraining?: Record<string, Partial<TrainingConfig>>;
   sweeps?: SweepSpec[];
+  /** Tasks from files, by name (tasks lists may name them). */
+  datasets?: Record<string, DatasetEntry>;
+  /** Frozen models from checkpoint folders, by name (presets lists may name them). */
+  checkpoints?: Record<string, CheckpointEntry>;
 }
 
 /** One planned trial: its key, its resolved config and the sweeps that ask for it. */
@@ -90,6 +99,24 @@ export interface PlannedTrial {
   key: string;
   config: TrialConfig;
   sweeps: string[];
+  /** A task from files: how to load it (the key holds only its fingerprint). */
+  dataset?: ResolvedDataset;
+  /** A frozen model from a checkpoint folder: the folder (the key holds only its fingerprint). */
+  checkpointDir?: string;
+}
+
+/** A task from files as the run uses it: its files, split derivation and fingerprint. */
+export interface DatasetInfo {
+  name: string;
+  fingerprint: string;
+  source: TaskSource;
+  sizes: { train: number; dev: number; test: number };
+}
+
+/** Options of {@link resolveExperiment}. */
+export interface ResolveOptions {
+  /** Plan checkpoints whose folder is missing from their declared `shape` (a dry run); the problems go to `missingCheckpoints`. */
+  allowMissingCheckpoints?: boolean;
 }
 
 /** An experiment ready to run. */
@@ -109,6 +136,12 @@ export interface ResolvedExperiment {
   /** The merged document (includes and profile applied), as run.json records it. */
   document: ExperimentDocument;
   trials: PlannedTrial[];
+  /** Frozen models from checkpoint folders that the trials use. */
+  checkpoints: CheckpointInfo[];
+  /** With allowMissingCheckpoints: why each missing checkpoint would stop a real run. */
+  missingCheckpoints: string[];
+  /** Tasks from files that the trials use. */
+  datasets: DatasetInfo[];
 }
 
 /** An experiment file by name (a shipped one: "scaling") or by path; unknown names suggest shipped ones. */
@@ -151,7 +184,7 @@ export function loadExperimentDocument(file: string, chain: string[] = []): Json
   for (const include of (document.include as string[] | undefined) ?? []) {
     merged = mergeDocuments(merged, loadExperimentDocument(path.resolve(path.dirname(absolute), include), [...chain, absolute]));
   }
-  const own = { ...document };
+  const own = resolveDocumentPaths({ ...document }, absolute);
   delete own.include;
   delete own.$schema;
   return mergeDocuments(merged, own);
@@ -184,7 +217,7 @@ function isPlainObject(value: unknown): value is JsonObject {
 }
 
 /** Loads, merges and checks an experiment, and expands it into trials. Throws one error listing every problem. */
-export function resolveExperiment(file: string, profileName: string): ResolvedExperiment {
+export function resolveExperiment(file: string, profileName: string, options: ResolveOptions = {}): ResolvedExperiment {
   if (!(PROFILE_NAMES as readonly string[]).includes(profileName)) throw new Error(`--profile ${unknownNameMessage('profile', profileName, PROFILE_NAMES)}`);
   const profile = profileName as PretrainProfileName;
   const loaded = loadExperimentDocument(file);
@@ -213,6 +246,9 @@ export function resolveExperiment(file: string, profileName: string): ResolvedEx
       problems.push(`${at} with data ${JSON.stringify({ train: data.train, dev: data.dev, test: data.test })} (world of ${data.worldSize} characters in profile ${profile}): ${(error as Error).message}`);
     }
   };
+  const sources = new ExperimentSources(document, problems, options.allowMissingCheckpoints === true);
+  // Tasks from files are capped by `data` when it is given, and otherwise keep every example.
+  const fileSizes = { train: document.data?.train ?? 'all', dev: document.data?.dev ?? 'all', test: document.data?.test ?? 'all' } as const;
   const methodNames = registeredMethods().map((m) => m.name);
   for (const name of Object.keys(document.methodTraining ?? {})) {
     if (!methodNames.includes(name)) problems.push(`methodTraining: ${unknownNameMessage('method', name, methodNames)}`);
@@ -230,10 +266,9 @@ export function resolveExperiment(file: string, profileName: string): ResolvedEx
     const presets = sweep.presets ?? document.presets ?? [...pretrainProfile.presets];
     const tasks = sweep.tasks ?? document.tasks ?? [...TASK_NAMES];
     const seeds = sweep.seeds ?? document.seeds ?? [0];
-    for (const preset of presets) problems.push(...checkPreset(preset, `${at}.presets`));
+    for (const preset of presets) sources.model(preset, `${at}.presets`);
     for (const task of tasks) {
-      if (!TASK_NAMES.includes(task)) problems.push(`${at}.tasks: ${unknownNameMessage('task', task, TASK_NAMES)}`);
-      else checkTaskData(task, `${at}.tasks: "${task}"`);
+      if (sources.task(task, `${at}.tasks`, fileSizes)?.dataset === null) checkTaskData(task, `${at}.tasks: "${task}"`);
     }
     if (sweep.methods === undefined || sweep.methods.length === 0) problems.push(`${at}.methods: at least one method is required`);
     for (const [entryIndex, entry] of (sweep.methods ?? []).entries()) {
@@ -247,10 +282,11 @@ export function resolveExperiment(file: string, profileName: string): ResolvedEx
       const optionProblems = new Map<string, string[]>();
       for (const options of optionCombinations(entry)) {
         for (const preset of presets) {
-          if (checkPreset(preset, '').length > 0) continue;
+          const model = sources.model(preset, `${at}.presets`);
+          if (model === null) continue;
           let resolved: Record<string, OptionValue>;
           try {
-            resolved = resolveOptions(getMethod(entry.method), options, findPreset(preset).config);
+            resolved = resolveOptions(getMethod(entry.method), options, model.config);
           } catch (error) {
             // The method speaks in command-line flags (--rank); in a file the field is options.rank.
             const message = (error as Error).message.replace(/:\n\s*/, ': ').replace(/\n\s*/g, '; ').replace(/--([a-z][\w-]*)/g, 'options.$1');
@@ -258,10 +294,28 @@ export function resolveExperiment(file: string, profileName: string): ResolvedEx
             continue;
           }
           presetsUsed.add(preset);
+          const checkpoint = model.checkpoint?.info ?? null;
           for (const task of tasks) {
+            const taskSource = sources.task(task, `${at}.tasks`, fileSizes);
+            if (taskSource === null) continue;
+            const dataset = taskSource.dataset;
             for (const seed of seeds) {
-              const modelId = path.basename(pretrainedModelDir({ preset, profile, seed: pretrainSeed, steps: document.pretrainSteps }));
-              const config: TrialConfig = { preset, profile, pretrainSeed, modelId, method: entry.method, options: resolved, task, data, seed, training };
+              // A checkpoint folder missing in a dry run has no fingerprint yet: its keys say so.
+              const modelId = model.checkpoint === null ? path.basename(pretrainedModelDir({ preset, profile, seed: pretrainSeed, steps: document.pretrainSteps })) : `checkpoint-${checkpoint?.fingerprint ?? 'missing'}`;
+              const config: TrialConfig = {
+                preset,
+                profile,
+                pretrainSeed,
+                modelId,
+                method: entry.method,
+                options: resolved,
+                task,
+                data: dataset === null ? data : { worldSize: 0, townCount: 0, ...dataset.info.sizes },
+                seed,
+                training,
+                ...(dataset === null ? {} : { dataset: { recipe: dataset.resolved.recipe, fingerprint: dataset.info.fingerprint } }),
+                ...(model.checkpoint === null ? {} : { checkpoint: { fingerprint: checkpoint?.fingerprint ?? 'missing' } }),
+              };
               const key = trialKey(config);
               const cell = canonicalJson([preset, entry.method, resolved, task, seed]);
               const other = bySummaryCell.get(cell);
@@ -273,7 +327,9 @@ export function resolveExperiment(file: string, profileName: string): ResolvedEx
                 );
               }
               const planned = byKey.get(key);
-              if (planned === undefined) byKey.set(key, { key, config, sweeps: [sweep.name] });
+              if (planned === undefined) {
+                byKey.set(key, { key, config, sweeps: [sweep.name], ...(dataset === null ? {} : { dataset: dataset.resolved }), ...(checkpoint === null ? {} : { checkpointDir: checkpoint.dir }) });
+              }
               else if (!planned.sweeps.includes(sweep.name)) planned.sweeps.push(sweep.name);
             }
           }
@@ -283,7 +339,7 @@ export function resolveExperiment(file: string, profileName: string): ResolvedEx
     }
   }
   if (problems.length > 0) throw new Error(`${where} (profile ${profile}): ${problems.length} problem(s):\n  ${[...new Set(problems)].join('\n  ')}`);
-  const size = (preset: string): number => countParameters(modelParameterSpecs(findPreset(preset).config));
+  const size = (preset: string): number => countParameters(modelParameterSpecs((sources.model(preset, '') as { config: ModelConfig }).config));
   const presets = [...presetsUsed].sort((a, b) => size(a) - size(b));
   return {
     name: document.name as string,
@@ -297,18 +353,10 @@ export function resolveExperiment(file: string, profileName: string): ResolvedEx
     sweeps,
     document,
     trials: [...byKey.values()],
+    checkpoints: sources.checkpoints(),
+    missingCheckpoints: sources.missingCheckpoints,
+    datasets: sources.datasets(),
   };
-}
-
-function checkPreset(preset: string, at: string): string[] {
-  let found;
-  try {
-    found = findPreset(preset);
-  } catch (error) {
-    return [`${at}: ${(error as Error).message}`];
-  }
-  if (found.kind !== 'pretrain') return [`${at}: preset "${preset}" is a published shape, too big to pretrain here; use a ps-* preset`];
-  return [];
 }
 
 /** The option sets of a method entry: its fixed options with every combination of its swept ones. */

@@ -7,6 +7,7 @@ import type { TrialConfig, TrialEnvironment } from '../src/results.js';
 import { buildTaskSuite, findTask } from '../datasets/tasks.js';
 import { bytesOf, testBackends, TINY_CONFIG, useBackend } from '../test/helpers.js';
 import { runTrial } from './trial.js';
+import { ByteTokenizer } from '../src/tokenizer.js';
 
 const ENVIRONMENT: TrialEnvironment = {
   backend: 'test',
@@ -46,6 +47,7 @@ for (const backend of testBackends()) {
       const record = runTrial(trialConfig('prompt-tuning', { length: 4, init: 'class-label', 'init-range': 0.5, 'init-text': '' }, { optimizer: 'adafactor', learningRate: 0.3 }), 'k', ['s'], {
         base,
         task: task(),
+        tokenizer: new ByteTokenizer(),
         frequentTokens: [],
         environment: ENVIRONMENT,
       });
@@ -68,7 +70,7 @@ for (const backend of testBackends()) {
 
     it('records a trial whose loss turns infinite or NaN as diverged, with its step', () => {
       const base = GPT2.initialize(CONFIG, 1);
-      const record = runTrial(trialConfig('full', {}, { optimizer: 'sgd', learningRate: 1e12, steps: 8, evalEvery: 8 }), 'k', ['s'], { base, task: task(), frequentTokens: [], environment: ENVIRONMENT });
+      const record = runTrial(trialConfig('full', {}, { optimizer: 'sgd', learningRate: 1e12, steps: 8, evalEvery: 8 }), 'k', ['s'], { base, task: task(), tokenizer: new ByteTokenizer(), frequentTokens: [], environment: ENVIRONMENT });
       assert.equal(record.status, 'diverged');
       assert.ok(record.divergedAt !== null && record.divergedAt.step >= 1 && record.divergedAt.step <= 8);
       assert.ok(!Number.isFinite(record.divergedAt?.loss ?? 0));
@@ -79,7 +81,7 @@ for (const backend of testBackends()) {
 
     it('prompt design trains nothing and is scored once', () => {
       const base = GPT2.initialize(CONFIG, 1);
-      const record = runTrial(trialConfig('prompt-design', { template: 'Hi.', shots: 1, 'prompt-tokens': [] }), 'k', ['s'], { base, task: task(), frequentTokens: [], environment: ENVIRONMENT });
+      const record = runTrial(trialConfig('prompt-design', { template: 'Hi.', shots: 1, 'prompt-tokens': [] }), 'k', ['s'], { base, task: task(), tokenizer: new ByteTokenizer(), frequentTokens: [], environment: ENVIRONMENT });
       assert.equal(record.parameters.trainable, 0);
       assert.deepEqual(record.lossCurve, []);
       assert.deepEqual(record.devCurve.map(([step]) => step), [0]);

@@ -5,7 +5,9 @@
  *
  * Rows are `<|endoftext|> format(example) label`, padded to the task's longest row so every step has
  * the same shapes; the loss covers the label tokens only (the model learns to answer, not to copy the
- * question), the same tokens evaluation scores.
+ * question), the same tokens evaluation scores. Every text goes through the frozen model's own tokenizer;
+ * an input longer than the context leaves is shortened in its text fields (datasets/truncate.ts), never in
+ * its label, and the record counts the shortened inputs per split (`inputs.truncated`).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { AdaptedModel } from '../src/adapted.js';
@@ -17,15 +19,18 @@ import { Random } from '../src/random.js';
 import type { Evaluation, TrialConfig, TrialEnvironment, TrialRecord, TrialStatus } from '../src/results.js';
 import { RESULTS_FORMAT_VERSION } from '../src/results.js';
 import { argmax, labelRows, sequenceScores } from '../src/scoring.js';
-import { ByteTokenizer, SPECIAL_TOKENS } from '../src/tokenizer.js';
+import type { Tokenizer } from '../src/tokenizer.js';
 import { createOptimizer, trainStep } from '../src/train.js';
 import { median } from '../src/bench.js';
 import type { Task, TaskExample } from '../datasets/tasks.js';
+import { fitInput } from '../datasets/truncate.js';
 
 /** What a trial needs besides its config. */
 export interface TrialResources {
   base: GPT2;
   task: Task;
+  /** The frozen model's tokenizer (the byte tokenizer for ps-*, a checkpoint's own BPE): every text goes through it. */
+  tokenizer: Tokenizer;
   /** Token ids from most to least frequent in the pretraining corpus (sampled-vocab initialisation). */
   frequentTokens: readonly number[];
   environment: TrialEnvironment;
@@ -46,35 +51,45 @@ export interface TrialOptions {
   onAdapter?: (tensors: ReadonlyMap<string, tf.Tensor>) => void;
 }
 
-const tokenizer = new ByteTokenizer();
-
 /** An example as token ids. */
 export interface EncodedExample {
   context: number[];
   label: number[];
   /** Index of the right label in task.labels. */
   answer: number;
+  /** Whether the input was shortened to fit the context. */
+  truncated: boolean;
 }
 
-function encodeExamples(task: Task, examples: readonly TaskExample[]): EncodedExample[] {
+/**
+ * Input token ids that fit after `virtual` positions with room for <|endoftext|> and the longest label
+ * word (each label is scored): the text is shortened when needed, never the label.
+ */
+export function inputBudget(task: Task, tokenizer: Tokenizer, contextLength: number, virtual: number): number {
+  const longestLabel = Math.max(...task.labels.map((label) => tokenizer.encode(label).length));
+  return contextLength - virtual - 1 - longestLabel;
+}
+
+function encodeExamples(task: Task, examples: readonly TaskExample[], tokenizer: Tokenizer, budget: number): EncodedExample[] {
   return examples.map((example) => {
     const answer = task.labels.indexOf(example.label);
     if (answer < 0) throw new Error(`task "${task.name}": example ${example.id} has label ${JSON.stringify(example.label)}, not one of ${JSON.stringify(task.labels)}`);
-    return { context: tokenizer.encode(task.format(example)), label: tokenizer.encode(example.label), answer };
+    const fitted = fitInput(task, example, budget, tokenizer, task.truncateField);
+    return { context: fitted.ids, label: tokenizer.encode(example.label), answer, truncated: fitted.truncated };
   });
 }
 
-/** A split's examples as token ids: context, label, index of the right label. */
-export function encodedSplit(task: Task, split: 'train' | 'dev' | 'test'): EncodedExample[] {
-  return encodeExamples(task, task.splits[split]);
+/** A split's examples as token ids (context fitted to `budget` tokens, label, index of the right label). */
+export function encodedSplit(task: Task, split: 'train' | 'dev' | 'test', tokenizer: Tokenizer, budget: number): EncodedExample[] {
+  return encodeExamples(task, task.splits[split], tokenizer, budget);
 }
 
 /** Accuracy of label-word scoring over encoded examples, with the current hooks of `model`. */
-export function evaluateAccuracy(model: AdaptedModel, task: Task, examples: readonly EncodedExample[], batchSize: number): number {
+export function evaluateAccuracy(model: AdaptedModel, task: Task, examples: readonly EncodedExample[], batchSize: number, tokenizer: Tokenizer): number {
   if (examples.length === 0) return NaN;
   const labels = task.labels.map((label) => tokenizer.encode(label));
-  const rows = examples.flatMap((example) => labelRows(example.context, labels));
-  const scores = sequenceScores((tokens) => model.forward(tokens, false), rows, { batchSize });
+  const rows = examples.flatMap((example) => labelRows(example.context, labels, tokenizer.endOfTextId));
+  const scores = sequenceScores((tokens) => model.forward(tokens, false), rows, { batchSize, padId: tokenizer.padId });
   let correct = 0;
   examples.forEach((example, i) => {
     if (argmax(scores.slice(i * labels.length, (i + 1) * labels.length)) === example.answer) correct += 1;
@@ -83,7 +98,7 @@ export function evaluateAccuracy(model: AdaptedModel, task: Task, examples: read
 }
 
 /** The method context of a task: label words, demonstrations (prompt design's shots), corpus frequencies. */
-export function methodContext(base: GPT2, task: Task, seed: number, frequentTokens: readonly number[]): MethodContext {
+export function methodContext(base: GPT2, task: Task, seed: number, frequentTokens: readonly number[], tokenizer: Tokenizer): MethodContext {
   return {
     config: base.config,
     seed,
@@ -104,23 +119,26 @@ function virtualPositions(model: AdaptedModel): number {
 
 /** Runs one trial to its record. Tensors it creates are disposed; the base model is not touched. */
 export function runTrial(config: TrialConfig, key: string, sweeps: string[], resources: TrialResources, options: TrialOptions = {}): TrialRecord {
-  const { base, task } = resources;
+  const { base, task, tokenizer } = resources;
+  if (tokenizer.vocabSize > base.config.vocabSize) {
+    throw new Error(`trial ${key}: tokenizer "${tokenizer.name}" has ${tokenizer.vocabSize} ids, the model ${config.preset} only ${base.config.vocabSize} embeddings`);
+  }
   const method = getMethod(config.method);
   const evalBatchSize = options.evalBatchSize ?? 64;
-  const model = AdaptedModel.create(base, method, config.options, methodContext(base, task, config.seed, resources.frequentTokens));
+  const model = AdaptedModel.create(base, method, config.options, methodContext(base, task, config.seed, resources.frequentTokens, tokenizer));
   const snapshots: tf.Tensor[] = [];
   try {
-    const train = encodeExamples(task, task.splits.train);
-    const dev = encodeExamples(task, task.splits.dev);
-    const test = encodeExamples(task, task.splits.test);
-    // Every split's rows with the longest label word (each is scored), so that a long test row fails
-    // here, before training, and not at evaluation.
+    // Inputs are fitted to what the context leaves after the method's virtual positions, <|endoftext|> and
+    // the longest label word (each is scored), so no row fails mid-training or at evaluation.
+    const virtual = virtualPositions(model);
+    const budget = inputBudget(task, tokenizer, base.config.contextLength, virtual);
+    if (budget < 1) throw new Error(`trial ${key}: ${virtual} virtual positions and the label words leave no room for input in the context of ${base.config.contextLength} of ${config.preset}`);
+    const train = encodeExamples(task, task.splits.train, tokenizer, budget);
+    const dev = encodeExamples(task, task.splits.dev, tokenizer, budget);
+    const test = encodeExamples(task, task.splits.test, tokenizer, budget);
     const longestLabel = Math.max(...task.labels.map((label) => tokenizer.encode(label).length));
     const rowLength = 1 + Math.max(...[...train, ...dev, ...test].map((e) => e.context.length)) + longestLabel;
-    const virtual = virtualPositions(model);
-    if (virtual + rowLength > base.config.contextLength) {
-      throw new Error(`trial ${key}: ${virtual} virtual + ${rowLength} real positions exceed the context of ${base.config.contextLength} of preset ${config.preset}`);
-    }
+    const truncatedCount = (examples: readonly EncodedExample[]): number => examples.filter((e) => e.truncated).length;
 
     let peakTensorBytes = tf.memory().numBytes;
     let peakRssBytes = process.memoryUsage().rss;
@@ -132,7 +150,7 @@ export function runTrial(config: TrialConfig, key: string, sweeps: string[], res
     let evalSeconds = 0;
     const evaluate = (examples: readonly EncodedExample[]): number => {
       const started = performance.now();
-      const accuracy = evaluateAccuracy(model, task, examples, evalBatchSize);
+      const accuracy = evaluateAccuracy(model, task, examples, evalBatchSize, tokenizer);
       evalSeconds += (performance.now() - started) / 1000;
       sampleMemory();
       return accuracy;
@@ -165,7 +183,7 @@ export function runTrial(config: TrialConfig, key: string, sweeps: string[], res
             if (pool.length === 0) pool = order.shuffle([...train]); // epochs: every example once before any repeats
             batch.push(pool.pop() as EncodedExample);
           }
-          const [tokens, mask] = trainingBatch(batch, rowLength);
+          const [tokens, mask] = trainingBatch(batch, rowLength, tokenizer);
           const started = performance.now();
           let loss: number;
           try {
@@ -239,6 +257,8 @@ export function runTrial(config: TrialConfig, key: string, sweeps: string[], res
         tokensPerRow,
       },
       memory: { peakTensorBytes, peakRssBytes },
+      inputs: { tokenizer: tokenizer.name, maxInputTokens: budget, truncated: { train: truncatedCount(train), dev: truncatedCount(dev), test: truncatedCount(test) } },
+      ...(task.source === undefined ? {} : { dataset: task.source }),
       environment: resources.environment,
       finishedAt: new Date().toISOString(),
     };
@@ -248,12 +268,12 @@ export function runTrial(config: TrialConfig, key: string, sweeps: string[], res
   }
 }
 
-/** Token rows [B, T] padded with <|pad|>, and the loss mask [B, T] that is 1 on label tokens. */
-function trainingBatch(batch: readonly EncodedExample[], length: number): [tf.Tensor2D, tf.Tensor2D] {
-  const tokens = new Int32Array(batch.length * length).fill(SPECIAL_TOKENS.pad);
+/** Token rows [B, T] right-padded with the tokenizer's pad id, and the loss mask [B, T] that is 1 on label tokens. */
+function trainingBatch(batch: readonly EncodedExample[], length: number, tokenizer: Tokenizer): [tf.Tensor2D, tf.Tensor2D] {
+  const tokens = new Int32Array(batch.length * length).fill(tokenizer.padId);
   const mask = new Float32Array(batch.length * length);
   batch.forEach((example, b) => {
-    const row = [SPECIAL_TOKENS.endOfText, ...example.context, ...example.label];
+    const row = [tokenizer.endOfTextId, ...example.context, ...example.label];
     tokens.set(row, b * length);
     mask.fill(1, b * length + 1 + example.context.length, b * length + row.length);
   });

@@ -14,25 +14,26 @@ import type { TrialEnvironment } from '../src/results.js';
 import '../methods/index.js';
 import { buildTaskSuite, findTask, type Task } from '../datasets/tasks.js';
 import * as tf from '@tensorflow/tfjs-core';
-import { loadCheckpoint, loadWeights, saveTensors } from '../src/checkpoint.js';
+import { loadWeights, saveTensors } from '../src/checkpoint.js';
 import { evaluateEnsemble } from '../src/ensemble.js';
 import { countParameters, modelParameterSpecs } from '../src/params.js';
-import { optionsLabel, type EnsembleRecord, type TrialConfig } from '../src/results.js';
-import { ByteTokenizer } from '../src/tokenizer.js';
+import { optionsLabel, type EnsembleRecord } from '../src/results.js';
+import type { Tokenizer } from '../src/tokenizer.js';
+import { datasetFingerprint, loadFileTask } from '../datasets/file_tasks.js';
+import { loadFrozenModel } from './frozen_model.js';
 import { PROMPT_EMBEDDINGS as PROMPT_TENSOR } from '../methods/prompt_tuning.js';
 import { trialPromptPath, writeTrialRecord } from './trial_cache.js';
 import { ensurePretrained, frequentTokensOf, profileCorpusConfig, resolveProfile } from './pretrain.js';
-import { encodedSplit, runTrial } from './trial.js';
+import { encodedSplit, inputBudget, runTrial } from './trial.js';
 import type { EnsembleGroup, MainMessage, WorkerMessage, WorkerSetup } from './worker_protocol.js';
-
-const tokenizer = new ByteTokenizer();
+import type { PlannedTrial } from './spec.js';
 
 const port = parentPort;
 if (port === null) throw new Error('experiments/worker.js must run as a worker thread');
 const setup = workerData as WorkerSetup;
 const send = (message: WorkerMessage): void => port.postMessage(message);
 
-const models = new Map<string, GPT2>();
+const models = new Map<string, { model: GPT2; tokenizer: Tokenizer }>();
 const suites = new Map<string, Task[]>();
 const frequencies = new Map<string, readonly number[]>();
 let environment: TrialEnvironment | null = null;
@@ -45,7 +46,7 @@ async function start(): Promise<void> {
 
 async function handle(message: MainMessage): Promise<void> {
   if (message.type === 'exit') {
-    for (const model of models.values()) model.dispose();
+    for (const { model } of models.values()) model.dispose();
     process.exit(0);
   }
   if (message.type === 'pretrain') {
@@ -83,9 +84,11 @@ async function handle(message: MainMessage): Promise<void> {
   }
   const { planned, modelDir, trialCacheDir } = message;
   const config = planned.config;
-  const base = await baseModel(modelDir);
-  const task = taskOf(config);
-  let frequentTokens = frequencies.get(JSON.stringify([config.profile, config.pretrainSeed]));
+  const { model: base, tokenizer } = await baseModel(modelDir);
+  const task = taskOf(planned);
+  // Sampled-vocab initialisation: the pretraining corpus's frequencies for ps-*; a checkpoint brings no
+  // corpus, so its ids in order (BPE merges are ranked by frequency) stand in for them.
+  let frequentTokens: readonly number[] | undefined = config.checkpoint === undefined ? frequencies.get(JSON.stringify([config.profile, config.pretrainSeed])) : [];
   if (frequentTokens === undefined) {
     frequentTokens = frequentTokensOf(profileCorpusConfig(resolveProfile(config.profile), config.pretrainSeed));
     frequencies.set(JSON.stringify([config.profile, config.pretrainSeed]), frequentTokens);
@@ -94,7 +97,7 @@ async function handle(message: MainMessage): Promise<void> {
   let lastReport = 0;
   // Prompt tuning's trained prompt is kept beside the record, for ensembles across seeds.
   let prompt: Map<string, tf.Tensor> | null = null;
-  const record = runTrial(config, planned.key, planned.sweeps, { base, task, frequentTokens, environment }, {
+  const record = runTrial(config, planned.key, planned.sweeps, { base, task, tokenizer, frequentTokens, environment }, {
     onStep: ({ step, steps, loss }) => {
       const now = Date.now();
       if (now - lastReport > 1000 || step === steps) {
@@ -120,16 +123,30 @@ async function handle(message: MainMessage): Promise<void> {
   send({ type: 'trial-done', record });
 }
 
-async function baseModel(modelDir: string): Promise<GPT2> {
+async function baseModel(modelDir: string): Promise<{ model: GPT2; tokenizer: Tokenizer }> {
   let base = models.get(modelDir);
   if (base === undefined) {
-    base = (await loadCheckpoint(modelDir)).model;
+    base = await loadFrozenModel(modelDir);
     models.set(modelDir, base);
   }
   return base;
 }
 
-function taskOf(config: TrialConfig): Task {
+function taskOf(planned: PlannedTrial): Task {
+  const config = planned.config;
+  if (planned.dataset !== undefined) {
+    // Loaded again here from the paths; the fingerprint proves the files are those that were planned.
+    const cacheKey = JSON.stringify(['files', config.task, config.dataset?.fingerprint]);
+    const cached = suites.get(cacheKey);
+    if (cached !== undefined) return cached[0];
+    const task = loadFileTask(planned.dataset);
+    const fingerprint = datasetFingerprint(planned.dataset, task.source as NonNullable<Task['source']>);
+    if (fingerprint !== config.dataset?.fingerprint) {
+      throw new Error(`dataset "${config.task}": its files changed after the experiment was planned (fingerprint ${fingerprint}, planned ${config.dataset?.fingerprint}); run the command again`);
+    }
+    suites.set(cacheKey, [task]);
+    return task;
+  }
   // One task at a time: split sizes that fit one task may not fit another of the same world.
   const suiteKey = JSON.stringify([config.pretrainSeed, config.data, config.task]);
   let suite = suites.get(suiteKey);
@@ -143,9 +160,9 @@ function taskOf(config: TrialConfig): Task {
 
 /** Scores a group's prompts together on test and votes (src/ensemble.ts). */
 async function ensemble(group: EnsembleGroup, modelDir: string, trialCacheDir: string): Promise<EnsembleRecord> {
-  const base = await baseModel(modelDir);
+  const { model: base, tokenizer } = await baseModel(modelDir);
   const first = group.trials[0].config;
-  const task = taskOf(first);
+  const task = taskOf(group.trials[0]);
   const prompts: tf.Tensor[] = [];
   try {
     for (const trial of group.trials) {
@@ -156,8 +173,9 @@ async function ensemble(group: EnsembleGroup, modelDir: string, trialCacheDir: s
       prompts.push(prompt);
     }
     const labels = task.labels.map((label) => tokenizer.encode(label));
-    const examples = encodedSplit(task, 'test').map((e) => ({ context: e.context, labels, answer: e.answer }));
-    const result = evaluateEnsemble(base, prompts, examples, { batchSize: 64 });
+    const budget = inputBudget(task, tokenizer, base.config.contextLength, prompts[0].shape[0]);
+    const examples = encodedSplit(task, 'test', tokenizer, budget).map((e) => ({ context: e.context, labels, answer: e.answer }));
+    const result = evaluateEnsemble(base, prompts, examples, { batchSize: 64, startId: tokenizer.endOfTextId, padId: tokenizer.padId });
     return {
       preset: first.preset,
       baseParameters: countParameters(modelParameterSpecs(base.config)),

@@ -111,7 +111,7 @@ export function ensembleFromScores(scores: readonly (readonly (readonly number[]
  * Scores every example under every prompt (rows: example × prompt × label, `batchSize` rows per forward
  * pass, each row with its own prompt) and votes. prompts: N tensors [k, D] of one length k.
  */
-export function evaluateEnsemble(base: GPT2, prompts: readonly tf.Tensor[], examples: readonly EnsembleExample[], options: { batchSize: number }): EnsembleResult {
+export function evaluateEnsemble(base: GPT2, prompts: readonly tf.Tensor[], examples: readonly EnsembleExample[], options: { batchSize: number; startId?: number; padId?: number }): EnsembleResult {
   const width = base.config.dModel;
   if (prompts.length === 0) throw new Error('evaluateEnsemble: no prompts; allowed: one or more [k, D] tensors');
   if (prompts.some((p) => p.rank !== 2 || p.shape[1] !== width || p.shape[0] !== prompts[0].shape[0])) {
@@ -128,7 +128,7 @@ export function evaluateEnsemble(base: GPT2, prompts: readonly tf.Tensor[], exam
   const rows: ScoredRow[] = [];
   const rowPrompt: number[] = [];
   for (const example of examples) {
-    const labelled = labelRows(example.context, example.labels);
+    const labelled = labelRows(example.context, example.labels, options.startId);
     prompts.forEach((_, p) => {
       rows.push(...labelled);
       rowPrompt.push(...labelled.map(() => p));
@@ -143,7 +143,7 @@ export function evaluateEnsemble(base: GPT2, prompts: readonly tf.Tensor[], exam
       const chunkPrompts = rowPrompt.slice(start, start + tokens.shape[0]);
       start += tokens.shape[0];
       return forwardWithRowPrompts(base, tokens, stacked, chunkPrompts); // [b, T, V]
-    }, rows, options);
+    }, rows, { batchSize: options.batchSize, padId: options.padId });
   } finally {
     stacked.dispose();
   }

@@ -40,6 +40,10 @@ export interface TrialConfig {
   /** Seed of the trial: initialisation of the method's tensors, batch order. */
   seed: number;
   training: TrainingConfig;
+  /** A task from files: its recipe and a fingerprint of the files' contents and the split rules (not their paths). */
+  dataset?: { recipe: string; fingerprint: string };
+  /** A frozen model from a checkpoint folder (instead of a pretrained ps-* preset): a fingerprint of its files. */
+  checkpoint?: { fingerprint: string };
 }
 
 /** A dev or test evaluation by label-word scoring. */
@@ -100,9 +104,23 @@ export interface TrialRecord {
     /** Largest process resident set size seen during the trial (the whole process, all workers). */
     peakRssBytes: number;
   };
+  /** How inputs met the context (absent in records made before it was recorded). */
+  inputs?: TrialInputs;
+  /** A task from files: the files (path, SHA-256, rows) and how each split was made from them. */
+  dataset?: { recipe: string; files: { split: string; path: string; sha256: string; rows: number }[]; splits: string[] };
   environment: TrialEnvironment;
   /** ISO time the trial finished. */
   finishedAt: string;
+}
+
+/** The tokenizer and the context budget of a trial's inputs. */
+export interface TrialInputs {
+  /** The frozen model's tokenizer ("byte" for ps-*). */
+  tokenizer: string;
+  /** Most input tokens an example could keep (the context less virtual positions, <|endoftext|> and the longest label). */
+  maxInputTokens: number;
+  /** Inputs shortened to fit, per split. */
+  truncated: { train: number; dev: number; test: number };
 }
 
 /** Where and with what a trial ran. */
@@ -338,6 +356,10 @@ export interface RunManifest {
   trials: { total: number; ran: number; cached: number; diverged: number; failed: number };
   environment: TrialEnvironment;
   pretrained: PretrainedInfo[];
+  /** Frozen models from checkpoint folders (not pretrained here): folder, size, tokenizer, content fingerprint. */
+  checkpoints?: { name: string; dir: string; parameters: number; tokenizer: string; fingerprint: string }[];
+  /** Tasks from files: recipe, files (path, SHA-256, rows), how each split was made, fingerprint. */
+  datasets?: { name: string; fingerprint: string; recipe: string; files: { split: string; path: string; sha256: string; rows: number }[]; splits: string[] }[];
 }
 
 /**

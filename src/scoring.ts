@@ -19,11 +19,14 @@ export interface ScoredRow {
   targetStart: number;
 }
 
-/** Rows for scoring each label after a context: <|endoftext|> + context + label, one row per label. */
-export function labelRows(context: readonly number[], labels: readonly (readonly number[])[]): ScoredRow[] {
+/**
+ * Rows for scoring each label after a context: <|endoftext|> + context + label, one row per label.
+ * `startId` is the model tokenizer's end-of-text id (default: the byte tokenizer's).
+ */
+export function labelRows(context: readonly number[], labels: readonly (readonly number[])[], startId: number = SPECIAL_TOKENS.endOfText): ScoredRow[] {
   return labels.map((label) => {
     if (label.length === 0) throw new Error('labelRows: a label has no tokens');
-    return { tokens: [SPECIAL_TOKENS.endOfText, ...context, ...label], targetStart: 1 + context.length };
+    return { tokens: [startId, ...context, ...label], targetStart: 1 + context.length };
   });
 }
 
@@ -65,13 +68,16 @@ export function scoreFromLogits(logits: tf.Tensor3D, rows: readonly ScoredRow[])
   return scores;
 }
 
-/** Scores many rows in batches of `batchSize` with a forward function (tokens [B, T] → logits [B, T, V]). */
-export function sequenceScores(forward: (tokens: tf.Tensor2D) => tf.Tensor3D, rows: readonly ScoredRow[], options: { batchSize: number }): number[] {
+/**
+ * Scores many rows in batches of `batchSize` with a forward function (tokens [B, T] → logits [B, T, V]).
+ * `padId`: the model tokenizer's padding id (default: the byte tokenizer's).
+ */
+export function sequenceScores(forward: (tokens: tf.Tensor2D) => tf.Tensor3D, rows: readonly ScoredRow[], options: { batchSize: number; padId?: number }): number[] {
   if (!(Number.isInteger(options.batchSize) && options.batchSize >= 1)) throw new Error(`sequenceScores: batchSize = ${options.batchSize}: allowed: an integer ≥ 1`);
   const scores: number[] = [];
   for (let start = 0; start < rows.length; start += options.batchSize) {
     const chunk = rows.slice(start, start + options.batchSize);
-    const tokens = padRows(chunk);
+    const tokens = padRows(chunk, options.padId);
     const logits = tf.tidy(() => forward(tokens));
     try {
       scores.push(...scoreFromLogits(logits, chunk));

@@ -1,0 +1,15 @@
+/** GLUE SST-2 (Socher et al. 2013): binary sentiment of movie-review sentences, TSV "sentence\tlabel". */
+import type { Recipe } from '../recipe.js';
+
+export const SST2: Recipe = {
+  name: 'sst2',
+  description: 'GLUE SST-2: sentence sentiment, labels 0/1 as " negative"/" positive"',
+  officialFiles: 'train.tsv, dev.tsv (test.tsv has no labels)',
+  fields: {
+    format: 'tsv',
+    textFields: ['sentence'],
+    labelField: 'label',
+    labelWords: { 0: ' negative', 1: ' positive' },
+    template: 'Review: {sentence}\nSentiment:',
+  },
+};
