@@ -164,7 +164,7 @@ export function tokenizerFiles(dir: string): string[] {
 export function inspectCheckpoint(name: string, entry: CheckpointEntry, at: string): { info: CheckpointInfo | null; problems: string[] } {
   const dir = entry.path;
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-    return { info: null, problems: [`${at}.path = ${JSON.stringify(dir)}: checkpoint folder not found; allowed: a folder with config.json and model.safetensors (see experiments/README or the file's description for where to put it)`] };
+    return { info: null, problems: [`${at}.path = ${JSON.stringify(dir)}: checkpoint folder not found; allowed: a folder with config.json and model.safetensors (as transformers save_pretrained writes it, or a peftscale checkpoint)`] };
   }
   let config: ModelConfig;
   try {
@@ -192,7 +192,7 @@ export function inspectCheckpoint(name: string, entry: CheckpointEntry, at: stri
   }
   if (problems.length > 0) return { info: null, problems };
   const hash = createHash('sha256');
-  for (const file of ['config.json', ...tokenizer.map((f) => path.join(dir, f)), ...files].map((f) => (path.isAbsolute(f) ? f : path.join(dir, f)))) {
+  for (const file of [path.join(dir, 'config.json'), ...tokenizer.map((f) => path.join(dir, f)), ...files]) {
     hash.update(`${path.basename(file)}:${fileHash(file)}\n`);
   }
   return {
