@@ -383,7 +383,9 @@ export function formatTrialResult(record: TrialRecord): string {
   return (
     `${diverged}test ${record.test.accuracy.toFixed(3)} (dev ${record.dev.accuracy.toFixed(3)} at step ${record.dev.bestStep}; majority ${record.test.majority.toFixed(3)}), ` +
     `${formatDuration(record.timing.trainSeconds + record.timing.evalSeconds)}` +
-    (record.timing.tokensPerSecond > 0 ? `, ${Math.round(record.timing.tokensPerSecond).toLocaleString('en-US')} tok/s` : '')
+    (record.timing.tokensPerSecond > 0 ? `, ${Math.round(record.timing.tokensPerSecond).toLocaleString('en-US')} tok/s` : '') +
+    // Inputs cut to fit the context change what the model saw: said on the line, counted in the record.
+    (record.inputs !== undefined && record.inputs.truncated.test > 0 ? `; ${record.inputs.truncated.test}/${record.test.examples} test inputs truncated to ${record.inputs.maxInputTokens} tokens` : '')
   );
 }
 
