@@ -29,7 +29,7 @@ describe('experiment files', () => {
   });
 
   it('every shipped experiment resolves under both profiles', () => {
-    assert.deepEqual(shippedExperiments(), ['default', 'ensemble', 'gpu', 'init', 'prompt-length', 'scaling', 'smoke']);
+    assert.deepEqual(shippedExperiments(), ['default', 'ensemble', 'gpu', 'init', 'prompt-length', 'scaling', 'smoke', 'tiny-files']);
     // gpu needs SuperGLUE files and checkpoint folders that a clone lacks: experiments/files.test.ts plans it from fixtures.
     for (const name of shippedExperiments().filter((n) => n !== 'gpu')) {
       for (const profile of ['quick', 'full']) assert.ok(resolveExperiment(experimentPath(name), profile).trials.length > 0, `${name} ${profile}`);
