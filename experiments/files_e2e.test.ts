@@ -75,6 +75,9 @@ describe('an experiment on dataset files and a checkpoint folder, end to end', (
     const html = readFileSync(path.join(REPO, 'reports', 'out', 'files-e2e', 'index.html'), 'utf8');
     assert.match(html, /rte/);
     assert.match(html, /sst2/);
+    assert.match(html, /<h2 id="data">Data and checkpoint folders<\/h2>/);
+    assert.match(html, /test: rte-val\.jsonl \(16 rows; no labelled test file/);
+    assert.match(html, /<td>byte<\/td><td>rte<\/td><td class="num">[1-8]<\/td><td class="num">8<\/td>/, 'shortened RTE test inputs on the byte model');
 
     // A rerun takes everything from the cache.
     const again = await runExperiment([file, '--trial-cache', path.join(root, 'trials'), '--results', results, '--cache', path.join(root, 'cache'), '--workers', '1', '--no-report']);

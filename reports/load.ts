@@ -107,6 +107,9 @@ export function checkRecord(value: unknown, where: string): TrialRecord {
         evalEvery: c.number('config.training.evalEvery'),
         weightDecay: c.number('config.training.weightDecay'),
       },
+      // Tasks from files and checkpoint folders (absent for generated tasks and ps-* presets).
+      ...(c.get('config.dataset') === undefined ? {} : { dataset: { recipe: c.string('config.dataset.recipe'), fingerprint: c.string('config.dataset.fingerprint') } }),
+      ...(c.get('config.checkpoint') === undefined ? {} : { checkpoint: { fingerprint: c.string('config.checkpoint.fingerprint') } }),
     },
     status,
     divergedAt: divergedAt === null || divergedAt === undefined ? null : { step: c.number('divergedAt.step'), loss: c.number('divergedAt.loss', true) },
@@ -136,6 +139,16 @@ export function checkRecord(value: unknown, where: string): TrialRecord {
     memory: { peakTensorBytes: c.number('memory.peakTensorBytes', true), peakRssBytes: c.number('memory.peakRssBytes', true) },
     environment: checkEnvironment(c, 'environment'),
     finishedAt: c.string('finishedAt'),
+    ...(c.get('inputs') === undefined
+      ? {}
+      : {
+          inputs: {
+            tokenizer: c.string('inputs.tokenizer'),
+            maxInputTokens: c.number('inputs.maxInputTokens'),
+            truncated: { train: c.number('inputs.truncated.train'), dev: c.number('inputs.truncated.dev'), test: c.number('inputs.truncated.test') },
+          },
+        }),
+    ...(c.get('dataset') === undefined ? {} : { dataset: { recipe: c.string('dataset.recipe'), files: c.array('dataset.files') as NonNullable<TrialRecord['dataset']>['files'], splits: c.strings('dataset.splits') } }),
   };
   if (status === 'diverged' && record.divergedAt === null) c.problem('divergedAt', divergedAt, 'an object {step, loss} when status is "diverged"');
   c.throwIfProblems();
@@ -235,6 +248,8 @@ export function checkManifest(value: unknown, where: string): RunManifest {
     },
     environment: checkEnvironment(c, 'environment'),
     pretrained,
+    ...(c.get('checkpoints') === undefined ? {} : { checkpoints: c.array('checkpoints') as NonNullable<RunManifest['checkpoints']> }),
+    ...(c.get('datasets') === undefined ? {} : { datasets: c.array('datasets') as NonNullable<RunManifest['datasets']> }),
   };
   c.throwIfProblems();
   return manifest;

@@ -21,6 +21,7 @@ import { figureHtml, pageHtml, type FigureSection } from './html.js';
 import { loadResults, type LoadedResults } from './load.js';
 import { LESTER_FINDINGS } from './references.js';
 import { renderSvg } from './render.js';
+import { dataSourcesHtml } from './data_section.js';
 import { claimsHtml, divergedHtml, pretrainedHtml, referenceCountsHtml, runLine, runTable, summaryHtml } from './tables.js';
 
 /** What writeReport wrote. Paths are as given (relative when the folders were). */
@@ -119,6 +120,7 @@ function bodySections(results: LoadedResults, figures: readonly FigureSection[],
     '<li><a href="#summary">Summary of every group</a></li>',
     '<li><a href="#diverged">Diverged trials</a></li>',
     '<li><a href="#pretrained">Frozen models</a></li>',
+    ...(m.checkpoints === undefined && m.datasets === undefined ? [] : ['<li><a href="#data">Data and checkpoint folders</a></li>']),
     '<li><a href="#references">Published reference figures</a></li>',
   ];
   const sections = [
@@ -134,6 +136,7 @@ function bodySections(results: LoadedResults, figures: readonly FigureSection[],
     `<section><h2 id="summary">Summary of every group</h2><p class="caption">From summary.json: per frozen model, method, options and task, the finished seeds, diverged trials, mean test accuracy with its 95% interval and the gap to full model tuning on the same model and task.</p>${summaryHtml(results.summary)}</section>`,
     `<section><h2 id="diverged">Diverged trials</h2><p class="caption">Trials whose training loss became NaN or infinite: left out of every mean, counted here and in the summary.</p>${divergedHtml(results.records)}</section>`,
     `<section><h2 id="pretrained">Frozen models</h2><p class="caption">From run.json: each frozen model, pretrained on the generated corpus, with its held-out loss against the same architecture untrained.</p>${pretrainedHtml(m)}</section>`,
+    dataSourcesHtml(m, results.records),
     `<section><h2 id="references">Published reference figures</h2><p class="caption">Not measured here: trainable-parameter counts as published, shown beside ours in Figure 5.</p>${referenceCountsHtml()}<ul>${Object.values(LESTER_FINDINGS)
       .map((f) => `<li class="source">${escapeHtml(f)}</li>`)
       .join('')}</ul></section>`,
