@@ -97,6 +97,9 @@ async function handle(message: MainMessage): Promise<void> {
   let prompt: Map<string, tf.Tensor> | null = null;
   const record = runTrial(config, planned.key, planned.sweeps, { base, task, frequentTokens, environment }, {
     onStep: ({ step, steps, loss }) => {
+      // Fault injection for the crash-safety test (experiments/faults.test.ts): this worker thread dies
+      // mid-trial, as a crashed or OOM-killed worker would. Unset in every real run.
+      if (process.env.PEFTSCALE_FAULT_WORKER_EXIT_AT_STEP !== undefined && step === Number(process.env.PEFTSCALE_FAULT_WORKER_EXIT_AT_STEP)) process.exit(70);
       const now = Date.now();
       if (now - lastReport > 1000 || step === steps) {
         lastReport = now;
