@@ -1,11 +1,13 @@
 // Writes adapters trained "here" (random values standing in for training) in PEFT's format, with our
-// logits beside each, for scripts/golden/check_peft_load.py to load with PEFT and compare. Run after
+// logits beside each, and a checkpoint of ours (a ps-*-style model, byte tokenizer) with its logits, for scripts/golden/check_peft_load.py to load with PEFT and compare. Run after
 // `npm run build`: node scripts/golden/ours_to_peft.mjs OUT_DIR
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { AdaptedModel } from '../../dist/src/adapted.js';
 import { saveAdapter } from '../../dist/src/adapter_io.js';
+import { saveCheckpoint } from '../../dist/src/checkpoint.js';
+import { GPT2 } from '../../dist/src/model.js';
 import { initBackend } from '../../dist/src/backend.js';
 import { getMethod, resolveOptions } from '../../dist/src/peft.js';
 import { loadPretrained } from '../../dist/src/pretrained.js';
@@ -37,3 +39,12 @@ for (const [name, raw] of Object.entries(CASES)) {
   writeFileSync(path.join(dir, 'ours.json'), JSON.stringify({ input_ids: ids, shape: logits.shape, logits: Array.from(logits.dataSync()) }));
   console.log(`${name}: wrote ${dir}`);
 }
+
+// A checkpoint written here, for transformers' GPT2LMHeadModel.from_pretrained.
+const ours = GPT2.initialize({ vocabSize: 260, contextLength: 32, dModel: 24, nLayers: 2, nHeads: 3, dFF: 40, layerNormEps: 1e-5 }, 5);
+const checkpointDir = path.join(out, 'checkpoint');
+await saveCheckpoint(checkpointDir, ours, { note: 'check_peft_load' });
+const bytes = [72, 105, 33, 32, 256, 7];
+const checkpointLogits = ours.forward(tf.tensor2d([bytes], [1, bytes.length], 'int32'));
+writeFileSync(path.join(out, 'checkpoint.json'), JSON.stringify({ input_ids: bytes, shape: checkpointLogits.shape, logits: Array.from(checkpointLogits.dataSync()) }));
+console.log(`checkpoint: wrote ${checkpointDir}`);
