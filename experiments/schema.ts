@@ -6,6 +6,7 @@
  */
 import { unknownNameMessage } from '../src/config.js';
 import { FIGURE_KINDS } from '../src/results.js';
+import { OPTIMIZER_NAMES } from '../src/train.js';
 import { TASK_NAMES } from '../datasets/tasks.js';
 
 /** The subset of JSON Schema this validator understands. */
@@ -37,7 +38,7 @@ const TRAINING: Schema = {
     steps: { type: 'integer', minimum: 0, description: 'optimisation steps per trial' },
     batchSize: { ...positiveInteger, description: 'training examples per step' },
     evalEvery: { ...positiveInteger, description: 'evaluate on dev every this many steps (the best dev score picks the checkpoint)' },
-    optimizer: { type: 'string', enum: ['adam', 'sgd', 'adafactor'], description: 'optimiser (default: per method, from its paper)' },
+    optimizer: { type: 'string', enum: [...OPTIMIZER_NAMES], description: 'optimiser (default: per method, from its paper)' },
     learningRate: { type: 'number', exclusiveMinimum: 0, description: 'learning rate (default: per method)' },
     weightDecay: { type: 'number', minimum: 0, description: 'decoupled weight decay (default: per method)' },
   },

@@ -19,7 +19,7 @@ import { findPreset, unknownNameMessage } from '../src/config.js';
 import { countParameters, modelParameterSpecs } from '../src/params.js';
 import { getMethod, registeredMethods, resolveOptions, type OptionValue } from '../src/peft.js';
 import { optionsLabel, type FigureKind, type SweepInfo, type TrainingConfig, type TrialConfig } from '../src/results.js';
-import { OPTIMIZER_NAMES } from '../src/train.js';
+import { OPTIMIZER_NAMES, WEIGHT_DECAY_OPTIMIZERS } from '../src/train.js';
 import { buildTaskSuite, TASK_NAMES } from '../datasets/tasks.js';
 import { DATASET_VERSION } from '../datasets/world.js';
 import { PRETRAIN_PROFILES, pretrainedModelDir, PROFILE_NAMES, resolveProfile, type PretrainProfileName } from './pretrain.js';
@@ -331,7 +331,7 @@ function resolveTraining(method: string, layers: (Partial<TrainingConfig> | unde
     Object.assign(merged, layer);
   }
   if (!(OPTIMIZER_NAMES as readonly string[]).includes(merged.optimizer)) problems.push(`${at}.optimizer: ${unknownNameMessage('optimizer', merged.optimizer, OPTIMIZER_NAMES)}`);
-  if (merged.weightDecay > 0 && merged.optimizer !== 'adafactor') problems.push(`${at}.weightDecay = ${merged.weightDecay}: optimizer "${merged.optimizer}" applies no weight decay; allowed: 0, or optimizer "adafactor"`);
+  if (merged.weightDecay > 0 && !WEIGHT_DECAY_OPTIMIZERS.includes(merged.optimizer)) problems.push(`${at}.weightDecay = ${merged.weightDecay}: optimizer "${merged.optimizer}" applies no weight decay; allowed: 0, or optimizer ${WEIGHT_DECAY_OPTIMIZERS.map((o) => `"${o}"`).join(' or ')}`);
   if (merged.evalEvery > Math.max(1, merged.steps)) problems.push(`${at}.evalEvery = ${merged.evalEvery}: allowed: at most steps (${merged.steps})`);
   return merged;
 }
