@@ -41,7 +41,7 @@ import { buildCorpus, corpusFingerprint, type Corpus, type CorpusConfig } from '
 /** Bump when a change to the trainer or model code makes old cached models stale. */
 export const PRETRAIN_CODE_VERSION = 1;
 export const DEFAULT_CACHE_DIR = path.join('.cache', 'peftscale', 'models');
-export const PROFILE_NAMES = ['quick', 'full'] as const;
+export const PROFILE_NAMES = ['quick', 'scaling', 'full'] as const;
 export type PretrainProfileName = (typeof PROFILE_NAMES)[number];
 
 /** What a profile pretrains, on which corpus, with which budget. */
@@ -58,6 +58,8 @@ export interface PretrainProfile {
   checkpointEvery: number;
   /** Documents per held-out batch. */
   evalBatchSize: number;
+  /** Test examples per task (at most) that the capability gates score, on the model and on its control; default 48. */
+  gateExamples?: number;
 }
 
 /**
@@ -82,8 +84,34 @@ const QUICK: PretrainProfile = {
   }),
   checkpointEvery: 50,
   evalBatchSize: 32,
+  gateExamples: 48,
 };
 const QUICK_LEARNING_RATES: Record<string, number> = { 'ps-nano': 3e-3, 'ps-micro': 3e-3, 'ps-mini': 2.5e-3, 'ps-small': 2e-3 };
+
+/**
+ * scaling: four presets spanning 20x in parameters (42K to 859K), long enough for the in-context skills
+ * to appear (the notes' pilot: lookup 0.40 on ps-micro and 0.77 on ps-mini after 3,000 steps of 8 × 256).
+ * A bigger world (600 characters) so the recall task has 150 test characters. Every preset sees the same
+ * batches. Cost: ps-small is about 14 GFLOP a step, 3,000 steps ≈ 30 min with the native backend (~25
+ * GFLOP/s a worker) and ≈ 75 min on wasm; the four presets in all ≈ 50 min of one worker, native.
+ */
+const SCALING: PretrainProfile = {
+  name: 'scaling',
+  description: 'ps-nano, ps-micro, ps-mini, ps-small (20x); 3000 steps of 8 × 256 tokens each (~30 min on 2 CPU cores, native backend)',
+  corpus: { worldSize: 600, townCount: 8, corpusBytes: 3_000_000, heldoutBytes: 60_000 },
+  presets: ['ps-nano', 'ps-micro', 'ps-mini', 'ps-small'],
+  schedule: (preset) => ({
+    steps: 3000,
+    batchSize: 8,
+    sequenceLength: 256,
+    learningRate: QUICK_LEARNING_RATES[preset] ?? 2e-3,
+    warmupSteps: 100,
+    finalLearningRateFraction: 0.1,
+  }),
+  checkpointEvery: 250,
+  evalBatchSize: 32,
+  gateExamples: 96,
+};
 
 /** full: every ps-* preset, the full 256-token context, much longer (hours; meant for a bigger machine). */
 const FULL: PretrainProfile = {
@@ -102,6 +130,7 @@ const FULL: PretrainProfile = {
   }),
   checkpointEvery: 250,
   evalBatchSize: 32,
+  gateExamples: 240,
 };
 const FULL_LEARNING_RATES: Record<string, number> = {
   'ps-nano': 3e-3,
@@ -112,7 +141,7 @@ const FULL_LEARNING_RATES: Record<string, number> = {
   'ps-large': 6e-4,
 };
 
-export const PRETRAIN_PROFILES: Readonly<Record<PretrainProfileName, PretrainProfile>> = { quick: QUICK, full: FULL };
+export const PRETRAIN_PROFILES: Readonly<Record<PretrainProfileName, PretrainProfile>> = { quick: QUICK, scaling: SCALING, full: FULL };
 
 /** A profile by name (unknown names suggest the nearest), or a custom profile object as is. */
 export function resolveProfile(profile: PretrainProfileName | string | PretrainProfile): PretrainProfile {
