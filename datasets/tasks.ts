@@ -49,6 +49,8 @@ export interface TaskSuiteOptions {
   tasks?: string[];
   /** A world already generated from the same seed and size, to skip regenerating it. */
   world?: World;
+  /** Take at most the requested sizes: a split with fewer candidates gets them all instead of an error. */
+  capToAvailable?: boolean;
 }
 
 /** Names of the synthetic tasks, in suite order. */
@@ -60,7 +62,7 @@ export function buildTaskSuite(options: TaskSuiteOptions): Task[] {
   const world = options.world ?? generateWorld({ seed: options.seed, worldSize: options.worldSize, townCount: options.townCount });
   const partition = partitionEntities(world);
   const defs = (options.tasks ?? TASK_NAMES).map((name) => findDef(name));
-  return defs.map((def) => buildTask(def, world, partition, sizes, options.seed));
+  return defs.map((def) => buildTask(def, world, partition, sizes, options.seed, options.capToAvailable === true));
 }
 
 /** The task with this name; an unknown name throws with a "did you mean" suggestion. */
@@ -85,13 +87,14 @@ function resolveSizes(partial: Partial<SplitSizes> = {}): SplitSizes {
   return sizes;
 }
 
-function buildTask(def: SyntheticTaskDef, world: World, partition: EntityPartition, sizes: SplitSizes, seed: number): Task {
+function buildTask(def: SyntheticTaskDef, world: World, partition: EntityPartition, sizes: SplitSizes, seed: number, cap: boolean): Task {
   const labels = def.labels(world);
   const splits = {} as TaskSplits;
   for (const split of SPLIT_NAMES) {
     const rng = new Random(seed, `task:${def.family ?? def.name}:${split}`);
     const candidates = def.candidates(world, partition[split], rng);
-    splits[split] = sampleBalanced(candidates, labels, sizes[split], rng, () => tooFewMessage(def.name, split, sizes[split], candidates.length, world));
+    const wanted = cap ? Math.min(sizes[split], candidates.filter((e) => labels.includes(e.label)).length) : sizes[split];
+    splits[split] = sampleBalanced(candidates, labels, wanted, rng, () => tooFewMessage(def.name, split, sizes[split], candidates.length, world));
   }
   return {
     name: def.name,

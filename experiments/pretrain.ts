@@ -36,7 +36,21 @@ import {
 import { formatDuration, Progress } from '../src/progress.js';
 import { hashString } from '../src/random.js';
 import { ByteTokenizer } from '../src/tokenizer.js';
+import type { CapabilityGates } from '../src/results.js';
 import { buildCorpus, corpusFingerprint, type Corpus, type CorpusConfig } from '../datasets/corpus.js';
+import { ensureGates, formatGates } from './gates.js';
+
+/** Test examples per task and probe that the gates score when a profile does not say. */
+export const DEFAULT_GATE_EXAMPLES = 48;
+
+/**
+ * The capability gates of a finished pretrained model and its control (experiments/gates.ts): read from
+ * the model's folder, or computed there now (also for models cached before gates existed).
+ */
+export async function gatesOf(trained: EnsuredModel, control: EnsuredModel, profile: PretrainProfileName | PretrainProfile, log: (message: string) => void): Promise<CapabilityGates> {
+  const examples = resolveProfile(profile).gateExamples ?? DEFAULT_GATE_EXAMPLES;
+  return ensureGates({ dir: trained.dir, controlDir: control.dir, corpus: trained.corpus, examples, log: (message) => log(`${trained.preset}: ${message}`) });
+}
 
 /** Bump when a change to the trainer or model code makes old cached models stale. */
 export const PRETRAIN_CODE_VERSION = 1;
@@ -369,6 +383,8 @@ export interface PretrainTableRow {
   status: EnsuredModel['status'];
   trainingSeconds: number;
   dir: string;
+  /** Absent when pretraining stopped before the end. */
+  gates?: CapabilityGates;
 }
 
 /** Warnings when held-out loss does not fall as presets grow, or pretraining does not beat the control. */
@@ -430,7 +446,9 @@ export async function runPretrain(argv: string[]): Promise<void> {
   for (const preset of presets) {
     const control = await ensurePretrained({ preset, profile, seed, cacheDir, steps, control: true });
     const trained = await ensurePretrained({ preset, profile, seed, cacheDir, steps });
+    const gates = trained.finished ? await gatesOf(trained, control, profile, (message) => process.stderr.write(`${message}\n`)) : undefined;
     rows.push({
+      gates,
       preset,
       parameters: trained.parameters,
       steps: trained.steps,
@@ -462,6 +480,8 @@ export async function runPretrain(argv: string[]): Promise<void> {
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   } else {
     process.stdout.write(`\nheld-out corpus loss (nats/token) by preset, profile ${profile.name}, seed ${seed}:\n${formatPretrainTable(rows)}\n`);
+    process.stdout.write(`\ncapability gates (zero-shot on test examples, the model beside its never-trained control):\n`);
+    for (const row of rows) if (row.gates !== undefined) process.stdout.write(`${formatGates(row.preset, row.gates)}\n`);
     process.stdout.write(`wall time ${formatDuration(wallSeconds)}; table written to ${reportPath}\n`);
   }
   for (const warning of warnings) process.stderr.write(`WARNING: ${warning}\n`);
