@@ -21,7 +21,7 @@ import { GPT2 } from '../src/model.js';
 import { Random } from '../src/random.js';
 import type { CapabilityGates, GateScore, LabelLossSplit } from '../src/results.js';
 import { writeFileAtomic } from '../src/safetensors.js';
-import { padRows, type ScoredRow } from '../src/scoring.js';
+import { argmax, padRows } from '../src/scoring.js';
 import { ByteTokenizer, SPECIAL_TOKENS } from '../src/tokenizer.js';
 import type { CorpusConfig } from '../datasets/corpus.js';
 import { lookupItem, recallItem, SKILL_NAMES, SKILLS, skillPrompt, versusItem, type SkillItem, type SkillName } from '../datasets/skills.js';
@@ -81,66 +81,88 @@ function pct(x: number): string {
   return `${(100 * x).toFixed(1)}%`;
 }
 
-/** Per-token log-probabilities of each row's scored tokens ([B, T] → per row an array); rows sorted by length to save padding. */
-function tokenLogProbs(model: GPT2, rows: readonly ScoredRow[], batchSize: number): number[][] {
+/** A token row and the (position, token) log-probabilities wanted from it: position t predicts token t + 1. */
+interface Pick {
+  tokens: readonly number[];
+  picks: readonly (readonly [number, number])[];
+}
+
+/** log p(token | tokens up to position) for every pick of every row; rows sorted by length to save padding. */
+function pickLogProbs(model: GPT2, rows: readonly Pick[], batchSize: number): number[][] {
   const order = rows.map((_, i) => i).sort((a, b) => rows[a].tokens.length - rows[b].tokens.length);
   const out: number[][] = new Array<number[]>(rows.length);
   for (let start = 0; start < order.length; start += batchSize) {
     const chunk = order.slice(start, start + batchSize).map((i) => rows[i]);
-    const tokens = padRows(chunk); // [B, T]
-    const [batch, length] = tokens.shape;
-    const indices: number[] = [];
-    chunk.forEach((row, b) => {
-      for (let t = row.targetStart; t < row.tokens.length; t++) indices.push((b * length + t - 1) * model.config.vocabSize + row.tokens[t]);
-    });
+    const tokens = padRows(chunk.map((row) => ({ tokens: row.tokens, targetStart: 1 }))); // [B, T]
+    const length = tokens.shape[1];
+    const indices = chunk.flatMap((row, b) => row.picks.map(([t, token]) => (b * length + t) * model.config.vocabSize + token));
     const picked = tf.tidy(() => {
       const logits = model.forward(tokens); // [B, T, V]
-      return tf.gather(tf.reshape(tf.logSoftmax(logits), [-1]), tf.tensor1d(indices, 'int32')); // [targets]
+      return tf.gather(tf.reshape(tf.logSoftmax(logits), [-1]), tf.tensor1d(indices, 'int32')); // [picks]
     });
     const values = picked.dataSync();
     tokens.dispose();
     picked.dispose();
     let k = 0;
     chunk.forEach((row, b) => {
-      const scores: number[] = [];
-      for (let t = row.targetStart; t < row.tokens.length; t++) scores.push(values[k++]);
-      out[order[start + b]] = scores;
+      out[order[start + b]] = Array.from(values.subarray(k, k + row.picks.length));
+      k += row.picks.length;
     });
-    if (batch !== chunk.length) throw new Error('internal: batch size mismatch');
   }
   return out;
 }
 
-/** Accuracy and label-loss split of a model on questions. */
+/**
+ * Accuracy and label-loss split of a model on questions. When the labels share a prefix (the leading space)
+ * and then differ in their next token, one row per question (context + the right label) gives both: the
+ * decision is the label whose deciding token is most likely there (what the label sums differ by, up to
+ * their spelling, which is reported apart), and the right label's own tokens give its loss. Otherwise every
+ * label gets its own row and the decision is the largest summed label log-probability (rank classification).
+ */
 function measure(model: GPT2, questions: readonly Question[], batchSize: number): { accuracy: number; loss: LabelLossSplit } {
-  const rows: ScoredRow[] = [];
-  for (const q of questions) {
+  const rows: Pick[] = [];
+  const plans = questions.map((q) => {
     const context = tokenizer.encode(q.context);
-    for (const label of q.labels) rows.push({ tokens: [SPECIAL_TOKENS.endOfText, ...context, ...tokenizer.encode(label)], targetStart: 1 + context.length });
-  }
-  const logProbs = tokenLogProbs(model, rows, batchSize);
+    const labels = q.labels.map((l) => tokenizer.encode(l));
+    const shared = sharedPrefix(labels);
+    const byDecidingToken = labels.every((l) => l.length > shared) && new Set(labels.map((l) => l[shared])).size === labels.length;
+    const base = [SPECIAL_TOKENS.endOfText, ...context];
+    const ownPicks = (label: readonly number[]): [number, number][] => label.map((token, i) => [base.length - 1 + i, token]);
+    const first = rows.length;
+    if (byDecidingToken) {
+      const at = base.length - 1 + shared; // the position that predicts the deciding token
+      rows.push({ tokens: [...base, ...labels[q.answer]], picks: [...ownPicks(labels[q.answer]), ...labels.map((l): [number, number] => [at, l[shared]])] });
+    } else {
+      for (const label of labels) rows.push({ tokens: [...base, ...label], picks: ownPicks(label) });
+    }
+    return { q, labels, first, byDecidingToken, shared };
+  });
+  const logProbs = pickLogProbs(model, rows, batchSize);
   let correct = 0;
   let deciding = 0;
   let spelling = 0;
   let spelled = 0;
-  let row = 0;
-  for (const q of questions) {
-    const scores = q.labels.map((_, i) => logProbs[row + i].reduce((a, b) => a + b, 0));
-    let best = 0;
-    for (let i = 1; i < scores.length; i++) if (scores[i] > scores[best]) best = i;
-    if (best === q.answer) correct += 1;
-    const tokens = q.labels.map((l) => tokenizer.encode(l));
-    const at = decidingIndex(tokens, q.answer);
-    const own = logProbs[row + q.answer];
+  for (const { q, labels, first, byDecidingToken, shared } of plans) {
+    const ownLength = labels[q.answer].length;
+    const own = byDecidingToken ? logProbs[first].slice(0, ownLength) : logProbs[first + q.answer];
+    const scores = byDecidingToken ? logProbs[first].slice(ownLength) : labels.map((_, i) => logProbs[first + i].reduce((a, b) => a + b, 0));
+    if (argmax(scores) === q.answer) correct += 1;
+    const at = byDecidingToken ? shared : decidingIndex(labels, q.answer);
     deciding -= own[at];
     if (own.length > at + 1) {
       spelling -= own.slice(at + 1).reduce((a, b) => a + b, 0) / (own.length - at - 1);
       spelled += 1;
     }
-    row += q.labels.length;
   }
   const n = Math.max(1, questions.length);
   return { accuracy: correct / n, loss: { deciding: deciding / n, spelling: spelled === 0 ? 0 : spelling / spelled } };
+}
+
+/** Length of the token prefix all labels share. */
+function sharedPrefix(labels: readonly (readonly number[])[]): number {
+  let k = 0;
+  while (labels.every((l) => k < l.length && l[k] === labels[0][k])) k += 1;
+  return k;
 }
 
 /** The deciding token of a label: the first one that tells it apart from the label closest to it (after a shared prefix such as the leading space). */
