@@ -399,6 +399,11 @@ export interface CapabilityGates {
   rule: string;
   /** Why the gates fail; empty when they pass. */
   reasons: string[];
+  /**
+   * Per task: whether the frozen model had what the task needs (`gate` names the score that decided: the
+   * probe of the task's skill, or the task's own zero-shot score) and why not. Absent in older gates.
+   */
+  tasks?: Record<string, { pass: boolean; gate: string; reasons: string[] }>;
 }
 
 /** run.json: what a results folder is (written beside results.jsonl; reports read it for captions). */
