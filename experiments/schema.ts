@@ -73,6 +73,7 @@ const SWEEP: Schema = {
     seeds: { type: 'array', items: { type: 'integer', minimum: 0 }, minItems: 1, description: 'trial seeds, overriding the experiment' },
     methods: { type: 'array', items: METHOD_ENTRY, minItems: 1, description: 'the methods of the sweep' },
     training: TRAINING,
+    control: { type: 'boolean', description: 'tune the never-trained control of each preset (same init weights, no pretraining) instead of the pretrained model: the pretraining-dependence control' },
   },
 };
 

@@ -18,7 +18,7 @@ import path from 'node:path';
 import { findPreset, unknownNameMessage } from '../src/config.js';
 import { countParameters, modelParameterSpecs } from '../src/params.js';
 import { getMethod, registeredMethods, resolveOptions, type OptionValue } from '../src/peft.js';
-import { optionsLabel, type FigureKind, type SweepInfo, type TrainingConfig, type TrialConfig } from '../src/results.js';
+import { frozenModelName, optionsLabel, type FigureKind, type SweepInfo, type TrainingConfig, type TrialConfig } from '../src/results.js';
 import { OPTIMIZER_NAMES, WEIGHT_DECAY_OPTIMIZERS } from '../src/train.js';
 import { buildTaskSuite, TASK_NAMES } from '../datasets/tasks.js';
 import { DATASET_VERSION } from '../datasets/world.js';
@@ -67,6 +67,8 @@ export interface SweepSpec {
   seeds?: number[];
   methods?: MethodEntry[];
   training?: Partial<TrainingConfig>;
+  /** Tune the never-trained control of each preset instead of the pretrained model. */
+  control?: boolean;
 }
 
 /** An experiment after includes and the profile are merged (not yet expanded). */
@@ -260,10 +262,11 @@ export function resolveExperiment(file: string, profileName: string): ResolvedEx
           presetsUsed.add(preset);
           for (const task of tasks) {
             for (const seed of seeds) {
-              const modelId = path.basename(pretrainedModelDir({ preset, profile, seed: pretrainSeed, steps: document.pretrainSteps }));
-              const config: TrialConfig = { preset, profile, pretrainSeed, modelId, method: entry.method, options: resolved, task, data, seed, training };
+              const control = sweep.control === true;
+              const modelId = path.basename(pretrainedModelDir({ preset, profile, seed: pretrainSeed, steps: document.pretrainSteps, control }));
+              const config: TrialConfig = { preset, profile, pretrainSeed, modelId, method: entry.method, options: resolved, task, data, seed, training, ...(control ? { control: true as const } : {}) };
               const key = trialKey(config);
-              const cell = canonicalJson([preset, entry.method, resolved, task, seed]);
+              const cell = canonicalJson([frozenModelName(config), entry.method, resolved, task, seed]);
               const other = bySummaryCell.get(cell);
               if (other === undefined) bySummaryCell.set(cell, { key, at: entryAt });
               else if (other.key !== key && !collidingEntries.has(entryAt)) {

@@ -75,6 +75,7 @@ async function handle(message: MainMessage): Promise<void> {
       preset,
       info: { preset, parameters: trained.parameters, steps: trained.steps, heldOutLoss: trained.heldOutLoss, controlHeldOutLoss: control.heldOutLoss, trainingSeconds: trained.trainingSeconds, gates },
       dir: trained.dir,
+      controlDir: control.dir,
     });
     return;
   }

@@ -8,7 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { BENCH_COLUMNS, benchReportProblems, type BenchReport } from '../src/bench.js';
-import { FIGURE_KINDS, optionsLabel, READABLE_RESULTS_FORMATS, RESULT_FILES, type CapabilityGates, type EnsembleRecord, type GateScore, type RunManifest, type SummaryRow, type TrialRecord } from '../src/results.js';
+import { FIGURE_KINDS, frozenModelName, optionsLabel, READABLE_RESULTS_FORMATS, RESULT_FILES, type CapabilityGates, type EnsembleRecord, type GateScore, type RunManifest, type SummaryRow, type TrialRecord } from '../src/results.js';
 import { Checker, isPlainObject, showValue, throwProblems } from './check.js';
 
 /** Where `peftscale bench` writes bench.json unless told otherwise (experiments/bench.ts DEFAULT_BENCH_DIR). */
@@ -99,6 +99,7 @@ export function checkRecord(value: unknown, where: string): TrialRecord {
       task: c.string('config.task'),
       data: c.object('config.data') as TrialRecord['config']['data'],
       seed: c.number('config.seed'),
+      ...(c.get('config.control') === true ? { control: true as const } : {}),
       training: {
         optimizer: c.string('config.training.optimizer'),
         learningRate: c.number('config.training.learningRate'),
@@ -486,7 +487,7 @@ export function groupKey(preset: string, method: string, options: string, task: 
 export function checkSummaryMatchesRecords(records: readonly TrialRecord[], summary: readonly SummaryRow[]): void {
   const groups = new Map<string, { seeds: Set<number>; diverged: number }>();
   for (const r of records) {
-    const key = groupKey(r.config.preset, r.config.method, optionsLabel(r.config.options), r.config.task);
+    const key = groupKey(frozenModelName(r.config), r.config.method, optionsLabel(r.config.options), r.config.task);
     const group = groups.get(key) ?? { seeds: new Set<number>(), diverged: 0 };
     if (r.status === 'diverged') group.diverged += 1;
     else group.seeds.add(r.config.seed);

@@ -19,6 +19,7 @@ import { OVERHEAD_FIGURE, planFigures, type FigurePlan } from './figures.js';
 import { escapeHtml } from './format.js';
 import { figureHtml, pageHtml, type FigureSection } from './html.js';
 import { gatesHtml } from './gates.js';
+import { controlSectionHtml } from './control_section.js';
 import { loadResults, type LoadedResults } from './load.js';
 import { summaryCounts } from '../src/results.js';
 import { LESTER_FINDINGS } from './references.js';
@@ -121,6 +122,7 @@ function bodySections(results: LoadedResults, figures: readonly FigureSection[],
     '<li><a href="#ensembles">Prompt ensembles (Lester et al. Table 3)</a></li>',
     '<li><a href="#bench">Benchmarks (bench.json)</a></li>',
     ...(overhead === undefined ? [] : [`<li><a href="#fig-${overhead.id}">Figure ${overhead.number}. ${escapeHtml(overhead.title)}</a></li>`]),
+    '<li><a href="#control">Pretraining dependence (never-trained control)</a></li>',
     '<li><a href="#summary">Summary of every group</a></li>',
     '<li><a href="#diverged">Diverged trials</a></li>',
     '<li><a href="#pretrained">Frozen models</a></li>',
@@ -138,6 +140,7 @@ function bodySections(results: LoadedResults, figures: readonly FigureSection[],
     `<section><h2 id="claims">8. Claims for prompt tuning, against this run</h2>${claims}<p class="caption">${escapeHtml(`Properties commonly claimed for prompt tuning, what the cited sources say, and what this run measured (prompt tuning in the scaling sweeps; inference overhead from bench.json). ${runLine(m)}`)}</p><p class="files">Beside this page: <a href="claims.csv">claims.csv</a></p></section>`,
     ensembleSectionHtml(m, results.ensembles),
     benchSectionHtml(m, results.bench, overhead),
+    controlSectionHtml(results),
     `<section><h2 id="summary">Summary of every group</h2><p class="caption">${escapeHtml(summaryCaption(results))}</p>${summaryHtml(results.summary)}</section>`,
     `<section><h2 id="diverged">Diverged trials</h2><p class="caption">Trials whose training loss became NaN or infinite: left out of every mean, counted here and in the summary.</p>${divergedHtml(results.records)}</section>`,
     `<section><h2 id="pretrained">Frozen models</h2><p class="caption">From run.json: each frozen model, pretrained on the generated corpus, with its held-out loss against the same architecture untrained.</p>${pretrainedHtml(m)}</section>`,

@@ -42,7 +42,15 @@ export interface TrialConfig {
   /** Seed of the trial: initialisation of the method's tensors, batch order. */
   seed: number;
   training: TrainingConfig;
+  /** true: the frozen model is the never-trained control of the preset (same init weights, no pretraining). Absent: the pretrained model. */
+  control?: true;
 }
+
+/** The frozen model a trial tuned, as summaries name it: the preset, or "<preset> (never trained)" for the control. */
+export function frozenModelName(config: Pick<TrialConfig, 'preset' | 'control'>): string {
+  return config.control === true ? `${config.preset}${CONTROL_SUFFIX}` : config.preset;
+}
+export const CONTROL_SUFFIX = ' (never trained)';
 
 /** A dev or test evaluation by label-word scoring. */
 export interface Evaluation {
@@ -204,7 +212,7 @@ export function summarize(records: readonly TrialRecord[]): SummaryRow[] {
     diverged: number;
   }
   const groups = new Map<string, Group>();
-  const groupKey = (r: TrialRecord, task: string): string => JSON.stringify([r.config.preset, r.config.method, optionsLabel(r.config.options), task]);
+  const groupKey = (r: TrialRecord, task: string): string => JSON.stringify([frozenModelName(r.config), r.config.method, optionsLabel(r.config.options), task]);
   for (const record of records) {
     const key = groupKey(record, record.config.task);
     let group = groups.get(key);
@@ -224,7 +232,7 @@ export function summarize(records: readonly TrialRecord[]): SummaryRow[] {
     const scores = [...bySeed.values()];
     const interval = confidenceInterval(scores);
     const made: SummaryRow = {
-      preset: first.config.preset,
+      preset: frozenModelName(first.config),
       baseParameters: first.parameters.base,
       method: first.config.method,
       optionsLabel: optionsLabel(first.config.options),
@@ -343,7 +351,7 @@ export function summaryCounts(rows: readonly SummaryRow[]): SummaryCounts {
 }
 
 /** The figure a sweep feeds in the report (null: tables only). */
-export const FIGURE_KINDS = ['scaling', 'prompt-length', 'init'] as const;
+export const FIGURE_KINDS = ['scaling', 'prompt-length', 'init', 'control'] as const;
 export type FigureKind = (typeof FIGURE_KINDS)[number];
 
 /** One sweep of an experiment as run.json records it. */
