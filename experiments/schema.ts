@@ -7,6 +7,7 @@
 import { unknownNameMessage } from '../src/config.js';
 import { FIGURE_KINDS } from '../src/results.js';
 import { OPTIMIZER_NAMES } from '../src/train.js';
+import { PROFILE_NAMES } from './pretrain.js';
 import { TASK_NAMES } from '../datasets/tasks.js';
 
 /** The subset of JSON Schema this validator understands. */
@@ -118,10 +119,8 @@ export const EXPERIMENT_SCHEMA: Schema & { $schema: string; title: string } = {
       type: 'object',
       description: 'overrides applied when the profile is chosen with --profile',
       additionalProperties: false,
-      properties: {
-        quick: { type: 'object', additionalProperties: false, properties: BODY_PROPERTIES },
-        full: { type: 'object', additionalProperties: false, properties: BODY_PROPERTIES },
-      },
+      // One entry per pretraining profile (experiments/pretrain.ts PROFILE_NAMES).
+      properties: Object.fromEntries(PROFILE_NAMES.map((name) => [name, { type: 'object', additionalProperties: false, properties: BODY_PROPERTIES }])),
     },
   },
 };
