@@ -16,6 +16,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { findPreset, unknownNameMessage } from '../src/config.js';
+import { checkInputFile } from '../src/input_files.js';
 import { countParameters, modelParameterSpecs } from '../src/params.js';
 import { getMethod, registeredMethods, resolveOptions, type OptionValue } from '../src/peft.js';
 import { frozenModelName, optionsLabel, type FigureKind, type SweepInfo, type TrainingConfig, type TrialConfig } from '../src/results.js';
@@ -37,7 +38,9 @@ export const EXPERIMENTS_DIR = path.resolve(path.dirname(new URL(import.meta.url
 
 /** Per-method optimiser defaults, from each method's paper, adapted to budgets of hundreds of steps where said. */
 export const METHOD_TRAINING_DEFAULTS: Readonly<Record<string, Pick<TrainingConfig, 'optimizer' | 'learningRate' | 'weightDecay'> & { source: string }>> = {
-  'prompt-tuning': { optimizer: 'adafactor', learningRate: 0.3, weightDecay: 1e-5, source: 'Lester et al. 2021: Adafactor, constant lr 0.3, weight decay 1e-5, beta2 decay 0.8' },
+  // Not Lester's Adafactor at a constant 0.3: that step assumes T5's embedding scale, and on GPT-2-scale
+  // embeddings (RMS ~0.09) it moves the prompt several times its own size per step (README, Methods).
+  'prompt-tuning': { optimizer: 'adam', learningRate: 1e-2, weightDecay: 0, source: 'Adam 1e-2, measured (docs: README Methods; scripts/prompt-optimizer-pilot.mjs); Lester et al. 2021 used Adafactor at a constant 0.3 on T5, whose embeddings are on another scale' },
   'prefix-tuning': { optimizer: 'adam', learningRate: 1e-3, weightDecay: 0, source: 'Li & Liang 2021 use AdamW 5e-5..8e-5 for 5-10 epochs of large data; raised for budgets of hundreds of steps' },
   'p-tuning': { optimizer: 'adam', learningRate: 1e-3, weightDecay: 0, source: 'Hugging Face PEFT P-tuning examples: Adam 1e-3 for the prompt encoder' },
   lora: { optimizer: 'adam', learningRate: 1e-3, weightDecay: 0, source: 'Hu et al. 2021 / PEFT examples: Adam around 1e-3 for the low-rank factors' },
@@ -129,12 +132,18 @@ export function shippedExperiments(): string[] {
     .sort();
 }
 
+/** How deep `include` may nest, and how large one experiment file may be: more is a mistake, not an experiment. */
+export const MAX_INCLUDE_DEPTH = 32;
+export const MAX_EXPERIMENT_FILE_BYTES = 1024 * 1024;
+
 /** Reads a file and its includes, merged in order; cycles and unreadable files are errors naming the chain. */
 export function loadExperimentDocument(file: string, chain: string[] = []): JsonObject {
   const absolute = path.resolve(file);
   if (chain.includes(absolute)) throw new Error(`experiment include cycle: ${[...chain, absolute].join(' → ')}`);
+  if (chain.length >= MAX_INCLUDE_DEPTH) throw new Error(`experiment includes nest deeper than ${MAX_INCLUDE_DEPTH} files: ${chain[0]} → … → ${absolute}`);
   let text: string;
   try {
+    checkInputFile(absolute, 'experiment file', MAX_EXPERIMENT_FILE_BYTES);
     text = readFileSync(absolute, 'utf8');
   } catch (error) {
     const from = chain.length > 0 ? ` (included from ${chain[chain.length - 1]})` : '';
