@@ -31,6 +31,7 @@ export function fixtureGates(size: number, count: number, tasks: readonly string
     probes,
     pass: passes,
     rule: FIXTURE_GATE_RULE,
+    tasks: Object.fromEntries(tasks.map((task) => [task, { pass: passes, gate: 'probe: lookup', reasons: passes ? [] : ['probe lookup not above its control'] }])),
     reasons: passes ? [] : [`zero-shot ${tasks[0]} ${(100 * zeroShot[tasks[0]].model).toFixed(1)}% is within noise of chance ${(100 * zeroShot[tasks[0]].chance).toFixed(1)}%`, `probe lookup ${(100 * probes.lookup.model).toFixed(1)}% not above its control`],
   };
 }

@@ -69,6 +69,7 @@ export function gatesHtml(manifest: RunManifest): string {
       rows.push([model, escapeHtml(`label-word loss, ${task}: spelling (nats)`), nats(l.model.spelling), nats(l.control.spelling), '', '']);
     }
     for (const [skill, s] of Object.entries(g.probes)) rows.push([model, escapeHtml(`probe: ${skill} (%)`), pct(s.model), pct(s.control), pct(s.chance), formatCount(s.n)]);
+    for (const [task, t] of Object.entries(g.tasks ?? {})) rows.push([model, escapeHtml(`task ${task} (decided by ${t.gate})`), t.pass ? 'pass' : 'fail', '', '', escapeHtml(t.reasons.join('; '))]);
     rows.push([model, '<strong>gates</strong>', g.pass ? '<span class="verdict-holds">pass</span>' : '<span class="verdict-does-not-hold">fail</span>', '', '', escapeHtml(g.reasons.join('; '))]);
   }
   const rule = [...new Set(measured.map((p) => p.gates?.rule ?? ''))].filter((r) => r !== '');

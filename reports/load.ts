@@ -233,6 +233,14 @@ function checkGates(c: Checker, at: string): CapabilityGates {
     pass: c.boolean(`${at}.pass`),
     rule: c.string(`${at}.rule`),
     reasons: c.strings(`${at}.reasons`),
+    // Per-task verdicts: absent in gates written before they existed.
+    ...(c.get(`${at}.tasks`) === undefined
+      ? {}
+      : {
+          tasks: Object.fromEntries(
+            Object.keys(c.object(`${at}.tasks`)).map((task) => [task, { pass: c.boolean(`${at}.tasks.${task}.pass`), gate: c.string(`${at}.tasks.${task}.gate`), reasons: c.strings(`${at}.tasks.${task}.reasons`) }]),
+          ),
+        }),
   };
 }
 
