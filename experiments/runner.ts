@@ -110,7 +110,7 @@ export async function runPlannedExperiment(experiment: ResolvedExperiment, plan:
 
   const records = new Map(plan.cached);
   const failed: RunOutcome['failed'] = [];
-  const pretrained = new Map<string, { info: PretrainedInfo; dir: string }>();
+  const pretrained = new Map<string, { info: PretrainedInfo; dir: string; controlDir: string }>();
   const pretrainFailed = new Map<string, string>();
   const pretrainQueue = [...experiment.presets].reverse(); // largest first: it takes longest
   const pretrainRunning = new Set<string>();
@@ -222,7 +222,9 @@ export async function runPlannedExperiment(experiment: ResolvedExperiment, plan:
       const [trial] = pending.splice(index, 1);
       slot.busy = { kind: 'trial', trial };
       activity.set(slot.id, `${trial.config.preset} ${trial.config.method} ${trial.config.task} s${trial.config.seed}`);
-      const modelDir = pretrained.get(trial.config.preset)?.dir as string;
+      const entry = pretrained.get(trial.config.preset);
+      // Control sweeps tune the never-trained model of the same preset (pretraining-dependence control).
+      const modelDir = (trial.config.control === true ? entry?.controlDir : entry?.dir) as string;
       slot.worker.postMessage({ type: 'trial', planned: trial, modelDir, trialCacheDir: options.trialCacheDir } satisfies MainMessage);
       redraw();
     };
@@ -259,7 +261,7 @@ export async function runPlannedExperiment(experiment: ResolvedExperiment, plan:
           redraw();
           return;
         case 'pretrained':
-          pretrained.set(message.preset, { info: message.info, dir: message.dir });
+          pretrained.set(message.preset, { info: message.info, dir: message.dir, controlDir: message.controlDir });
           pretrainRunning.delete(message.preset);
           slot.busy = null;
           progress.line(

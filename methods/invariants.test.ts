@@ -16,7 +16,8 @@ import type { GPT2 } from '../src/model.js';
 import { createOptimizer, trainStep } from '../src/train.js';
 import { ByteTokenizer } from '../src/tokenizer.js';
 import './index.js';
-import { adapt, bytesOf, maxAbsDifference, patternBatch, sensitiveBase, TINY } from './test_support.js';
+import { adapt, bytesOf, maxAbsDifference, methodContext, patternBatch, sensitiveBase, TINY } from './test_support.js';
+import { sampledTokenIds } from './embeddings.js';
 
 /** Every trainable configuration, with a learning rate that suits it (Adam). */
 const TRAINABLE = [
@@ -153,9 +154,10 @@ for (const backend of ['wasm', 'cpu'] as const) {
       const text = adapt(base, 'prompt-tuning', { length: 5, init: 'text', 'init-text': 'ab' });
       assert.deepEqual(bytesOf(text.trainable.get('prompt_embeddings') as tf.Tensor), rows([97, 98, 97, 98, 97]));
       const sampled = adapt(base, 'prompt-tuning', { length: 3, init: 'sampled-vocab' });
-      assert.deepEqual(bytesOf(sampled.trainable.get('prompt_embeddings') as tf.Tensor), rows([0, 1, 2]));
-      const labels = adapt(base, 'prompt-tuning', { length: 3, init: 'class-label' }); // labels yes, no; then id 0
-      const expected = tf.concat([tf.mean(tf.gather(wte, tf.tensor1d([121, 101, 115], 'int32')), 0, true), tf.mean(tf.gather(wte, tf.tensor1d([110, 111], 'int32')), 0, true), tf.gather(wte, tf.tensor1d([0], 'int32'))]);
+      assert.deepEqual(bytesOf(sampled.trainable.get('prompt_embeddings') as tf.Tensor), rows(sampledTokenIds(methodContext(base), 3, 'sampled-vocab')));
+      const labels = adapt(base, 'prompt-tuning', { length: 3, init: 'class-label' }); // labels yes, no; then one sampled id
+      const extra = sampledTokenIds(methodContext(base), 1, 'class-label');
+      const expected = tf.concat([tf.mean(tf.gather(wte, tf.tensor1d([121, 101, 115], 'int32')), 0, true), tf.mean(tf.gather(wte, tf.tensor1d([110, 111], 'int32')), 0, true), tf.gather(wte, tf.tensor1d(extra, 'int32'))]);
       assert.ok(maxAbsDifference(labels.trainable.get('prompt_embeddings') as tf.Tensor, expected) <= 1e-7);
       for (const a of [text, sampled, labels]) a.dispose();
     });
