@@ -64,11 +64,13 @@ describe('experiment files', () => {
     }
   });
 
-  it('the full profile covers every preset, 3 seeds and every task', () => {
+  it('the full profile covers every preset, 3 seeds and the world-fact tasks', () => {
     const experiment = resolveExperiment(experimentPath('scaling'), 'full');
     assert.equal(experiment.presets.length, 6);
-    assert.equal(experiment.trials.length, 6 * 3 * TASK_NAMES.length * 7);
-    assert.deepEqual([...new Set(experiment.trials.map((t) => t.config.task))].sort(), [...TASK_NAMES].sort());
+    const tasks = [...new Set(experiment.trials.map((t) => t.config.task))];
+    for (const task of ['verify', 'entail', 'infer', 'colour', 'town', 'compare']) assert.ok(tasks.includes(task), task);
+    for (const task of tasks) assert.ok(TASK_NAMES.includes(task), task);
+    assert.equal(experiment.trials.length, 6 * 3 * tasks.length * 7);
   });
 
   it('merges includes: objects deeply, lists replaced, sweeps by name', () => {
