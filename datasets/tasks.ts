@@ -7,6 +7,10 @@
  * - town    (multi-class relation classification):    "Question: Where does Bazo live?\nAnswer:" → " Lumby" | ...
  * - compare (comparison of two numeric facts):        "Question: Does Bazo have more coins than Kemi?\nAnswer:" → " yes" | " no"
  *
+ * - lookup-d0..d4, versus-d0..d4, recall-d0..d4: the skills of datasets/skills.ts at template distances
+ *   0 (the pretraining wording) to 4 (never seen): "Bipo is white. Vini is pink. So Vini is" → " pink".
+ *   A skill's five tasks share their examples (the same sampling stream): only the template differs.
+ *
  * Splits are by entity (see `partitionEntities`): a test example is only about test characters, whose
  * facts the pretraining corpus states but no task's train split mentions, so a method scores well on
  * test only by using what the frozen model knows. Labels are balanced by sampling label by label.

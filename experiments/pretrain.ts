@@ -9,6 +9,7 @@
  *     <cache>/<preset>/pretrained-c<corpus fingerprint>-s<seed>-b<budget hash>-v<code version>/
  *         model.safetensors, config.json    (loadCheckpoint)
  *         pretrain.json                     (written last: the folder is finished)
+ *         gates.json                        (capability gates against the control; computed when missing)
  *         training/                         (resumable checkpoints while unfinished; removed when done)
  *     <cache>/<preset>/control-c<fingerprint>-s<seed>-v<code version>/   (same files, no training)
  *     <cache>/pretrain-<profile>-s<seed>-c<fingerprint>.json             (the held-out loss table)

@@ -90,6 +90,9 @@ describe('the experiment runner, end to end', () => {
     const manifest = JSON.parse(readFileSync(path.join(dir, RESULT_FILES.manifest), 'utf8')) as RunManifest;
     assert.deepEqual(manifest.trials, { total: 8, ran: 8, cached: 0, diverged: 2, failed: 0 });
     assert.equal(manifest.pretrained[0]?.preset, 'ps-nano');
+    // The capability gates travel from the model's folder into run.json, measured on the control too.
+    const gates = manifest.pretrained[0]?.gates;
+    assert.ok(gates !== undefined && Object.keys(gates.zeroShot).includes('lookup-d0') && gates.probes.lookup.n > 0 && typeof gates.pass === 'boolean');
     const ensembles = JSON.parse(readFileSync(path.join(dir, RESULT_FILES.ensembles), 'utf8')) as EnsembleRecord[];
     assert.equal(ensembles.length, 1, 'prompt tuning, two seeds: one ensemble');
     assert.deepEqual(ensembles[0].seeds, [0, 1]);
