@@ -225,9 +225,12 @@ function removeBuild() {
 
 function main() {
   const options = parseArgs(process.argv.slice(2));
+  // A source named by the user is checked before anything on disk changes, and always rebuilds.
+  const explicit = options.libDir !== undefined || options.wheel !== undefined;
+  let source = explicit ? findSource(options) : null;
   const tfjsNode = ensurePackage();
   const markerFile = path.join(depsDir, MARKER);
-  if (!options.force && fs.existsSync(markerFile)) {
+  if (!explicit && !options.force && fs.existsSync(markerFile)) {
     try {
       const version = verify();
       log(`already built (${fs.readFileSync(markerFile, 'utf8').trim()}); TensorFlow ${version} loads. --force rebuilds.`);
@@ -236,7 +239,7 @@ function main() {
       log(`an earlier build is there but does not load (${error.message.split('\n')[0]}); rebuilding`);
     }
   }
-  const source = findSource(options);
+  source ??= findSource(options);
   try {
     stageLibrary(source);
     buildAddon();
@@ -255,6 +258,6 @@ try {
 } catch (error) {
   if (!(error instanceof SetupError)) throw error;
   console.error(`[setup:native] FAILED: ${error.message}`);
-  console.error('[setup:native] the native backend is not installed; the suite keeps running on wasm (then cpu).');
+  console.error('[setup:native] the native backend was not (re)built; the suite runs on wasm (then cpu) wherever tensorflow cannot load (`peftscale info` says which).');
   process.exit(1);
 }

@@ -251,7 +251,8 @@ function nativeDetails(name: BackendName, provider: string, versions: Record<str
 
 /** Installs the gradients and kernels that make training fast on the chosen backend. */
 function prepareBackend(name: BackendName): void {
-  installFastGradients();
+  // TensorFlow's own kernels take transpose flags and column sums natively: the rewrites would only add copies (measured in README, Backends).
+  installFastGradients(process.env.PEFTSCALE_FAST_GRADIENTS === 'all' ? ['wasm', 'cpu', 'tensorflow'] : ['wasm', 'cpu']);
   if (name === 'wasm') installWasmKernels();
 }
 
