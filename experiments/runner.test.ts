@@ -6,6 +6,7 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { RESULT_FILES, type EnsembleRecord, type RunManifest, type SummaryRow, type TrialRecord } from '../src/results.js';
+import { expectedAutoBackend } from '../test/helpers.js';
 import { runExperiment } from './experiment.js';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'peftscale-runner-'));
@@ -73,7 +74,7 @@ describe('the experiment runner, end to end', () => {
     );
     for (const record of diverged) assert.ok(record.divergedAt !== null && record.divergedAt.step >= 1);
     for (const record of records) {
-      assert.equal(record.environment.backend, 'wasm');
+      assert.equal(record.environment.backend, expectedAutoBackend(), 'the workers run on the backend auto picks (tensorflow when its addon is built)');
       assert.match(record.environment.gitHash, /^([0-9a-f]{40}|unknown)$/);
       assert.deepEqual(record.sweeps, ['scaling']);
     }

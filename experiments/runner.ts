@@ -12,6 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { availableParallelism, cpus, platform, totalmem } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import path from 'node:path';
+import { configureNativeThreads } from '../src/backend.js';
 import { formatDuration, Progress } from '../src/progress.js';
 import type { EnsembleRecord, PretrainedInfo, RunManifest, TrialEnvironment, TrialRecord } from '../src/results.js';
 import { optionsLabel, RESULTS_FORMAT_VERSION } from '../src/results.js';
@@ -125,6 +126,7 @@ export async function runPlannedExperiment(experiment: ResolvedExperiment, plan:
   const redraw = (): void => progress.update(done, Object.fromEntries([...activity].map(([id, text]) => [`w${id}`, text])));
 
   const workerCount = Math.max(1, Math.min(options.workers ?? availableParallelism(), Math.max(1, plan.toRun.length)));
+  configureNativeThreads(Math.max(1, Math.floor(availableParallelism() / workerCount))); // workers × threads ≤ cores, before any worker loads TensorFlow
   const setup: WorkerSetup = { backend: options.backend, environment: environmentBase };
   const slots: WorkerSlot[] = [];
   let nextId = 1;
