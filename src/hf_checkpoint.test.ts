@@ -181,6 +181,16 @@ describe('Hugging Face GPT-2 checkpoints and tokenizer (golden: transformers)', 
     fs.rmSync(path.join(noTokenizer, 'merges.txt'));
     await assert.rejects(loadPretrained(noTokenizer), /no tokenizer in .*: expected tokenizer\.json, or vocab\.json \+ merges\.txt \(missing: merges\.txt\)/);
 
+    const wordPiece = copyFixture('tiny-gpt2');
+    editJson(path.join(wordPiece, 'tokenizer.json'), (json) => {
+      (json.model as Record<string, unknown>).type = 'WordPiece';
+    });
+    await assert.rejects(loadPretrained(wordPiece), /tokenizer\.json: model\.type "WordPiece"; only a byte-level BPE/);
+
+    const badMerges = copyFixture('tiny-gpt2-hub-f16');
+    fs.appendFileSync(path.join(badMerges, 'merges.txt'), 'a b c\n');
+    await assert.rejects(loadPretrained(badMerges), /merges\.txt: line \d+ is "a b c"; expected two tokens separated by one space/);
+
     const small = copyFixture('tiny-gpt2');
     editJson(path.join(small, CONFIG_FILE), (json) => {
       json.vocab_size = 300;
