@@ -31,7 +31,7 @@ import '../methods/index.js'; // registers every method: experiment files name t
  * Bump when a change to training or evaluation code makes cached trials stale: it is part of every key.
  * (Keys also hash the dataset version; the pretrained models are keyed separately by their own version.)
  */
-export const TRIAL_CODE_VERSION = 3; // 3: seeded inits, LoRA dropout per seed, final-step scores and gainOverInit in records
+export const TRIAL_CODE_VERSION = 4; // 4: prefix tuning puts real tokens at positions k..k+T-1 (PEFT's convention); 3: seeded inits, LoRA dropout per seed, final-step scores and gainOverInit in records
 
 /** The folder of the shipped experiment files (next to this module's source, also when running from dist/). */
 export const EXPERIMENTS_DIR = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'experiments');

@@ -142,7 +142,68 @@ export const lora: PeftMethod = {
     }
     return merged;
   },
+
+  peft: {
+    peftType: 'LORA',
+    config: (_config, options) => ({
+      r: integerOption(options, 'rank'),
+      lora_alpha: numberOption(options, 'alpha'),
+      lora_dropout: numberOption(options, 'dropout'),
+      target_modules: listOption(options, 'targets'),
+      // GPT-2's Conv1D stores weights [in, out]: PEFT marks that with fan_in_fan_out.
+      fan_in_fan_out: true,
+      bias: 'none',
+      use_rslora: false,
+      use_dora: false,
+      init_lora_weights: true,
+      layers_to_transform: null,
+      layers_pattern: null,
+      rank_pattern: {},
+      alpha_pattern: {},
+      modules_to_save: null,
+    }),
+    options(fields, _config, problems) {
+      const unsupported: [string, (value: unknown) => boolean, string][] = [
+        ['use_dora', (v) => v === undefined || v === false, 'false (DoRA is not implemented)'],
+        ['use_rslora', (v) => v === undefined || v === false, 'false (rsLoRA scaling is not implemented)'],
+        ['bias', (v) => v === undefined || v === 'none', '"none" (LoRA bias training is not implemented)'],
+        ['layers_to_transform', (v) => v === undefined || v === null, 'null (every layer)'],
+        ['modules_to_save', (v) => v === undefined || v === null, 'null'],
+        ['rank_pattern', (v) => v === undefined || (typeof v === 'object' && v !== null && Object.keys(v).length === 0), '{} (one rank for every module)'],
+        ['alpha_pattern', (v) => v === undefined || (typeof v === 'object' && v !== null && Object.keys(v).length === 0), '{} (one alpha for every module)'],
+      ];
+      for (const [field, ok, allowed] of unsupported) if (!ok(fields[field])) problems.push(`${field} = ${JSON.stringify(fields[field])}: not supported; allowed: ${allowed}`);
+      const targets = fields.target_modules;
+      // PEFT reads a string as a regular expression; only lists of module names (or all-linear) map onto our sites.
+      const list = targets === 'all-linear' ? ['all-linear'] : targets;
+      if (!Array.isArray(list) || list.length === 0 || list.some((t) => typeof t !== 'string' || !(LORA_TARGET_NAMES as readonly string[]).includes(t))) {
+        problems.push(`target_modules = ${JSON.stringify(targets)}: allowed: a list of ${LORA_TARGET_NAMES.join(', ')}`);
+      }
+      return { rank: fields.r, alpha: fields.lora_alpha, dropout: fields.lora_dropout ?? 0, targets: list };
+    },
+    toPeft: (tensors) => renameTransposed(tensors, (name) => `${PEFT_LORA_PREFIX}${name}`, ''),
+    fromPeft: (tensors) => renameTransposed(tensors, (name) => name.slice(PEFT_LORA_PREFIX.length), PEFT_LORA_PREFIX),
+  },
 };
+
+/** Where PEFT's LoRA tensors of a GPT2LMHeadModel live: PeftModel → LoraModel → GPT2LMHeadModel → GPT2Model. */
+export const PEFT_LORA_PREFIX = 'base_model.model.transformer.';
+const LORA_TENSOR = /^h\.\d+\.(attn\.c_attn|attn\.c_proj|mlp\.c_fc|mlp\.c_proj)\.lora_[AB]\.weight$/;
+
+/**
+ * PEFT keeps A and B as nn.Linear weights, [r, in] and [out, r]: the transposes of ours ([in, r], [r, out]).
+ * Names with `from` (then without it) that are LoRA tensors are renamed and transposed; others pass
+ * through as they are, for the caller's check to report.
+ */
+function renameTransposed(tensors: TensorMap, rename: (name: string) => string, from: string): Map<string, tf.Tensor> {
+  const out = new Map<string, tf.Tensor>();
+  for (const [name, tensor] of tensors) {
+    const bare = name.startsWith(from) ? name.slice(from.length) : null;
+    if (bare === null || !LORA_TENSOR.test(bare) || tensor.rank !== 2) out.set(name, tensor.clone());
+    else out.set(rename(name), tf.transpose(tensor)); // [in, r] <-> [r, in]; [r, out] <-> [out, r]
+  }
+  return out;
+}
 
 /**
  * Inverted-dropout mask [N, in]: 0 with probability `rate`, else 1/(1 - rate). Drawn in JavaScript from

@@ -25,6 +25,7 @@ import type { ModelConfig } from '../src/config.js';
 import type { ParamSpec } from '../src/params.js';
 import { registerMethod, type MethodOptions, type PeftMethod, type TensorMap } from '../src/peft.js';
 import { applyLinear, checkPromptFits, integerOption, lengthOption, stringOption, tensorOf, torchLinear } from './common.js';
+import { promptLearningFields, promptLearningLength, sameTensors } from './peft_common.js';
 
 const METHOD = 'p-tuning';
 export const P_TUNING_ENCODERS = ['mlp', 'lstm'] as const;
@@ -105,6 +106,28 @@ export const pTuning: PeftMethod = {
   hooksFromAdapter(adapter) {
     const tokens = tensorOf(adapter, VIRTUAL_TOKENS, METHOD); // [k, D]
     return { inputPrefix: () => tokens };
+  },
+
+  peft: {
+    peftType: 'P_TUNING',
+    config: (config, options) => ({
+      ...promptLearningFields(config, integerOption(options, 'length')),
+      encoder_reparameterization_type: stringOption(options, 'encoder').toUpperCase(),
+      encoder_hidden_size: encoderHidden(config, options),
+      encoder_num_layers: LSTM_LAYERS,
+      encoder_dropout: 0,
+    }),
+    options(fields, config, problems) {
+      const length = promptLearningLength(fields, config, problems);
+      const type = fields.encoder_reparameterization_type ?? 'MLP';
+      const encoder = typeof type === 'string' ? type.toLowerCase() : '';
+      if (!(P_TUNING_ENCODERS as readonly string[]).includes(encoder)) problems.push(`encoder_reparameterization_type = ${JSON.stringify(type)}: allowed: MLP, LSTM`);
+      const hidden = fields.encoder_hidden_size ?? config.dModel;
+      if (typeof hidden !== 'number' || !Number.isInteger(hidden) || hidden < 1) problems.push(`encoder_hidden_size = ${JSON.stringify(hidden)}: must be a positive integer`);
+      return { length, encoder, hidden };
+    },
+    toPeft: sameTensors,
+    fromPeft: sameTensors,
   },
 };
 

@@ -12,6 +12,7 @@
  * - projection 0: P is itself the trainable tensor `prompt_embeddings` (nn.Embedding, N(0, 1) init);
  * - projection H: P = Linear(H, 2LD)(tanh(Linear(D, H)(E))) with E = `prefix_encoder.embedding.weight` [k, D].
  * What is saved either way is the computed P, as `prompt_embeddings` (PEFT saves the same).
+ * Positions follow PEFT (the prefix is a past key/value cache): real tokens take positions k..k+T-1.
  *
  * Closed forms: L·2·k·D without projection; k·D + (D·H + H) + (H·2LD + 2LD) with it.
  */
@@ -20,7 +21,8 @@ import type { ModelConfig } from '../src/config.js';
 import type { ForwardContext, ModelHooks } from '../src/hooks.js';
 import type { ParamSpec } from '../src/params.js';
 import { registerMethod, type MethodOptions, type PeftMethod, type TensorMap } from '../src/peft.js';
-import { applyLinear, integerOption, lengthOption, perForward, tensorOf, torchLinear } from './common.js';
+import { applyLinear, checkPromptFits, integerOption, lengthOption, perForward, tensorOf, torchLinear } from './common.js';
+import { promptLearningFields, promptLearningLength, sameTensors } from './peft_common.js';
 
 const METHOD = 'prefix-tuning';
 export const PREFIX_PROMPTS = 'prompt_embeddings';
@@ -53,6 +55,9 @@ export const prefixTuning: PeftMethod = {
     ];
   },
 
+  // The prefix takes positions 0..k-1 (PEFT's convention), so k plus a real token must fit in the context.
+  validate: (options, config) => checkPromptFits(integerOption(options, 'length'), config),
+
   trainableBaseParameters: () => [],
 
   closedFormTrainable(config, options) {
@@ -77,6 +82,24 @@ export const prefixTuning: PeftMethod = {
   hooksFromAdapter(adapter, config) {
     const prefixes = tensorOf(adapter, PREFIX_PROMPTS, METHOD);
     return prefixHooks(() => prefixes, config);
+  },
+
+  peft: {
+    peftType: 'PREFIX_TUNING',
+    config(config, options) {
+      const h = integerOption(options, 'projection');
+      return { ...promptLearningFields(config, integerOption(options, 'length')), encoder_hidden_size: h === 0 ? config.dModel : h, prefix_projection: h > 0 };
+    },
+    options(fields, config, problems) {
+      const length = promptLearningLength(fields, config, problems);
+      const hidden = fields.encoder_hidden_size;
+      if (fields.prefix_projection === true && (typeof hidden !== 'number' || !Number.isInteger(hidden) || hidden < 1)) {
+        problems.push(`encoder_hidden_size = ${JSON.stringify(hidden)}: prefix_projection needs a positive integer`);
+      }
+      return { length, projection: fields.prefix_projection === true ? hidden : 0 };
+    },
+    toPeft: sameTensors,
+    fromPeft: sameTensors,
   },
 };
 

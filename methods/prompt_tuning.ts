@@ -20,6 +20,7 @@ import type { ParamSpec } from '../src/params.js';
 import { registerMethod, type MethodContext, type MethodOptions, type PeftMethod } from '../src/peft.js';
 import { checkPromptFits, integerOption, lengthOption, numberOption, stringOption, tensorOf } from './common.js';
 import { embeddingRows, repeatToLength, sampledTokenIds } from './embeddings.js';
+import { promptLearningFields, promptLearningLength, sameTensors } from './peft_common.js';
 
 export const PROMPT_TUNING_INITS = ['random-uniform', 'sampled-vocab', 'class-label', 'text'] as const;
 export const PROMPT_EMBEDDINGS = 'prompt_embeddings';
@@ -62,7 +63,33 @@ export const promptTuning: PeftMethod = {
     const prompt = tensorOf(tensors, PROMPT_EMBEDDINGS, 'prompt-tuning'); // [k, D]
     return { inputPrefix: () => prompt };
   },
+
+  peft: {
+    peftType: 'PROMPT_TUNING',
+    config(config, options) {
+      const init = stringOption(options, 'init');
+      return {
+        ...promptLearningFields(config, integerOption(options, 'length')),
+        // PEFT has no class-label init; what matters once trained is the prompt, so it is recorded as RANDOM.
+        prompt_tuning_init: PEFT_INITS[init] ?? 'RANDOM',
+        prompt_tuning_init_text: init === 'text' ? stringOption(options, 'init-text') : null,
+        tokenizer_name_or_path: null,
+        tokenizer_kwargs: null,
+      };
+    },
+    options(fields, config, problems) {
+      const length = promptLearningLength(fields, config, problems);
+      const init = Object.keys(PEFT_INITS).find((name) => PEFT_INITS[name] === fields.prompt_tuning_init) ?? 'random-uniform';
+      const text = typeof fields.prompt_tuning_init_text === 'string' ? fields.prompt_tuning_init_text : '';
+      return init === 'text' ? { length, init, 'init-text': text } : { length, init };
+    },
+    toPeft: sameTensors,
+    fromPeft: sameTensors,
+  },
 };
+
+/** Our init names → PEFT's PromptTuningInit. */
+const PEFT_INITS: Record<string, string> = { 'random-uniform': 'RANDOM', 'sampled-vocab': 'SAMPLE_VOCAB', text: 'TEXT' };
 
 /** Initial values of a [k, D] prompt for the non-random inits; null means "use the declared U(-r, r)". */
 export function initialPrompt(k: number, options: MethodOptions, context: MethodContext, what: string): Float32Array | null {

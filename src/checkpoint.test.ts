@@ -37,10 +37,18 @@ function logits(model: GPT2): Float32Array {
   return values;
 }
 
-function editConfig(dir: string, edit: (file: CheckpointConfigFile) => void): void {
+/** The shape fields of our config.json (transformers' GPT-2 names), for editing. */
+interface HfShape {
+  model: { dModel: number; nHeads: number; nLayers: number };
+}
+
+/** Edits config.json through ModelConfig-style names mapped onto transformers' fields (n_embd, n_head, n_layer). */
+function editConfig(dir: string, edit: (file: HfShape) => void): void {
   const configPath = path.join(dir, CONFIG_FILE);
-  const file = JSON.parse(fs.readFileSync(configPath, 'utf8')) as CheckpointConfigFile;
-  edit(file);
+  const file = JSON.parse(fs.readFileSync(configPath, 'utf8')) as Record<string, number>;
+  const view: HfShape = { model: { dModel: file.n_embd, nHeads: file.n_head, nLayers: file.n_layer } };
+  edit(view);
+  Object.assign(file, { n_embd: view.model.dModel, n_head: view.model.nHeads, n_layer: view.model.nLayers });
   fs.writeFileSync(configPath, JSON.stringify(file));
 }
 
@@ -63,8 +71,12 @@ describe('checkpoints', () => {
     const { weightsPath, configPath } = await saveCheckpoint(dir, model, metadata);
     assert.deepEqual(fs.readdirSync(dir).sort(), [CONFIG_FILE, WEIGHTS_FILE], 'no temporary files are left');
     assert.equal(weightsPath, path.join(dir, WEIGHTS_FILE));
-    const written = JSON.parse(fs.readFileSync(configPath, 'utf8')) as CheckpointConfigFile;
-    assert.deepEqual(written, { format: CHECKPOINT_FORMAT, formatVersion: CHECKPOINT_FORMAT_VERSION, model: TINY, metadata });
+    const written = JSON.parse(fs.readFileSync(configPath, 'utf8')) as Record<string, unknown>;
+    assert.deepEqual(written.peftscale, { format: CHECKPOINT_FORMAT, formatVersion: CHECKPOINT_FORMAT_VERSION, tokenizer: 'byte', metadata });
+    assert.deepEqual(
+      [written.vocab_size, written.n_positions, written.n_embd, written.n_layer, written.n_head, written.n_inner, written.layer_norm_epsilon],
+      [TINY.vocabSize, TINY.contextLength, TINY.dModel, TINY.nLayers, TINY.nHeads, TINY.dFF, TINY.layerNormEps],
+    );
 
     const loaded = await loadCheckpoint(dir);
     try {
@@ -91,8 +103,8 @@ describe('checkpoints', () => {
     assert.deepEqual(fs.readFileSync(path.join(first, WEIGHTS_FILE)), fs.readFileSync(path.join(second, WEIGHTS_FILE)));
     const { tensors, metadata } = await readSafetensorsFile(path.join(first, WEIGHTS_FILE));
     assert.deepEqual(metadata, { format: 'pt' });
-    assert.deepEqual(tensors.get('h.1.attn.c_attn.weight')?.shape, [8, 24]);
-    assert.equal(tensors.get('wte.weight')?.dtype, 'F32');
+    assert.deepEqual(tensors.get('transformer.h.1.attn.c_attn.weight')?.shape, [8, 24]);
+    assert.equal(tensors.get('transformer.wte.weight')?.dtype, 'F32');
   });
 
   it('a config with another width or depth gives ONE error listing every mismatched tensor and naming the file', async () => {
@@ -139,7 +151,7 @@ describe('checkpoints', () => {
     await saveCheckpoint(dir, model);
     const weightsPath = path.join(dir, WEIGHTS_FILE);
     const { tensors } = await readSafetensorsFile(weightsPath);
-    tensors.set('ln_f.bias', { dtype: 'I32', storedDtype: 'I32', shape: [8], data: new Int32Array(8) });
+    tensors.set('transformer.ln_f.bias', { dtype: 'I32', storedDtype: 'I32', shape: [8], data: new Int32Array(8) });
     fs.writeFileSync(weightsPath, encodeSafetensors(tensors));
     await assert.rejects(loadCheckpoint(dir), /1 mismatch:\n {2}ln_f\.bias: dtype safetensors I32, expected float32/);
   });
@@ -155,11 +167,17 @@ describe('checkpoints', () => {
     });
     await assert.rejects(loadCheckpoint(dir), new RegExp(`invalid model config in ${configPath.replace(/[.\\]/g, '\\$&')}:\\n.*dModel \\(--d-model\\) = 8 is not divisible by nHeads \\(--heads\\) = 3`));
 
-    fs.writeFileSync(configPath, original.replace('"dModel"', '"d_model"'));
+    // The older peftscale file (format version 1) is still read; a typo in its "model" is named.
+    const version1: CheckpointConfigFile | Record<string, unknown> = { format: CHECKPOINT_FORMAT, formatVersion: 1, model: TINY, metadata: { seed: 1 } };
+    fs.writeFileSync(configPath, JSON.stringify(version1));
+    const old = await loadCheckpoint(dir);
+    assert.deepEqual([old.config, old.metadata, old.file.tokenizer], [TINY, { seed: 1 }, 'byte']);
+    old.model.dispose();
+    fs.writeFileSync(configPath, JSON.stringify(version1).replace('"dModel"', '"d_model"'));
     await assert.rejects(loadCheckpoint(dir), /unknown field\(s\) "d_model" in "model"/);
 
     fs.writeFileSync(configPath, original.replace(`"formatVersion": ${CHECKPOINT_FORMAT_VERSION}`, '"formatVersion": 99'));
-    await assert.rejects(loadCheckpoint(dir), /formatVersion 99 is not supported; this build reads 1/);
+    await assert.rejects(loadCheckpoint(dir), /formatVersion 99 is not supported; this build reads 1 and 2/);
 
     fs.writeFileSync(configPath, original.slice(0, 20));
     await assert.rejects(loadCheckpoint(dir), (error: Error) => error.message.startsWith(`${configPath}: not valid JSON`));

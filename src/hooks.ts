@@ -42,7 +42,11 @@ export interface ModelHooks {
    * (mixed-task batches). They take positions 0..k-1; their outputs are dropped from the logits.
    */
   inputPrefix?(context: ForwardContext): tf.Tensor | null;
-  /** Per-layer key/value prefix; queries attend to it, it attends to nothing. Real tokens keep positions 0.. */
+  /**
+   * Per-layer key/value prefix of k positions; queries attend to it, it attends to nothing. As in PEFT and
+   * transformers (the prefix is a past key/value cache), the sequence then takes positions k..k+S-1, so
+   * k + S must fit in the context and every layer's prefix has the same k.
+   */
   attentionPrefix?(layer: number, context: ForwardContext): AttentionPrefix | null;
   /** An additive delta on the output of a linear layer: input [N, in] → delta [N, out], or null for none. */
   linearDelta?(layer: number, site: LinearSite, input: tf.Tensor2D, context: ForwardContext): tf.Tensor2D | null;

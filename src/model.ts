@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { validateModelConfig, type ModelConfig } from './config.js';
-import type { ForwardContext, ModelHooks } from './hooks.js';
+import type { AttentionPrefix, ForwardContext, ModelHooks } from './hooks.js';
 import { causalAttention, type AttentionKernel } from './ops/causal_attention.js';
 import { crossEntropy } from './ops/cross_entropy.js';
 import { gelu } from './ops/gelu.js';
@@ -99,18 +99,25 @@ export class GPT2 {
         x = tf.concat([broadcastRows(prefix, batchSize, dModel, 'inputPrefix'), x], 1); // [B, S, D]
       }
       const totalLength = virtualTokens + sequenceLength;
-      if (totalLength > this.config.contextLength) {
+      // Key/value prefixes count as past tokens (PEFT's and transformers' convention): the sequence takes
+      // positions pastLength..pastLength+S-1, so every layer's prefix must have the same length.
+      const layerPrefixes = Array.from({ length: this.config.nLayers }, (_, layer) => hooks.attentionPrefix?.(layer, context) ?? null);
+      const prefixLengths = new Set(layerPrefixes.map((p) => (p === null ? 0 : p.key.shape[p.key.rank - 2])));
+      if (prefixLengths.size > 1) throw new Error(`attentionPrefix: every layer needs a prefix of the same length, got lengths ${[...prefixLengths].join(', ')}`);
+      const pastLength = [...prefixLengths][0];
+      if (pastLength + totalLength > this.config.contextLength) {
         throw new Error(
-          `GPT2.forward: ${sequenceLength} tokens + ${virtualTokens} virtual tokens = ${totalLength} exceeds the context length ${this.config.contextLength}`,
+          `GPT2.forward: ${sequenceLength} tokens + ${virtualTokens} virtual tokens${pastLength > 0 ? ` + ${pastLength} prefix positions` : ''} = ${pastLength + totalLength} exceeds the context length ${this.config.contextLength}`,
         );
       }
 
-      const positions = tf.slice(w('wpe.weight'), [0, 0], [totalLength, dModel]); // [S, D]
+      const positions = tf.slice(w('wpe.weight'), [pastLength, 0], [totalLength, dModel]); // [S, D]
       x = tf.reshape(tf.add(x, positions), [batchSize * totalLength, dModel]); // [N, D]
 
       for (let layer = 0; layer < this.config.nLayers; layer++) {
         const p = `h.${layer}`;
-        const attended = this.attention(layer, layerNorm(x, w(`${p}.ln_1.weight`), w(`${p}.ln_1.bias`), this.config.layerNormEps), batchSize, totalLength, hooks, context, w);
+        const normed = layerNorm(x, w(`${p}.ln_1.weight`), w(`${p}.ln_1.bias`), this.config.layerNormEps); // [N, D]
+        const attended = this.attention(layer, normed, batchSize, totalLength, layerPrefixes[layer], hooks, context, w);
         x = tf.add(x, attended); // [N, D]
         const hidden = this.project(layer, 'mlp.c_fc', layerNorm(x, w(`${p}.ln_2.weight`), w(`${p}.ln_2.bias`), this.config.layerNormEps), hooks, context, w); // [N, 4D]
         x = tf.add(x, this.project(layer, 'mlp.c_proj', gelu(hidden), hooks, context, w)); // [N, D]
@@ -170,6 +177,7 @@ export class GPT2 {
     input: tf.Tensor,
     batchSize: number,
     length: number,
+    prefix: AttentionPrefix | null,
     hooks: ModelHooks,
     context: ForwardContext,
     w: (name: string) => tf.Tensor,
@@ -179,7 +187,6 @@ export class GPT2 {
     const qkv = this.project(layer, 'attn.c_attn', input, hooks, context, w); // [N, 3D]
     const [query, key, value] = tf.split(qkv, 3, 1); // each [N, D]
 
-    const prefix = hooks.attentionPrefix?.(layer, context) ?? null;
     let keys = tf.reshape(key, [batchSize, length, dModel]); // [B, S, D]
     let values = tf.reshape(value, [batchSize, length, dModel]); // [B, S, D]
     let prefixLength = 0;

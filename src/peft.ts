@@ -81,6 +81,42 @@ export interface PeftMethod {
   hooksFromAdapter?(adapter: TensorMap, config: ModelConfig, options: MethodOptions, base: BaseReader): ModelHooks;
   /** Base weights with the method folded in (LoRA's merge), for inference with no added cost. */
   mergedParameters?(tensors: TensorMap, base: BaseReader, config: ModelConfig, options: MethodOptions): Map<string, tf.Tensor>;
+  /** How the adapter reads and writes in Hugging Face PEFT's format; methods PEFT lacks have none. */
+  readonly peft?: PeftFormat;
+}
+
+/** A JSON value of adapter_config.json. */
+export type PeftJson = null | boolean | number | string | PeftJson[] | { [key: string]: PeftJson };
+
+/**
+ * A method's side of PEFT's adapter format (adapter_config.json + adapter_model.safetensors). The saved
+ * tensors here are what {@link PeftMethod.adapterTensors} (or the trainable tensors) give; `toPeft` and
+ * `fromPeft` translate names and layouts between those and PEFT's, both ways exactly.
+ */
+export interface PeftFormat {
+  /** PEFT's peft_type, e.g. "PROMPT_TUNING", "LORA". */
+  readonly peftType: string;
+  /** The method's fields of adapter_config.json (PEFT's names and values) for these options. */
+  config(config: ModelConfig, options: MethodOptions): Record<string, PeftJson>;
+  /**
+   * Our options from an adapter_config.json PEFT wrote, with every field it cannot honour or that disagrees
+   * with the base model pushed onto `problems` (field, value, what is allowed).
+   */
+  options(fields: Readonly<Record<string, unknown>>, config: ModelConfig, problems: string[]): Record<string, unknown>;
+  /** Our saved tensors → PEFT's names and layouts (new tensors; the caller disposes them). */
+  toPeft(tensors: TensorMap, config: ModelConfig, options: MethodOptions): Map<string, tf.Tensor>;
+  /** PEFT's tensors → ours (new tensors); names it does not know pass through unchanged, to be reported. */
+  fromPeft(tensors: TensorMap, config: ModelConfig, options: MethodOptions): Map<string, tf.Tensor>;
+}
+
+/** The registered method whose PEFT format has this peft_type, or null. */
+export function methodForPeftType(peftType: string): PeftMethod | null {
+  return [...registry.values()].find((method) => method.peft?.peftType === peftType) ?? null;
+}
+
+/** PEFT types the registered methods read and write. */
+export function peftTypes(): string[] {
+  return [...registry.values()].flatMap((method) => (method.peft === undefined ? [] : [method.peft.peftType]));
 }
 
 const registry = new Map<string, PeftMethod>();

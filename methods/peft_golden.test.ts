@@ -1,0 +1,134 @@
+/**
+ * PEFT's adapter format against the real stack (fixtures from scripts/golden/make_fixtures.py, PEFT 0.21 on
+ * transformers 5): adapters PEFT wrote load here and give PEFT's logits within 1e-4 (prompt tuning, prefix
+ * tuning with PEFT's positions, P-tuning, LoRA merged and not); written back by us they are the same
+ * tensors under the same names, with PEFT's config fields; and ours round-trip through PEFT's layout.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs-core';
+import { AdaptedModel } from '../src/adapted.js';
+import { loadAdapter, PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE, saveAdapter, saveLoadedAdapter } from '../src/adapter_io.js';
+import { initBackend } from '../src/backend.js';
+import type { GPT2 } from '../src/model.js';
+import { getMethod, resolveOptions } from '../src/peft.js';
+import { loadPretrained } from '../src/pretrained.js';
+import { readSafetensorsFile } from '../src/safetensors.js';
+import { goldenTensors, HF_FIXTURES, LOGIT_TOLERANCE, maxDifference } from '../test/golden.js';
+import './index.js';
+
+const METHODS = ['prompt-tuning', 'prefix-tuning', 'p-tuning', 'lora'] as const;
+/** Fields of adapter_config.json that decide what PEFT builds; ours must equal PEFT's. */
+const KEY_FIELDS = [
+  'peft_type', 'task_type', 'inference_mode', 'num_virtual_tokens', 'token_dim', 'num_layers', 'num_attention_heads', 'num_transformer_submodules',
+  'encoder_reparameterization_type', 'encoder_hidden_size', 'prefix_projection', 'r', 'lora_alpha', 'lora_dropout', 'target_modules', 'fan_in_fan_out',
+  'bias', 'use_dora', 'use_rslora',
+];
+
+describe('PEFT adapters (golden: PEFT 0.21)', () => {
+  let base: GPT2;
+  let golden: Awaited<ReturnType<typeof goldenTensors>>;
+  let root = '';
+  before(async () => {
+    await initBackend('wasm');
+    base = (await loadPretrained(path.join(HF_FIXTURES, 'tiny-gpt2'))).model;
+    golden = await goldenTensors();
+    root = fs.mkdtempSync(path.join(os.tmpdir(), 'peftscale-peft-'));
+  });
+  after(() => {
+    base.dispose();
+    golden.inputIds.dispose();
+    for (const t of golden.logits.values()) t.dispose();
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  for (const name of METHODS) {
+    it(`${name}: PEFT's adapter gives PEFT's logits; written back, the same tensors and config fields; reloaded, the same logits`, async () => {
+      const fixture = path.join(HF_FIXTURES, 'adapters', name);
+      const loaded = await loadAdapter(fixture, base);
+      const expected = golden.logits.get(name) as tf.Tensor3D;
+      try {
+        assert.equal(loaded.method.name, name);
+        const logits = loaded.forward(golden.inputIds);
+        const difference = maxDifference(logits, expected);
+        assert.ok(difference <= LOGIT_TOLERANCE, `max |ours - PEFT| = ${difference}`);
+        // The adapter matters: without it the logits are far from PEFT's.
+        assert.ok(maxDifference(base.forward(golden.inputIds), expected) > 100 * LOGIT_TOLERANCE);
+
+        if (name === 'lora') {
+          const merged = loaded.method.mergedParameters?.(loaded.tensors, (n) => base.parameter(n), base.config, loaded.options);
+          assert.ok(merged !== undefined && merged.size === 2 * 2, 'c_attn and mlp.c_proj in 2 layers');
+          const mergedLogits = base.forward(golden.inputIds, { hooks: { parameterOverrides: merged } });
+          const mergedDifference = maxDifference(mergedLogits, golden.logits.get('lora_merged') as tf.Tensor3D);
+          assert.ok(mergedDifference <= LOGIT_TOLERANCE, `merged: max |ours - PEFT| = ${mergedDifference}`);
+          for (const t of merged.values()) t.dispose();
+        }
+
+        const again = path.join(root, `${name}-again`);
+        await saveLoadedAdapter(again, loaded);
+        const theirs = await readSafetensorsFile(path.join(fixture, PEFT_WEIGHTS_FILE));
+        const ours = await readSafetensorsFile(path.join(again, PEFT_WEIGHTS_FILE));
+        assert.deepEqual([...ours.tensors.keys()].sort(), [...theirs.tensors.keys()].sort());
+        for (const [tensorName, tensor] of theirs.tensors) {
+          const mine = ours.tensors.get(tensorName);
+          assert.deepEqual(mine?.shape, tensor.shape, tensorName);
+          assert.deepEqual(mine?.data, tensor.data, `${tensorName}: bit for bit`);
+        }
+        const theirConfig = JSON.parse(fs.readFileSync(path.join(fixture, PEFT_CONFIG_FILE), 'utf8')) as Record<string, unknown>;
+        const ourConfig = JSON.parse(fs.readFileSync(path.join(again, PEFT_CONFIG_FILE), 'utf8')) as Record<string, unknown>;
+        for (const field of KEY_FIELDS) if (field in theirConfig) assert.deepEqual(ourConfig[field], theirConfig[field], field);
+
+        const reloaded = await loadAdapter(again, base);
+        assert.equal(maxDifference(reloaded.forward(golden.inputIds), logits), 0);
+        reloaded.dispose();
+      } finally {
+        loaded.dispose();
+      }
+    });
+  }
+
+  it("ours -> PEFT's layout -> ours: LoRA's A and B transposed to PEFT's [r, in] / [out, r], names prefixed; the same logits", async () => {
+    const method = getMethod('lora');
+    const options = resolveOptions(method, { rank: 3, alpha: 6, targets: ['c_fc'] }, base.config);
+    const context = { config: base.config, seed: 4, baseParameter: (n: string) => base.parameter(n), encode: () => [] };
+    const adapted = AdaptedModel.create(base, method, options, context);
+    for (const [name, variable] of adapted.trainable) variable.assign(tf.randomNormal(variable.shape, 0, 0.3, 'float32', name.length));
+    const dir = path.join(root, 'ours-lora');
+    await saveAdapter(dir, adapted, { base: 'tiny-gpt2' });
+    const { tensors } = await readSafetensorsFile(path.join(dir, PEFT_WEIGHTS_FILE));
+    const a = tensors.get('base_model.model.transformer.h.1.mlp.c_fc.lora_A.weight');
+    const b = tensors.get('base_model.model.transformer.h.1.mlp.c_fc.lora_B.weight');
+    assert.deepEqual([a?.shape, b?.shape], [[3, 32], [128, 3]]);
+    const ourA = adapted.trainable.get('h.1.mlp.c_fc.lora_A.weight') as tf.Tensor;
+    assert.deepEqual(a?.data, tf.transpose(ourA).dataSync());
+    const config = JSON.parse(fs.readFileSync(path.join(dir, PEFT_CONFIG_FILE), 'utf8')) as Record<string, unknown>;
+    assert.deepEqual([config.peft_type, config.r, config.lora_alpha, config.target_modules, config.base_model_name_or_path], ['LORA', 3, 6, ['c_fc'], 'tiny-gpt2']);
+    const loaded = await loadAdapter(dir, base);
+    assert.equal(maxDifference(loaded.forward(golden.inputIds), adapted.forward(golden.inputIds)), 0);
+    loaded.dispose();
+    adapted.dispose();
+  });
+
+  it('a PEFT adapter that cannot be honoured is refused, every field named', async () => {
+    const copy = (name: string, edit: (json: Record<string, unknown>) => void): string => {
+      const dir = fs.mkdtempSync(path.join(root, `${name}-`));
+      fs.cpSync(path.join(HF_FIXTURES, 'adapters', name), dir, { recursive: true });
+      const file = path.join(dir, PEFT_CONFIG_FILE);
+      const json = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+      edit(json);
+      fs.writeFileSync(file, JSON.stringify(json));
+      return dir;
+    };
+    await assert.rejects(loadAdapter(copy('lora', (j) => (j.peft_type = 'IA3')), base), /peft_type "IA3" is not supported; allowed: .*PROMPT_TUNING.*LORA/);
+    await assert.rejects(loadAdapter(copy('lora', (j) => (j.task_type = 'SEQ_CLS')), base), /task_type "SEQ_CLS" is not supported; allowed: "CAUSAL_LM"/);
+    await assert.rejects(
+      loadAdapter(copy('lora', (j) => Object.assign(j, { use_dora: true, target_modules: '.*attn.*' })), base),
+      /cannot be loaded onto the base model:\n {2}use_dora = true: not supported[\s\S]*target_modules = "\.\*attn\.\*": allowed: a list of/,
+    );
+    await assert.rejects(loadAdapter(copy('prefix-tuning', (j) => Object.assign(j, { token_dim: 64, num_layers: 5 })), base), /token_dim = 64: the base model has 32\n {2}num_layers = 5: the base model has 2/);
+    await assert.rejects(loadAdapter(copy('p-tuning', (j) => (j.num_virtual_tokens = 6)), base), /prompt_embeddings: shape \[4,32\], expected \[6,32\]/);
+  });
+});
