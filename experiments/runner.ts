@@ -36,6 +36,10 @@ export interface RunOptions {
   log?: (message: string) => void;
   /** Progress display stream (default stderr); tests pass a sink. */
   progressStream?: { write(text: string): unknown; isTTY?: boolean };
+  /** Write the results folder at the end (default true; a shard leaves that to `peftscale collect`). */
+  writeResults?: boolean;
+  /** Jobs the run expects, which bounds the worker count (default: the trials to run). */
+  jobs?: number;
 }
 
 /** Which planned trials are cached (and their records). */
@@ -122,7 +126,7 @@ export async function runPlannedExperiment(experiment: ResolvedExperiment, plan:
   const ensembles: EnsembleRecord[] = [];
   const redraw = (): void => progress.update(done, Object.fromEntries([...activity].map(([id, text]) => [`w${id}`, text])));
 
-  const workerCount = Math.max(1, Math.min(options.workers ?? availableParallelism(), Math.max(1, plan.toRun.length)));
+  const workerCount = Math.max(1, Math.min(options.workers ?? availableParallelism(), Math.max(1, options.jobs ?? plan.toRun.length)));
   const setup: WorkerSetup = { backend: options.backend, environment: environmentBase };
   const slots: WorkerSlot[] = [];
   let nextId = 1;
@@ -177,7 +181,7 @@ export async function runPlannedExperiment(experiment: ResolvedExperiment, plan:
           return entry === undefined ? [] : [entry.info];
         }),
       };
-      writeResults(options.resultsDir, ordered, manifest, canonicalJson(experiment.document), ensembles)
+      (options.writeResults === false ? Promise.resolve() : writeResults(options.resultsDir, ordered, manifest, canonicalJson(experiment.document), ensembles).then(() => undefined))
         .then(() => resolve({ records: ordered, ran: manifest.trials.ran, cached: plan.cached.size, failed, ensembles, manifest, wallSeconds }))
         .catch(reject);
     };
