@@ -105,8 +105,9 @@ export function planSlurm(args: ParsedArgs, cwd = process.cwd()): SlurmPlan {
   const problems: string[] = [];
   const integer = (name: string, min: number, max = Infinity): number | undefined => {
     const value = numberFlag(args, name);
-    if (value !== undefined && (value < min || value > max)) problems.push(`--${name} = ${value}: allowed: an integer from ${min}${Number.isFinite(max) ? ` to ${max}` : ' up'}`);
-    return value;
+    if (value === undefined || (value >= min && value <= max)) return value;
+    problems.push(`--${name} = ${value}: allowed: an integer from ${min}${Number.isFinite(max) ? ` to ${max}` : ' up'}`);
+    return undefined;
   };
   const arraySize = integer('array-size', 1, trials) ?? Math.min(trials, 16);
   const maxParallel = integer('max-parallel', 1) ?? null;
@@ -265,12 +266,12 @@ export async function runSlurm(argv: string[]): Promise<SubmittedJobs | null> {
     process.stdout.write(script);
     return null;
   }
-  const probe = spawnSync('sbatch', ['--version'], { encoding: 'utf8' });
+  const probe = spawnSync('sbatch', ['--version'], { encoding: 'utf8', timeout: 30_000 });
   if (probe.error !== undefined || probe.status !== 0) throw new Error(`slurm --submit: sbatch not found or not working (${probe.error?.message ?? probe.stderr.trim()}): install the Slurm client (Debian: slurm-client) or run without --submit and submit the script where sbatch is`);
   mkdirSync(plan.paths.logDir, { recursive: true });
   const file = path.join(plan.paths.logDir, `submit-${new Date().toISOString().replace(/[:.]/g, '-')}.sh`);
   writeFileSync(file, script, { mode: 0o755 });
-  const run = spawnSync('bash', [file], { encoding: 'utf8', env: { ...process.env, PEFTSCALE_TASKS: plan.tasks } });
+  const run = spawnSync('bash', [file], { encoding: 'utf8', env: { ...process.env, PEFTSCALE_TASKS: plan.tasks }, timeout: 300_000 });
   if (run.status !== 0) throw new Error(`slurm --submit: ${file} failed (exit ${run.status ?? run.signal}): ${run.stderr.trim()}${run.stdout.trim() === '' ? '' : `\nit had printed:\n${run.stdout.trim()}`}`);
   const submitted: SubmittedJobs = { ...parseSubmitted(run.stdout), tasks: plan.tasks, script: file, logDir: plan.paths.logDir };
   if (booleanFlag(args, 'json')) process.stdout.write(`${JSON.stringify(submitted, null, 2)}\n`);
