@@ -79,9 +79,15 @@ const required = process.env.PEFTSCALE_REQUIRE_SLURM === '1';
 const skip = unavailable !== null && !required ? `${unavailable}: Slurm test skipped; set PEFTSCALE_REQUIRE_SLURM=1 to make this a failure` : false;
 
 describe('peftscale slurm on a real one-node Slurm cluster', () => {
-  it('submits smoke as a 3-task array; the collected results equal a local run’s; a resubmitted task recomputes only its missing trial', { skip, timeout: 600_000 }, async () => {
+  it('submits smoke as a 3-task array; the collected results equal a local run’s; a resubmitted task recomputes only its missing trial', { skip, timeout: 600_000 }, async (t) => {
     assert.equal(unavailable, null, `PEFTSCALE_REQUIRE_SLURM=1 but ${unavailable}`);
+    let phase = Date.now();
+    const lap = (what: string): void => {
+      t.diagnostic(`${what}: ${((Date.now() - phase) / 1000).toFixed(1)} s`);
+      phase = Date.now();
+    };
     const cluster = await startSlurmCluster();
+    lap('cluster started');
     try {
       const caches = ['--cache', path.join(root, 'models'), '--trial-cache', path.join(root, 'slurm-trials'), '--results', path.join(root, 'slurm-results')];
       const submit = (extra: string[]): { pretrain: string; trials: string; collect: string; logDir: string } => {
@@ -101,6 +107,7 @@ describe('peftscale slurm on a real one-node Slurm cluster', () => {
 
       const ids = submit([]);
       await waitAll(ids, 'first submission');
+      lap('pretrain job, 3-task array and collect');
       assert.equal(cluster.jobStates([ids.trials]).length, 3, 'an array of 3 tasks');
       const experiment = resolveExperiment(experimentPath('smoke'), 'quick');
       const assignment = partitionTrials(experiment.trials, 3);
@@ -117,6 +124,7 @@ describe('peftscale slurm on a real one-node Slurm cluster', () => {
       // The same experiment locally, on the same backend and frozen model, with its own trial cache.
       const local = await runExperiment(['smoke', '--backend', 'wasm', '--workers', '2', '--no-report', '--cache', path.join(root, 'models'), '--trial-cache', path.join(root, 'local-trials'), '--results', path.join(root, 'local-results')]);
       assert.deepEqual([local?.ran, local?.failed], [8, 0]);
+      lap('the local run');
       const scores = (records: TrialRecord[]) => records.map((r) => ({ key: r.key, status: r.status, test: r.test, dev: r.dev, lossCurve: r.lossCurve, backend: r.environment.backend })).sort((a, b) => (a.key < b.key ? -1 : 1));
       assert.deepEqual(scores(collected), scores(readRecords(path.join(root, 'local-results'))), 'the same trial keys, scores and loss curves');
 
@@ -127,6 +135,7 @@ describe('peftscale slurm on a real one-node Slurm cluster', () => {
       unlinkSync(path.join(trialDir, `${lost}.json`));
       const again = submit(['--tasks', '2']);
       await waitAll(again, 'resubmission of task 2');
+      lap('resubmitted task 2 with its pretrain and collect jobs');
       assert.equal(cluster.jobStates([again.trials]).length, 1, 'only task 2 was submitted');
       const log = readFileSync(path.join(root, 'logs', `trials-${again.trials}_2.out`), 'utf8');
       assert.match(log, /shard 2\/3: \d+ trials; \d+ cached, 1 to run/);
