@@ -3,7 +3,8 @@
  * `npm run experiment` runs (FILE defaults to `default`, which covers the scaling, prompt-length and
  * initialisation sweeps). Plans the trials, reuses cached ones, pretrains the frozen models it needs,
  * runs the rest on worker threads and writes results/<experiment>/ (results.jsonl, results.csv,
- * summary.json, summary.csv, run.json), then prints the summary table.
+ * summary.json, summary.csv, run.json), then prints the summary table. With `--shard I/N` it runs one
+ * share of the trials and `--pretrain-only` only the pretraining (the pieces of `peftscale slurm`).
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -97,7 +98,7 @@ export async function runExperiment(argv: string[]): Promise<ExperimentCommandRe
   }
 
   if (shard !== null || booleanFlag(args, 'pretrain-only')) {
-    return await runPartial(experiment, plan, shard, { workers, backend: stringFlag(args, 'backend'), modelCacheDir: stringFlag(args, 'cache') ?? DEFAULT_CACHE_DIR, trialCacheDir, resultsDir: '' });
+    return await runPartial(experiment, plan, shard, json, { workers, backend: stringFlag(args, 'backend'), modelCacheDir: stringFlag(args, 'cache') ?? DEFAULT_CACHE_DIR, trialCacheDir, resultsDir: '' });
   }
   const resultsDir = resultsDirFor(stringFlag(args, 'results') ?? DEFAULT_RESULTS_DIR, experiment.name);
   process.stderr.write(
@@ -148,7 +149,7 @@ export async function writeExperimentReport(resultsRoot: string, resultsDir: str
  * prompts) or, with no shard, the pretraining alone. Writes no results folder: shards would overwrite one
  * another's; `peftscale collect` builds it from the shared cache. Exits 1 when a trial or a pretraining failed.
  */
-async function runPartial(experiment: ResolvedExperiment, plan: RunPlan, shard: Shard | null, options: RunOptions): Promise<ExperimentCommandResult> {
+async function runPartial(experiment: ResolvedExperiment, plan: RunPlan, shard: Shard | null, json: boolean, options: RunOptions): Promise<ExperimentCommandResult> {
   const presets = shard === null ? experiment.presets : experiment.presets.filter((preset) => plan.toRun.some((trial) => trial.config.preset === preset));
   const what = shard === null ? `pretraining only: ${presets.join(', ')}` : `shard ${shard.index}/${shard.count}: ${plan.trials.length} trials; ${plan.cached.size} cached, ${plan.toRun.length} to run`;
   process.stderr.write(`${experiment.name}, profile ${experiment.profile}, ${what}\n`);
@@ -164,7 +165,9 @@ async function runPartial(experiment: ResolvedExperiment, plan: RunPlan, shard: 
   if (unready.length > 0) process.stderr.write(`FAILED: pretraining ${unready.join(', ')}\n`);
   process.stderr.write(`${outcome.ran} trial(s) run, ${outcome.cached} from the cache, ${outcome.failed.length} failed; ${formatDuration(outcome.wallSeconds)}; backend ${outcome.manifest.environment.backend}\n`);
   if (outcome.failed.length > 0 || unready.length > 0) process.exitCode = 1;
-  return { experiment: experiment.name, trials: plan.trials.length, cached: outcome.cached, ran: outcome.ran, failed: outcome.failed.length + unready.length, resultsDir: null, summary: [] };
+  const result = { experiment: experiment.name, trials: plan.trials.length, cached: outcome.cached, ran: outcome.ran, failed: outcome.failed.length + unready.length, resultsDir: null, summary: [] };
+  if (json) process.stdout.write(`${JSON.stringify({ ...result, shard, pretrained: outcome.manifest.pretrained, failures: outcome.failed })}\n`);
+  return result;
 }
 
 /** The summary on the console: per preset and method (and options), the task average when there are several tasks. */
