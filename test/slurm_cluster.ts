@@ -52,15 +52,32 @@ function mungeWorks(): boolean {
   return credential.status === 0 && spawnSync(unmunge, [], { input: credential.stdout }).status === 0;
 }
 
-/** Starts munged (as the munge user) when no munge daemon answers. */
-async function ensureMunge(): Promise<void> {
-  if (mungeWorks()) return;
-  mkdirSync('/run/munge', { recursive: true });
-  spawnSync('chown', ['munge:munge', '/run/munge']);
-  const started = spawnSync('runuser', ['-u', 'munge', '--', findBinary('munged') as string], { encoding: 'utf8' });
-  if (started.status !== 0) throw new Error(`munged did not start: ${started.stderr.trim()}`);
-  for (let i = 0; i < 50 && !mungeWorks(); i++) await sleep(100);
-  if (!mungeWorks()) throw new Error('munged started but munge -n | unmunge still fails');
+/**
+ * Starts munged as the munge user, in the foreground as a child of this process (stopped with the
+ * cluster), when no munge daemon answers; creates the key when the package left none.
+ */
+async function ensureMunge(): Promise<ChildProcess | null> {
+  if (mungeWorks()) return null;
+  const id = (flag: string): number => Number(spawnSync('id', [flag, 'munge'], { encoding: 'utf8' }).stdout.trim());
+  const [uid, gid] = [id('-u'), id('-g')];
+  if (!Number.isInteger(uid) || !Number.isInteger(gid)) throw new Error('munge is installed but there is no munge user');
+  for (const dir of ['/run/munge', '/var/lib/munge', '/var/log/munge', '/etc/munge']) {
+    mkdirSync(dir, { recursive: true });
+    spawnSync('chown', ['munge:munge', dir]);
+  }
+  if (!existsSync('/etc/munge/munge.key')) {
+    const key = spawnSync(findBinary('mungekey') ?? 'mungekey', ['--create'], { uid, gid, encoding: 'utf8' });
+    if (key.status !== 0) throw new Error(`mungekey --create failed: ${key.stderr.trim()}`);
+  }
+  let stderr = '';
+  const daemon = spawn(findBinary('munged') as string, ['-F'], { uid, gid, stdio: ['ignore', 'ignore', 'pipe'] });
+  daemon.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  for (let i = 0; i < 50 && !mungeWorks() && daemon.exitCode === null; i++) await sleep(100);
+  if (!mungeWorks()) {
+    daemon.kill('SIGKILL');
+    throw new Error(`munged did not start: ${stderr.trim() || 'munge -n | unmunge still fails'}`);
+  }
+  return daemon;
 }
 
 /** The node line of `slurmd -C`, without its UpTime. */
@@ -68,12 +85,12 @@ function nodeLine(): string {
   const probe = spawnSync(findBinary('slurmd') as string, ['-C'], { encoding: 'utf8' });
   const line = probe.stdout.split('\n').find((l) => l.startsWith('NodeName='));
   if (probe.status !== 0 || line === undefined) throw new Error(`slurmd -C failed: ${probe.stderr.trim()}`);
-  return line.replace(/^NodeName=\S+/, `NodeName=${hostname().split('.')[0]}`);
+  return line.replace(/^NodeName=\S+/, `NodeName=${hostname().split('.')[0]} NodeAddr=127.0.0.1`);
 }
 
 /** Starts a cluster; throws (with the daemons' logs) when it does not come up within 30 s. */
 export async function startSlurmCluster(): Promise<SlurmCluster> {
-  await ensureMunge();
+  const munged = await ensureMunge();
   const dir = mkdtempSync(path.join(tmpdir(), 'peftscale-slurm-'));
   for (const sub of ['state', 'spool']) mkdirSync(path.join(dir, sub));
   const conf = path.join(dir, 'slurm.conf');
@@ -83,7 +100,7 @@ export async function startSlurmCluster(): Promise<SlurmCluster> {
     conf,
     [
       'ClusterName=peftscale-test',
-      `SlurmctldHost=${hostname().split('.')[0]}`,
+      `SlurmctldHost=${hostname().split('.')[0]}(127.0.0.1)`,
       'SlurmUser=root',
       'AuthType=auth/munge',
       `SlurmctldPort=${port}`,
@@ -111,7 +128,7 @@ export async function startSlurmCluster(): Promise<SlurmCluster> {
     ].join('\n'),
   );
   const env = { ...process.env, SLURM_CONF: conf };
-  const daemons: ChildProcess[] = [];
+  const daemons: ChildProcess[] = munged === null ? [] : [munged];
   const logs = (): string =>
     ['slurmctld.log', 'slurmd.log']
       .map((name) => {
@@ -123,8 +140,10 @@ export async function startSlurmCluster(): Promise<SlurmCluster> {
   const squeue = findBinary('squeue') as string;
   const stop = async (): Promise<void> => {
     spawnSync(scontrol, ['shutdown'], { env, timeout: 10_000 });
-    for (let i = 0; i < 100 && daemons.some((d) => d.exitCode === null && d.signalCode === null); i++) await sleep(100);
-    for (const daemon of daemons) if (daemon.exitCode === null && daemon.signalCode === null) daemon.kill('SIGKILL');
+    const slurmDaemons = daemons.filter((d) => d !== munged);
+    for (let i = 0; i < 100 && slurmDaemons.some((d) => d.exitCode === null && d.signalCode === null); i++) await sleep(100);
+    for (const daemon of slurmDaemons) if (daemon.exitCode === null && daemon.signalCode === null) daemon.kill('SIGKILL');
+    munged?.kill('SIGTERM');
     rmSync(dir, { recursive: true, force: true });
   };
   // -D: in the foreground, children of this process; -c -i: a clean state, ignoring old ones.
