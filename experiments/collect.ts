@@ -12,7 +12,7 @@ import { summarize } from '../src/results.js';
 import { readPretrainedSummary } from '../src/pretrain.js';
 import { formatSummaryTable, writeExperimentReport } from './experiment.js';
 import { DEFAULT_CACHE_DIR, pretrainedModelDir, PROFILE_NAMES } from './pretrain.js';
-import { DEFAULT_RESULTS_DIR } from './results_files.js';
+import { DEFAULT_RESULTS_DIR, ownershipProblem } from './results_files.js';
 import { describeTrial, planRun, resultsDirFor, runPlannedExperiment } from './runner.js';
 import { partitionTrials } from './shard.js';
 import { experimentPath, resolveExperiment, shippedExperiments } from './spec.js';
@@ -25,6 +25,7 @@ export const COLLECT_FLAGS: readonly FlagSpec[] = [
   { name: 'results', type: 'string', description: 'results root: results go to <root>/<experiment>/', default: DEFAULT_RESULTS_DIR },
   { name: 'cache', type: 'string', description: 'pretrained model cache', default: DEFAULT_CACHE_DIR },
   { name: 'trial-cache', type: 'string', description: 'finished-trial cache (the shared one)', default: DEFAULT_TRIAL_CACHE_DIR },
+  { name: 'replace', type: 'boolean', description: 'replace a results folder made by another experiment file, or one with more finished trials' },
   { name: 'no-report', type: 'boolean', description: 'do not write the HTML report' },
   { name: 'json', type: 'boolean', description: 'one JSON object on stdout: counts, the results folder and the missing trials' },
   { name: 'help', type: 'boolean', description: 'show this help' },
@@ -74,6 +75,9 @@ export async function runCollect(argv: string[]): Promise<CollectResult | null> 
   const modelCacheDir = stringFlag(args, 'cache') ?? DEFAULT_CACHE_DIR;
   const trialCacheDir = stringFlag(args, 'trial-cache') ?? DEFAULT_TRIAL_CACHE_DIR;
   const resultsRoot = stringFlag(args, 'results') ?? DEFAULT_RESULTS_DIR;
+  const replaceResults = booleanFlag(args, 'replace');
+  const notOurs = replaceResults ? null : await ownershipProblem(resultsDirFor(resultsRoot, experiment.name), experiment.file);
+  if (notOurs !== null) throw new Error(`collect: ${notOurs}`);
   const plan = await planRun(experiment, trialCacheDir, (message) => void process.stderr.write(`warning: ${message}\n`));
 
   const assignment = shards === undefined ? null : partitionTrials(plan.trials, shards);
@@ -89,7 +93,7 @@ export async function runCollect(argv: string[]): Promise<CollectResult | null> 
   let resultsDir: string | null = null;
   if (plan.cached.size > 0) {
     resultsDir = resultsDirFor(resultsRoot, experiment.name);
-    const outcome = await runPlannedExperiment({ ...experiment, presets: ready }, { ...plan, toRun: [] }, { backend: stringFlag(args, 'backend'), modelCacheDir, trialCacheDir, resultsDir, jobs: 1 });
+    const outcome = await runPlannedExperiment({ ...experiment, presets: ready }, { ...plan, toRun: [] }, { backend: stringFlag(args, 'backend'), modelCacheDir, trialCacheDir, resultsDir, replaceResults, jobs: 1 });
     if (!booleanFlag(args, 'json')) process.stdout.write(`\n${formatSummaryTable(summarize(outcome.records))}\n`);
     process.stderr.write(`results: ${resultsDir}/ (${plan.cached.size} of ${plan.trials.length} trials)\n`);
     if (!booleanFlag(args, 'no-report')) await writeExperimentReport(resultsRoot, resultsDir);

@@ -9,11 +9,12 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { booleanFlag, formatFlags, numberFlag, parseArgs, stringFlag, type FlagSpec } from '../src/cli_args.js';
+import { probeOutputFolder } from '../src/input_files.js';
 import { formatDuration } from '../src/progress.js';
 import { accuracyInterval, RESULT_FILES, summarize, type SummaryRow } from '../src/results.js';
 import { writeReport } from '../reports/report.js';
 import { DEFAULT_CACHE_DIR, PROFILE_NAMES } from './pretrain.js';
-import { BENCH_SUBDIR, DEFAULT_RESULTS_DIR } from './results_files.js';
+import { BENCH_SUBDIR, DEFAULT_RESULTS_DIR, ownershipProblem } from './results_files.js';
 import { describeTrial, planRun, resultsDirFor, runPlannedExperiment, type RunOptions, type RunPlan } from './runner.js';
 import { EXPERIMENT_SCHEMA } from './schema.js';
 import { experimentPath, PROFILE_DESCRIPTIONS, resolveExperiment, shippedExperiments, type ResolvedExperiment } from './spec.js';
@@ -30,6 +31,7 @@ export const EXPERIMENT_FLAGS: readonly FlagSpec[] = [
   { name: 'results', type: 'string', description: 'results root: results go to <root>/<experiment>/', default: DEFAULT_RESULTS_DIR },
   { name: 'cache', type: 'string', description: 'pretrained model cache', default: DEFAULT_CACHE_DIR },
   { name: 'trial-cache', type: 'string', description: 'finished-trial cache', default: DEFAULT_TRIAL_CACHE_DIR },
+  { name: 'replace', type: 'boolean', description: 'replace a results folder made by another experiment file, or one with more finished trials (otherwise kept, and the new results go beside it)' },
   { name: 'no-report', type: 'boolean', description: 'do not write the HTML report at the end (peftscale report RESULTS writes it later)' },
   { name: 'schema', type: 'boolean', description: 'print the experiment file JSON schema and exit' },
   { name: 'shard', type: 'string', description: 'I/N: run only the I-th of N deterministic shares of the trials (balanced by estimated cost) against a trial cache that may be shared; writes no results (peftscale collect does)' },
@@ -98,9 +100,18 @@ export async function runExperiment(argv: string[]): Promise<ExperimentCommandRe
   }
 
   if (shard !== null || booleanFlag(args, 'pretrain-only')) {
+    probeOutputFolder(trialCacheDir, 'trial cache (--trial-cache)');
+    probeOutputFolder(stringFlag(args, 'cache') ?? DEFAULT_CACHE_DIR, 'model cache (--cache)');
     return await runPartial(experiment, plan, shard, json, { workers, backend: stringFlag(args, 'backend'), modelCacheDir: stringFlag(args, 'cache') ?? DEFAULT_CACHE_DIR, trialCacheDir, resultsDir: '' });
   }
   const resultsDir = resultsDirFor(stringFlag(args, 'results') ?? DEFAULT_RESULTS_DIR, experiment.name);
+  // Before any work: every output folder takes a file and has room, and the results folder is ours.
+  probeOutputFolder(stringFlag(args, 'results') ?? DEFAULT_RESULTS_DIR, 'results root (--results)');
+  probeOutputFolder(trialCacheDir, 'trial cache (--trial-cache)');
+  probeOutputFolder(stringFlag(args, 'cache') ?? DEFAULT_CACHE_DIR, 'model cache (--cache)');
+  const replaceResults = booleanFlag(args, 'replace');
+  const notOurs = replaceResults ? null : await ownershipProblem(resultsDir, experiment.file);
+  if (notOurs !== null) throw new Error(notOurs);
   process.stderr.write(
     `${experiment.name}, profile ${experiment.profile}: ${plan.trials.length} trials on ${experiment.presets.join(', ')}; ${plan.cached.size} cached, ${plan.toRun.length} to run\n`,
   );
@@ -110,6 +121,7 @@ export async function runExperiment(argv: string[]): Promise<ExperimentCommandRe
     modelCacheDir: stringFlag(args, 'cache') ?? DEFAULT_CACHE_DIR,
     trialCacheDir,
     resultsDir,
+    replaceResults,
   });
   const summary = summarize(outcome.records);
   if (json) process.stdout.write(`${JSON.stringify(summary, (_, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`);

@@ -4,7 +4,8 @@
  * deviation, n, 95% confidence interval, gap to full model tuning) and run.json (the manifest). Each
  * file is written atomically.
  */
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { optionsLabel, RESULT_FILES, summarize, type EnsembleRecord, type RunManifest, type SummaryRow, type TrialRecord } from '../src/results.js';
@@ -16,8 +17,13 @@ export const BENCH_SUBDIR = 'bench';
 
 async function writeAtomically(file: string, text: string): Promise<void> {
   const temporary = `${file}.${process.pid}.tmp`;
-  await writeFile(temporary, text);
-  await rename(temporary, file);
+  try {
+    await writeFile(temporary, text);
+    await rename(temporary, file);
+  } catch (error) {
+    await rm(temporary, { force: true }).catch(() => undefined); // its folder may not exist
+    throw new Error(`cannot write ${file}: ${(error as Error).message}`);
+  }
 }
 
 /** One flat CSV row per trial. */
@@ -86,13 +92,111 @@ function csv(rows: Record<string, string | number>[]): string {
   return rows.length === 0 ? '' : stringify(rows, { header: true, columns: Object.keys(rows[0]) });
 }
 
-/** Writes every file of a results folder; returns the summary. */
+/** What an existing results folder holds: which experiment file made it and how many trials finished. */
+export interface ExistingResults {
+  experiment: string;
+  file: string;
+  finished: number;
+}
+
+/** The run.json and results.jsonl of a folder, or null when there is no results folder there. */
+export async function readExistingResults(dir: string): Promise<ExistingResults | null> {
+  let manifest: unknown;
+  try {
+    manifest = JSON.parse(await readFile(path.join(dir, RESULT_FILES.manifest), 'utf8')) as unknown;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new Error(`${path.join(dir, RESULT_FILES.manifest)}: unreadable (${(error as Error).message}): move the folder away or choose another --results root`);
+  }
+  const m = manifest as { experiment?: unknown; file?: unknown };
+  let lines: string[] = [];
+  try {
+    lines = (await readFile(path.join(dir, RESULT_FILES.records), 'utf8')).split('\n').filter((l) => l.trim() !== '');
+  } catch {
+    lines = [];
+  }
+  const finished = lines.filter((line) => {
+    try {
+      return (JSON.parse(line) as { status?: unknown }).status === 'finished';
+    } catch {
+      return false;
+    }
+  }).length;
+  return { experiment: typeof m.experiment === 'string' ? m.experiment : '', file: typeof m.file === 'string' ? m.file : '', finished };
+}
+
+/**
+ * Whether a folder made from `existing.file` may take results of `file`: the same file, or the same
+ * file name after the checkout moved (the old path is gone). Two experiment files with one `name`
+ * would otherwise overwrite each other's results without a word.
+ */
+export function sameExperimentFile(existing: ExistingResults, file: string): boolean {
+  if (existing.file === '' || path.resolve(existing.file) === path.resolve(file)) return true;
+  return path.basename(existing.file) === path.basename(file) && !existsSync(existing.file);
+}
+
+/** The refusal to write `file`'s results over a folder another experiment file made (null: allowed). */
+export async function ownershipProblem(dir: string, file: string): Promise<string | null> {
+  const existing = await readExistingResults(dir);
+  if (existing === null || sameExperimentFile(existing, file)) return null;
+  return `${dir}/ holds the results of another experiment file (${existing.file}, experiment "${existing.experiment}"), not of ${file}: give this experiment another name or another --results root, or pass --replace`;
+}
+
+export interface WriteResultsOptions {
+  /** Replace a folder of another experiment file, or one with more finished trials. */
+  replace?: boolean;
+}
+
+/**
+ * Writes every file of a results folder; returns the summary. The files go to a new folder beside it,
+ * which then takes the old one's place (a reader never sees half of one run and half of another). An
+ * existing folder with more finished trials, or made by another experiment file, is kept unless
+ * `replace`: the new results then go to `<dir>.new-<time>/` and the error says so.
+ */
 export async function writeResults(
   dir: string,
   records: readonly TrialRecord[],
   manifest: RunManifest,
   resolvedDocument: string,
   ensembles: readonly EnsembleRecord[] = [],
+  options: WriteResultsOptions = {},
+): Promise<SummaryRow[]> {
+  const existing = await readExistingResults(dir);
+  const finished = records.filter((r) => r.status === 'finished').length;
+  let refusal: string | null = null;
+  if (existing !== null && options.replace !== true) {
+    if (!sameExperimentFile(existing, manifest.file)) refusal = (await ownershipProblem(dir, manifest.file)) ?? '';
+    else if (finished < existing.finished) {
+      refusal = `${dir}/ holds ${existing.finished} finished trial(s); this run finished ${finished}: kept the old results (pass --replace to replace them)`;
+    }
+  }
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const target = refusal === null ? dir : `${dir}.new-${stamp}`;
+  const staging = `${dir}.writing-${process.pid}-${stamp}`;
+  const summary = await writeResultsFolder(staging, records, manifest, resolvedDocument, ensembles).catch(async (error: unknown) => {
+    await rm(staging, { recursive: true, force: true });
+    throw error;
+  });
+  const previous = `${dir}.old-${process.pid}-${stamp}`;
+  if (target === dir && existsSync(dir)) {
+    // Files a user put beside the results (a bench.json for the report, notes) move to the new folder.
+    const ours = new Set<string>(Object.values(RESULT_FILES).filter((file) => file !== RESULT_FILES.bench));
+    const staged = new Set(await readdir(staging));
+    for (const entry of await readdir(dir)) if (!ours.has(entry) && !staged.has(entry)) await rename(path.join(dir, entry), path.join(staging, entry));
+    await rename(dir, previous);
+  }
+  await rename(staging, target);
+  await rm(previous, { recursive: true, force: true });
+  if (refusal !== null) throw new Error(`${refusal}; this run's results are in ${target}/`);
+  return summary;
+}
+
+async function writeResultsFolder(
+  dir: string,
+  records: readonly TrialRecord[],
+  manifest: RunManifest,
+  resolvedDocument: string,
+  ensembles: readonly EnsembleRecord[],
 ): Promise<SummaryRow[]> {
   await mkdir(dir, { recursive: true });
   const summary = summarize(records);
@@ -107,9 +211,6 @@ export async function writeResults(
       path.join(dir, RESULT_FILES.ensemblesCsv),
       csv(ensembles.map((e) => ({ preset: e.preset, base_parameters: e.baseParameters, method: e.method, options: e.optionsLabel, task: e.task, prompts: e.perPrompt.length, seeds: e.seeds.join(';'), average: e.average, best: e.best, ensemble: e.ensemble, examples: e.examples, tied_votes: e.tiedVotes }))),
     );
-  } else {
-    await rm(path.join(dir, RESULT_FILES.ensembles), { force: true });
-    await rm(path.join(dir, RESULT_FILES.ensemblesCsv), { force: true });
   }
   await writeAtomically(path.join(dir, RESULT_FILES.manifest), `${JSON.stringify({ ...manifest, document: JSON.parse(resolvedDocument) as unknown }, null, 2)}\n`);
   return summary;

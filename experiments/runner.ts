@@ -32,6 +32,8 @@ export interface RunOptions {
   trialCacheDir: string;
   /** The results folder of this experiment (results.jsonl and the rest are written here). */
   resultsDir: string;
+  /** Replace a results folder of another experiment file, or one with more finished trials. */
+  replaceResults?: boolean;
   /** Messages (default: stderr). */
   log?: (message: string) => void;
   /** Progress display stream (default stderr); tests pass a sink. */
@@ -52,7 +54,7 @@ export interface RunPlan {
 export async function planRun(experiment: ResolvedExperiment, trialCacheDir: string, warn?: (message: string) => void): Promise<RunPlan> {
   const cached = new Map<string, TrialRecord>();
   for (const trial of experiment.trials) {
-    const record = await readTrialRecord(trialCacheDir, trial.key, warn);
+    const record = await readTrialRecord(trialCacheDir, trial.key, warn, trial.config);
     if (record !== null) cached.set(trial.key, record);
   }
   return { trials: experiment.trials, cached, toRun: experiment.trials.filter((t) => !cached.has(t.key)) };
@@ -181,7 +183,7 @@ export async function runPlannedExperiment(experiment: ResolvedExperiment, plan:
           return entry === undefined ? [] : [entry.info];
         }),
       };
-      (options.writeResults === false ? Promise.resolve() : writeResults(options.resultsDir, ordered, manifest, canonicalJson(experiment.document), ensembles).then(() => undefined))
+      (options.writeResults === false ? Promise.resolve() : writeResults(options.resultsDir, ordered, manifest, canonicalJson(experiment.document), ensembles, { replace: options.replaceResults === true }).then(() => undefined))
         .then(() => resolve({ records: ordered, ran: manifest.trials.ran, cached: plan.cached.size, failed, ensembles, manifest, wallSeconds }))
         .catch(reject);
     };
@@ -387,5 +389,7 @@ export function formatTrialResult(record: TrialRecord): string {
 
 /** The results folder of an experiment under a results root. */
 export function resultsDirFor(root: string, experiment: string): string {
+  // Names are validated with the file; checked again here because a path is made of it.
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/u.test(experiment)) throw new Error(`experiment name ${JSON.stringify(experiment)} cannot name a results folder: allowed: 1 to 100 letters, digits, '.', '_' or '-', starting with a letter or digit`);
   return path.join(root, experiment);
 }

@@ -22,11 +22,30 @@ export interface Schema {
   minimum?: number;
   exclusiveMinimum?: number;
   maximum?: number;
+  /** A regular expression a string must match (whole string), with `patternHelp` saying it in words. */
+  pattern?: string;
+  patternHelp?: string;
   /** Alternatives (the first that matches wins); used for "a value or a list of values". */
   anyOf?: Schema[];
 }
 
+/**
+ * Upper bounds: far above any real run on the machines this suite targets, low enough that a typo
+ * (batch 1e9) is refused before work starts instead of failing deep inside a worker.
+ */
+export const LIMITS = { steps: 1_000_000, batchSize: 4096, examples: 1_000_000, pretrainSteps: 10_000_000, seed: 2 ** 31 - 1 } as const;
+
+/** What an experiment name may be: it becomes a folder name (results/<name>/). */
+export const EXPERIMENT_NAME: Schema = {
+  type: 'string',
+  pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$',
+  patternHelp: "1 to 100 letters, digits, '.', '_' or '-', starting with a letter or digit (it names the results folder)",
+  description: 'the experiment name (results go to results/<name>/)',
+};
+
 const positiveInteger: Schema = { type: 'integer', minimum: 1 };
+const exampleCount: Schema = { type: 'integer', minimum: 1, maximum: LIMITS.examples };
+const seedValue: Schema = { type: 'integer', minimum: 0, maximum: LIMITS.seed };
 const names = (description: string): Schema => ({ type: 'array', items: { type: 'string' }, minItems: 1, description });
 
 const TRAINING: Schema = {
@@ -34,9 +53,9 @@ const TRAINING: Schema = {
   description: 'how trials train; a method entry or sweep may override any field',
   additionalProperties: false,
   properties: {
-    steps: { type: 'integer', minimum: 0, description: 'optimisation steps per trial' },
-    batchSize: { ...positiveInteger, description: 'training examples per step' },
-    evalEvery: { ...positiveInteger, description: 'evaluate on dev every this many steps (the best dev score picks the checkpoint)' },
+    steps: { type: 'integer', minimum: 0, maximum: LIMITS.steps, description: 'optimisation steps per trial' },
+    batchSize: { ...positiveInteger, maximum: LIMITS.batchSize, description: 'training examples per step' },
+    evalEvery: { ...positiveInteger, maximum: LIMITS.steps, description: 'evaluate on dev every this many steps (the best dev score picks the checkpoint)' },
     optimizer: { type: 'string', enum: ['adam', 'sgd', 'adafactor'], description: 'optimiser (default: per method, from its paper)' },
     learningRate: { type: 'number', exclusiveMinimum: 0, description: 'learning rate (default: per method)' },
     weightDecay: { type: 'number', minimum: 0, description: 'decoupled weight decay (default: per method)' },
@@ -69,7 +88,7 @@ const SWEEP: Schema = {
     description: { type: 'string' },
     presets: names('frozen model presets (ps-*), overriding the experiment'),
     tasks: names('tasks, overriding the experiment'),
-    seeds: { type: 'array', items: { type: 'integer', minimum: 0 }, minItems: 1, description: 'trial seeds, overriding the experiment' },
+    seeds: { type: 'array', items: seedValue, minItems: 1, description: 'trial seeds, overriding the experiment' },
     methods: { type: 'array', items: METHOD_ENTRY, minItems: 1, description: 'the methods of the sweep' },
     training: TRAINING,
   },
@@ -79,14 +98,14 @@ const BODY_PROPERTIES: Record<string, Schema> = {
   description: { type: 'string' },
   presets: names('frozen model presets (ps-*), smallest first'),
   tasks: names(`tasks of the generated suite: ${TASK_NAMES.join(', ')}`),
-  seeds: { type: 'array', items: { type: 'integer', minimum: 0 }, minItems: 1, description: 'trial seeds (method initialisation and batch order)' },
-  pretrainSeed: { type: 'integer', minimum: 0, description: 'seed of the world, the corpus and the pretrained models' },
-  pretrainSteps: { type: 'integer', minimum: 1, description: "override the profile's pretraining steps (smoke tests; a different budget is a different model)" },
+  seeds: { type: 'array', items: seedValue, minItems: 1, description: 'trial seeds (method initialisation and batch order)' },
+  pretrainSeed: { ...seedValue, description: 'seed of the world, the corpus and the pretrained models' },
+  pretrainSteps: { type: 'integer', minimum: 1, maximum: LIMITS.pretrainSteps, description: "override the profile's pretraining steps (smoke tests; a different budget is a different model)" },
   data: {
     type: 'object',
     additionalProperties: false,
     description: 'examples per split and task',
-    properties: { train: positiveInteger, dev: positiveInteger, test: positiveInteger },
+    properties: { train: exampleCount, dev: exampleCount, test: exampleCount },
   },
   training: TRAINING,
   ensemble: {
@@ -109,7 +128,7 @@ export const EXPERIMENT_SCHEMA: Schema & { $schema: string; title: string } = {
   additionalProperties: false,
   properties: {
     $schema: { type: 'string', description: 'for editors; ignored' },
-    name: { type: 'string', description: 'the experiment name (results go to results/<name>/)' },
+    name: EXPERIMENT_NAME,
     include: { type: 'array', items: { type: 'string' }, description: 'files merged first, in order (paths relative to this file); this file overrides them' },
     ...BODY_PROPERTIES,
     profiles: {
@@ -147,11 +166,12 @@ export function validate(value: unknown, schema: Schema, path = ''): string[] {
       if (typeof value !== 'object' || value === null || Array.isArray(value)) return [`${at} = ${shown(value)}: allowed: an object`];
       const record = value as Record<string, unknown>;
       const problems: string[] = [];
-      for (const name of schema.required ?? []) if (!(name in record)) problems.push(`${at}: the field "${name}" is required`);
+      // Own fields only: inherited names ("constructor", "__proto__") are not fields of any schema.
+      for (const name of schema.required ?? []) if (!Object.hasOwn(record, name)) problems.push(`${at}: the field "${name}" is required`);
       const known = Object.keys(schema.properties ?? {});
       for (const [name, fieldValue] of Object.entries(record)) {
         const fieldPath = path === '' ? name : `${path}.${name}`;
-        const fieldSchema = schema.properties?.[name];
+        const fieldSchema = schema.properties !== undefined && Object.hasOwn(schema.properties, name) ? schema.properties[name] : undefined;
         if (fieldSchema !== undefined) problems.push(...validate(fieldValue, fieldSchema, fieldPath));
         else if (schema.additionalProperties === false) problems.push(`${fieldPath}: ${unknownNameMessage('field', name, known)}`);
         else if (typeof schema.additionalProperties === 'object') problems.push(...validate(fieldValue, schema.additionalProperties, fieldPath));
@@ -164,7 +184,9 @@ export function validate(value: unknown, schema: Schema, path = ''): string[] {
       return schema.items === undefined ? [] : value.flatMap((item, i) => validate(item, schema.items as Schema, `${path}[${i}]`));
     }
     case 'string':
-      return typeof value === 'string' ? [] : [`${at} = ${shown(value)}: allowed: a string`];
+      if (typeof value !== 'string') return [`${at} = ${shown(value)}: allowed: a string`];
+      if (schema.pattern !== undefined && !new RegExp(schema.pattern, 'u').test(value)) return [`${at} = ${shown(value)}: allowed: ${schema.patternHelp ?? `a string matching ${schema.pattern}`}`];
+      return [];
     case 'boolean':
       return typeof value === 'boolean' ? [] : [`${at} = ${shown(value)}: allowed: true or false`];
     case 'integer':

@@ -16,6 +16,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { findPreset, unknownNameMessage } from '../src/config.js';
+import { checkInputFile } from '../src/input_files.js';
 import { countParameters, modelParameterSpecs } from '../src/params.js';
 import { getMethod, registeredMethods, resolveOptions, type OptionValue } from '../src/peft.js';
 import { optionsLabel, type FigureKind, type SweepInfo, type TrainingConfig, type TrialConfig } from '../src/results.js';
@@ -127,12 +128,18 @@ export function shippedExperiments(): string[] {
     .sort();
 }
 
+/** How deep `include` may nest, and how large one experiment file may be: more is a mistake, not an experiment. */
+export const MAX_INCLUDE_DEPTH = 32;
+export const MAX_EXPERIMENT_FILE_BYTES = 1024 * 1024;
+
 /** Reads a file and its includes, merged in order; cycles and unreadable files are errors naming the chain. */
 export function loadExperimentDocument(file: string, chain: string[] = []): JsonObject {
   const absolute = path.resolve(file);
   if (chain.includes(absolute)) throw new Error(`experiment include cycle: ${[...chain, absolute].join(' → ')}`);
+  if (chain.length >= MAX_INCLUDE_DEPTH) throw new Error(`experiment includes nest deeper than ${MAX_INCLUDE_DEPTH} files: ${chain[0]} → … → ${absolute}`);
   let text: string;
   try {
+    checkInputFile(absolute, 'experiment file', MAX_EXPERIMENT_FILE_BYTES);
     text = readFileSync(absolute, 'utf8');
   } catch (error) {
     const from = chain.length > 0 ? ` (included from ${chain[chain.length - 1]})` : '';

@@ -16,7 +16,7 @@ import { countParameters, modelParameterSpecs, numel } from '../src/params.js';
 import { Random } from '../src/random.js';
 import type { Evaluation, TrialConfig, TrialEnvironment, TrialRecord, TrialStatus } from '../src/results.js';
 import { RESULTS_FORMAT_VERSION } from '../src/results.js';
-import { argmax, labelRows, sequenceScores } from '../src/scoring.js';
+import { argmax, labelRows, NonFiniteScoresError, sequenceScores } from '../src/scoring.js';
 import { ByteTokenizer, SPECIAL_TOKENS } from '../src/tokenizer.js';
 import { createOptimizer, trainStep } from '../src/train.js';
 import { median } from '../src/bench.js';
@@ -188,7 +188,16 @@ export function runTrial(config: TrialConfig, key: string, sweeps: string[], res
             lossCurve.push([step, intervalLoss / intervalSteps]);
             intervalLoss = 0;
             intervalSteps = 0;
-            const accuracy = evaluate(dev);
+            let accuracy: number;
+            try {
+              accuracy = evaluate(dev);
+            } catch (error) {
+              // A finite loss, then an update that left non-finite weights: the trial diverged here.
+              if (!(error instanceof NonFiniteScoresError)) throw error;
+              status = 'diverged';
+              divergedAt = { step, loss: Number.NaN };
+              break;
+            }
             devCurve.push([step, accuracy]);
             if (accuracy > best.accuracy) {
               best = { step, accuracy };

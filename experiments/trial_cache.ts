@@ -17,27 +17,94 @@ export function trialPromptPath(cacheDir: string, key: string): string {
   return path.join(cacheDir, `${key}.prompt.safetensors`);
 }
 
-/** Writes a record as <cacheDir>/<key>.json, atomically. */
+/** Where records that fail validation are moved (kept for inspection, never reported). */
+export const REJECTED_SUBDIR = 'rejected';
+
+/** Writes a record as <cacheDir>/<key>.json, atomically; a failure names the path and leaves no temporary file. */
 export async function writeTrialRecord(cacheDir: string, record: TrialRecord): Promise<string> {
-  await mkdir(cacheDir, { recursive: true });
   const target = trialRecordPath(cacheDir, record.key);
   const temporary = `${target}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   try {
+    await mkdir(cacheDir, { recursive: true });
     await writeFile(temporary, `${JSON.stringify(record)}\n`);
     await rename(temporary, target);
   } catch (error) {
-    await rm(temporary, { force: true });
-    throw error;
+    await rm(temporary, { force: true }).catch(() => undefined); // its folder may not exist
+    throw new Error(`cannot write the trial record ${target}: ${(error as Error).message}`);
   }
   return target;
 }
 
+function isRecordObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A fraction in [0, 1], as every accuracy is. */
+function fraction(value: unknown): boolean {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0 && value <= 1;
+}
+
+function count(value: unknown): boolean {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0;
+}
+
 /**
- * The cached record of a key, or null when there is none. A file that is not a record of this key and
- * format (damaged, or written by another version) is reported through `warn` and treated as missing,
- * so the trial runs again and replaces it.
+ * What is wrong with a cached record, if anything: its format and key, the config it was run with
+ * (it must be the planned one: a record is trusted only for the trial it names), and the ranges of
+ * the numbers a report shows. A damaged record with accuracy 7.5 must not become a 750% bar.
  */
-export async function readTrialRecord(cacheDir: string, key: string, warn: (message: string) => void = () => {}): Promise<TrialRecord | null> {
+export function trialRecordProblems(value: unknown, key: string, plannedConfig?: unknown): string[] {
+  if (!isRecordObject(value)) return ['not a JSON object'];
+  const problems: string[] = [];
+  if (value.format !== RESULTS_FORMAT_VERSION) problems.push(`format = ${JSON.stringify(value.format)}: allowed: ${RESULTS_FORMAT_VERSION}`);
+  if (value.key !== key) problems.push(`key = ${JSON.stringify(value.key)}: allowed: ${key} (the file's name)`);
+  if (value.status !== 'finished' && value.status !== 'diverged') problems.push(`status = ${JSON.stringify(value.status)}: allowed: "finished" or "diverged"`);
+  if (!Array.isArray(value.sweeps) || !value.sweeps.every((s) => typeof s === 'string')) problems.push('sweeps: allowed: a list of strings');
+  if (!isRecordObject(value.config)) problems.push('config: allowed: an object');
+  else if (plannedConfig !== undefined && canonical(value.config) !== canonical(JSON.parse(JSON.stringify(plannedConfig)) as unknown)) {
+    problems.push('config: differs from the trial this key names (the record belongs to another trial)');
+  }
+  for (const split of ['dev', 'test'] as const) {
+    const evaluation = value[split];
+    if (!isRecordObject(evaluation)) {
+      problems.push(`${split}: allowed: an object`);
+      continue;
+    }
+    if (!fraction(evaluation.accuracy)) problems.push(`${split}.accuracy = ${JSON.stringify(evaluation.accuracy)}: allowed: a number in [0, 1]`);
+    if (!fraction(evaluation.majority)) problems.push(`${split}.majority = ${JSON.stringify(evaluation.majority)}: allowed: a number in [0, 1]`);
+    if (!count(evaluation.examples) || evaluation.examples === 0) problems.push(`${split}.examples = ${JSON.stringify(evaluation.examples)}: allowed: an integer ≥ 1`);
+  }
+  const parameters = value.parameters;
+  if (!isRecordObject(parameters)) problems.push('parameters: allowed: an object');
+  else {
+    for (const field of ['trainable', 'base', 'total', 'adapterBytes'] as const) {
+      if (!count(parameters[field])) problems.push(`parameters.${field} = ${JSON.stringify(parameters[field])}: allowed: an integer ≥ 0`);
+    }
+    if (typeof parameters.percent !== 'number' || !(parameters.percent >= 0 && parameters.percent <= 100)) problems.push(`parameters.percent = ${JSON.stringify(parameters.percent)}: allowed: a number in [0, 100]`);
+  }
+  if (!isRecordObject(value.timing) || !isRecordObject(value.memory) || !isRecordObject(value.environment)) problems.push('timing, memory, environment: allowed: objects');
+  if (!Array.isArray(value.lossCurve) || !Array.isArray(value.devCurve)) problems.push('lossCurve, devCurve: allowed: lists');
+  return problems;
+}
+
+/** JSON with sorted keys: two configs are the same trial exactly when these strings are equal. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (isRecordObject(value)) return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`).join(',')}}`;
+  return JSON.stringify(value);
+}
+
+/**
+ * The cached record of a key, or null when there is none. A file that is not a valid record of this
+ * key, format and (when given) planned config is moved to <cacheDir>/rejected/ with a warning and
+ * treated as missing, so the trial runs again: a bad record is recomputed, never reported.
+ */
+export async function readTrialRecord(
+  cacheDir: string,
+  key: string,
+  warn: (message: string) => void = () => {},
+  plannedConfig?: unknown,
+): Promise<TrialRecord | null> {
   const file = trialRecordPath(cacheDir, key);
   let text: string;
   try {
@@ -45,15 +112,22 @@ export async function readTrialRecord(cacheDir: string, key: string, warn: (mess
   } catch {
     return null;
   }
+  let problems: string[];
+  let parsed: unknown = null;
   try {
-    const record = JSON.parse(text) as TrialRecord;
-    if (record.key !== key || record.format !== RESULTS_FORMAT_VERSION) {
-      warn(`${file}: not a format-${RESULTS_FORMAT_VERSION} record of trial ${key}; running the trial again`);
-      return null;
-    }
-    return record;
+    parsed = JSON.parse(text) as unknown;
+    problems = trialRecordProblems(parsed, key, plannedConfig);
   } catch (error) {
-    warn(`${file}: unreadable (${(error as Error).message}); running the trial again`);
-    return null;
+    problems = [`not JSON (${(error as Error).message})`];
   }
+  if (problems.length === 0) return parsed as TrialRecord;
+  const aside = path.join(cacheDir, REJECTED_SUBDIR, `${key}.${Date.now()}.json`);
+  try {
+    await mkdir(path.dirname(aside), { recursive: true });
+    await rename(file, aside);
+    warn(`${file}: not a valid record of trial ${key} (${problems.slice(0, 3).join('; ')}${problems.length > 3 ? `; ${problems.length - 3} more` : ''}); moved to ${aside}, running the trial again`);
+  } catch (error) {
+    warn(`${file}: not a valid record of trial ${key} (${problems[0]}); could not move it aside (${(error as Error).message}); running the trial again`);
+  }
+  return null;
 }

@@ -21,6 +21,7 @@ import { optionsLabel, type EnsembleRecord, type TrialConfig } from '../src/resu
 import { ByteTokenizer } from '../src/tokenizer.js';
 import { PROMPT_EMBEDDINGS as PROMPT_TENSOR } from '../methods/prompt_tuning.js';
 import { trialPromptPath, writeTrialRecord } from './trial_cache.js';
+import { nonFiniteTensors } from '../src/finite.js';
 import { ensurePretrained, frequentTokensOf, profileCorpusConfig, resolveProfile } from './pretrain.js';
 import { encodedSplit, runTrial } from './trial.js';
 import type { EnsembleGroup, MainMessage, WorkerMessage, WorkerSetup } from './worker_protocol.js';
@@ -96,6 +97,9 @@ async function handle(message: MainMessage): Promise<void> {
   let prompt: Map<string, tf.Tensor> | null = null;
   const record = runTrial(config, planned.key, planned.sweeps, { base, task, frequentTokens, environment }, {
     onStep: ({ step, steps, loss }) => {
+      // Fault injection for the crash-safety test (experiments/faults.test.ts): this worker thread dies
+      // mid-trial, as a crashed or OOM-killed worker would. Unset in every real run.
+      if (process.env.PEFTSCALE_FAULT_WORKER_EXIT_AT_STEP !== undefined && step === Number(process.env.PEFTSCALE_FAULT_WORKER_EXIT_AT_STEP)) process.exit(70);
       const now = Date.now();
       if (now - lastReport > 1000 || step === steps) {
         lastReport = now;
@@ -106,17 +110,25 @@ async function handle(message: MainMessage): Promise<void> {
       if (config.method === 'prompt-tuning') prompt = new Map([...tensors].map(([name, tensor]) => [name, tensor.clone()]));
     },
   });
+  // A cache that refuses a write (read-only, full) costs the cache entry, not the result: the run
+  // still reports the trial, and a later run computes it again.
+  const notCached = (error: unknown): void => send({ type: 'log', text: `warning: ${(error as Error).message}; trial ${planned.key} is in this run's results but not cached` });
   const kept = prompt as Map<string, tf.Tensor> | null;
+  let promptSaved = true;
   if (kept !== null) {
+    const promptPath = trialPromptPath(trialCacheDir, planned.key);
     try {
       await mkdir(trialCacheDir, { recursive: true });
-      await saveTensors(trialPromptPath(trialCacheDir, planned.key), kept, { key: planned.key });
+      await saveTensors(promptPath, kept, { key: planned.key });
+    } catch (error) {
+      promptSaved = false;
+      notCached(new Error(`cannot write ${promptPath}: ${(error as Error).message}`));
     } finally {
       for (const tensor of kept.values()) tensor.dispose();
     }
   }
   // The record is written last: its presence means the trial (and its prompt) is finished.
-  await writeTrialRecord(trialCacheDir, record);
+  if (promptSaved) await writeTrialRecord(trialCacheDir, record).catch(notCached);
   send({ type: 'trial-done', record });
 }
 
@@ -124,6 +136,11 @@ async function baseModel(modelDir: string): Promise<GPT2> {
   let base = models.get(modelDir);
   if (base === undefined) {
     base = (await loadCheckpoint(modelDir)).model;
+    const broken = nonFiniteTensors(base.parameters());
+    if (broken.length > 0) {
+      base.dispose();
+      throw new Error(`${modelDir}: ${broken.length} weight tensor(s) hold NaN or infinite values: ${broken.slice(0, 3).join('; ')}${broken.length > 3 ? '; …' : ''}`);
+    }
     models.set(modelDir, base);
   }
   return base;

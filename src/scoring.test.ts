@@ -40,9 +40,11 @@ for (const backend of testBackends()) {
       logits.dispose();
     });
 
-    it('argmax takes the first of ties and never NaN', () => {
+    it('argmax takes the first of ties and refuses NaN', () => {
       assert.equal(argmax([1, 3, 3]), 1);
-      assert.equal(argmax([NaN, -1]), 1);
+      assert.equal(argmax([-Infinity, -1]), 1);
+      assert.throws(() => argmax([NaN, -1]), /value 0 .* is NaN/);
+      assert.throws(() => argmax([2, NaN]), /value 1 .* is NaN/);
       assert.equal(argmax([]), -1);
     });
   });

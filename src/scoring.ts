@@ -83,9 +83,21 @@ export function sequenceScores(forward: (tokens: tf.Tensor2D) => tf.Tensor3D, ro
   return scores;
 }
 
-/** Index of the largest value (the first on ties); -1 for none. NaN never wins. */
+/** Scores that hold NaN: the model that produced them has non-finite weights or activations. */
+export class NonFiniteScoresError extends RangeError {
+  override readonly name = 'NonFiniteScoresError';
+}
+
+/**
+ * Index of the largest value (the first on ties); -1 for none. A NaN is an error, never a prediction:
+ * a model that scores NaN is broken (non-finite weights), and counting it as a wrong answer would
+ * record a finished trial at chance.
+ */
 export function argmax(values: readonly number[]): number {
   let best = -1;
-  for (let i = 0; i < values.length; i++) if (!Number.isNaN(values[i]) && (best < 0 || values[i] > values[best])) best = i;
+  for (let i = 0; i < values.length; i++) {
+    if (Number.isNaN(values[i])) throw new NonFiniteScoresError(`argmax: value ${i} of [${values.join(', ')}] is NaN: the scores come from a model with non-finite outputs`);
+    if (best < 0 || values[i] > values[best]) best = i;
+  }
   return best;
 }
