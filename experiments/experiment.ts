@@ -11,7 +11,9 @@ import path from 'node:path';
 import { booleanFlag, formatFlags, numberFlag, parseArgs, stringFlag, type FlagSpec } from '../src/cli_args.js';
 import { probeOutputFolder } from '../src/input_files.js';
 import { formatDuration } from '../src/progress.js';
-import { accuracyInterval, RESULT_FILES, summarize, type SummaryRow } from '../src/results.js';
+import { accuracyInterval, RESULT_FILES, summarize, summaryCounts, type SummaryRow } from '../src/results.js';
+import { gateVerdict } from '../reports/gates.js';
+import { formatGates } from './gates.js';
 import { writeReport } from '../reports/report.js';
 import { DEFAULT_CACHE_DIR, PROFILE_NAMES } from './pretrain.js';
 import { BENCH_SUBDIR, DEFAULT_RESULTS_DIR, ownershipProblem } from './results_files.js';
@@ -126,6 +128,10 @@ export async function runExperiment(argv: string[]): Promise<ExperimentCommandRe
   const summary = summarize(outcome.records);
   if (json) process.stdout.write(`${JSON.stringify(summary, (_, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`);
   else process.stdout.write(`\n${formatSummaryTable(summary)}\n`);
+  // What the run can and cannot show: the frozen models' gates and the trials that kept their init.
+  for (const p of outcome.manifest.pretrained) if (p.gates !== undefined) process.stderr.write(`${formatGates(p.preset, p.gates)}\n`);
+  const counts = summaryCounts(summary);
+  process.stderr.write(`\n${gateVerdict(outcome.manifest).text}\n${counts.noGain} of ${counts.trained} trained trials kept their untrained init (no gain over init: best dev at step 0).\n`);
   process.stderr.write(
     `\n${outcome.ran} trial(s) run, ${outcome.cached} from the cache, ${outcome.manifest.trials.diverged} diverged, ${outcome.failed.length} failed; ` +
       `${formatDuration(outcome.wallSeconds)}; backend ${outcome.manifest.environment.backend}\nresults: ${resultsDir}/\n`,
@@ -187,7 +193,7 @@ export function formatSummaryTable(rows: readonly SummaryRow[]): string {
   const hasAverage = rows.some((r) => r.task === 'average');
   const shown = rows.filter((r) => (hasAverage ? r.task === 'average' : true));
   const percent = (x: number): string => (Number.isFinite(x) ? (100 * x).toFixed(1) : '--');
-  const header = ['preset', 'method', 'options', 'task', 'n', 'test acc %', '95% CI', 'gap to full', 'trainable %'];
+  const header = ['preset', 'method', 'options', 'task', 'n', 'test acc %', '95% CI', 'gap to full', 'no gain', 'trainable %'];
   const body = shown.map((r) => [
     r.preset,
     r.method,
@@ -197,6 +203,7 @@ export function formatSummaryTable(rows: readonly SummaryRow[]): string {
     percent(r.mean),
     r.n >= 2 ? accuracyInterval(r).map(percent).join('–') : '--',
     r.gapToFull === null ? '--' : `${r.gapToFull >= 0 ? '+' : ''}${percent(r.gapToFull)}`,
+    r.noGain === null ? '--' : `${r.noGain}/${r.n}`,
     r.percent.toPrecision(3),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));

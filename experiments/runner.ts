@@ -12,6 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { availableParallelism, cpus, platform, totalmem } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import path from 'node:path';
+import { configureNativeThreads } from '../src/backend.js';
 import { formatDuration, Progress } from '../src/progress.js';
 import type { EnsembleRecord, PretrainedInfo, RunManifest, TrialEnvironment, TrialRecord } from '../src/results.js';
 import { optionsLabel, RESULTS_FORMAT_VERSION } from '../src/results.js';
@@ -114,7 +115,7 @@ export async function runPlannedExperiment(experiment: ResolvedExperiment, plan:
 
   const records = new Map(plan.cached);
   const failed: RunOutcome['failed'] = [];
-  const pretrained = new Map<string, { info: PretrainedInfo; dir: string }>();
+  const pretrained = new Map<string, { info: PretrainedInfo; dir: string; controlDir: string }>();
   const pretrainFailed = new Map<string, string>();
   const pretrainQueue = [...experiment.presets].reverse(); // largest first: it takes longest
   const pretrainRunning = new Set<string>();
@@ -129,6 +130,7 @@ export async function runPlannedExperiment(experiment: ResolvedExperiment, plan:
   const redraw = (): void => progress.update(done, Object.fromEntries([...activity].map(([id, text]) => [`w${id}`, text])));
 
   const workerCount = Math.max(1, Math.min(options.workers ?? availableParallelism(), Math.max(1, options.jobs ?? plan.toRun.length)));
+  configureNativeThreads(Math.max(1, Math.floor(availableParallelism() / workerCount))); // workers × threads ≤ cores, before any worker loads TensorFlow
   const setup: WorkerSetup = { backend: options.backend, environment: environmentBase };
   const slots: WorkerSlot[] = [];
   let nextId = 1;
@@ -226,7 +228,9 @@ export async function runPlannedExperiment(experiment: ResolvedExperiment, plan:
       const [trial] = pending.splice(index, 1);
       slot.busy = { kind: 'trial', trial };
       activity.set(slot.id, `${trial.config.preset} ${trial.config.method} ${trial.config.task} s${trial.config.seed}`);
-      const modelDir = pretrained.get(trial.config.preset)?.dir as string;
+      const entry = pretrained.get(trial.config.preset);
+      // Control sweeps tune the never-trained model of the same preset (pretraining-dependence control).
+      const modelDir = (trial.config.control === true ? entry?.controlDir : entry?.dir) as string;
       slot.worker.postMessage({ type: 'trial', planned: trial, modelDir, trialCacheDir: options.trialCacheDir } satisfies MainMessage);
       redraw();
     };
@@ -263,7 +267,7 @@ export async function runPlannedExperiment(experiment: ResolvedExperiment, plan:
           redraw();
           return;
         case 'pretrained':
-          pretrained.set(message.preset, { info: message.info, dir: message.dir });
+          pretrained.set(message.preset, { info: message.info, dir: message.dir, controlDir: message.controlDir });
           pretrainRunning.delete(message.preset);
           slot.busy = null;
           progress.line(
