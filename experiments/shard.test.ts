@@ -28,7 +28,7 @@ describe('--shard I/N', () => {
   });
 
   it('partitions the trials completely and disjointly, the same way every time and in any file order, balanced by estimated cost', () => {
-    assert.equal(trials.length, 78);
+    assert.ok(trials.length >= 50, `${trials.length} trials`);
     const emptyPlan: RunPlan = { trials, cached: new Map(), toRun: trials };
     for (const count of [1, 2, 3, 5, 8, 16, 78, 100]) {
       const seen = new Map<string, number>();
@@ -47,7 +47,7 @@ describe('--shard I/N', () => {
       const largest = Math.max(...trials.map((t) => estimateTrialCost(t.config)));
       assert.ok(Math.max(...loads) - Math.min(...loads) <= largest, `${count} shards: loads ${loads.join(', ')}`);
     }
-    // With 3 shards on 78 trials of very different sizes (ps-nano to ps-mini), no shard is more than 10% over the mean.
+    // With 3 shards on the default experiment's trials of very different sizes (ps-nano to ps-mini), no shard is more than 10% over the mean.
     const loads = shardLoads(trials, 3);
     const mean = loads.reduce((a, b) => a + b, 0) / 3;
     assert.ok(Math.max(...loads) <= 1.1 * mean, `loads ${loads.join(', ')}`);
@@ -119,6 +119,9 @@ describe('shards over one shared cache, end to end', () => {
     assert.equal(afterKill.length, finishedByFirst.length + keysOf(2).length, 'nothing outside the two shares');
 
     // collect now: the cached trials are written, the missing ones listed with their shard; exit status 2.
+    // The exit status is the process's: kept aside (the test runner sets 1 when another test failed).
+    const exitCodeBefore = process.exitCode;
+    process.exitCode = undefined;
     const partial = await runCollect([file, '--shards', '2', '--results', path.join(root, 'results'), '--no-report', ...flags.slice(0, 4), '--backend', 'wasm']);
     assert.equal(process.exitCode, 2);
     process.exitCode = undefined;
@@ -137,6 +140,7 @@ describe('shards over one shared cache, end to end', () => {
 
     const complete = await runCollect([file, '--shards', '2', '--results', path.join(root, 'results'), '--no-report', ...flags.slice(0, 4), '--backend', 'wasm']);
     assert.equal(process.exitCode ?? 0, 0);
+    process.exitCode = exitCodeBefore;
     assert.deepEqual([complete?.cached, complete?.missing.length], [plan.trials.length, 0]);
     const records = readFileSync(path.join(root, 'results', 'shards', RESULT_FILES.records), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { key: string });
     assert.deepEqual(records.map((r) => r.key).sort(), plan.trials.map((t) => t.key).sort());
