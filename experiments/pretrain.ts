@@ -39,6 +39,7 @@ import { hashString } from '../src/random.js';
 import { ByteTokenizer } from '../src/tokenizer.js';
 import type { CapabilityGates } from '../src/results.js';
 import { buildCorpus, corpusFingerprint, type Corpus, type CorpusConfig } from '../datasets/corpus.js';
+import { withFileLock } from './file_lock.js';
 import { ensureGates, formatGates } from './gates.js';
 
 /** Test examples per task and probe that the gates score when a profile does not say. */
@@ -266,8 +267,28 @@ export interface EnsuredModel {
 /**
  * Returns the cached model of a preset, profile and seed, pretraining it first if needed (resuming an
  * interrupted run). With `control`, the never-trained model (same initial weights) saved the same way.
+ * Holds `<folder>.lock` meanwhile: processes that share the cache (shards of a Slurm array) never write
+ * one folder at once; the others wait, then reuse what the first finished.
  */
 export async function ensurePretrained(options: EnsurePretrainedOptions): Promise<EnsuredModel> {
+  const dir = pretrainedModelDir(options);
+  // A finished folder is never written again: reading it needs no lock (many array tasks reuse one model).
+  if ((await readPretrainedSummary(dir)) !== null) return await ensurePretrainedLocked(options);
+  await mkdir(path.dirname(dir), { recursive: true });
+  const log = options.log ?? ((message: string): void => void process.stderr.write(`${message}\n`));
+  const locked = (heartbeat: () => void): Promise<EnsuredModel> =>
+    ensurePretrainedLocked({
+      ...options,
+      // Steps compute synchronously for long stretches: the lock's heartbeat rides on them.
+      onStep: (step, steps) => {
+        heartbeat();
+        options.onStep?.(step, steps);
+      },
+    });
+  return await withFileLock(`${dir}.lock`, locked, { onWait: (message) => log(`${options.preset}: ${message}`) });
+}
+
+async function ensurePretrainedLocked(options: EnsurePretrainedOptions): Promise<EnsuredModel> {
   const profile = resolveProfile(options.profile);
   const seed = options.seed ?? 0;
   const log = options.log ?? ((message: string): void => void process.stderr.write(`${message}\n`));

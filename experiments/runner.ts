@@ -39,6 +39,10 @@ export interface RunOptions {
   log?: (message: string) => void;
   /** Progress display stream (default stderr); tests pass a sink. */
   progressStream?: { write(text: string): unknown; isTTY?: boolean };
+  /** Write the results folder at the end (default true; a shard leaves that to `peftscale collect`). */
+  writeResults?: boolean;
+  /** Jobs the run expects, which bounds the worker count (default: the trials to run). */
+  jobs?: number;
 }
 
 /** Which planned trials are cached (and their records). */
@@ -125,7 +129,7 @@ export async function runPlannedExperiment(experiment: ResolvedExperiment, plan:
   const ensembles: EnsembleRecord[] = [];
   const redraw = (): void => progress.update(done, Object.fromEntries([...activity].map(([id, text]) => [`w${id}`, text])));
 
-  const workerCount = Math.max(1, Math.min(options.workers ?? availableParallelism(), Math.max(1, plan.toRun.length)));
+  const workerCount = Math.max(1, Math.min(options.workers ?? availableParallelism(), Math.max(1, options.jobs ?? plan.toRun.length)));
   configureNativeThreads(Math.max(1, Math.floor(availableParallelism() / workerCount))); // workers × threads ≤ cores, before any worker loads TensorFlow
   const setup: WorkerSetup = { backend: options.backend, environment: environmentBase };
   const slots: WorkerSlot[] = [];
@@ -181,7 +185,7 @@ export async function runPlannedExperiment(experiment: ResolvedExperiment, plan:
           return entry === undefined ? [] : [entry.info];
         }),
       };
-      writeResults(options.resultsDir, ordered, manifest, canonicalJson(experiment.document), ensembles, { replace: options.replaceResults === true })
+      (options.writeResults === false ? Promise.resolve() : writeResults(options.resultsDir, ordered, manifest, canonicalJson(experiment.document), ensembles, { replace: options.replaceResults === true }).then(() => undefined))
         .then(() => resolve({ records: ordered, ran: manifest.trials.ran, cached: plan.cached.size, failed, ensembles, manifest, wallSeconds }))
         .catch(reject);
     };
