@@ -22,9 +22,11 @@ test('corpus: every fact stated at least once even when the size is tiny; size g
   const stated = new Set(tiny.trainDocuments.filter((d) => d.type !== 'demo').flatMap((d) => d.facts));
   for (const fact of world.facts) assert.ok(stated.has(fact.id), `fact ${fact.id} not stated`);
   assert.ok(tiny.stats.minFactMentions >= 1);
-  const big = buildCorpus(config, world);
-  assert.ok(big.stats.trainBytes >= config.corpusBytes);
-  assert.ok(big.stats.meanFactMentions > tiny.stats.meanFactMentions + 1, `${big.stats.meanFactMentions}`);
+  const big = buildCorpus({ ...config, corpusBytes: 300_000 }, world);
+  assert.ok(big.stats.trainBytes >= 300_000);
+  // Hat facts are stated a fixed number of times (recall exposures); the other facts repeat as the size grows.
+  const worldMentions = (docs: typeof tiny.trainDocuments): number => docs.filter((d) => d.type !== 'demo').flatMap((d) => d.facts).filter((f) => !f.endsWith('.hat')).length;
+  assert.ok(worldMentions(big.trainDocuments) > 1.5 * worldMentions(tiny.trainDocuments), `${worldMentions(big.trainDocuments)} vs ${worldMentions(tiny.trainDocuments)}`);
 });
 
 test('corpus: a fact stated in a document appears there in words (names and values)', () => {
@@ -89,6 +91,6 @@ test('corpus: the generated data is what DATASET_VERSION names (change one, bump
   hash.update([...corpus.train, '\u0001', ...corpus.heldout].join('\u0000'));
   for (const task of suite) hash.update(JSON.stringify([task.name, task.labels, task.splits.train.map((e) => [task.format(e), e.label]), task.splits.test.map((e) => [task.format(e), e.label])]));
   const digest = hash.digest('hex').slice(0, 16);
-  const known: Record<string, string> = { 'peftscale-world-v2': 'c6e8788f524d5807' };
+  const known: Record<string, string> = { 'peftscale-world-v2': 'c6e8788f524d5807', 'peftscale-world-v3': 'fd6fc77cda8cad2e' };
   assert.equal(digest, known[DATASET_VERSION], `the generated data changed (fingerprint ${digest}): bump DATASET_VERSION in datasets/world.ts and record the new fingerprint here`);
 });

@@ -12,12 +12,18 @@
  *    *train* characters (`demoFraction`), so a frozen model can be prompted zero/few-shot without ever
  *    having seen a dev or test question in task form.
  *
+ * 4. Skills (datasets/skills.ts): in-context lookup and comparison episodes, each a document, as a share
+ *    `skillShare` of the filler (half each); and recall documents stating every character's hat colour
+ *    exactly `hatExposures` times, whatever the size. Restatements use each skill's triggers at their
+ *    controlled frequencies, which is what makes a task's template distance a dial.
+ *
  * Held-out split (for held-out LM loss): freshly generated filler documents from a separate random
  * stream, same templates, no demonstrations, none byte-identical to a training document. Every fact they
  * state is stated in training (coverage), so held-out loss measures how well the model knows the facts
  * in new combinations and wordings, not how well it recalls sentences.
  */
 import { hashString, Random } from '../src/random.js';
+import { lookupItem, recallItem, SKILLS, skillSentence, versusItem } from './skills.js';
 import { SYNTHETIC_TASKS } from './taskdefs.js';
 import type { TaskExample } from './types.js';
 import {
@@ -52,6 +58,8 @@ export interface CorpusConfig {
   demoFraction?: number;
   /** Probability that a filler document is a task demonstration; default 0.05. */
   demoShare?: number;
+  /** Probability that a filler document is an in-context skill episode (lookup or versus); default 0.5. */
+  skillShare?: number;
 }
 
 /** A config with every default filled in (what the fingerprint hashes). */
@@ -64,7 +72,7 @@ export type ResolvedCorpusConfig = Required<CorpusConfig>;
 export interface CorpusDocument {
   text: string;
   facts: string[];
-  type: 'profile' | 'town' | 'list' | 'story' | 'demo';
+  type: 'profile' | 'town' | 'list' | 'story' | 'demo' | 'lookup' | 'versus' | 'recall';
 }
 
 /** Counts for reports. */
@@ -106,6 +114,7 @@ export function resolveCorpusConfig(config: CorpusConfig): ResolvedCorpusConfig 
     heldoutBytes: config.heldoutBytes ?? Math.max(2_000, Math.round(corpusBytes * 0.05)),
     demoFraction: config.demoFraction ?? 0.2,
     demoShare: config.demoShare ?? 0.05,
+    skillShare: config.skillShare ?? 0.5,
   };
   const problems: string[] = [];
   for (const field of ['corpusBytes', 'heldoutBytes'] as const) {
@@ -115,6 +124,9 @@ export function resolveCorpusConfig(config: CorpusConfig): ResolvedCorpusConfig 
   for (const field of ['demoFraction', 'demoShare'] as const) {
     const v = resolved[field];
     if (typeof v !== 'number' || !(v >= 0 && v <= 0.6)) problems.push(`${field} = ${JSON.stringify(v)}: must be a number in [0, 0.6]`);
+  }
+  if (typeof resolved.skillShare !== 'number' || !(resolved.skillShare >= 0 && resolved.skillShare <= 0.9)) {
+    problems.push(`skillShare = ${JSON.stringify(resolved.skillShare)}: must be a number in [0, 0.9]`);
   }
   if (problems.length > 0) throw new Error(`invalid corpus config:\n  ${problems.join('\n  ')}`);
   return resolved;
@@ -136,10 +148,11 @@ export function buildCorpus(config: CorpusConfig, world?: World): Corpus {
   const demos = new DemoPool(w, resolved);
   const writer = new Writer(w);
   const rng = new Random(resolved.seed, 'corpus:train');
-  const trainDocuments = [...coverageDocuments(writer, rng), ...demos.coverage()];
+  const trainDocuments = [...coverageDocuments(writer, rng), ...demos.coverage(), ...recallDocuments(w, new Random(resolved.seed, 'corpus:recall'))];
   let bytes = totalBytes(trainDocuments);
   while (bytes < resolved.corpusBytes) {
-    const doc = (rng.next() < resolved.demoShare ? demos.random(rng) : null) ?? writer.filler(rng);
+    const roll = rng.next();
+    const doc = roll < resolved.skillShare ? episodeDocument(rng) : (roll < resolved.skillShare + resolved.demoShare ? demos.random(rng) : null) ?? writer.filler(rng);
     trainDocuments.push(doc);
     bytes += byteLength(doc.text);
   }
@@ -163,7 +176,7 @@ function heldout(writer: Writer, config: ResolvedCorpusConfig, trainTexts: Set<s
   let bytes = 0;
   // Bounded attempts: a tiny world could make every filler document a repeat of a training one.
   for (let attempt = 0; bytes < config.heldoutBytes && attempt < 100 * (config.heldoutBytes + 1); attempt++) {
-    const doc = writer.filler(rng);
+    const doc = rng.next() < config.skillShare ? episodeDocument(rng) : writer.filler(rng);
     if (trainTexts.has(doc.text)) continue;
     docs.push(doc);
     bytes += byteLength(doc.text);
@@ -201,6 +214,20 @@ function coverageDocuments(writer: Writer, rng: Random): CorpusDocument[] {
   for (const c of writer.world.characters) docs.push(...pack(writer.profilePieces(rng, c, ALL_RELATIONS), 'profile'));
   for (const t of writer.world.towns) docs.push(...pack(writer.townPieces(rng, t), 'town'));
   return docs;
+}
+
+/** An in-context skill episode (lookup or versus, equally often) as one document. */
+function episodeDocument(rng: Random): CorpusDocument {
+  const lookup = rng.next() < 0.5;
+  const skill = lookup ? SKILLS.lookup : SKILLS.versus;
+  return { text: skillSentence(skill, lookup ? lookupItem(rng) : versusItem(rng), rng), facts: [], type: skill.name };
+}
+
+/** Every character's hat colour stated exactly `hatExposures` times, in a form drawn by trigger frequency. */
+function recallDocuments(world: World, rng: Random): CorpusDocument[] {
+  const statements = rng.shuffle(world.characters.flatMap((c) => Array.from({ length: c.hatExposures }, () => c)));
+  const pieces = statements.map((c) => ({ text: skillSentence(SKILLS.recall, recallItem(c), rng), facts: [factId(c.id, 'hat')] }));
+  return pack(pieces, 'recall');
 }
 
 /** A sentence and the facts it states. */

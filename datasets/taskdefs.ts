@@ -5,6 +5,7 @@
  */
 import { Random } from '../src/random.js';
 import type { TaskExample } from './types.js';
+import { SKILL_NAMES, SKILLS, skillExamples, skillTaskName, TEMPLATE_DISTANCES, TRIGGER_FREQUENCIES } from './skills.js';
 import { COLOURS, HOBBIES, KINDS, MAX_COINS, article, factId, townName, type Character, type Relation, type World } from './world.js';
 
 /** A synthetic task definition (the Task object is assembled in tasks.ts). */
@@ -14,6 +15,8 @@ export interface SyntheticTaskDef {
   description: string;
   labels(world: World): string[];
   format(example: TaskExample): string;
+  /** Tasks of one family (a skill at several distances) sample the same examples: only the template differs. */
+  family?: string;
   /** Every candidate example about the given characters (facts only about those characters). */
   candidates(world: World, characterIds: readonly string[], rng: Random): TaskExample[];
 }
@@ -255,6 +258,26 @@ const infer: SyntheticTaskDef = {
   },
 };
 
-/** All synthetic task definitions, in suite order. */
+/** The world-fact tasks (demonstrated in the corpus on some train characters), in suite order. */
 export const SYNTHETIC_TASKS: readonly SyntheticTaskDef[] = [verify, entail, infer, colour, town, compare];
+
+/**
+ * The skill tasks (datasets/skills.ts): each skill at each template distance, "lookup-d0" .. "recall-d4".
+ * Never demonstrated in the corpus: the corpus practises the skill in its own wording, and the distance
+ * says how rare the task's final words were there.
+ */
+export const SKILL_TASKS: readonly SyntheticTaskDef[] = SKILL_NAMES.flatMap((skill) =>
+  TEMPLATE_DISTANCES.map((distance): SyntheticTaskDef => ({
+    name: skillTaskName(skill, distance),
+    kind: `${SKILLS[skill].kind}, template distance ${distance}`,
+    description: `${SKILLS[skill].description} Template distance ${distance}: its final words are ${(TRIGGER_FREQUENCIES[distance] * 100).toString()}% of the skill's restatements in pretraining.`,
+    labels: () => [...SKILLS[skill].labels],
+    family: skill,
+    format: (e) => e.input,
+    candidates: (world, ids, rng) => skillExamples(skill, distance, world, ids, rng),
+  })),
+);
+
+/** Every task definition, in suite order: the world-fact tasks, then the skill tasks. */
+export const ALL_TASK_DEFS: readonly SyntheticTaskDef[] = [...SYNTHETIC_TASKS, ...SKILL_TASKS];
 

@@ -7,21 +7,28 @@
  * - town    (multi-class relation classification):    "Question: Where does Bazo live?\nAnswer:" → " Lumby" | ...
  * - compare (comparison of two numeric facts):        "Question: Does Bazo have more coins than Kemi?\nAnswer:" → " yes" | " no"
  *
+ * - lookup-d0..d4, versus-d0..d4, recall-d0..d4: the skills of datasets/skills.ts at template distances
+ *   0 (the pretraining wording) to 4 (never seen): "Bipo is white. Vini is pink. So Vini is" → " pink".
+ *   A skill's five tasks share their examples (the same sampling stream): only the template differs.
+ *
  * Splits are by entity (see `partitionEntities`): a test example is only about test characters, whose
  * facts the pretraining corpus states but no task's train split mentions, so a method scores well on
  * test only by using what the frozen model knows. Labels are balanced by sampling label by label.
  */
 import { definedOnly, unknownNameMessage } from '../src/config.js';
 import { Random } from '../src/random.js';
-import { SYNTHETIC_TASKS, type SyntheticTaskDef } from './taskdefs.js';
+import { ALL_TASK_DEFS, type SyntheticTaskDef } from './taskdefs.js';
 import { majorityOf, SPLIT_NAMES, type Task, type TaskExample, type TaskSplits } from './types.js';
 import { ENTITY_SPLIT_FRACTIONS, generateWorld, partitionEntities, type EntityPartition, type World } from './world.js';
 
 export type { Task, TaskExample, TaskSplits } from './types.js';
 export { SPLIT_NAMES } from './types.js';
 
-/** Most bytes `format(example) + label` may take: prompts of up to 100 virtual tokens share a 256-token context. */
-export const MAX_EXAMPLE_BYTES = 80;
+/**
+ * Most bytes `format(example) + label` may take: with <|endoftext|> and a prompt of up to 100 virtual
+ * tokens it fits a 256-token context (the in-context skills' 7 bindings need about 130).
+ */
+export const MAX_EXAMPLE_BYTES = 150;
 
 /** Split sizes (examples per task). */
 export interface SplitSizes {
@@ -46,10 +53,12 @@ export interface TaskSuiteOptions {
   tasks?: string[];
   /** A world already generated from the same seed and size, to skip regenerating it. */
   world?: World;
+  /** Take at most the requested sizes: a split with fewer candidates gets them all instead of an error. */
+  capToAvailable?: boolean;
 }
 
 /** Names of the synthetic tasks, in suite order. */
-export const TASK_NAMES: readonly string[] = SYNTHETIC_TASKS.map((t) => t.name);
+export const TASK_NAMES: readonly string[] = ALL_TASK_DEFS.map((t) => t.name);
 
 /** Builds the synthetic task suite; deterministic in its options. */
 export function buildTaskSuite(options: TaskSuiteOptions): Task[] {
@@ -57,7 +66,7 @@ export function buildTaskSuite(options: TaskSuiteOptions): Task[] {
   const world = options.world ?? generateWorld({ seed: options.seed, worldSize: options.worldSize, townCount: options.townCount });
   const partition = partitionEntities(world);
   const defs = (options.tasks ?? TASK_NAMES).map((name) => findDef(name));
-  return defs.map((def) => buildTask(def, world, partition, sizes, options.seed));
+  return defs.map((def) => buildTask(def, world, partition, sizes, options.seed, options.capToAvailable === true));
 }
 
 /** The task with this name; an unknown name throws with a "did you mean" suggestion. */
@@ -68,7 +77,7 @@ export function findTask(tasks: readonly Task[], name: string): Task {
 }
 
 function findDef(name: string): SyntheticTaskDef {
-  const def = SYNTHETIC_TASKS.find((t) => t.name === name);
+  const def = ALL_TASK_DEFS.find((t) => t.name === name);
   if (def === undefined) throw new Error(unknownNameMessage('task', name, TASK_NAMES));
   return def;
 }
@@ -82,13 +91,14 @@ function resolveSizes(partial: Partial<SplitSizes> = {}): SplitSizes {
   return sizes;
 }
 
-function buildTask(def: SyntheticTaskDef, world: World, partition: EntityPartition, sizes: SplitSizes, seed: number): Task {
+function buildTask(def: SyntheticTaskDef, world: World, partition: EntityPartition, sizes: SplitSizes, seed: number, cap: boolean): Task {
   const labels = def.labels(world);
   const splits = {} as TaskSplits;
   for (const split of SPLIT_NAMES) {
-    const rng = new Random(seed, `task:${def.name}:${split}`);
+    const rng = new Random(seed, `task:${def.family ?? def.name}:${split}`);
     const candidates = def.candidates(world, partition[split], rng);
-    splits[split] = sampleBalanced(candidates, labels, sizes[split], rng, () => tooFewMessage(def.name, split, sizes[split], candidates.length, world));
+    const wanted = cap ? Math.min(sizes[split], candidates.filter((e) => labels.includes(e.label)).length) : sizes[split];
+    splits[split] = sampleBalanced(candidates, labels, wanted, rng, () => tooFewMessage(def.name, split, sizes[split], candidates.length, world));
   }
   return {
     name: def.name,

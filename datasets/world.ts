@@ -15,7 +15,7 @@
 import { Random } from '../src/random.js';
 
 /** Bumped whenever a generator change alters the bytes produced for the same config (cache keys). */
-export const DATASET_VERSION = 'peftscale-world-v2';
+export const DATASET_VERSION = 'peftscale-world-v3';
 
 /** Animal kinds (not label words of any task). */
 export const KINDS = ['cat', 'dog', 'fox', 'owl', 'hen', 'bear', 'goat', 'frog'] as const;
@@ -28,12 +28,18 @@ export const TERRAINS = ['by the sea', 'in the hills', 'by a river', 'in the woo
 /** Coins range over 1..MAX_COINS (single digits, so numbers stay one byte). */
 export const MAX_COINS = 9;
 
+/**
+ * How many times the corpus states each character's hat colour (the recall skill): every character gets
+ * one of these counts, in equal shares, so recall can be read against exposures per fact.
+ */
+export const RECALL_EXPOSURES = [2, 8, 32] as const;
+
 /** Fraction of characters that have a hobby. */
 const HOBBY_FRACTION = 0.5;
 /** Names are drawn from a finite syllable space; beyond this size generation would slow and collide. */
 export const MAX_WORLD_SIZE = 50_000;
 
-export type Relation = 'kind' | 'colour' | 'town' | 'coins' | 'hobby' | 'friend' | 'terrain';
+export type Relation = 'kind' | 'colour' | 'town' | 'coins' | 'hobby' | 'friend' | 'terrain' | 'hat';
 
 /** One atomic statement about an entity. */
 export interface Fact {
@@ -58,6 +64,10 @@ export interface Character {
   hobby: string | null;
   /** Character id of the best friend (symmetric); null only for the odd one out. */
   friend: string | null;
+  /** Hat colour (one of COLOURS): the fact of the recall skill, stated only in recall documents. */
+  hat: string;
+  /** How many times the corpus states the hat colour (one of RECALL_EXPOSURES). */
+  hatExposures: number;
 }
 
 /** A town. */
@@ -126,6 +136,7 @@ export function generateWorld(config: WorldConfig): World {
   const towns = makeTowns(new Random(config.seed, 'world:towns'), townCount, used);
   const characters = makeCharacters(new Random(config.seed, 'world:characters'), config.worldSize, towns, used);
   pairFriends(new Random(config.seed, 'world:friends'), characters);
+  giveHats(new Random(config.seed, 'world:hats'), characters);
   const facts = [...characters.flatMap((c) => characterFacts(c, towns, characters)), ...towns.map(townFact)];
   return {
     seed: config.seed,
@@ -150,6 +161,14 @@ function drawName(rng: Random): string {
   if (pattern === 0) return c() + v() + c();
   if (pattern < 6) return c() + v() + c() + v();
   return c() + v() + c() + v() + c();
+}
+
+/** A capitalised made-up name that is no template word (it may repeat across calls: in-context skills bind fresh names per episode). */
+export function randomName(rng: Random): string {
+  for (;;) {
+    const name = drawName(rng);
+    if (!RESERVED.has(name)) return capitalise(name);
+  }
 }
 
 /** Draws until the name is new and not a template word. */
@@ -185,7 +204,17 @@ function makeCharacters(rng: Random, count: number, towns: Town[], used: Set<str
     coins: 1 + rng.int(MAX_COINS),
     hobby: rng.next() < HOBBY_FRACTION ? rng.pick(HOBBIES) : null,
     friend: null,
+    hat: '',
+    hatExposures: 0,
   }));
+}
+
+/** Hats from their own random stream (the other attributes stay as in earlier versions); exposures in equal shares. */
+function giveHats(rng: Random, characters: Character[]): void {
+  for (const c of characters) c.hat = rng.pick(COLOURS);
+  rng.shuffle(characters.map((_, i) => i)).forEach((index, rank) => {
+    characters[index].hatExposures = RECALL_EXPOSURES[rank % RECALL_EXPOSURES.length];
+  });
 }
 
 /** Random perfect matching: friendship is symmetric, so "A and B are best friends" states two facts. */
@@ -209,6 +238,7 @@ function characterFacts(c: Character, towns: Town[], characters: Character[]): F
   ];
   if (c.hobby !== null) facts.push(fact('hobby', c.hobby));
   if (c.friend !== null) facts.push(fact('friend', characters[Number(c.friend.slice(1))].name));
+  facts.push(fact('hat', c.hat));
   return facts;
 }
 
@@ -287,6 +317,7 @@ export function worldStats(world: World): WorldStats {
     hobby: HOBBIES.length + 1,
     friend: Math.max(2, world.characters.length - 1),
     terrain: TERRAINS.length,
+    hat: COLOURS.length,
   };
   const factBits = world.facts.reduce((sum, f) => sum + Math.log2(choices[f.relation]), 0);
   return { characters: world.characters.length, towns: world.towns.length, facts: world.facts.length, factBits: Math.round(factBits) };

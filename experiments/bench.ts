@@ -19,10 +19,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import { AdaptedModel } from '../src/adapted.js';
 import { loadAdapter, saveAdapter } from '../src/adapter_io.js';
 import { describeBackend, initBackend, type BackendInfo } from '../src/backend.js';
+import { checkPytorch, PYTHON_ENV_VAR, runPytorchReference, type PytorchReference } from './bench_pytorch.js';
 import {
   BENCH_COLUMNS,
   BENCH_FORMAT,
   BENCH_FORMAT_VERSION,
+  median,
   MemoryPeak,
   peakTensorBytes,
   timeAgainstBaseline,
@@ -88,7 +90,7 @@ export interface ReferenceOptions {
   sequenceLength: number;
   warmup: number;
   steps: number;
-  onStep?: (index: number, ms: number) => void;
+  onStep?: (index: number, ms: number, cpuMs: number) => void;
 }
 
 export interface BenchOptions {
@@ -567,8 +569,13 @@ export async function runReferenceStep(options: ReferenceOptions): Promise<Refer
   const random = new Random(0, 'reference-batch');
   const tokens = tf.tensor2d(Int32Array.from({ length: batchSize * sequenceLength }, () => random.int(config.vocabSize)), [batchSize, sequenceLength], 'int32');
   const optimizer = createOptimizer('adam', 1e-3);
+  const cpuSamplesMs: number[] = [];
+  const onStep = (index: number, ms: number, cpuMs: number): void => {
+    cpuSamplesMs.push(cpuMs);
+    options.onStep?.(index, ms, cpuMs);
+  };
   try {
-    const timing = timeTrainingSteps(adapted, optimizer, tokens, { warmupSteps: options.warmup, steps: options.steps, ...(options.onStep === undefined ? {} : { onStep: options.onStep }) });
+    const timing = timeTrainingSteps(adapted, optimizer, tokens, { warmupSteps: options.warmup, steps: options.steps, onStep });
     const peak = await peakTensorBytes(() => void trainStep(adapted, optimizer, tokens));
     return {
       method: options.method,
@@ -591,6 +598,7 @@ export async function runReferenceStep(options: ReferenceOptions): Promise<Refer
       peakTensorBytes: Math.max(peak, timing.peakTensorBytes),
       peakRssBytes: timing.peakRssBytes,
       samplesMs: timing.samplesMs,
+      cpuMedianMs: median(cpuSamplesMs),
     };
   } finally {
     tokens.dispose();
@@ -728,10 +736,12 @@ export const BENCH_FLAGS: readonly FlagSpec[] = [
   { name: 'json', type: 'boolean', description: 'print the report as JSON instead of tables' },
   { name: 'method', type: 'string', description: 'bench reference only: full, prompt-tuning or lora', default: 'full' },
   { name: 'steps', type: 'integer', description: 'bench reference only: measured steps', default: 20 },
+  { name: 'compare-pytorch', type: 'boolean', description: 'bench reference only: also run the step in PyTorch (one thread) and print the ratio' },
+  { name: 'python', type: 'string', description: `bench reference only: the Python with torch for --compare-pytorch (also ${PYTHON_ENV_VAR}; default python3)` },
 ];
 
 export const BENCH_USAGE = `peftscale bench [flags]            every benchmark; bench.json under --out
-peftscale bench reference [--method full|prompt-tuning|lora] [--steps N] [--warmup N] [--json]
+peftscale bench reference [--method full|prompt-tuning|lora] [--steps N] [--warmup N] [--compare-pytorch [--python PY]] [--json]
 ${formatFlags(BENCH_FLAGS)}`;
 
 function listFlag(value: string): string[] {
@@ -750,22 +760,50 @@ export async function runBenchCommand(argv: string[]): Promise<void> {
   }
   const json = booleanFlag(args, 'json');
   if (which === 'reference') {
-    const given = [...args.flags.keys()].filter((name) => !['method', 'steps', 'warmup', 'backend', 'json'].includes(name));
-    if (given.length > 0) throw new Error(`peftscale bench reference: --${given[0]} does not apply; allowed: --method, --steps, --warmup, --backend, --json`);
+    const allowed = ['method', 'steps', 'warmup', 'backend', 'json', 'compare-pytorch', 'python'];
+    const given = [...args.flags.keys()].filter((name) => !allowed.includes(name));
+    if (given.length > 0) throw new Error(`peftscale bench reference: --${given[0]} does not apply; allowed: ${allowed.map((a) => `--${a}`).join(', ')}`);
+    if (args.flags.has('python') && !booleanFlag(args, 'compare-pytorch')) throw new Error('peftscale bench reference: --python applies with --compare-pytorch only');
+    // Checked before any timing, so that a missing torch costs nothing.
+    const python = booleanFlag(args, 'compare-pytorch') ? checkPytorch(stringFlag(args, 'python')) : null;
     const reference: ReferenceOptions = {
       ...REFERENCE_STEP,
       method: referenceMethod(stringFlag(args, 'method') ?? 'full'),
       warmup: atLeast(args, 'warmup', 0),
       steps: atLeast(args, 'steps', 1),
-      ...(json ? {} : { onStep: (i: number, ms: number) => void process.stderr.write(`  step ${i + 1}: ${fixed(ms)} ms\n`) }),
+      ...(json ? {} : { onStep: (i: number, ms: number, cpuMs: number) => void process.stderr.write(`  step ${i + 1}: ${fixed(ms)} ms (CPU ${fixed(cpuMs)} ms)\n`) }),
     };
     const backend = await initBackend(stringFlag(args, 'backend'));
     process.stderr.write(`${describeBackend(backend)}\n`);
     if (!json) process.stderr.write(`reference step: ${describeReference(reference)}\n`);
     const result = await runReferenceStep(reference);
     const environment = benchEnvironment(backend);
-    if (json) process.stdout.write(`${JSON.stringify({ benchmark: 'reference-step', ...result, environment })}\n`);
-    else console.log(`reference step on ${backend.name} (${result.method}): median ${fixed(result.medianMs)} ms, p99 ${fixed(result.p99Ms)} ms, ${Math.round(result.tokensPerSecond).toLocaleString('en-US')} tokens/s (${result.steps} steps after ${result.warmup} warm-up; ${environment.machine.cores} × ${environment.machine.cpu})`);
+    let pytorch: PytorchReference | null = null;
+    if (python !== null) {
+      if (!json) process.stderr.write(`the same step in PyTorch (${python}, one thread)\n`);
+      const options = BENCH_METHOD_OPTIONS[reference.method];
+      pytorch = runPytorchReference(python, {
+        ...reference,
+        promptLength: Number(options.length ?? 20),
+        rank: Number(options.rank ?? 8),
+        alpha: Number(options.alpha ?? options.rank ?? 8),
+      });
+    }
+    const ratio = pytorch === null ? null : result.medianMs / pytorch.medianMs;
+    const cpuRatio = pytorch === null || result.cpuMedianMs === undefined ? null : result.cpuMedianMs / pytorch.cpuMedianMs;
+    if (json) process.stdout.write(`${JSON.stringify({ benchmark: 'reference-step', ...result, environment, ...(pytorch === null ? {} : { pytorch, ratioToPytorch: ratio, cpuRatioToPytorch: cpuRatio }) })}\n`);
+    else {
+      const threads = backend.threads === undefined ? '' : `, ${backend.threads} intra-op thread${backend.threads === 1 ? '' : 's'}`;
+      const cpu = result.cpuMedianMs === undefined ? '' : ` (CPU ${fixed(result.cpuMedianMs)} ms)`;
+      console.log(`reference step on ${backend.name}${threads} (${result.method}): median ${fixed(result.medianMs)} ms${cpu}, p99 ${fixed(result.p99Ms)} ms, ${Math.round(result.tokensPerSecond).toLocaleString('en-US')} tokens/s (${result.steps} steps after ${result.warmup} warm-up; ${environment.machine.cores} × ${environment.machine.cpu})`);
+      if (pytorch !== null && ratio !== null) {
+        const cpuRatio = result.cpuMedianMs === undefined ? '' : `, CPU time ${(result.cpuMedianMs / pytorch.cpuMedianMs).toFixed(2)}x`;
+        console.log(
+          `PyTorch ${pytorch.torch} (${pytorch.blas}, ${pytorch.threads} thread, Python ${pytorch.python}): median ${fixed(pytorch.medianMs)} ms (CPU ${fixed(pytorch.cpuMedianMs)} ms); ` +
+            `${backend.name} / PyTorch = ${ratio.toFixed(2)}x wall${cpuRatio}`,
+        );
+      }
+    }
     return;
   }
   for (const name of ['method', 'steps']) if (args.flags.has(name)) throw new Error(`peftscale bench: --${name} applies to \`peftscale bench reference\` only`);

@@ -15,6 +15,8 @@ import { describeTasks, formatSamples, formatTaskTable, sampleExamples } from '.
 import { buildTaskSuite, findTask } from '../datasets/tasks.js';
 import { BENCH_USAGE, runBenchCommand } from './bench.js';
 import { runExperiment } from './experiment.js';
+import { collectUsage, runCollect } from './collect.js';
+import { runSlurm, slurmUsage } from './slurm.js';
 import { runPretrain } from './pretrain.js';
 import { REPORT_USAGE, runReport } from '../reports/report.js';
 
@@ -158,6 +160,8 @@ const COMMANDS: Command[] = [
   { name: 'data', summary: 'the generated task suite: list tasks, print samples', usage: `peftscale data tasks [--json] | peftscale data sample --task NAME --split train|dev|test --n 3\n${formatFlags(dataFlags)}`, run: runData },
   { name: 'pretrain', summary: 'pretrain the frozen model family on the generated corpus (cached, resumable)', usage: '', run: runPretrain },
   { name: 'experiment', summary: 'run an experiment file (default: default): pretraining, the sweep on worker threads, results and report', usage: '', run: async (argv) => void (await runExperiment(argv)) },
+  { name: 'slurm', summary: 'an experiment as Slurm jobs: pretraining, a job array of trial shards, collect; prints or submits them', usage: slurmUsage(), run: async (argv) => void (await runSlurm(argv)) },
+  { name: 'collect', summary: 'results and report from whatever the trial cache holds; lists the missing trials', usage: collectUsage(), run: async (argv) => void (await runCollect(argv)) },
   { name: 'report', summary: 'write the HTML report (Vega-Lite figures, SVGs, CSVs) of a results folder', usage: REPORT_USAGE, run: runReport },
 ];
 

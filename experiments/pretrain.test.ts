@@ -17,6 +17,7 @@ import {
   type PretrainProfile,
   type PretrainTableRow,
 } from './pretrain.js';
+import { GATES_FILE } from './gates.js';
 
 /** A profile small enough for tests: a tiny world, a few short steps. */
 const TINY: PretrainProfile = {
@@ -145,6 +146,9 @@ describe('runPretrain', () => {
     assert.equal(report.rows.length, 1);
     assert.equal(report.rows[0].steps, 2);
     assert.ok(report.rows[0].heldOutLoss < report.rows[0].controlHeldOutLoss);
+    const gates = report.rows[0].gates;
+    assert.ok(gates !== undefined && gates.probes.lookup.n === 32 && gates.pass === false, 'gates measured on the quick profile\'s 32 examples; 2 steps teach no skill');
+    assert.ok(existsSync(path.join(report.rows[0].dir, GATES_FILE)), 'gates stored beside the model');
     const written = readdirSync(cacheDir).filter((name) => name.endsWith('.json'));
     assert.equal(written.length, 1);
     assert.deepEqual(JSON.parse(readFileSync(path.join(cacheDir, written[0]), 'utf8')).rows, report.rows);

@@ -9,6 +9,7 @@
  *     <cache>/<preset>/pretrained-c<corpus fingerprint>-s<seed>-b<budget hash>-v<code version>/
  *         model.safetensors, config.json    (loadCheckpoint)
  *         pretrain.json                     (written last: the folder is finished)
+ *         gates.json                        (capability gates against the control; computed when missing)
  *         training/                         (resumable checkpoints while unfinished; removed when done)
  *     <cache>/<preset>/control-c<fingerprint>-s<seed>-v<code version>/   (same files, no training)
  *     <cache>/pretrain-<profile>-s<seed>-c<fingerprint>.json             (the held-out loss table)
@@ -36,12 +37,27 @@ import {
 import { formatDuration, Progress } from '../src/progress.js';
 import { hashString } from '../src/random.js';
 import { ByteTokenizer } from '../src/tokenizer.js';
+import type { CapabilityGates } from '../src/results.js';
 import { buildCorpus, corpusFingerprint, type Corpus, type CorpusConfig } from '../datasets/corpus.js';
+import { withFileLock } from './file_lock.js';
+import { ensureGates, formatGates } from './gates.js';
+
+/** Test examples per task and probe that the gates score when a profile does not say. */
+export const DEFAULT_GATE_EXAMPLES = 48;
+
+/**
+ * The capability gates of a finished pretrained model and its control (experiments/gates.ts): read from
+ * the model's folder, or computed there now (also for models cached before gates existed).
+ */
+export async function gatesOf(trained: EnsuredModel, control: EnsuredModel, profile: PretrainProfileName | PretrainProfile, log: (message: string) => void): Promise<CapabilityGates> {
+  const examples = resolveProfile(profile).gateExamples ?? DEFAULT_GATE_EXAMPLES;
+  return ensureGates({ dir: trained.dir, controlDir: control.dir, corpus: trained.corpus, examples, log: (message) => log(`${trained.preset}: ${message}`) });
+}
 
 /** Bump when a change to the trainer or model code makes old cached models stale. */
 export const PRETRAIN_CODE_VERSION = 1;
 export const DEFAULT_CACHE_DIR = path.join('.cache', 'peftscale', 'models');
-export const PROFILE_NAMES = ['quick', 'full'] as const;
+export const PROFILE_NAMES = ['quick', 'scaling', 'full'] as const;
 export type PretrainProfileName = (typeof PROFILE_NAMES)[number];
 
 /** What a profile pretrains, on which corpus, with which budget. */
@@ -58,6 +74,8 @@ export interface PretrainProfile {
   checkpointEvery: number;
   /** Documents per held-out batch. */
   evalBatchSize: number;
+  /** Test examples per task (at most) that the capability gates score, on the model and on its control; default 48. */
+  gateExamples?: number;
 }
 
 /**
@@ -82,8 +100,35 @@ const QUICK: PretrainProfile = {
   }),
   checkpointEvery: 50,
   evalBatchSize: 32,
+  // Few: the quick run must stay within 15 minutes; intervals over 32 examples are wide (±17 points).
+  gateExamples: 32,
 };
 const QUICK_LEARNING_RATES: Record<string, number> = { 'ps-nano': 3e-3, 'ps-micro': 3e-3, 'ps-mini': 2.5e-3, 'ps-small': 2e-3 };
+
+/**
+ * scaling: four presets spanning 20x in parameters (42K to 859K), long enough for the in-context skills
+ * to appear (the notes' pilot: lookup 0.40 on ps-micro and 0.77 on ps-mini after 3,000 steps of 8 × 256).
+ * A bigger world (600 characters) so the recall task has 150 test characters. Every preset sees the same
+ * batches. Cost: ps-small is about 14 GFLOP a step, 3,000 steps ≈ 30 min with the native backend (~25
+ * GFLOP/s a worker) and ≈ 75 min on wasm; the four presets in all ≈ 50 min of one worker, native.
+ */
+const SCALING: PretrainProfile = {
+  name: 'scaling',
+  description: 'ps-nano, ps-micro, ps-mini, ps-small (20x); 3000 steps of 8 × 256 tokens each (~30 min on 2 CPU cores, native backend)',
+  corpus: { worldSize: 600, townCount: 8, corpusBytes: 3_000_000, heldoutBytes: 60_000 },
+  presets: ['ps-nano', 'ps-micro', 'ps-mini', 'ps-small'],
+  schedule: (preset) => ({
+    steps: 3000,
+    batchSize: 8,
+    sequenceLength: 256,
+    learningRate: QUICK_LEARNING_RATES[preset] ?? 2e-3,
+    warmupSteps: 100,
+    finalLearningRateFraction: 0.1,
+  }),
+  checkpointEvery: 250,
+  evalBatchSize: 32,
+  gateExamples: 96,
+};
 
 /** full: every ps-* preset, the full 256-token context, much longer (hours; meant for a bigger machine). */
 const FULL: PretrainProfile = {
@@ -102,6 +147,7 @@ const FULL: PretrainProfile = {
   }),
   checkpointEvery: 250,
   evalBatchSize: 32,
+  gateExamples: 240,
 };
 const FULL_LEARNING_RATES: Record<string, number> = {
   'ps-nano': 3e-3,
@@ -112,7 +158,7 @@ const FULL_LEARNING_RATES: Record<string, number> = {
   'ps-large': 6e-4,
 };
 
-export const PRETRAIN_PROFILES: Readonly<Record<PretrainProfileName, PretrainProfile>> = { quick: QUICK, full: FULL };
+export const PRETRAIN_PROFILES: Readonly<Record<PretrainProfileName, PretrainProfile>> = { quick: QUICK, scaling: SCALING, full: FULL };
 
 /** A profile by name (unknown names suggest the nearest), or a custom profile object as is. */
 export function resolveProfile(profile: PretrainProfileName | string | PretrainProfile): PretrainProfile {
@@ -221,8 +267,28 @@ export interface EnsuredModel {
 /**
  * Returns the cached model of a preset, profile and seed, pretraining it first if needed (resuming an
  * interrupted run). With `control`, the never-trained model (same initial weights) saved the same way.
+ * Holds `<folder>.lock` meanwhile: processes that share the cache (shards of a Slurm array) never write
+ * one folder at once; the others wait, then reuse what the first finished.
  */
 export async function ensurePretrained(options: EnsurePretrainedOptions): Promise<EnsuredModel> {
+  const dir = pretrainedModelDir(options);
+  // A finished folder is never written again: reading it needs no lock (many array tasks reuse one model).
+  if ((await readPretrainedSummary(dir)) !== null) return await ensurePretrainedLocked(options);
+  await mkdir(path.dirname(dir), { recursive: true });
+  const log = options.log ?? ((message: string): void => void process.stderr.write(`${message}\n`));
+  const locked = (heartbeat: () => void): Promise<EnsuredModel> =>
+    ensurePretrainedLocked({
+      ...options,
+      // Steps compute synchronously for long stretches: the lock's heartbeat rides on them.
+      onStep: (step, steps) => {
+        heartbeat();
+        options.onStep?.(step, steps);
+      },
+    });
+  return await withFileLock(`${dir}.lock`, locked, { onWait: (message) => log(`${options.preset}: ${message}`) });
+}
+
+async function ensurePretrainedLocked(options: EnsurePretrainedOptions): Promise<EnsuredModel> {
   const profile = resolveProfile(options.profile);
   const seed = options.seed ?? 0;
   const log = options.log ?? ((message: string): void => void process.stderr.write(`${message}\n`));
@@ -340,6 +406,8 @@ export interface PretrainTableRow {
   status: EnsuredModel['status'];
   trainingSeconds: number;
   dir: string;
+  /** Absent when pretraining stopped before the end. */
+  gates?: CapabilityGates;
 }
 
 /** Warnings when held-out loss does not fall as presets grow, or pretraining does not beat the control. */
@@ -401,7 +469,9 @@ export async function runPretrain(argv: string[]): Promise<void> {
   for (const preset of presets) {
     const control = await ensurePretrained({ preset, profile, seed, cacheDir, steps, control: true });
     const trained = await ensurePretrained({ preset, profile, seed, cacheDir, steps });
+    const gates = trained.finished ? await gatesOf(trained, control, profile, (message) => process.stderr.write(`${message}\n`)) : undefined;
     rows.push({
+      gates,
       preset,
       parameters: trained.parameters,
       steps: trained.steps,
@@ -433,6 +503,8 @@ export async function runPretrain(argv: string[]): Promise<void> {
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   } else {
     process.stdout.write(`\nheld-out corpus loss (nats/token) by preset, profile ${profile.name}, seed ${seed}:\n${formatPretrainTable(rows)}\n`);
+    process.stdout.write(`\ncapability gates (zero-shot on test examples, the model beside its never-trained control):\n`);
+    for (const row of rows) if (row.gates !== undefined) process.stdout.write(`${formatGates(row.preset, row.gates)}\n`);
     process.stdout.write(`wall time ${formatDuration(wallSeconds)}; table written to ${reportPath}\n`);
   }
   for (const warning of warnings) process.stderr.write(`WARNING: ${warning}\n`);

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { RESULT_FILES, type EnsembleRecord, type RunManifest, type SummaryRow, type TrialRecord } from '../src/results.js';
+import { expectedAutoBackend } from '../test/helpers.js';
 import { runExperiment } from './experiment.js';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'peftscale-runner-'));
@@ -73,7 +74,7 @@ describe('the experiment runner, end to end', () => {
     );
     for (const record of diverged) assert.ok(record.divergedAt !== null && record.divergedAt.step >= 1);
     for (const record of records) {
-      assert.equal(record.environment.backend, 'wasm');
+      assert.equal(record.environment.backend, expectedAutoBackend(), 'the workers run on the backend auto picks (tensorflow when its addon is built)');
       assert.match(record.environment.gitHash, /^([0-9a-f]{40}|unknown)$/);
       assert.deepEqual(record.sweeps, ['scaling']);
     }
@@ -90,6 +91,9 @@ describe('the experiment runner, end to end', () => {
     const manifest = JSON.parse(readFileSync(path.join(dir, RESULT_FILES.manifest), 'utf8')) as RunManifest;
     assert.deepEqual(manifest.trials, { total: 8, ran: 8, cached: 0, diverged: 2, failed: 0 });
     assert.equal(manifest.pretrained[0]?.preset, 'ps-nano');
+    // The capability gates travel from the model's folder into run.json, measured on the control too.
+    const gates = manifest.pretrained[0]?.gates;
+    assert.ok(gates !== undefined && Object.keys(gates.zeroShot).includes('lookup-d0') && gates.probes.lookup.n > 0 && typeof gates.pass === 'boolean');
     const ensembles = JSON.parse(readFileSync(path.join(dir, RESULT_FILES.ensembles), 'utf8')) as EnsembleRecord[];
     assert.equal(ensembles.length, 1, 'prompt tuning, two seeds: one ensemble');
     assert.deepEqual(ensembles[0].seeds, [0, 1]);

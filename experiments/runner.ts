@@ -12,6 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { availableParallelism, cpus, platform, totalmem } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import path from 'node:path';
+import { configureNativeThreads } from '../src/backend.js';
 import { formatDuration, Progress } from '../src/progress.js';
 import type { EnsembleRecord, PretrainedInfo, RunManifest, TrialEnvironment, TrialRecord } from '../src/results.js';
 import { optionsLabel, RESULTS_FORMAT_VERSION } from '../src/results.js';
@@ -38,6 +39,10 @@ export interface RunOptions {
   log?: (message: string) => void;
   /** Progress display stream (default stderr); tests pass a sink. */
   progressStream?: { write(text: string): unknown; isTTY?: boolean };
+  /** Write the results folder at the end (default true; a shard leaves that to `peftscale collect`). */
+  writeResults?: boolean;
+  /** Jobs the run expects, which bounds the worker count (default: the trials to run). */
+  jobs?: number;
 }
 
 /** Which planned trials are cached (and their records). */
@@ -110,7 +115,7 @@ export async function runPlannedExperiment(experiment: ResolvedExperiment, plan:
 
   const records = new Map(plan.cached);
   const failed: RunOutcome['failed'] = [];
-  const pretrained = new Map<string, { info: PretrainedInfo; dir: string }>();
+  const pretrained = new Map<string, { info: PretrainedInfo; dir: string; controlDir: string }>();
   const pretrainFailed = new Map<string, string>();
   // Checkpoint folders are ready as they are; only ps-* presets are pretrained, largest first (it takes longest).
   const checkpointDirs = new Map(experiment.checkpoints.map((c) => [c.name, c.dir]));
@@ -128,7 +133,8 @@ export async function runPlannedExperiment(experiment: ResolvedExperiment, plan:
   const ensembles: EnsembleRecord[] = [];
   const redraw = (): void => progress.update(done, Object.fromEntries([...activity].map(([id, text]) => [`w${id}`, text])));
 
-  const workerCount = Math.max(1, Math.min(options.workers ?? availableParallelism(), Math.max(1, plan.toRun.length)));
+  const workerCount = Math.max(1, Math.min(options.workers ?? availableParallelism(), Math.max(1, options.jobs ?? plan.toRun.length)));
+  configureNativeThreads(Math.max(1, Math.floor(availableParallelism() / workerCount))); // workers × threads ≤ cores, before any worker loads TensorFlow
   const setup: WorkerSetup = { backend: options.backend, environment: environmentBase };
   const slots: WorkerSlot[] = [];
   let nextId = 1;
@@ -185,7 +191,7 @@ export async function runPlannedExperiment(experiment: ResolvedExperiment, plan:
         ...(experiment.checkpoints.length === 0 ? {} : { checkpoints: experiment.checkpoints.map(({ name, dir, parameters, tokenizer, fingerprint }) => ({ name, dir, parameters, tokenizer, fingerprint })) }),
         ...(experiment.datasets.length === 0 ? {} : { datasets: experiment.datasets.map(({ name, fingerprint, source }) => ({ name, fingerprint, ...source })) }),
       };
-      writeResults(options.resultsDir, ordered, manifest, canonicalJson(experiment.document), ensembles, { replace: options.replaceResults === true })
+      (options.writeResults === false ? Promise.resolve() : writeResults(options.resultsDir, ordered, manifest, canonicalJson(experiment.document), ensembles, { replace: options.replaceResults === true }).then(() => undefined))
         .then(() => resolve({ records: ordered, ran: manifest.trials.ran, cached: plan.cached.size, failed, ensembles, manifest, wallSeconds }))
         .catch(reject);
     };
@@ -228,7 +234,9 @@ export async function runPlannedExperiment(experiment: ResolvedExperiment, plan:
       const [trial] = pending.splice(index, 1);
       slot.busy = { kind: 'trial', trial };
       activity.set(slot.id, `${trial.config.preset} ${trial.config.method} ${trial.config.task} s${trial.config.seed}`);
-      const modelDir = modelDirOf(trial.config.preset);
+      const entry = pretrained.get(trial.config.preset);
+      // Control sweeps tune the never-trained model of the same preset (pretraining-dependence control).
+      const modelDir = trial.config.control === true ? (entry?.controlDir as string) : modelDirOf(trial.config.preset);
       slot.worker.postMessage({ type: 'trial', planned: trial, modelDir, trialCacheDir: options.trialCacheDir } satisfies MainMessage);
       redraw();
     };
@@ -265,7 +273,7 @@ export async function runPlannedExperiment(experiment: ResolvedExperiment, plan:
           redraw();
           return;
         case 'pretrained':
-          pretrained.set(message.preset, { info: message.info, dir: message.dir });
+          pretrained.set(message.preset, { info: message.info, dir: message.dir, controlDir: message.controlDir });
           pretrainRunning.delete(message.preset);
           slot.busy = null;
           progress.line(

@@ -6,6 +6,8 @@
  */
 import { unknownNameMessage } from '../src/config.js';
 import { FIGURE_KINDS } from '../src/results.js';
+import { OPTIMIZER_NAMES } from '../src/train.js';
+import { PROFILE_NAMES } from './pretrain.js';
 import { TASK_NAMES } from '../datasets/tasks.js';
 import { RECIPES } from '../datasets/recipes/index.js';
 
@@ -57,7 +59,7 @@ const TRAINING: Schema = {
     steps: { type: 'integer', minimum: 0, maximum: LIMITS.steps, description: 'optimisation steps per trial' },
     batchSize: { ...positiveInteger, maximum: LIMITS.batchSize, description: 'training examples per step' },
     evalEvery: { ...positiveInteger, maximum: LIMITS.steps, description: 'evaluate on dev every this many steps (the best dev score picks the checkpoint)' },
-    optimizer: { type: 'string', enum: ['adam', 'sgd', 'adafactor'], description: 'optimiser (default: per method, from its paper)' },
+    optimizer: { type: 'string', enum: [...OPTIMIZER_NAMES], description: 'optimiser (default: per method, from its paper)' },
     learningRate: { type: 'number', exclusiveMinimum: 0, description: 'learning rate (default: per method)' },
     weightDecay: { type: 'number', minimum: 0, description: 'decoupled weight decay (default: per method)' },
   },
@@ -92,6 +94,7 @@ const SWEEP: Schema = {
     seeds: { type: 'array', items: seedValue, minItems: 1, description: 'trial seeds, overriding the experiment' },
     methods: { type: 'array', items: METHOD_ENTRY, minItems: 1, description: 'the methods of the sweep' },
     training: TRAINING,
+    control: { type: 'boolean', description: 'tune the never-trained control of each preset (same init weights, no pretraining) instead of the pretrained model: the pretraining-dependence control' },
   },
 };
 
@@ -181,10 +184,8 @@ export const EXPERIMENT_SCHEMA: Schema & { $schema: string; title: string } = {
       type: 'object',
       description: 'overrides applied when the profile is chosen with --profile',
       additionalProperties: false,
-      properties: {
-        quick: { type: 'object', additionalProperties: false, properties: BODY_PROPERTIES },
-        full: { type: 'object', additionalProperties: false, properties: BODY_PROPERTIES },
-      },
+      // One entry per pretraining profile (experiments/pretrain.ts PROFILE_NAMES).
+      properties: Object.fromEntries(PROFILE_NAMES.map((name) => [name, { type: 'object', additionalProperties: false, properties: BODY_PROPERTIES }])),
     },
   },
 };

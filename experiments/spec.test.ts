@@ -28,18 +28,29 @@ describe('experiment files', () => {
     assert.deepEqual(JSON.parse(readFileSync(path.join(EXPERIMENTS_DIR, 'schema.json'), 'utf8')), EXPERIMENT_SCHEMA);
   });
 
-  it('every shipped experiment resolves under both profiles', () => {
-    assert.deepEqual(shippedExperiments(), ['default', 'ensemble', 'gpu', 'init', 'prompt-length', 'scaling', 'smoke', 'tiny-files']);
+  it('every shipped experiment resolves under every profile', () => {
+    assert.deepEqual(shippedExperiments(), ['control', 'default', 'ensemble', 'gpu', 'init', 'prompt-length', 'scaling', 'smoke', 'tiny-files']);
     // gpu needs SuperGLUE files and checkpoint folders that a clone lacks: experiments/files.test.ts plans it from fixtures.
     for (const name of shippedExperiments().filter((n) => n !== 'gpu')) {
-      for (const profile of ['quick', 'full']) assert.ok(resolveExperiment(experimentPath(name), profile).trials.length > 0, `${name} ${profile}`);
+      for (const profile of ['quick', 'scaling', 'full']) assert.ok(resolveExperiment(experimentPath(name), profile).trials.length > 0, `${name} ${profile}`);
     }
+  });
+
+  it('the scaling profile: 4 presets (20x), 3 seeds, 1,500 steps; length sweep on the largest two, init on the smallest and largest two', () => {
+    const experiment = resolveExperiment(experimentPath('default'), 'scaling');
+    assert.deepEqual(experiment.presets, ['ps-nano', 'ps-micro', 'ps-mini', 'ps-small']);
+    const presetsOf = (sweep: string) => [...new Set(experiment.trials.filter((t) => t.sweeps.includes(sweep)).map((t) => t.config.preset))].sort();
+    assert.deepEqual(presetsOf('prompt-length'), ['ps-mini', 'ps-small']);
+    assert.deepEqual(presetsOf('init'), ['ps-mini', 'ps-nano', 'ps-small']);
+    assert.ok(experiment.trials.every((t) => t.config.training.steps >= 1500 && [0, 1, 2].includes(t.config.seed)));
+    const lengths = new Set(experiment.trials.filter((t) => t.sweeps.includes('prompt-length')).map((t) => t.config.options.length));
+    assert.deepEqual([...lengths].sort((a, b) => Number(a) - Number(b)), [1, 5, 20, 50, 100]);
   });
 
   it('expands the default quick experiment: scaling, prompt length and init share trials', () => {
     const experiment = resolveExperiment(experimentPath('default'), 'quick');
-    // 3 presets × 2 seeds × 1 task × (7 scaling methods + 4 more prompt lengths + 2 more inits).
-    assert.equal(experiment.trials.length, 3 * 2 * 1 * (7 + 4 + 2));
+    // 3 presets × 2 seeds × 1 task × (7 scaling methods + 4 more prompt lengths + 2 more inits), and the 7 methods on ps-nano's never-trained control.
+    assert.equal(experiment.trials.length, 3 * 2 * 1 * (7 + 4 + 2) + 2 * 7);
     assert.deepEqual(experiment.presets, ['ps-nano', 'ps-micro', 'ps-mini']);
     assert.deepEqual(
       experiment.sweeps.map((s) => [s.name, s.figure]),
@@ -47,6 +58,7 @@ describe('experiment files', () => {
         ['scaling', 'scaling'],
         ['prompt-length', 'prompt-length'],
         ['init', 'init'],
+        ['control', 'control'],
       ],
     );
     const shared = experiment.trials.filter((t) => t.sweeps.length === 3);
@@ -54,7 +66,7 @@ describe('experiment files', () => {
     for (const trial of shared) assert.deepEqual([trial.config.method, trial.config.options.length, trial.config.options.init], ['prompt-tuning', 20, 'class-label']);
     assert.equal(new Set(experiment.trials.map((t) => t.key)).size, experiment.trials.length, 'keys are unique');
     const promptTuning = experiment.trials.find((t) => t.config.method === 'prompt-tuning');
-    assert.deepEqual([promptTuning?.config.training.optimizer, promptTuning?.config.training.learningRate], ['adafactor', 0.3]);
+    assert.deepEqual([promptTuning?.config.training.optimizer, promptTuning?.config.training.learningRate, promptTuning?.config.training.weightDecay], ['adam', 1e-2, 0], 'prompt tuning: Adam 1e-2, not Adafactor 0.3 (README, Methods)');
   });
 
   it('the ensemble experiment keeps five prompts per configuration under both profiles, and turns voting on', () => {
@@ -65,11 +77,13 @@ describe('experiment files', () => {
     }
   });
 
-  it('the full profile covers every preset, 3 seeds and every task', () => {
+  it('the full profile covers every preset, 3 seeds, every skill at template distance 2 and infer', () => {
     const experiment = resolveExperiment(experimentPath('scaling'), 'full');
     assert.equal(experiment.presets.length, 6);
-    assert.equal(experiment.trials.length, 6 * 3 * TASK_NAMES.length * 7);
-    assert.deepEqual([...new Set(experiment.trials.map((t) => t.config.task))].sort(), [...TASK_NAMES].sort());
+    const tasks = ['infer', 'lookup-d2', 'recall-d2', 'versus-d2'];
+    assert.ok(tasks.every((t) => TASK_NAMES.includes(t)));
+    assert.equal(experiment.trials.length, 6 * 3 * tasks.length * 7);
+    assert.deepEqual([...new Set(experiment.trials.map((t) => t.config.task))].sort(), tasks);
   });
 
   it('merges includes: objects deeply, lists replaced, sweeps by name', () => {

@@ -19,8 +19,8 @@ import { unknownNameMessage, type ModelConfig } from '../src/config.js';
 import { checkInputFile } from '../src/input_files.js';
 import { countParameters, modelParameterSpecs } from '../src/params.js';
 import { getMethod, registeredMethods, resolveOptions, type OptionValue } from '../src/peft.js';
-import { optionsLabel, type FigureKind, type SweepInfo, type TrainingConfig, type TrialConfig } from '../src/results.js';
-import { OPTIMIZER_NAMES } from '../src/train.js';
+import { frozenModelName, optionsLabel, type FigureKind, type SweepInfo, type TrainingConfig, type TrialConfig } from '../src/results.js';
+import { OPTIMIZER_NAMES, WEIGHT_DECAY_OPTIMIZERS } from '../src/train.js';
 import { buildTaskSuite, TASK_NAMES } from '../datasets/tasks.js';
 import type { DatasetEntry, ResolvedDataset } from '../datasets/file_tasks.js';
 import type { TaskSource } from '../datasets/types.js';
@@ -36,14 +36,16 @@ import '../methods/index.js'; // registers every method: experiment files name t
  * Bump when a change to training or evaluation code makes cached trials stale: it is part of every key.
  * (Keys also hash the dataset version; the pretrained models are keyed separately by their own version.)
  */
-export const TRIAL_CODE_VERSION = 3; // 3: prefix tuning puts real tokens at positions k..k+T-1 (PEFT's convention)
+export const TRIAL_CODE_VERSION = 4; // 4: prefix tuning puts real tokens at positions k..k+T-1 (PEFT's convention); 3: seeded inits, LoRA dropout per seed, final-step scores and gainOverInit in records
 
 /** The folder of the shipped experiment files (next to this module's source, also when running from dist/). */
 export const EXPERIMENTS_DIR = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'experiments');
 
 /** Per-method optimiser defaults, from each method's paper, adapted to budgets of hundreds of steps where said. */
 export const METHOD_TRAINING_DEFAULTS: Readonly<Record<string, Pick<TrainingConfig, 'optimizer' | 'learningRate' | 'weightDecay'> & { source: string }>> = {
-  'prompt-tuning': { optimizer: 'adafactor', learningRate: 0.3, weightDecay: 1e-5, source: 'Lester et al. 2021: Adafactor, constant lr 0.3, weight decay 1e-5, beta2 decay 0.8' },
+  // Not Lester's Adafactor at a constant 0.3: that step assumes T5's embedding scale, and on GPT-2-scale
+  // embeddings (RMS ~0.09) it moves the prompt several times its own size per step (README, Methods).
+  'prompt-tuning': { optimizer: 'adam', learningRate: 1e-2, weightDecay: 0, source: 'Adam 1e-2, measured (docs: README Methods; scripts/prompt-optimizer-pilot.mjs); Lester et al. 2021 used Adafactor at a constant 0.3 on T5, whose embeddings are on another scale' },
   'prefix-tuning': { optimizer: 'adam', learningRate: 1e-3, weightDecay: 0, source: 'Li & Liang 2021 use AdamW 5e-5..8e-5 for 5-10 epochs of large data; raised for budgets of hundreds of steps' },
   'p-tuning': { optimizer: 'adam', learningRate: 1e-3, weightDecay: 0, source: 'Hugging Face PEFT P-tuning examples: Adam 1e-3 for the prompt encoder' },
   lora: { optimizer: 'adam', learningRate: 1e-3, weightDecay: 0, source: 'Hu et al. 2021 / PEFT examples: Adam around 1e-3 for the low-rank factors' },
@@ -73,6 +75,8 @@ export interface SweepSpec {
   seeds?: number[];
   methods?: MethodEntry[];
   training?: Partial<TrainingConfig>;
+  /** Tune the never-trained control of each preset instead of the pretrained model. */
+  control?: boolean;
 }
 
 /** An experiment after includes and the profile are merged (not yet expanded). */
@@ -307,8 +311,14 @@ export function resolveExperiment(file: string, profileName: string, options: Re
             if (taskSource === null) continue;
             const dataset = taskSource.dataset;
             for (const seed of seeds) {
+              const control = sweep.control === true;
+              if (control && model.checkpoint !== null) {
+                problems.push(`${at}.control: preset "${preset}" is a checkpoint folder, which has no never-trained control; allowed: control sweeps on ps-* presets`);
+                continue;
+              }
               // A checkpoint folder missing in a dry run has no fingerprint yet: its keys say so.
-              const modelId = model.checkpoint === null ? path.basename(pretrainedModelDir({ preset, profile, seed: pretrainSeed, steps: document.pretrainSteps })) : `checkpoint-${checkpoint?.fingerprint ?? 'missing'}`;
+              const modelId =
+                model.checkpoint === null ? path.basename(pretrainedModelDir({ preset, profile, seed: pretrainSeed, steps: document.pretrainSteps, control })) : `checkpoint-${checkpoint?.fingerprint ?? 'missing'}`;
               const config: TrialConfig = {
                 preset,
                 profile,
@@ -320,11 +330,12 @@ export function resolveExperiment(file: string, profileName: string, options: Re
                 data: dataset === null ? data : { worldSize: 0, townCount: 0, ...dataset.info.sizes },
                 seed,
                 training,
+                ...(control ? { control: true as const } : {}),
                 ...(dataset === null ? {} : { dataset: { recipe: dataset.resolved.recipe, fingerprint: dataset.info.fingerprint } }),
                 ...(model.checkpoint === null ? {} : { checkpoint: { fingerprint: checkpoint?.fingerprint ?? 'missing' } }),
               };
               const key = trialKey(config);
-              const cell = canonicalJson([preset, entry.method, resolved, task, seed]);
+              const cell = canonicalJson([frozenModelName(config), entry.method, resolved, task, seed]);
               const other = bySummaryCell.get(cell);
               if (other === undefined) bySummaryCell.set(cell, { key, at: entryAt });
               else if (other.key !== key && !collidingEntries.has(entryAt)) {
@@ -386,7 +397,7 @@ function resolveTraining(method: string, layers: (Partial<TrainingConfig> | unde
     Object.assign(merged, layer);
   }
   if (!(OPTIMIZER_NAMES as readonly string[]).includes(merged.optimizer)) problems.push(`${at}.optimizer: ${unknownNameMessage('optimizer', merged.optimizer, OPTIMIZER_NAMES)}`);
-  if (merged.weightDecay > 0 && merged.optimizer !== 'adafactor') problems.push(`${at}.weightDecay = ${merged.weightDecay}: optimizer "${merged.optimizer}" applies no weight decay; allowed: 0, or optimizer "adafactor"`);
+  if (merged.weightDecay > 0 && !WEIGHT_DECAY_OPTIMIZERS.includes(merged.optimizer)) problems.push(`${at}.weightDecay = ${merged.weightDecay}: optimizer "${merged.optimizer}" applies no weight decay; allowed: 0, or optimizer ${WEIGHT_DECAY_OPTIMIZERS.map((o) => `"${o}"`).join(' or ')}`);
   if (merged.evalEvery > Math.max(1, merged.steps)) problems.push(`${at}.evalEvery = ${merged.evalEvery}: allowed: at most steps (${merged.steps})`);
   return merged;
 }

@@ -64,6 +64,12 @@ for (const backend of testBackends()) {
       assert.equal(record.parameters.adapterBytes, 4 * 4 * CONFIG.dModel);
       assert.ok(record.timing.tokensPerRow > 4, 'virtual positions count as tokens');
       assert.ok(record.memory.peakTensorBytes > 0);
+      // The last step's scores beside the chosen ones, and whether training beat the init on dev.
+      assert.equal(record.gainOverInit, record.dev.bestStep > 0);
+      assert.equal(record.final?.step, 12);
+      assert.equal(record.final?.dev, record.devCurve[record.devCurve.length - 1][1]);
+      assert.ok(record.final !== null && record.final.test >= 0 && record.final.test <= 1);
+      if (record.dev.bestStep === 12) assert.equal(record.final?.test, record.test.accuracy);
       base.dispose(); // (the base model caches its causal masks: they go with it)
       assert.equal(tf.memory().numTensors, tensorsBefore, 'no tensor leaks');
     });
@@ -76,6 +82,26 @@ for (const backend of testBackends()) {
       assert.ok(!Number.isFinite(record.divergedAt?.loss ?? 0));
       assert.equal(record.dev.bestStep, 0, 'no evaluation after the blow-up: the initial weights are the best checkpoint');
       assert.ok(Number.isFinite(record.test.accuracy));
+      assert.equal(record.gainOverInit, false);
+      assert.ok(record.final !== null && Number.isNaN(record.final.test), 'a diverged model has no last-step test score');
+      base.dispose();
+    });
+
+    it('flags a trial whose training never beat its init on dev: no gain over init, the init reported as such', () => {
+      const base = GPT2.initialize(CONFIG, 1);
+      // A step of 1e-30 leaves float32 weights unchanged: dev stays where it started, so step 0 is kept.
+      const record = runTrial(trialConfig('prompt-tuning', { length: 4, init: 'sampled-vocab', 'init-range': 0.5, 'init-text': '' }, { optimizer: 'sgd', learningRate: 1e-30 }), 'k', ['s'], {
+        base,
+        task: task(),
+        tokenizer: new ByteTokenizer(),
+        frequentTokens: [],
+        environment: ENVIRONMENT,
+      });
+      assert.equal(record.status, 'finished');
+      assert.ok(record.devCurve.every(([, accuracy]) => accuracy === record.devCurve[0][1]), 'dev never moved');
+      assert.equal(record.dev.bestStep, 0);
+      assert.equal(record.gainOverInit, false);
+      assert.deepEqual(record.final, { step: 12, dev: record.devCurve[0][1], test: record.test.accuracy });
       base.dispose();
     });
 
@@ -86,6 +112,8 @@ for (const backend of testBackends()) {
       assert.deepEqual(record.lossCurve, []);
       assert.deepEqual(record.devCurve.map(([step]) => step), [0]);
       assert.equal(record.timing.trainSeconds, 0);
+      assert.equal(record.gainOverInit, null, 'nothing trains: no gain flag');
+      assert.deepEqual(record.final, { step: 0, dev: record.dev.accuracy, test: record.test.accuracy });
       base.dispose();
     });
   });

@@ -170,6 +170,7 @@ export function runTrial(config: TrialConfig, key: string, sweeps: string[], res
     let status: TrialStatus = 'finished';
     let divergedAt: TrialRecord['divergedAt'] = null;
     const stepSeconds: number[] = [];
+    let final: TrialRecord['final'] = null;
     if (trains) {
       const optimizer = createOptimizer(config.training.optimizer, config.training.learningRate, { weightDecay: config.training.weightDecay });
       const order = new Random(config.seed, `trial:batches:${task.name}`);
@@ -226,11 +227,17 @@ export function runTrial(config: TrialConfig, key: string, sweeps: string[], res
       } finally {
         optimizer.dispose();
       }
+      // The last step's test score, beside the chosen one (skipped when the last step is the chosen one;
+      // a diverged model's weights are not finite, so its last test score is NaN).
+      const last = devCurve[devCurve.length - 1];
+      if (status === 'diverged') final = { step: divergedAt?.step ?? last[0], dev: last[1], test: NaN };
+      else if (best.step !== last[0]) final = { step: last[0], dev: last[1], test: evaluate(test) };
       // Test with the best checkpoint on dev (step 0: the initial values).
       model.variables().forEach((variable, i) => variable.assign(snapshots[i]));
     }
 
     const testAccuracy = evaluate(test);
+    final ??= { step: best.step, dev: best.accuracy, test: testAccuracy };
     const adapter = adapterTensors(model);
     const adapterValues = [...adapter.values()].reduce((sum, t) => sum + numel(t.shape), 0);
     try {
@@ -256,6 +263,9 @@ export function runTrial(config: TrialConfig, key: string, sweeps: string[], res
       parameters: { trainable: model.plan.trainable, base: baseCount, total: model.plan.total, percent: model.plan.percent, adapterBytes: 4 * adapterValues },
       dev: { ...evaluation('dev', best.accuracy), bestStep: best.step },
       test: evaluation('test', testAccuracy),
+      final,
+      // Best-dev selection keeps step 0 on ties: then the record is the untrained init, and says so.
+      gainOverInit: trains ? best.step > 0 : null,
       lossCurve,
       devCurve,
       timing: {

@@ -24,7 +24,7 @@ import { loadFrozenModel } from './frozen_model.js';
 import { PROMPT_EMBEDDINGS as PROMPT_TENSOR } from '../methods/prompt_tuning.js';
 import { trialPromptPath, writeTrialRecord } from './trial_cache.js';
 import { nonFiniteTensors } from '../src/finite.js';
-import { ensurePretrained, frequentTokensOf, profileCorpusConfig, resolveProfile } from './pretrain.js';
+import { ensurePretrained, frequentTokensOf, gatesOf, profileCorpusConfig, resolveProfile } from './pretrain.js';
 import { encodedSplit, inputBudget, runTrial } from './trial.js';
 import type { EnsembleGroup, MainMessage, WorkerMessage, WorkerSetup } from './worker_protocol.js';
 import type { PlannedTrial } from './spec.js';
@@ -71,11 +71,13 @@ async function handle(message: MainMessage): Promise<void> {
         }
       },
     });
+    const gates = await gatesOf(trained, control, profile, log);
     send({
       type: 'pretrained',
       preset,
-      info: { preset, parameters: trained.parameters, steps: trained.steps, heldOutLoss: trained.heldOutLoss, controlHeldOutLoss: control.heldOutLoss, trainingSeconds: trained.trainingSeconds },
+      info: { preset, parameters: trained.parameters, steps: trained.steps, heldOutLoss: trained.heldOutLoss, controlHeldOutLoss: control.heldOutLoss, trainingSeconds: trained.trainingSeconds, gates },
       dir: trained.dir,
+      controlDir: control.dir,
     });
     return;
   }

@@ -27,7 +27,7 @@ export type WorkerMessage =
   | { type: 'ready'; backend: string; versions: Record<string, string> }
   | { type: 'log'; text: string }
   | { type: 'pretrain-progress'; preset: string; step: number; steps: number }
-  | { type: 'pretrained'; preset: string; info: PretrainedInfo; dir: string }
+  | { type: 'pretrained'; preset: string; info: PretrainedInfo; dir: string; /** The never-trained control's folder (control sweeps run on it). */ controlDir: string }
   | { type: 'trial-progress'; key: string; step: number; steps: number; loss: number }
   | { type: 'trial-done'; record: TrialRecord }
   | { type: 'ensemble-done'; id: string; record: EnsembleRecord }

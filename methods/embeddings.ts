@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ModelConfig } from '../src/config.js';
 import type { MethodContext } from '../src/peft.js';
+import { Random } from '../src/random.js';
 
 export function checkTokenIds(ids: readonly number[], config: ModelConfig, what: string): void {
   const bad = ids.find((id) => !Number.isInteger(id) || id < 0 || id >= config.vocabSize);
@@ -20,15 +21,23 @@ export function embeddingRows(context: MethodContext, ids: readonly number[], wh
   return Float32Array.from(values);
 }
 
+/** Lester et al. 2021 §3.2 sample sampled-vocab (and class-label's extra) slots from the 5,000 most common tokens. */
+export const SAMPLED_VOCAB_POOL = 5000;
+
 /**
- * The k most frequent token ids: context.frequentTokens when the task supplies it (Lester et al.
- * sample from the 5,000 most common tokens), otherwise token ids 0, 1, 2, ... in order. Fewer
- * candidates than k wrap around.
+ * k token ids drawn with the trial seed (context.seed) from the most frequent tokens: the first
+ * min(5,000, candidates) of context.frequentTokens (most frequent first) when the task supplies it,
+ * otherwise of the ids 0, 1, 2, ... of the vocabulary. Drawn without replacement while the pool lasts;
+ * k beyond the pool starts a fresh draw. `stream` separates draws of one trial (sampled-vocab, class-label).
  */
-export function frequentTokenIds(context: MethodContext, k: number): number[] {
+export function sampledTokenIds(context: MethodContext, k: number, stream: string): number[] {
   const candidates = context.frequentTokens !== undefined && context.frequentTokens.length > 0 ? context.frequentTokens : null;
-  const count = candidates?.length ?? context.config.vocabSize;
-  return Array.from({ length: k }, (_, i) => (candidates === null ? i % count : candidates[i % count]));
+  const size = Math.min(SAMPLED_VOCAB_POOL, candidates?.length ?? context.config.vocabSize);
+  const pool = Array.from({ length: size }, (_, i) => (candidates === null ? i : candidates[i]));
+  const random = new Random(context.seed, `init:${stream}`);
+  const ids: number[] = [];
+  while (ids.length < k) ids.push(...random.shuffle([...pool]).slice(0, k - ids.length));
+  return ids;
 }
 
 /** Token ids of a text repeated and truncated to exactly k (PEFT's PromptTuningInit.TEXT). */

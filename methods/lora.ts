@@ -105,7 +105,7 @@ export const lora: PeftMethod = {
     return config.nLayers * perLayer;
   },
 
-  hooks(tensors, _config, options): ModelHooks {
+  hooks(tensors, _config, options, _base, seed = 0): ModelHooks {
     const sites = new Set(loraSites(listOption(options, 'targets')));
     const scale = scaling(options);
     const rate = numberOption(options, 'dropout');
@@ -119,7 +119,7 @@ export const lora: PeftMethod = {
             call = (dropoutCalls.get(tensors) ?? 0) + 1;
             dropoutCalls.set(tensors, call);
           }
-          x = tf.mul(x, dropoutMask(x.shape, rate, `lora-dropout:${call}:${layer}:${site}`)) as tf.Tensor2D;
+          x = tf.mul(x, dropoutMask(x.shape, rate, seed, `lora-dropout:${call}:${layer}:${site}`)) as tf.Tensor2D;
         }
         const low = tf.mul(tf.matMul(x, tensorOf(tensors, loraAName(layer, site), METHOD) as tf.Tensor2D), scale); // [N, r]: scaling here is cheaper than on [N, out]
         return tf.matMul(low, tensorOf(tensors, loraBName(layer, site), METHOD) as tf.Tensor2D) as tf.Tensor2D; // [N, out]
@@ -207,10 +207,10 @@ function renameTransposed(tensors: TensorMap, rename: (name: string) => string, 
 
 /**
  * Inverted-dropout mask [N, in]: 0 with probability `rate`, else 1/(1 - rate). Drawn in JavaScript from
- * a named stream, so the same run gives the same masks on every backend.
+ * a named stream of the trial seed, so the same run gives the same masks on every backend and seeds differ.
  */
-function dropoutMask(shape: [number, number], rate: number, stream: string): tf.Tensor2D {
-  const random = new Random(0, stream);
+function dropoutMask(shape: [number, number], rate: number, seed: number, stream: string): tf.Tensor2D {
+  const random = new Random(seed, stream);
   const keep = 1 / (1 - rate);
   const values = new Float32Array(shape[0] * shape[1]);
   for (let i = 0; i < values.length; i++) values[i] = random.next() < rate ? 0 : keep;

@@ -6,10 +6,10 @@
  *
  * Config: `length` k (PEFT num_virtual_tokens), `init` (PEFT prompt_tuning_init):
  * - random-uniform: U(-r, r) with r = `init-range` (the paper's U[-0.5, 0.5]);
- * - sampled-vocab: wte rows of the k most frequent tokens (context.frequentTokens; without it, token
- *   ids 0, 1, 2, ... in order);
+ * - sampled-vocab: wte rows of k tokens drawn with the trial seed from the 5,000 most frequent
+ *   (context.frequentTokens; fewer when the vocabulary or corpus has fewer), as in the paper;
  * - class-label: one slot per label word (context.labelWords), the mean of its tokens' embeddings for
- *   multi-token labels; slots beyond the labels come from sampled-vocab, as in the paper;
+ *   multi-token labels; slots beyond the labels are sampled the same way (seeded), as in the paper;
  * - text: the embeddings of `init-text`'s tokens, repeated or truncated to k (PEFT's TEXT init).
  *
  * Model: one tensor `prompt_embeddings` [k, D], fed through the inputPrefix hook. k = 0 adds nothing at
@@ -19,7 +19,7 @@ import type { ModelConfig } from '../src/config.js';
 import type { ParamSpec } from '../src/params.js';
 import { registerMethod, type MethodContext, type MethodOptions, type PeftMethod } from '../src/peft.js';
 import { checkPromptFits, integerOption, lengthOption, numberOption, stringOption, tensorOf } from './common.js';
-import { embeddingRows, frequentTokenIds, repeatToLength } from './embeddings.js';
+import { embeddingRows, repeatToLength, sampledTokenIds } from './embeddings.js';
 import { promptLearningFields, promptLearningLength, sameTensors } from './peft_common.js';
 
 export const PROMPT_TUNING_INITS = ['random-uniform', 'sampled-vocab', 'class-label', 'text'] as const;
@@ -96,7 +96,7 @@ export function initialPrompt(k: number, options: MethodOptions, context: Method
   const d = context.config.dModel;
   switch (options.init) {
     case 'sampled-vocab':
-      return embeddingRows(context, frequentTokenIds(context, k), `${what} --init sampled-vocab`);
+      return embeddingRows(context, sampledTokenIds(context, k, 'sampled-vocab'), `${what} --init sampled-vocab`);
     case 'text':
       return embeddingRows(context, repeatToLength(context.encode(stringOption(options, 'init-text')), k, `${what} --init-text`), `${what} --init text`);
     case 'class-label': {
@@ -117,7 +117,7 @@ export function initialPrompt(k: number, options: MethodOptions, context: Method
           values[slot * d + j] = sum / ids.length;
         }
       }
-      values.set(embeddingRows(context, frequentTokenIds(context, k - slots), `${what} --init class-label`), slots * d);
+      values.set(embeddingRows(context, sampledTokenIds(context, k - slots, 'class-label'), `${what} --init class-label`), slots * d);
       return values;
     }
     default:

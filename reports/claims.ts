@@ -11,8 +11,10 @@ import { OVERHEAD_CLAIM_PERCENT } from './bench_section.js';
 import { DEFAULT_BENCH_FILE, type LoadedResults } from './load.js';
 import { CLAIM_SOURCES } from './references.js';
 import { AVERAGE_PANEL } from './series.js';
+import { gateVerdict } from './gates.js';
 
-export type Verdict = 'holds' | 'partly holds' | 'does not hold' | 'inconclusive' | 'not measured';
+/** 'not stated': the capability gates of the largest frozen model fail (or were not measured), so the claim is withheld. */
+export type Verdict = 'holds' | 'partly holds' | 'does not hold' | 'inconclusive' | 'not measured' | 'not stated';
 
 export interface Claim {
   claim: string;
@@ -131,6 +133,8 @@ function promptTuningGaps(results: LoadedResults): GapPoint[] {
 
 export function scaleClaim(results: LoadedResults): Claim {
   const base = { claim: 'Prompt tuning gets better with scale: the gap to full model tuning closes as the model grows', published: CLAIM_SOURCES.scale };
+  const gates = gateVerdict(results.manifest);
+  if (gates.state !== 'pass') return { ...base, measured: gates.text, verdict: 'not stated' };
   const gaps = promptTuningGaps(results);
   if (gaps.length < 2) return { ...base, measured: 'not measured in this run: needs prompt tuning and full model tuning on at least two model sizes (a sweep with figure "scaling")', verdict: 'not measured' };
   const text = (g: GapPoint): string => `${g.preset} ${formatPoints(g.gap)}${g.low === null || g.high === null ? ` (n = ${g.n})` : ` [${formatPoints(g.low)}, ${formatPoints(g.high)}] (n = ${g.n})`}`;

@@ -13,6 +13,8 @@ import { CLAIM_SOURCES, efficiencyReferences, LESTER_2021, LESTER_FIG4_LINES, LE
 import { methodColour, methodName, presetColourScale, presetsBySize } from './series.js';
 import { computeSpec, curvesSpec, efficiencySpec, gapSpec, initSpec, overheadSpec, promptLengthSpec, scalingSpec, type ColourScale } from './specs.js';
 import { runLine, shortHash } from './tables.js';
+import { gatesFigure } from './gates.js';
+import { recoveredFigure } from './recovered.js';
 
 /** A figure before rendering: spec and rows, or a notice saying why the run has nothing to draw. */
 export interface FigurePlan {
@@ -263,5 +265,5 @@ export function overheadFigure(results: LoadedResults): FigurePlan {
 export function planFigures(results: LoadedResults): FigurePlan[] {
   const m = results.manifest;
   const subtitle = `${m.experiment} · profile ${m.profile} · backend ${m.environment.backend} · git ${shortHash(m.environment.gitHash)}${m.environment.gitDirty ? ' (uncommitted changes)' : ''} · ${m.finishedAt.slice(0, 10)}`;
-  return [...[scalingFigure, gapFigure, promptLengthFigure, initFigure, efficiencyFigure, curvesFigure, computeFigure].map((build) => build(results, subtitle)), overheadFigure(results)];
+  return [...[scalingFigure, gapFigure, promptLengthFigure, initFigure, efficiencyFigure, curvesFigure, computeFigure, gatesFigure, recoveredFigure].map((build) => build(results, subtitle)), overheadFigure(results)];
 }

@@ -19,6 +19,7 @@ import { countParameters, isBiasParameter, modelParameterSpecs } from '../src/pa
 import type { OptionValue } from '../src/peft.js';
 import { Random } from '../src/random.js';
 import type { LoadedResults } from './load.js';
+import { fixtureGates, type FixtureGates } from './fixture_gates.js';
 import { optionsLabel, RESULT_FILES, RESULTS_FORMAT_VERSION, summarize, type EnsembleRecord, type RunManifest, type SweepInfo, type TrialEnvironment, type TrialRecord } from '../src/results.js';
 
 export const FIXTURE_PRESETS = ['ps-nano', 'ps-micro', 'ps-mini'] as const;
@@ -145,6 +146,8 @@ function fixtureRecord(spec: TrialSpec, index: number): TrialRecord {
   const adds = spec.method !== 'full' && spec.method !== 'bitfit';
   const total = counts.base + (adds ? counts.trainable : 0);
   const trains = spec.method !== 'prompt-design';
+  // Random-uniform prompts on the smallest model never beat their init on dev: "no gain over init".
+  const noGain = spec.method === 'prompt-tuning' && spec.options.init === 'random-uniform' && size === 0;
 
   const full = 0.6 + 0.09 * size + task.offset;
   let score = spec.method === 'prompt-design' ? task.majority + 0.04 + 0.03 * size : full - (GAPS[spec.method]?.[size] ?? 0);
@@ -187,8 +190,10 @@ function fixtureRecord(spec: TrialSpec, index: number): TrialRecord {
     status: diverged ? 'diverged' : 'finished',
     divergedAt: diverged ? { step: 73, loss: NaN } : null,
     parameters: { trainable: counts.trainable, base: counts.base, total, percent: (counts.trainable / total) * 100, adapterBytes: counts.saved * 4 },
-    dev: { accuracy: diverged ? NaN : Math.min(1, accuracy + 0.01), examples: 100, majority: task.majority, bestStep: trains ? STEPS : 0 },
+    dev: { accuracy: diverged ? NaN : Math.min(1, accuracy + 0.01), examples: 100, majority: task.majority, bestStep: trains && !noGain ? STEPS : 0 },
     test: { accuracy: diverged ? NaN : accuracy, examples: TEST_EXAMPLES, majority: task.majority },
+    final: trains ? { step: diverged ? 73 : STEPS, dev: diverged ? NaN : Math.min(1, accuracy + 0.01), test: diverged ? NaN : noGain ? Math.max(0, accuracy - 0.03) : accuracy } : { step: 0, dev: Math.min(1, accuracy + 0.01), test: accuracy },
+    gainOverInit: trains ? !noGain : null,
     lossCurve,
     devCurve: lossCurve.map(([step]) => [step, Math.min(1, accuracy * (0.8 + (0.2 * step) / STEPS))]),
     timing: {
@@ -229,7 +234,7 @@ export function fixtureRecords(): TrialRecord[] {
 }
 
 /** run.json for the fixture: its description says the results are synthetic. */
-export function fixtureManifest(records: readonly TrialRecord[]): RunManifest {
+export function fixtureManifest(records: readonly TrialRecord[], gates: FixtureGates = 'pass'): RunManifest {
   const diverged = records.filter((r) => r.status === 'diverged').length;
   return {
     format: RESULTS_FORMAT_VERSION,
@@ -250,6 +255,7 @@ export function fixtureManifest(records: readonly TrialRecord[]): RunManifest {
       heldOutLoss: 1.9 - 0.25 * i,
       controlHeldOutLoss: 5.5,
       trainingSeconds: 300 * (i + 1) ** 2,
+      ...(gates === 'absent' ? {} : { gates: fixtureGates(i, FIXTURE_PRESETS.length, FIXTURE_TASKS, gates) }),
     })),
   };
 }
@@ -446,7 +452,7 @@ export function fixtureLoaded(options: FixtureOptions = {}): LoadedResults {
     dir: '(fixture)',
     records,
     summary: summarize(records),
-    manifest: fixtureManifest(records),
+    manifest: fixtureManifest(records, options.gates),
     ensembles: options.ensembles === true ? fixtureEnsembles(records) : null,
     bench: options.bench === true ? { file: '(fixture)/bench.json', origin: 'results', report: fixtureBench() } : null,
   };
@@ -457,6 +463,8 @@ export interface FixtureOptions {
   bench?: boolean;
   /** Also write ensembles.json (default false: runs without `"ensemble": true` have none). */
   ensembles?: boolean;
+  /** The frozen models' capability gates: the largest passes (default), fails, or none were measured. */
+  gates?: FixtureGates;
 }
 
 /** Writes a complete fixture results folder and returns its path. */
@@ -467,7 +475,7 @@ export async function writeFixtureResults(dir: string, options: FixtureOptions =
   const write = (file: string, text: string): Promise<void> => writeFile(path.join(dir, file), text);
   await write(RESULT_FILES.records, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
   await write(RESULT_FILES.summary, `${JSON.stringify(summary, null, 2)}\n`);
-  await write(RESULT_FILES.manifest, `${JSON.stringify(fixtureManifest(records), null, 2)}\n`);
+  await write(RESULT_FILES.manifest, `${JSON.stringify(fixtureManifest(records, options.gates), null, 2)}\n`);
   await write(
     RESULT_FILES.recordsCsv,
     stringify(

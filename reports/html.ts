@@ -137,7 +137,10 @@ table.claims td { max-width: 420px; }
 .verdict-holds { color: #1e7d32; font-weight: 600; }
 .verdict-partly-holds, .verdict-inconclusive { color: #9a6700; font-weight: 600; }
 .verdict-does-not-hold { color: #c62828; font-weight: 600; }
-.verdict-not-measured { color: #666; font-weight: 600; }
+.verdict-not-measured, .verdict-not-stated { color: #666; font-weight: 600; }
+.gate-verdict { padding: 0.6em 0.8em; border-left: 4px solid #888; background: #f6f6f6; }
+.gate-fail, .gate-not-measured { border-left-color: #c62828; }
+.gate-pass { border-left-color: #1e7d32; }
 nav ul { columns: 2; list-style: none; padding-left: 0; }
 nav li { margin: 2px 0; }
 td code { white-space: nowrap; }

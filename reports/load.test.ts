@@ -183,7 +183,18 @@ describe('loadResults', () => {
 
   it('a record of another results format is refused', () => {
     const record = { ...fixtureRecords()[0], format: 99 };
-    assert.throws(() => checkRecord(JSON.parse(JSON.stringify(record)), 'results.jsonl line 1'), /format = 99: allowed: 1 \(the results format this report reads\)/);
+    assert.throws(() => checkRecord(JSON.parse(JSON.stringify(record)), 'results.jsonl line 1'), /format = 99: allowed: 1 or 2 \(the results formats this report reads\)/);
+  });
+
+  it('a format-1 record (before final-step scores) reads with the gain flag from its best-dev step', () => {
+    const trained = fixtureRecords().find((r) => r.gainOverInit !== null)!;
+    const old: Record<string, unknown> = { ...JSON.parse(JSON.stringify(trained)), format: 1 };
+    delete old.final;
+    delete old.gainOverInit;
+    const kept = checkRecord({ ...old, dev: { ...(old.dev as object), bestStep: 0 } }, 'old');
+    assert.deepEqual([kept.final, kept.gainOverInit], [null, false]);
+    assert.equal(checkRecord(old, 'old').gainOverInit, (old.dev as { bestStep: number }).bestStep > 0);
+    assert.throws(() => checkRecord({ ...JSON.parse(JSON.stringify(trained)), gainOverInit: 'yes' }, 'new'), /gainOverInit = "yes": allowed: true, false, or null/);
   });
 
   it('a sweep run.json does not describe is an error listing the sweeps it does', async () => {

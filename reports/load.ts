@@ -8,7 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { BENCH_COLUMNS, benchReportProblems, type BenchReport } from '../src/bench.js';
-import { FIGURE_KINDS, optionsLabel, RESULT_FILES, RESULTS_FORMAT_VERSION, type EnsembleRecord, type RunManifest, type SummaryRow, type TrialRecord } from '../src/results.js';
+import { FIGURE_KINDS, frozenModelName, optionsLabel, READABLE_RESULTS_FORMATS, RESULT_FILES, type CapabilityGates, type EnsembleRecord, type GateScore, type RunManifest, type SummaryRow, type TrialRecord } from '../src/results.js';
 import { Checker, isPlainObject, showValue, throwProblems } from './check.js';
 
 /** Where `peftscale bench` writes bench.json unless told otherwise (experiments/bench.ts DEFAULT_BENCH_DIR). */
@@ -78,7 +78,7 @@ function checkAll<T, U>(items: readonly T[], check: (item: T, i: number) => U): 
 export function checkRecord(value: unknown, where: string): TrialRecord {
   const c = new Checker(where, value);
   const format = c.number('format');
-  if (c.problems.length === 0 && format !== RESULTS_FORMAT_VERSION) c.problem('format', format, `${RESULTS_FORMAT_VERSION} (the results format this report reads)`);
+  if (c.problems.length === 0 && !READABLE_RESULTS_FORMATS.includes(format)) c.problem('format', format, `${READABLE_RESULTS_FORMATS.join(' or ')} (the results formats this report reads)`);
   const sweeps = c.array('sweeps');
   sweeps.forEach((sweep, i) => {
     if (typeof sweep !== 'string') c.problem(`sweeps[${i}]`, sweep, 'a sweep name (string)');
@@ -99,6 +99,7 @@ export function checkRecord(value: unknown, where: string): TrialRecord {
       task: c.string('config.task'),
       data: c.object('config.data') as TrialRecord['config']['data'],
       seed: c.number('config.seed'),
+      ...(c.get('config.control') === true ? { control: true as const } : {}),
       training: {
         optimizer: c.string('config.training.optimizer'),
         learningRate: c.number('config.training.learningRate'),
@@ -127,6 +128,7 @@ export function checkRecord(value: unknown, where: string): TrialRecord {
       bestStep: c.number('dev.bestStep'),
     },
     test: { accuracy: c.number('test.accuracy', true), examples: c.number('test.examples'), majority: c.number('test.majority', true) },
+    ...finalScores(c, format),
     lossCurve: c.pairs('lossCurve'),
     devCurve: c.pairs('devCurve'),
     timing: {
@@ -153,6 +155,25 @@ export function checkRecord(value: unknown, where: string): TrialRecord {
   if (status === 'diverged' && record.divergedAt === null) c.problem('divergedAt', divergedAt, 'an object {step, loss} when status is "diverged"');
   c.throwIfProblems();
   return record;
+}
+
+/**
+ * The last step's scores and the gain-over-init flag. Format 1 records lack both: the flag then follows
+ * from the best-dev step (0 means the init was kept) for methods that train, and the scores are unknown.
+ */
+function finalScores(c: Checker, format: number): Pick<TrialRecord, 'final' | 'gainOverInit'> {
+  if (format < 2) {
+    const trains = c.get('parameters.trainable') !== 0 && c.get('config.training.steps') !== 0;
+    const bestStep = c.get('dev.bestStep');
+    return { final: null, gainOverInit: trains && typeof bestStep === 'number' ? bestStep > 0 : null };
+  }
+  const final = c.get('final');
+  const gain = c.get('gainOverInit');
+  if (gain !== null && typeof gain !== 'boolean') c.problem('gainOverInit', gain, 'true, false, or null (nothing trains)');
+  return {
+    final: final === null ? null : { step: c.number('final.step'), dev: c.number('final.dev', true), test: c.number('final.test', true) },
+    gainOverInit: typeof gain === 'boolean' ? gain : null,
+  };
 }
 
 function checkEnvironment(c: Checker, at: string): TrialRecord['environment'] {
@@ -188,6 +209,12 @@ export function checkSummaryRow(value: unknown, where: string): SummaryRow {
     percent: c.number('percent'),
     n: c.number('n'),
     diverged: c.number('diverged'),
+    // Absent in summaries written before format 2: unknown, not zero.
+    noGain: c.get('noGain') === undefined || c.get('noGain') === null ? null : c.number('noGain'),
+    breakouts: c.get('breakouts') === undefined ? NaN : c.number('breakouts'),
+    finalMean: c.get('finalMean') === undefined ? NaN : c.number('finalMean', true),
+    chance: c.get('chance') === undefined ? NaN : c.number('chance', true),
+    recovered: c.get('recovered') === undefined || c.get('recovered') === null ? null : c.number('recovered', true),
     mean: c.number('mean', true),
     std: c.number('std', true),
     ci95: [typeof ci[0] === 'number' ? ci[0] : NaN, typeof ci[1] === 'number' ? ci[1] : NaN],
@@ -200,11 +227,41 @@ export function checkSummaryRow(value: unknown, where: string): SummaryRow {
   return row;
 }
 
+function checkGateScores(c: Checker, at: string): Record<string, GateScore> {
+  const entries = Object.keys(c.object(at)).map((name): [string, GateScore] => [
+    name,
+    { model: c.number(`${at}.${name}.model`, true), control: c.number(`${at}.${name}.control`, true), chance: c.number(`${at}.${name}.chance`, true), n: c.number(`${at}.${name}.n`) },
+  ]);
+  return Object.fromEntries(entries);
+}
+
+/** A pretrained model's capability gates (src/results.ts CapabilityGates). */
+function checkGates(c: Checker, at: string): CapabilityGates {
+  const split = (path: string) => ({ deciding: c.number(`${path}.deciding`, true), spelling: c.number(`${path}.spelling`, true) });
+  const labelLoss = Object.fromEntries(Object.keys(c.object(`${at}.labelLoss`)).map((task) => [task, { model: split(`${at}.labelLoss.${task}.model`), control: split(`${at}.labelLoss.${task}.control`) }]));
+  return {
+    zeroShot: checkGateScores(c, `${at}.zeroShot`),
+    labelLoss,
+    probes: checkGateScores(c, `${at}.probes`),
+    pass: c.boolean(`${at}.pass`),
+    rule: c.string(`${at}.rule`),
+    reasons: c.strings(`${at}.reasons`),
+    // Per-task verdicts: absent in gates written before they existed.
+    ...(c.get(`${at}.tasks`) === undefined
+      ? {}
+      : {
+          tasks: Object.fromEntries(
+            Object.keys(c.object(`${at}.tasks`)).map((task) => [task, { pass: c.boolean(`${at}.tasks.${task}.pass`), gate: c.string(`${at}.tasks.${task}.gate`), reasons: c.strings(`${at}.tasks.${task}.reasons`) }]),
+          ),
+        }),
+  };
+}
+
 /** Checks run.json. */
 export function checkManifest(value: unknown, where: string): RunManifest {
   const c = new Checker(where, value);
   const format = c.number('format');
-  if (c.problems.length === 0 && format !== RESULTS_FORMAT_VERSION) c.problem('format', format, `${RESULTS_FORMAT_VERSION} (the results format this report reads)`);
+  if (c.problems.length === 0 && !READABLE_RESULTS_FORMATS.includes(format)) c.problem('format', format, `${READABLE_RESULTS_FORMATS.join(' or ')} (the results formats this report reads)`);
   const sweeps = c.array('sweeps').map((sweep, i) => {
     const s = new Checker(`${where}: sweeps[${i}]`, sweep);
     const figure = s.get('figure');
@@ -225,6 +282,8 @@ export function checkManifest(value: unknown, where: string): RunManifest {
       heldOutLoss: p.number('heldOutLoss', true),
       controlHeldOutLoss: p.number('controlHeldOutLoss', true),
       trainingSeconds: p.number('trainingSeconds', true),
+      // Runs made before gates existed have none: the report says "not measured".
+      ...(p.get('gates') === undefined || p.get('gates') === null ? {} : { gates: checkGates(p, 'gates') }),
     };
     c.problems.push(...p.problems);
     return info;
@@ -451,7 +510,7 @@ export function groupKey(preset: string, method: string, options: string, task: 
 export function checkSummaryMatchesRecords(records: readonly TrialRecord[], summary: readonly SummaryRow[]): void {
   const groups = new Map<string, { seeds: Set<number>; diverged: number }>();
   for (const r of records) {
-    const key = groupKey(r.config.preset, r.config.method, optionsLabel(r.config.options), r.config.task);
+    const key = groupKey(frozenModelName(r.config), r.config.method, optionsLabel(r.config.options), r.config.task);
     const group = groups.get(key) ?? { seeds: new Set<number>(), diverged: 0 };
     if (r.status === 'diverged') group.diverged += 1;
     else group.seeds.add(r.config.seed);

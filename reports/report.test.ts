@@ -36,11 +36,11 @@ describe('writeReport', () => {
   it('writes index.html with each figure’s spec, SVG and CSV beside it, and claims.csv', async () => {
     const files = (await readdir(report.outDir)).sort();
     const expected = ['claims.csv', 'index.html'];
-    for (const [n, id] of [[1, 'scaling'], [2, 'gap'], [3, 'prompt-length'], [4, 'init'], [5, 'efficiency'], [6, 'curves'], [7, 'compute'], [9, 'overhead']] as const) {
+    for (const [n, id] of [[1, 'scaling'], [2, 'gap'], [3, 'prompt-length'], [4, 'init'], [5, 'efficiency'], [6, 'curves'], [7, 'compute'], [9, 'overhead'], [10, 'gates'], [11, 'recovered']] as const) {
       expected.push(`fig${n}-${id}.csv`, `fig${n}-${id}.svg`, `fig${n}-${id}.vl.json`);
     }
     assert.deepEqual(files, expected.sort());
-    assert.equal(report.figures.filter((f) => f.drawn).length, 8);
+    assert.equal(report.figures.filter((f) => f.drawn).length, 10);
     assert.equal(report.benchFile, path.join(path.resolve(results), 'bench.json'));
     assert.equal(report.ensembles, 6);
     assert.deepEqual(report.warnings, [], 'the fixture draws without notes or Vega-Lite warnings');
@@ -205,7 +205,7 @@ describe('peftscale report', () => {
     const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script]);
     const printed = JSON.parse(stdout) as ReportResult;
     assert.equal(printed.htmlPath, path.join(out, 'index.html'));
-    assert.equal(printed.figures.length, 8);
+    assert.equal(printed.figures.length, 10);
     assert.ok((await readdir(out)).includes('index.html'));
   });
 

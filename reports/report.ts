@@ -18,7 +18,10 @@ import { ensembleSectionHtml } from './ensemble_section.js';
 import { OVERHEAD_FIGURE, planFigures, type FigurePlan } from './figures.js';
 import { escapeHtml } from './format.js';
 import { figureHtml, pageHtml, type FigureSection } from './html.js';
+import { gatesHtml } from './gates.js';
+import { controlSectionHtml } from './control_section.js';
 import { loadResults, type LoadedResults } from './load.js';
+import { summaryCounts } from '../src/results.js';
 import { LESTER_FINDINGS } from './references.js';
 import { renderSvg } from './render.js';
 import { dataSourcesHtml } from './data_section.js';
@@ -106,17 +109,21 @@ export async function writeReport(resultsDir: string, options: ReportOptions = {
  */
 function bodySections(results: LoadedResults, figures: readonly FigureSection[], claims: string, warnings: readonly string[]): string[] {
   const m = results.manifest;
-  const main = figures.filter((f) => f.id !== OVERHEAD_FIGURE);
+  // The gates figure sits in the gates section, before every score figure: it says what may be claimed.
+  const gatesFigureSection = figures.find((f) => f.id === 'gates');
+  const main = figures.filter((f) => f.id !== OVERHEAD_FIGURE && f.id !== 'gates');
   // Figure 9 sits inside the benchmark section, which says why when there is nothing to draw.
   const found = figures.find((f) => f.id === OVERHEAD_FIGURE);
   const overhead = found !== undefined && found.spec !== null ? found : undefined;
   const sources = ['results.jsonl', 'summary.json', 'run.json', ...(results.ensembles === null ? [] : ['ensembles.json'])];
   const contents = [
+    '<li><a href="#gates">Capability gates of the frozen models (what may be claimed)</a></li>',
     ...main.map((f) => `<li><a href="#fig-${f.id}">Figure ${f.number}. ${escapeHtml(f.title)}</a></li>`),
     '<li><a href="#claims">8. Claims for prompt tuning, against this run</a></li>',
     '<li><a href="#ensembles">Prompt ensembles (Lester et al. Table 3)</a></li>',
     '<li><a href="#bench">Benchmarks (bench.json)</a></li>',
     ...(overhead === undefined ? [] : [`<li><a href="#fig-${overhead.id}">Figure ${overhead.number}. ${escapeHtml(overhead.title)}</a></li>`]),
+    '<li><a href="#control">Pretraining dependence (never-trained control)</a></li>',
     '<li><a href="#summary">Summary of every group</a></li>',
     '<li><a href="#diverged">Diverged trials</a></li>',
     '<li><a href="#pretrained">Frozen models</a></li>',
@@ -129,11 +136,14 @@ function bodySections(results: LoadedResults, figures: readonly FigureSection[],
     `<p>Parameter-efficient fine-tuning methods on frozen GPT-2-architecture models, after Lester et al. 2021 (“The Power of Scale for Parameter-Efficient Prompt Tuning”). Scores are test accuracies in percent; intervals are 95% Student-t intervals over seeds. Every number comes from the results folder (${sources.join(', ')})${results.bench === null ? '' : ' or, in the benchmark section, from bench.json'} unless it is marked as published.</p>`,
     runTable(m),
     `<nav><h3>Contents</h3><ul>${contents.join('')}</ul></nav>`,
+    `<section><h2 id="gates">Capability gates of the frozen models</h2>${gatesHtml(m)}</section>`,
+    ...(gatesFigureSection === undefined ? [] : [figureHtml(gatesFigureSection)]),
     ...main.map(figureHtml),
     `<section><h2 id="claims">8. Claims for prompt tuning, against this run</h2>${claims}<p class="caption">${escapeHtml(`Properties commonly claimed for prompt tuning, what the cited sources say, and what this run measured (prompt tuning in the scaling sweeps; inference overhead from bench.json). ${runLine(m)}`)}</p><p class="files">Beside this page: <a href="claims.csv">claims.csv</a></p></section>`,
     ensembleSectionHtml(m, results.ensembles),
     benchSectionHtml(m, results.bench, overhead),
-    `<section><h2 id="summary">Summary of every group</h2><p class="caption">From summary.json: per frozen model, method, options and task, the finished seeds, diverged trials, mean test accuracy with its 95% interval and the gap to full model tuning on the same model and task.</p>${summaryHtml(results.summary)}</section>`,
+    controlSectionHtml(results),
+    `<section><h2 id="summary">Summary of every group</h2><p class="caption">${escapeHtml(summaryCaption(results))}</p>${summaryHtml(results.summary)}</section>`,
     `<section><h2 id="diverged">Diverged trials</h2><p class="caption">Trials whose training loss became NaN or infinite: left out of every mean, counted here and in the summary.</p>${divergedHtml(results.records)}</section>`,
     `<section><h2 id="pretrained">Frozen models</h2><p class="caption">From run.json: each frozen model, pretrained on the generated corpus, with its held-out loss against the same architecture untrained.</p>${pretrainedHtml(m)}</section>`,
     dataSourcesHtml(m, results.records),
@@ -143,6 +153,19 @@ function bodySections(results: LoadedResults, figures: readonly FigureSection[],
   ];
   if (warnings.length > 0) sections.push(`<section><h2 id="notes">Notes</h2><ul>${warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join('')}</ul></section>`);
   return sections;
+}
+
+/** The summary table's caption, with the counts of trials that kept their init and one-seed groups. */
+function summaryCaption(results: LoadedResults): string {
+  const c = summaryCounts(results.summary);
+  const noGain = results.summary.some((r) => r.noGain !== null)
+    ? `${c.noGain} of ${c.trained} trained trials reported their untrained init (best dev at step 0: no gain over init); their group's accuracy is the init's, not a tuned score.`
+    : 'Whether training improved on the init was not recorded (results format 1).';
+  return (
+    'From summary.json: per frozen model, method, options and task, the finished seeds, diverged trials, mean test accuracy with its 95% interval (none for one seed), the gap to full model tuning on the same model and task, ' +
+    "the trials that kept their init, the seeds that left chance (above the majority rate by a one-sided 95% binomial margin), the share of full tuning's gain above chance recovered (when full tuning clearly left chance) and the mean last-step test accuracy. " +
+    `${noGain} ${c.oneSeed} group${c.oneSeed === 1 ? '' : 's'} had one seed.`
+  );
 }
 
 const REPORT_FLAGS: FlagSpec[] = [

@@ -61,7 +61,7 @@ const records = fixtureRecords();
 const summary = summarize(records);
 
 describe('figure specs from fixture results', () => {
-  it('plans the eight figures (1–7 from the results, 9 from bench.json), all drawable from the fixture', () => {
+  it('plans the ten figures (1–7, 10 and 11 from the results, 9 from bench.json), all drawable from the fixture', () => {
     assert.deepEqual(
       plans.map((p) => [p.number, p.id, p.spec !== null]),
       [
@@ -72,6 +72,8 @@ describe('figure specs from fixture results', () => {
         [5, 'efficiency', true],
         [6, 'curves', true],
         [7, 'compute', true],
+        [10, 'gates', true],
+        [11, 'recovered', true],
         [9, 'overhead', true],
       ],
     );
@@ -284,7 +286,7 @@ describe('figures from partial results', () => {
     const partial = planFigures(only(() => true, ['scaling']));
     assert.deepEqual(
       partial.map((p) => p.spec !== null),
-      [true, true, false, false, true, true, true, false],
+      [true, true, false, false, true, true, true, true, true, false],
     );
     assert.match(figure(partial, 'overhead').notice!, /No bench\.json/);
     assert.match(figure(partial, 'prompt-length').notice!, /no sweep whose figure is “prompt-length”/);

@@ -15,12 +15,12 @@ export interface ColourScale {
   range: string[];
 }
 
-const PANEL_WIDTH = 250;
-const PANEL_HEIGHT = 190;
+export const PANEL_WIDTH = 250;
+export const PANEL_HEIGHT = 190;
 const FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif';
 
 /** Fonts and sizes shared by every figure. */
-const CONFIG = {
+export const CONFIG = {
   font: FONT,
   title: { fontSize: 15, subtitleFontSize: 12, anchor: 'start' as const, subtitleColor: '#555' },
   axis: { labelFontSize: 11, titleFontSize: 12, gridColor: '#e6e6e6' },
@@ -30,7 +30,7 @@ const CONFIG = {
 };
 
 /** A quantitative tooltip entry, formatted with a d3 format. */
-function tip(field: string, title: string, format: string) {
+export function tip(field: string, title: string, format: string) {
   return { field, title, type: 'quantitative' as const, format };
 }
 
@@ -93,7 +93,7 @@ function taskFacet(points: readonly { panel: string }[]) {
 }
 
 /** A log x axis of frozen-model parameters with a tick at each model size drawn. */
-function parametersAxis(points: readonly { parameters: number }[]) {
+export function parametersAxis(points: readonly { parameters: number }[]) {
   const values = [...new Set(points.map((p) => p.parameters))].sort((a, b) => a - b);
   return {
     field: 'parameters',

@@ -59,7 +59,7 @@ export function summaryHtml(rows: readonly SummaryRow[]): string {
     (a, b) => a.baseParameters - b.baseParameters || compareMethods(a.method, b.method) || a.optionsLabel.localeCompare(b.optionsLabel) || comparePanels(panelOf(a.task), panelOf(b.task)),
   );
   return htmlTable(
-    ['frozen model', 'method', 'options', 'task', 'trainable', '% of model', 'seeds', 'diverged', 'test accuracy (%), 95% CI', 'gap to full'],
+    ['frozen model', 'method', 'options', 'task', 'trainable', '% of model', 'seeds', 'diverged', 'test accuracy (%), 95% CI', 'gap to full', 'no gain over init', 'left chance', 'recovered share', 'last-step test (%)'],
     sorted.map((r) => [
       escapeHtml(r.preset),
       escapeHtml(methodName(r.method)),
@@ -69,11 +69,22 @@ export function summaryHtml(rows: readonly SummaryRow[]): string {
       formatPercent(r.percent),
       String(r.n),
       String(r.diverged),
-      !Number.isFinite(r.mean) ? 'n/a (no finished trial)' : r.n >= 2 && Number.isFinite(r.ci95[0]) ? `${(r.mean * 100).toFixed(1)} [${(r.ci95[0] * 100).toFixed(1)}, ${(r.ci95[1] * 100).toFixed(1)}]` : `${(r.mean * 100).toFixed(1)} (one seed)`,
+      accuracyCell(r),
       r.gapToFull === null ? '' : formatPoints(r.gapToFull * 100),
+      r.noGain === null ? '' : `${r.noGain} of ${r.n}`,
+      Number.isFinite(r.breakouts) ? `${r.breakouts} of ${r.n}` : 'n/a',
+      r.recovered === null ? '' : `${(100 * r.recovered).toFixed(0)}%`,
+      Number.isFinite(r.finalMean) ? (100 * r.finalMean).toFixed(1) : '',
     ]),
-    [4, 5, 6, 7, 8, 9],
+    [4, 5, 6, 7, 8, 9, 10, 11, 12, 13],
   );
+}
+
+/** Mean with its interval; a group whose every trial kept its init says so instead of passing for tuned. */
+function accuracyCell(r: SummaryRow): string {
+  if (!Number.isFinite(r.mean)) return 'n/a (no finished trial)';
+  const score = r.n >= 2 && Number.isFinite(r.ci95[0]) ? `${(r.mean * 100).toFixed(1)} [${(r.ci95[0] * 100).toFixed(1)}, ${(r.ci95[1] * 100).toFixed(1)}]` : `${(r.mean * 100).toFixed(1)} (one seed)`;
+  return r.noGain !== null && r.n > 0 && r.noGain === r.n ? `${score} <em>untrained: every seed kept its init</em>` : score;
 }
 
 export function divergedHtml(records: readonly TrialRecord[]): string {

@@ -258,6 +258,31 @@ for (const backend of testBackends()) {
       tf.dispose([target, targetBias, w, b]);
     });
 
+    it('scaleParameter (HF scale_parameter): the step is lr · max(eps2, RMS(p)) of the unscaled one, weight decay included', () => {
+      // Two parameters: one with RMS well above eps2, one of zeros (RMS 0: the eps2 floor applies).
+      for (const [label, p, floorExpected] of [['big', values(24, 21, 0.2), false], ['zero', new Array<number>(24).fill(0), true]] as const) {
+        const plain = tf.variable(tf.tensor2d([...p], [4, 6]), true, uniqueName(`plain-${label}`));
+        const scaled = tf.variable(tf.tensor2d([...p], [4, 6]), true, uniqueName(`scaled-${label}`));
+        const plainOpt = new Adafactor({ learningRate: 0.3, weightDecay: 1e-2 });
+        const scaledOpt = createOptimizer('adafactor-scaled', 0.3, { weightDecay: 1e-2 }) as Adafactor;
+        assert.equal(scaledOpt.config.scaleParameter, true);
+        const g = gradientValues(24, 21, 1);
+        plainOpt.applyGradients({ [plain.name]: tf.tensor2d(g, [4, 6]) });
+        scaledOpt.applyGradients({ [scaled.name]: tf.tensor2d(g, [4, 6]) });
+        const rms = Math.sqrt(p.reduce((sum, v) => sum + v * v, 0) / p.length);
+        const factor = Math.max(1e-3, rms);
+        assert.equal(factor === 1e-3, floorExpected, `${label}: RMS ${rms}`);
+        const plainDelta = Array.from(plain.dataSync()).map((v, i) => v - p[i]);
+        const expected = p.map((v, i) => v + plainDelta[i] * factor);
+        assertClose(scaled.dataSync(), expected, `${label}: scaled step`);
+        plainOpt.dispose();
+        scaledOpt.dispose();
+        tf.dispose([plain, scaled]);
+      }
+      assert.throws(() => new Adafactor({ learningRate: 0.3, scaleParameter: 1 as unknown as boolean }), /scaleParameter = 1: allowed: true or false/);
+      assert.throws(() => new Adafactor({ learningRate: 0.3, eps2: 0 }), /eps2 = 0: allowed: a finite number > 0/);
+    });
+
     it('rejects bad config values, naming the field, the value and what is allowed', () => {
       const bad: [Record<string, unknown>, RegExp][] = [
         [{ learningRate: 0 }, /learningRate = 0: allowed: a finite number > 0/],
@@ -272,7 +297,7 @@ for (const backend of testBackends()) {
         [{ learningRate: 0.3, decayRate: 1.5 }, /decayRate = 1.5/],
         [{ learningRate: 0.3, clipThreshold: 0 }, /clipThreshold = 0: allowed: a number > 0/],
         [{ learningRate: 0.3, eps1: 0 }, /eps1 = 0: allowed: a finite number > 0/],
-        [{ learningRate: 0.3, relativeStep: true }, /unknown field "relativeStep": allowed fields: learningRate, weightDecay, decayRate, clipThreshold, eps1/],
+        [{ learningRate: 0.3, relativeStep: true }, /unknown field "relativeStep": allowed fields: learningRate, weightDecay, decayRate, clipThreshold, eps1, scaleParameter, eps2/],
       ];
       for (const [config, message] of bad) assert.throws(() => new Adafactor(config as unknown as AdafactorConfig), message, JSON.stringify(config));
       // Every problem at once.

@@ -3,7 +3,9 @@
  * the configuration Lester et al. 2021 used for prompt tuning, with the semantics of Hugging Face
  * transformers' `Adafactor(scale_parameter=False, relative_step=False, warmup_init=False, beta1=None)`:
  *
- * - a constant learning rate (no relative step, no warm-up, no scaling by the parameter's RMS);
+ * - a constant learning rate (no relative step, no warm-up); by default no scaling by the parameter's RMS;
+ *   with `scaleParameter` (HF's `scale_parameter=True`) the step is lr · max(eps2, RMS(p)), relative to the
+ *   parameter's own scale, which the weight decay then uses too (as HF does);
  * - no momentum (beta1 = 0), so the only state is the second-moment estimate;
  * - second-moment decay beta2_t = 1 - t^(-decayRate), t counted per variable from 1 (so step 1 keeps
  *   nothing of the zero initial state);
@@ -43,6 +45,10 @@ export interface AdafactorConfig {
   clipThreshold?: number;
   /** Added to grad² so that zero gradients do not divide by zero. Default 1e-30. */
   eps1?: number;
+  /** Multiply the step by max(eps2, RMS(parameter)) (HF scale_parameter). Default false. */
+  scaleParameter?: boolean;
+  /** Floor of the parameter RMS under scaleParameter. Default 1e-3 (HF's eps[1]). */
+  eps2?: number;
 }
 
 /** The config with every default filled in. */
@@ -53,9 +59,11 @@ export const ADAFACTOR_DEFAULTS: Readonly<Omit<ResolvedAdafactorConfig, 'learnin
   decayRate: 0.8,
   clipThreshold: 1,
   eps1: 1e-30,
+  scaleParameter: false,
+  eps2: 1e-3,
 };
 
-const CONFIG_FIELDS = ['learningRate', 'weightDecay', 'decayRate', 'clipThreshold', 'eps1'] as const;
+const CONFIG_FIELDS = ['learningRate', 'weightDecay', 'decayRate', 'clipThreshold', 'eps1', 'scaleParameter', 'eps2'] as const;
 
 /** Fills defaults and checks every field; one error lists every problem, each with field, value and what is allowed. */
 export function resolveAdafactorConfig(config: AdafactorConfig): ResolvedAdafactorConfig {
@@ -66,7 +74,7 @@ export function resolveAdafactorConfig(config: AdafactorConfig): ResolvedAdafact
     if (!(CONFIG_FIELDS as readonly string[]).includes(key)) problems.push(`unknown field "${key}": allowed fields: ${CONFIG_FIELDS.join(', ')}`);
   }
   const resolved: ResolvedAdafactorConfig = { ...ADAFACTOR_DEFAULTS, ...definedOnly(config) } as ResolvedAdafactorConfig;
-  const check = (field: keyof ResolvedAdafactorConfig, ok: (v: number) => boolean, allowed: string): void => {
+  const check = (field: Exclude<keyof ResolvedAdafactorConfig, 'scaleParameter'>, ok: (v: number) => boolean, allowed: string): void => {
     const value: unknown = resolved[field];
     if (typeof value !== 'number' || Number.isNaN(value) || !ok(value)) problems.push(`${field} = ${typeof value === 'number' ? String(value) : (JSON.stringify(value) ?? String(value))}: allowed: ${allowed}`);
   };
@@ -76,6 +84,8 @@ export function resolveAdafactorConfig(config: AdafactorConfig): ResolvedAdafact
   check('decayRate', (v) => v > 0 && v <= 1, 'a number in (0, 1] (beta2_t = 1 - t^(-decayRate); 0.8 in the paper)');
   check('clipThreshold', (v) => v > 0, 'a number > 0 (Infinity disables update clipping)');
   check('eps1', (v) => Number.isFinite(v) && v > 0, 'a finite number > 0 (e.g. 1e-30)');
+  check('eps2', (v) => Number.isFinite(v) && v > 0, 'a finite number > 0 (e.g. 1e-3)');
+  if (typeof resolved.scaleParameter !== 'boolean') problems.push(`scaleParameter = ${JSON.stringify(resolved.scaleParameter)}: allowed: true or false`);
   if (problems.length > 0) throw new Error(`Adafactor config: ${problems.join('; ')}`);
   return resolved;
 }
@@ -128,7 +138,7 @@ export class Adafactor extends tf.Optimizer {
     const entries: [string, tf.Tensor | null | undefined][] = Array.isArray(variableGradients)
       ? variableGradients.map((g) => [g.name, g.tensor])
       : Object.entries(variableGradients);
-    const { learningRate, weightDecay, decayRate, clipThreshold, eps1 } = this.config;
+    const { weightDecay, decayRate, clipThreshold, eps1, scaleParameter, eps2 } = this.config;
     for (const [name, gradient] of entries) {
       // HF skips parameters without a gradient, and their step count does not advance.
       if (gradient === null || gradient === undefined) continue;
@@ -162,10 +172,12 @@ export class Adafactor extends tf.Optimizer {
         // Update clipping: an update whose RMS exceeds clipThreshold is scaled down to it (no-op otherwise).
         const rms = tf.sqrt(tf.mean(tf.square(update))); // []
         update = tf.div(update, tf.maximum(tf.div(rms, clipThreshold), 1));
+        // The step: constant, or relative to the parameter's RMS before this update (HF scale_parameter).
+        const learningRate: tf.Tensor | number = scaleParameter ? tf.mul(tf.maximum(tf.sqrt(tf.mean(tf.square(variable))), eps2), this.config.learningRate) : this.config.learningRate; // []
         update = tf.mul(update, learningRate);
         let value: tf.Tensor = variable;
         // Decoupled weight decay on the current value, then the update, in HF's order.
-        if (weightDecay !== 0) value = tf.add(value, tf.mul(value, -weightDecay * learningRate));
+        if (weightDecay !== 0) value = tf.add(value, tf.mul(value, tf.mul(learningRate, -weightDecay)));
         variable.assign(tf.sub(value, update));
         slot.stepVariable.assign(tf.scalar(step, 'int32'));
       });

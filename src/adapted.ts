@@ -86,14 +86,17 @@ export class AdaptedModel {
   /** Every trainable tensor: added ones by their own name, base copies by the base name. */
   readonly trainable: Map<string, tf.Variable>;
   private readonly trainableBaseNames: readonly string[];
+  /** The trial seed, for training-time randomness in hooks (LoRA dropout masks). */
+  private readonly seed: number;
 
-  private constructor(base: GPT2, method: PeftMethod, options: MethodOptions, plan: ParameterPlan, trainable: Map<string, tf.Variable>) {
+  private constructor(base: GPT2, method: PeftMethod, options: MethodOptions, plan: ParameterPlan, trainable: Map<string, tf.Variable>, seed: number) {
     this.base = base;
     this.method = method;
     this.options = options;
     this.plan = plan;
     this.trainable = trainable;
     this.trainableBaseNames = plan.trainableBase.map((p) => p.name);
+    this.seed = seed;
   }
 
   /** Applies a method (options already resolved) to a frozen base model, allocating its trainable tensors. */
@@ -111,12 +114,12 @@ export class AdaptedModel {
     for (const { name } of plan.trainableBase) {
       trainable.set(name, variableFrom(base.parameter(name).clone(), name));
     }
-    return new AdaptedModel(base, method, options, plan, trainable);
+    return new AdaptedModel(base, method, options, plan, trainable, context.seed);
   }
 
   /** The hooks for a forward pass with the current trainable values. */
   hooks(): ModelHooks {
-    const methodHooks = this.method.hooks(this.trainable, this.base.config, this.options, (name) => this.base.parameter(name));
+    const methodHooks = this.method.hooks(this.trainable, this.base.config, this.options, (name) => this.base.parameter(name), this.seed);
     if (this.trainableBaseNames.length === 0) return methodHooks;
     const overrides = new Map<string, tf.Tensor>(methodHooks.parameterOverrides ?? []);
     for (const name of this.trainableBaseNames) overrides.set(name, this.trainable.get(name) as tf.Variable);

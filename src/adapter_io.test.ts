@@ -72,7 +72,7 @@ describe('adapter files', () => {
   });
 
   it('refuses missing folders, foreign files and future versions', async () => {
-    await assert.rejects(loadAdapter(path.join(dir, 'nowhere'), base), /no adapter in .*nowhere: .*adapter\.json does not exist/);
+    await assert.rejects(loadAdapter(path.join(dir, 'nowhere'), base), /no adapter in .*nowhere \(neither adapter_config\.json, PEFT's format, nor adapter\.json\): .*adapter\.json does not exist/);
     const json = await readFile(path.join(dir, 'ok', ADAPTER_CONFIG_FILE), 'utf8');
     for (const [name, edit, message] of [
       ['foreign', (j: Record<string, unknown>) => ({ ...j, format: 'something' }), /format "something", expected "peftscale-adapter"/],

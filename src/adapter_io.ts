@@ -183,7 +183,7 @@ export interface LoadedAdapter {
 /** Reads and checks adapter.json: format, version, and that its model config is the base's. */
 export async function readAdapterConfig(dir: string, base: ModelConfig): Promise<AdapterConfigFile> {
   const configPath = path.join(dir, ADAPTER_CONFIG_FILE);
-  const raw = await readJsonFile(configPath, `no adapter in ${dir}: neither ${PEFT_CONFIG_FILE} (PEFT) nor ${ADAPTER_CONFIG_FILE} is there;`);
+  const raw = await readJsonFile(configPath, `no adapter in ${dir} (neither ${PEFT_CONFIG_FILE}, PEFT's format, nor ${ADAPTER_CONFIG_FILE})`);
   return checkAdapterRecord(raw, configPath, base);
 }
 

@@ -43,7 +43,8 @@ export interface TimeOptions {
   /** Called after every call, warm-up included, outside the measured time (memory sampling). */
   afterEach?: () => void;
   /** Called with each measured call's time as soon as it is measured (progress display). */
-  onSample?: (index: number, ms: number) => void;
+  /** Called after each measured call with its wall time and the process CPU time it used (all threads). */
+  onSample?: (index: number, ms: number, cpuMs: number) => void;
 }
 
 /** Times a synchronous function with tinybench: `warmup` unmeasured calls, then exactly `iterations` measured ones. */
@@ -66,11 +67,13 @@ export function timeSync(name: string, fn: () => void, options: TimeOptions): Ti
     (): FnReturnedObject => {
       // Timed here so the samples keep their order; tinybench records the same values.
       const start = bench.now();
+      const cpuStart = process.cpuUsage();
       fn();
       const elapsed = bench.now() - start;
       if (measuring) {
         samplesMs.push(elapsed);
-        options.onSample?.(samplesMs.length - 1, elapsed);
+        const cpu = process.cpuUsage(cpuStart); // microseconds since cpuStart
+        options.onSample?.(samplesMs.length - 1, elapsed, (cpu.user + cpu.system) / 1000);
       }
       return { overriddenDuration: elapsed };
     },
@@ -257,7 +260,7 @@ export function timeTrainingSteps(
   model: AdaptedModel,
   optimizer: tf.Optimizer,
   tokens: tf.Tensor2D,
-  options: { warmupSteps: number; steps: number; onStep?: (index: number, ms: number) => void },
+  options: { warmupSteps: number; steps: number; onStep?: (index: number, ms: number, cpuMs: number) => void },
 ): StepTiming {
   if (options.steps < 1) throw new Error(`steps = ${options.steps}: allowed: at least 1`);
   let lastLoss = NaN;
@@ -419,6 +422,11 @@ export interface ReferenceStepResult {
   peakTensorBytes: number;
   peakRssBytes: number;
   samplesMs: number[];
+  /**
+   * Median process CPU time per step (user + system, all threads). On a shared machine wall time
+   * includes waiting for a core; with one compute thread, CPU time is the work itself. Absent in older files.
+   */
+  cpuMedianMs?: number;
 }
 
 /** A model the benchmark ran on. */

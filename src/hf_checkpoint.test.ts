@@ -16,7 +16,7 @@ import { BpeTokenizer } from './bpe_tokenizer.js';
 import { CONFIG_FILE, loadCheckpoint, saveCheckpoint, WEIGHTS_FILE, WEIGHTS_INDEX_FILE } from './checkpoint.js';
 import { GPT2 } from './model.js';
 import { loadPretrained } from './pretrained.js';
-import { readSafetensorsFile } from './safetensors.js';
+import { encodeSafetensors, readSafetensorsFile } from './safetensors.js';
 
 const BASE = path.join(HF_FIXTURES, 'tiny-gpt2');
 let root = '';
@@ -169,9 +169,8 @@ describe('Hugging Face GPT-2 checkpoints and tokenizer (golden: transformers)', 
     const head = tensors.get('lm_head.weight');
     assert.ok(head !== undefined);
     (head.data as Float32Array)[5] += 1;
-    const { encodeSafetensors } = await import('./safetensors.js');
-    const halves = new Map([...tensors].map(([name, t]) => [name, { dtype: 'F32' as const, shape: t.shape, data: t.data as Float32Array }]));
-    fs.writeFileSync(path.join(untied, WEIGHTS_FILE), encodeSafetensors(halves));
+    const widened = new Map([...tensors].map(([name, t]) => [name, { dtype: 'F32' as const, shape: t.shape, data: t.data as Float32Array }]));
+    fs.writeFileSync(path.join(untied, WEIGHTS_FILE), encodeSafetensors(widened));
     await assert.rejects(loadCheckpoint(untied), /1 mismatch:\n {2}lm_head\.weight: differs from wte\.weight; only a tied LM head is supported/);
 
     const noWeights = copyFixture('tiny-gpt2');
@@ -181,6 +180,16 @@ describe('Hugging Face GPT-2 checkpoints and tokenizer (golden: transformers)', 
     const noTokenizer = copyFixture('tiny-gpt2-hub-f16');
     fs.rmSync(path.join(noTokenizer, 'merges.txt'));
     await assert.rejects(loadPretrained(noTokenizer), /no tokenizer in .*: expected tokenizer\.json, or vocab\.json \+ merges\.txt \(missing: merges\.txt\)/);
+
+    const wordPiece = copyFixture('tiny-gpt2');
+    editJson(path.join(wordPiece, 'tokenizer.json'), (json) => {
+      (json.model as Record<string, unknown>).type = 'WordPiece';
+    });
+    await assert.rejects(loadPretrained(wordPiece), /tokenizer\.json: model\.type "WordPiece"; only a byte-level BPE/);
+
+    const badMerges = copyFixture('tiny-gpt2-hub-f16');
+    fs.appendFileSync(path.join(badMerges, 'merges.txt'), 'a b c\n');
+    await assert.rejects(loadPretrained(badMerges), /merges\.txt: line \d+ is "a b c"; expected two tokens separated by one space/);
 
     const small = copyFixture('tiny-gpt2');
     editJson(path.join(small, CONFIG_FILE), (json) => {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
+import type { BackendName } from './backend.js';
 import { PRESETS, findPreset, type ModelConfig } from './config.js';
 import { GPT2 } from './model.js';
 import { closedFormParameterCount, countParameters, modelParameterSpecs, numel } from './params.js';
@@ -97,18 +98,22 @@ for (const backend of testBackends()) {
 }
 
 describe('backends agree', () => {
-  it('cpu and wasm give the same forward pass within 1e-4', async () => {
+  it('cpu and every other tested backend give the same forward pass within 1e-4', async () => {
     const config: ModelConfig = { ...TINY_CONFIG, dModel: 32, nHeads: 4, dFF: 128 };
     const logits: number[][] = [];
-    for (const backend of ['cpu', 'wasm'] as const) {
+    const backends: BackendName[] = ['cpu', ...testBackends().filter((b) => b !== 'cpu')];
+    assert.ok(backends.length >= 2, 'at least one backend besides cpu is tested');
+    for (const backend of backends) {
       await useBackend(backend);
       const model = GPT2.initialize(config, 11);
       logits.push(Array.from(model.forward(tokenRows(3, 20, config.vocabSize)).dataSync()));
       model.dispose();
     }
-    assert.equal(logits[0].length, logits[1].length);
-    const worst = logits[0].reduce((max, value, i) => Math.max(max, Math.abs(value - logits[1][i])), 0);
-    assert.ok(worst <= 1e-4, `max difference ${worst}`);
+    for (let b = 1; b < backends.length; b++) {
+      assert.equal(logits[0].length, logits[b].length);
+      const worst = logits[0].reduce((max, value, i) => Math.max(max, Math.abs(value - logits[b][i])), 0);
+      assert.ok(worst <= 1e-4, `${backends[b]}: max difference ${worst}`);
+    }
   });
 });
 

@@ -70,8 +70,8 @@ export interface PeftMethod {
   closedFormTrainable(config: ModelConfig, options: MethodOptions): number;
   /** Initial values for an added tensor when its initialiser needs the model or the task (sampled vocab, label words). */
   initialValues?(spec: ParamSpec, options: MethodOptions, context: MethodContext): Float32Array | null;
-  /** Hooks for a forward pass with the current trainable tensors. */
-  hooks(tensors: TensorMap, config: ModelConfig, options: MethodOptions, base: BaseReader): ModelHooks;
+  /** Hooks for a forward pass with the current trainable tensors; `seed` is the trial seed (training-time randomness such as dropout). */
+  hooks(tensors: TensorMap, config: ModelConfig, options: MethodOptions, base: BaseReader, seed?: number): ModelHooks;
   /**
    * What is saved for one task (the deployable adapter), computed from the trainable tensors: by default
    * the trainable tensors themselves; P-tuning and projected prefix tuning save the computed prompts.

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { optionsLabel, summarize, type TrialRecord } from './results.js';
+import { leftChance, optionsLabel, summarize, summaryCounts, type TrialRecord } from './results.js';
 
 /** A record with only what summarize reads filled in meaningfully. */
-function record(method: string, preset: string, task: string, seed: number, accuracy: number, status: TrialRecord['status'] = 'finished'): TrialRecord {
+function record(method: string, preset: string, task: string, seed: number, accuracy: number, status: TrialRecord['status'] = 'finished', gain: boolean | null = true): TrialRecord {
   return {
-    format: 1,
+    format: 2,
     key: `${method}-${preset}-${task}-${seed}`,
     sweeps: ['s'],
     config: {
@@ -23,8 +23,10 @@ function record(method: string, preset: string, task: string, seed: number, accu
     status,
     divergedAt: status === 'diverged' ? { step: 3, loss: NaN } : null,
     parameters: { trainable: 10, base: preset === 'small' ? 100 : 1000, total: 1010, percent: 1, adapterBytes: 40 },
-    dev: { accuracy, examples: 10, majority: 0.5, bestStep: 0 },
+    dev: { accuracy, examples: 10, majority: 0.5, bestStep: gain === true ? 1 : 0 },
     test: { accuracy, examples: 10, majority: 0.5 },
+    final: { step: 1, dev: accuracy, test: accuracy - 0.1 },
+    gainOverInit: gain,
     lossCurve: [],
     devCurve: [],
     timing: { trainSeconds: 1, evalSeconds: 1, stepSecondsMedian: 0.5, tokensPerSecond: 100, tokensPerRow: 10 },
@@ -85,5 +87,52 @@ describe('summaries over seeds', () => {
   it('option labels are stable and leave out empty and derived values', () => {
     assert.equal(optionsLabel({ rank: 8, alpha: 16, targets: ['c_attn', 'c_proj'] }), 'alpha=16 rank=8 targets=c_attn+c_proj');
     assert.equal(optionsLabel({ 'init-text': '', 'prompt-tokens': ['1'], shots: 2 }), 'shots=2');
+  });
+});
+
+describe('no gain over init, breakouts, recovered share, one-seed intervals', () => {
+  const records = [
+    record('full', 'mid', 'a', 0, 0.9),
+    record('full', 'mid', 'a', 1, 0.9),
+    record('full', 'mid', 'a', 2, 0.92),
+    record('prompt-tuning', 'mid', 'a', 0, 0.7, 'finished', false),
+    record('prompt-tuning', 'mid', 'a', 1, 0.7, 'finished', true),
+    record('prompt-tuning', 'mid', 'a', 2, 0.8, 'finished', false),
+    record('prompt-design', 'mid', 'a', 0, 0.5, 'finished', null),
+    record('full', 'tiny', 'a', 0, 0.6),
+    record('full', 'tiny', 'a', 1, 0.9),
+    record('prompt-tuning', 'tiny', 'a', 0, 0.55, 'finished', false),
+  ];
+  const rows = summarize(records);
+  const find = (method: string, preset: string) => rows.find((r) => r.method === method && r.preset === preset && r.task === 'a');
+
+  it('counts trials that kept their init, null for methods that train nothing', () => {
+    assert.equal(find('prompt-tuning', 'mid')?.noGain, 2);
+    assert.equal(find('full', 'mid')?.noGain, 0);
+    assert.equal(find('prompt-design', 'mid')?.noGain, null);
+    assert.deepEqual(summaryCounts(rows), { trained: 9, noGain: 3, oneSeed: 2, diverged: 0 });
+  });
+
+  it('breakouts: above the majority rate by a one-sided 95% binomial margin (0.5 + 1.645·√(0.25/10) ≈ 0.76)', () => {
+    assert.equal(find('prompt-tuning', 'mid')?.breakouts, 1, 'only the 0.8 seed leaves chance');
+    assert.equal(find('full', 'mid')?.breakouts, 3);
+    assert.equal(leftChance(record('lora', 'x', 'a', 0, 0.76)), false);
+    assert.equal(leftChance(record('lora', 'x', 'a', 0, 0.77)), true);
+    assert.equal(leftChance(record('lora', 'x', 'a', 0, 0.99, 'diverged')), false);
+  });
+
+  it("the share of full tuning's gain above chance, only when full tuning clearly left chance", () => {
+    const full = (0.9 + 0.9 + 0.92) / 3;
+    assert.ok(Math.abs((find('prompt-tuning', 'mid')?.recovered ?? NaN) - (0.7333333333 - 0.5) / (full - 0.5)) < 1e-6);
+    assert.ok(Math.abs((find('full', 'mid')?.recovered ?? NaN) - 1) < 1e-12);
+    // On tiny, full tuning's two seeds (0.6, 0.9) give an interval reaching below chance: no share.
+    assert.equal(find('prompt-tuning', 'tiny')?.recovered, null);
+  });
+
+  it('one seed: NaN interval, never a zero-width one; the final-step mean beside the chosen one', () => {
+    const one = find('prompt-tuning', 'tiny');
+    assert.equal(one?.n, 1);
+    assert.ok(Number.isNaN(one?.ci95[0]) && Number.isNaN(one?.ci95[1]));
+    assert.ok(Math.abs((find('prompt-tuning', 'mid')?.finalMean ?? NaN) - (0.7333333333 - 0.1)) < 1e-6);
   });
 });

@@ -7,7 +7,9 @@
 import type { OptionValue } from './peft.js';
 import { confidenceInterval } from './stats.js';
 
-export const RESULTS_FORMAT_VERSION = 1;
+export const RESULTS_FORMAT_VERSION = 2;
+/** Formats the report still reads: 1 lacks the final-step scores, the gain-over-init flag and the gates. */
+export const READABLE_RESULTS_FORMATS: readonly number[] = [1, 2];
 
 /** How a trial trains: resolved values, never defaults left implicit. */
 export interface TrainingConfig {
@@ -40,11 +42,19 @@ export interface TrialConfig {
   /** Seed of the trial: initialisation of the method's tensors, batch order. */
   seed: number;
   training: TrainingConfig;
+  /** true: the frozen model is the never-trained control of the preset (same init weights, no pretraining). Absent: the pretrained model. */
+  control?: true;
   /** A task from files: its recipe and a fingerprint of the files' contents and the split rules (not their paths). */
   dataset?: { recipe: string; fingerprint: string };
   /** A frozen model from a checkpoint folder (instead of a pretrained ps-* preset): a fingerprint of its files. */
   checkpoint?: { fingerprint: string };
 }
+
+/** The frozen model a trial tuned, as summaries name it: the preset, or "<preset> (never trained)" for the control. */
+export function frozenModelName(config: Pick<TrialConfig, 'preset' | 'control'>): string {
+  return config.control === true ? `${config.preset}${CONTROL_SUFFIX}` : config.preset;
+}
+export const CONTROL_SUFFIX = ' (never trained)';
 
 /** A dev or test evaluation by label-word scoring. */
 export interface Evaluation {
@@ -81,7 +91,18 @@ export interface TrialRecord {
   };
   /** Dev score of the chosen checkpoint and the step it came from (0: before training). */
   dev: Evaluation & { bestStep: number };
+  /** Test score of the chosen (best-dev) checkpoint. */
   test: Evaluation;
+  /**
+   * The last step's dev and test scores (the trained prompt whatever dev said), beside the chosen ones;
+   * null in format-1 records. For a diverged trial, test is NaN (its weights are not finite).
+   */
+  final: { step: number; dev: number; test: number } | null;
+  /**
+   * Whether training improved dev on the initial values (best-dev step > 0): false means the reported
+   * checkpoint is the untrained init ("no gain over init"); null when nothing trains (prompt design).
+   */
+  gainOverInit: boolean | null;
   /** Mean training loss per evaluation interval: [step, loss] pairs. */
   lossCurve: [number, number][];
   /** Dev accuracy at each evaluation: [step, accuracy] pairs. */
@@ -149,6 +170,20 @@ export interface SummaryRow {
   /** Finished trials in the group (diverged ones are counted in `diverged`, not averaged). */
   n: number;
   diverged: number;
+  /** Finished trials whose chosen checkpoint is the untrained init (no gain over init); null when nothing trains. */
+  noGain: number | null;
+  /** Finished trials whose test accuracy is clearly above the majority baseline (see {@link leftChance}). */
+  breakouts: number;
+  /** Mean over seeds of the last step's test accuracy (NaN when the records lack it). */
+  finalMean: number;
+  /** Mean majority-class (chance) test accuracy of the group's trials. */
+  chance: number;
+  /**
+   * The share of full model tuning's gain above chance that this row recovers, (mean - chance) /
+   * (full's mean - chance) on the same preset and task; null when full tuning did not clearly leave
+   * chance (its interval's low end not above it) or is absent.
+   */
+  recovered: number | null;
   /** Test accuracy across seeds: mean, sample standard deviation, 95% Student-t interval. */
   mean: number;
   std: number;
@@ -195,7 +230,7 @@ export function summarize(records: readonly TrialRecord[]): SummaryRow[] {
     diverged: number;
   }
   const groups = new Map<string, Group>();
-  const groupKey = (r: TrialRecord, task: string): string => JSON.stringify([r.config.preset, r.config.method, optionsLabel(r.config.options), task]);
+  const groupKey = (r: TrialRecord, task: string): string => JSON.stringify([frozenModelName(r.config), r.config.method, optionsLabel(r.config.options), task]);
   for (const record of records) {
     const key = groupKey(record, record.config.task);
     let group = groups.get(key);
@@ -215,7 +250,7 @@ export function summarize(records: readonly TrialRecord[]): SummaryRow[] {
     const scores = [...bySeed.values()];
     const interval = confidenceInterval(scores);
     const made: SummaryRow = {
-      preset: first.config.preset,
+      preset: frozenModelName(first.config),
       baseParameters: first.parameters.base,
       method: first.config.method,
       optionsLabel: optionsLabel(first.config.options),
@@ -225,6 +260,11 @@ export function summarize(records: readonly TrialRecord[]): SummaryRow[] {
       percent: first.parameters.percent,
       n: scores.length,
       diverged,
+      noGain: used.some((r) => r.gainOverInit !== null) ? used.filter((r) => r.gainOverInit === false).length : null,
+      breakouts: used.filter(leftChance).length,
+      finalMean: meanOf(used.map((r) => r.final?.test ?? NaN)),
+      chance: meanOf(used.map((r) => r.test.majority)),
+      recovered: null,
       mean: interval.mean,
       std: interval.std,
       ci95: [interval.low, interval.high],
@@ -271,6 +311,8 @@ export function summarize(records: readonly TrialRecord[]): SummaryRow[] {
     const differences = reference === undefined ? [] : [...mine].filter(([seed]) => reference.has(seed)).map(([seed, score]) => score - (reference.get(seed) ?? NaN));
     r.gapToFull = differences.length === 0 ? null : meanOf(differences);
   }
+  const fullRows = new Map(rows.filter((r) => r.method === 'full').map((r) => [JSON.stringify([r.preset, r.task]), r]));
+  for (const r of rows) r.recovered = recoveredShare(r, fullRows.get(JSON.stringify([r.preset, r.task])));
   rows.sort(
     (a, b) =>
       a.baseParameters - b.baseParameters ||
@@ -282,8 +324,52 @@ export function summarize(records: readonly TrialRecord[]): SummaryRow[] {
   return rows;
 }
 
+/**
+ * Whether a trial left chance: test accuracy above the majority baseline p by more than a one-sided 95%
+ * binomial margin, 1.645·√(p(1-p)/n) (the audit's "breaks out or does not": a run that does not stays
+ * at the baseline within sampling noise).
+ */
+export function leftChance(record: Pick<TrialRecord, 'status' | 'test'>): boolean {
+  if (record.status !== 'finished') return false;
+  const p = record.test.majority;
+  const n = record.test.examples;
+  return n > 0 && record.test.accuracy > p + 1.645 * Math.sqrt((p * (1 - p)) / n);
+}
+
+/**
+ * The share of full model tuning's gain above chance that a row recovers: (mean - chance) / (full's
+ * mean - chance), from the same preset and task. Null when full tuning is absent or did not clearly
+ * leave chance (the low end of its 95% interval is not above chance): a share of no gain means nothing.
+ */
+export function recoveredShare(row: Pick<SummaryRow, 'mean' | 'chance'>, full: Pick<SummaryRow, 'mean' | 'chance' | 'ci95' | 'n'> | undefined): number | null {
+  if (full === undefined || full.n < 2 || !(full.ci95[0] > full.chance) || !Number.isFinite(row.mean)) return null;
+  return (row.mean - row.chance) / (full.mean - full.chance);
+}
+
+/** Counts over a summary's rows for a caption: trials that reported their init, breakouts, one-seed rows. */
+export interface SummaryCounts {
+  /** Finished trials of methods that train. */
+  trained: number;
+  /** Of those, trials whose chosen checkpoint is the untrained init. */
+  noGain: number;
+  /** Rows with a single finished seed (no interval). */
+  oneSeed: number;
+  diverged: number;
+}
+
+/** Totals over per-task rows (the "average" rows would count trials twice). */
+export function summaryCounts(rows: readonly SummaryRow[]): SummaryCounts {
+  const own = rows.filter((r) => r.task !== 'average');
+  return {
+    trained: own.filter((r) => r.noGain !== null).reduce((sum, r) => sum + r.n, 0),
+    noGain: own.reduce((sum, r) => sum + (r.noGain ?? 0), 0),
+    oneSeed: own.filter((r) => r.n === 1).length,
+    diverged: own.reduce((sum, r) => sum + r.diverged, 0),
+  };
+}
+
 /** The figure a sweep feeds in the report (null: tables only). */
-export const FIGURE_KINDS = ['scaling', 'prompt-length', 'init'] as const;
+export const FIGURE_KINDS = ['scaling', 'prompt-length', 'init', 'control'] as const;
 export type FigureKind = (typeof FIGURE_KINDS)[number];
 
 /** One sweep of an experiment as run.json records it. */
@@ -339,6 +425,11 @@ export interface CapabilityGates {
   rule: string;
   /** Why the gates fail; empty when they pass. */
   reasons: string[];
+  /**
+   * Per task: whether the frozen model had what the task needs (`gate` names the score that decided: the
+   * probe of the task's skill, or the task's own zero-shot score) and why not. Absent in older gates.
+   */
+  tasks?: Record<string, { pass: boolean; gate: string; reasons: string[] }>;
 }
 
 /** run.json: what a results folder is (written beside results.jsonl; reports read it for captions). */

@@ -39,7 +39,7 @@ describe('Student-t statistics', () => {
     assert.ok(Math.abs(interval.mean - 0.713333) < 1e-6);
     assert.ok(Math.abs(interval.std - 0.0251661) < 1e-6, 'n - 1 in the denominator');
     assert.ok(Math.abs(interval.high - interval.mean - (4.302653 * 0.0251661) / Math.sqrt(3)) < 1e-6);
-    assert.deepEqual(confidenceInterval([0.5]), { n: 1, mean: 0.5, std: NaN, low: 0.5, high: 0.5 });
+    assert.deepEqual(confidenceInterval([0.5]), { n: 1, mean: 0.5, std: NaN, low: NaN, high: NaN }, 'one seed: no interval (NaN), never a zero-width one');
     assert.ok(Number.isNaN(confidenceInterval([]).mean));
     assert.throws(() => studentTQuantile(1, 3), /p = 1: allowed: 0 < p < 1/);
     assert.throws(() => confidenceInterval([1, 2], 95), /level = 95/);

@@ -94,7 +94,7 @@ export interface Interval {
   mean: number;
   /** Sample standard deviation (n - 1 in the denominator); NaN for n < 2. */
   std: number;
-  /** mean ∓ t(1 - α/2, n - 1) · std / √n; both equal the mean for n = 1 and are NaN for n = 0. */
+  /** mean ∓ t(1 - α/2, n - 1) · std / √n; NaN for n < 2 (one seed says nothing about spread: no zero-width interval). */
   low: number;
   high: number;
 }
@@ -105,7 +105,7 @@ export function confidenceInterval(values: readonly number[], level = 0.95): Int
   const n = values.length;
   if (n === 0) return { n, mean: NaN, std: NaN, low: NaN, high: NaN };
   const mean = Number(mathMean([...values]));
-  if (n === 1) return { n, mean, std: NaN, low: mean, high: mean };
+  if (n === 1) return { n, mean, std: NaN, low: NaN, high: NaN };
   const std = Number(mathStd([...values], 'unbiased'));
   const half = (studentTQuantile(1 - (1 - level) / 2, n - 1) * std) / Math.sqrt(n);
   return { n, mean, std, low: mean - half, high: mean + half };

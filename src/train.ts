@@ -7,25 +7,27 @@ import { Adafactor } from './adafactor.js';
 import type { AdaptedModel } from './adapted.js';
 import { unknownNameMessage } from './config.js';
 
-export const OPTIMIZER_NAMES = ['adam', 'sgd', 'adafactor'] as const;
+export const OPTIMIZER_NAMES = ['adam', 'sgd', 'adafactor', 'adafactor-scaled'] as const;
+/** Optimisers that apply (decoupled) weight decay. */
+export const WEIGHT_DECAY_OPTIMIZERS: readonly string[] = ['adafactor', 'adafactor-scaled'];
 export type OptimizerName = (typeof OPTIMIZER_NAMES)[number];
 
 export interface OptimizerOptions {
-  /** Decoupled weight decay (p ← p - lr·weightDecay·p); only adafactor takes a nonzero value. Default 0. */
+  /** Decoupled weight decay (p ← p - lr·weightDecay·p); only the adafactor optimisers take a nonzero value. Default 0. */
   weightDecay?: number;
 }
 
 /**
  * An optimiser by name; an unknown name suggests the nearest one. `adafactor` is the prompt-tuning
- * configuration of Lester et al. 2021 (see adafactor.ts). Adam and SGD here have no weight decay, so a
+ * configuration of Lester et al. 2021 (see adafactor.ts); `adafactor-scaled` the same with HF's scale_parameter. Adam and SGD here have no weight decay, so a
  * nonzero one is an error rather than silently dropped.
  */
 export function createOptimizer(name: string, learningRate: number, options: OptimizerOptions = {}): tf.Optimizer {
   if (!(learningRate > 0) || !Number.isFinite(learningRate)) throw new Error(`learning rate = ${learningRate}: allowed: a finite number > 0`);
   const weightDecay = options.weightDecay ?? 0;
   if (!(weightDecay >= 0) || !Number.isFinite(weightDecay)) throw new Error(`weight decay = ${weightDecay}: allowed: a finite number ≥ 0`);
-  if (weightDecay !== 0 && name !== 'adafactor' && (OPTIMIZER_NAMES as readonly string[]).includes(name)) {
-    throw new Error(`weight decay = ${weightDecay} with optimizer "${name}": allowed: 0 (only adafactor applies weight decay)`);
+  if (weightDecay !== 0 && !WEIGHT_DECAY_OPTIMIZERS.includes(name) && (OPTIMIZER_NAMES as readonly string[]).includes(name)) {
+    throw new Error(`weight decay = ${weightDecay} with optimizer "${name}": allowed: 0 (only ${WEIGHT_DECAY_OPTIMIZERS.join(' and ')} apply weight decay)`);
   }
   switch (name) {
     case 'adam':
@@ -34,6 +36,9 @@ export function createOptimizer(name: string, learningRate: number, options: Opt
       return tf.train.sgd(learningRate);
     case 'adafactor':
       return new Adafactor({ learningRate, weightDecay });
+    case 'adafactor-scaled':
+      // The step relative to each parameter's RMS (HF scale_parameter): see the README's Methods on why.
+      return new Adafactor({ learningRate, weightDecay, scaleParameter: true });
     default:
       throw new Error(unknownNameMessage('optimizer', name, OPTIMIZER_NAMES));
   }

@@ -1,9 +1,9 @@
 /**
  * Shared test utilities. The same tests run on every backend that loads here: wasm and cpu always,
- * tensorflow when @tensorflow/tfjs-node is installed (PEFTSCALE_TEST_BACKENDS overrides the list).
+ * tensorflow when a tfjs-node addon is built (`npm run setup:native`); PEFTSCALE_TEST_BACKENDS overrides the list.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend, type BackendName } from '../src/backend.js';
+import { initBackend, nativeAddonInstalled, type BackendName } from '../src/backend.js';
 import type { ModelConfig } from '../src/config.js';
 import { GPT2 } from '../src/model.js';
 
@@ -12,7 +12,14 @@ export const TINY_CONFIG: ModelConfig = { vocabSize: 260, contextLength: 64, dMo
 export function testBackends(): BackendName[] {
   const fromEnv = process.env.PEFTSCALE_TEST_BACKENDS;
   if (fromEnv !== undefined && fromEnv !== '') return fromEnv.split(',').map((s) => s.trim()) as BackendName[];
-  return ['wasm', 'cpu'];
+  return nativeAddonInstalled() ? ['wasm', 'cpu', 'tensorflow'] : ['wasm', 'cpu'];
+}
+
+/** The backend `auto` picks here, which worker threads of the runner use unless PEFTSCALE_BACKEND says otherwise. */
+export function expectedAutoBackend(): BackendName {
+  const fromEnv = process.env.PEFTSCALE_BACKEND;
+  if (fromEnv !== undefined && fromEnv !== '' && fromEnv !== 'auto') return fromEnv as BackendName;
+  return nativeAddonInstalled() ? 'tensorflow' : 'wasm';
 }
 
 export async function useBackend(name: BackendName): Promise<void> {

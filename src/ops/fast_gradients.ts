@@ -20,6 +20,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs';
 
 let installed = false;
+/** The backends on which the rewrites run; elsewhere the stock gradient does (see {@link installFastGradients}). */
+let fastOn: ReadonlySet<string> = new Set();
+
+/** True when the active backend uses the rewritten gradients. */
+function fast(): boolean {
+  return fastOn.has(tf.getBackend());
+}
 
 function stockGradient(kernelName: string): tf.GradConfig {
   const config = tf.getGradient(kernelName);
@@ -50,7 +57,13 @@ function sumLeadingAxesByMatmul(dy: tf.Tensor, targetShape: readonly number[]): 
   return tf.reshape(summed, [...targetShape]);
 }
 
-export function installFastGradients(): void {
+/**
+ * Registers the rewritten gradients (once; the registry is global) and sets the backends they apply to;
+ * on any other backend each falls through to TensorFlow.js's stock gradient at the time it runs, so a
+ * process that switches backends (the tests do) gets the right one on each.
+ */
+export function installFastGradients(backends: readonly string[] = ['wasm', 'cpu']): void {
+  fastOn = new Set(backends);
   if (installed) return;
   installed = true;
 
@@ -63,7 +76,7 @@ export function installFastGradients(): void {
       const gradient = dy as tf.Tensor;
       const { transposeA, transposeB } = attrs as unknown as tf.BatchMatMulAttrs;
       // Broadcast batch shapes need the stock reduction; everything else gets explicit transposes.
-      if (a.rank !== b.rank || (a.rank > 2 && a.shape.slice(0, -2).join() !== b.shape.slice(0, -2).join())) {
+      if (!fast() || a.rank !== b.rank || (a.rank > 2 && a.shape.slice(0, -2).join() !== b.shape.slice(0, -2).join())) {
         return stockMatMul.gradFunc(dy, saved, attrs);
       }
       const t = transposeLastTwo;
@@ -89,7 +102,7 @@ export function installFastGradients(): void {
     gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: tf.NamedAttrMap) => {
       const [x, indices] = saved;
       const { axis, batchDims } = attrs as unknown as tf.GatherV2Attrs;
-      if (axis !== 0 || batchDims !== 0) return stockGather.gradFunc(dy, saved, attrs);
+      if (!fast() || axis !== 0 || batchDims !== 0) return stockGather.gradFunc(dy, saved, attrs);
       return {
         x: () => {
           const rowShape = x.shape.slice(1);
@@ -110,6 +123,7 @@ export function installFastGradients(): void {
       const [a, b] = saved;
       const gradient = dy as tf.Tensor;
       const stock = stockAdd.gradFunc(dy, saved, attrs);
+      if (!fast()) return stock;
       const forInput = (input: tf.Tensor, fallback: () => tf.Tensor) => (): tf.Tensor => {
         if (input.shape.join() === gradient.shape.join()) return gradient;
         return sumLeadingAxesByMatmul(gradient, input.shape) ?? fallback();

@@ -1,0 +1,151 @@
+/**
+ * Capability gates in the report (run.json's pretrained[].gates, measured when each frozen model was
+ * pretrained): the verdict that decides whether a scaling claim may be stated, a table per frozen model
+ * (zero-shot per task, label-word loss split into deciding token and spelling, skill probes, each beside
+ * the never-trained control) and Figure 10 (gate scores against model size, pretrained beside control).
+ * A scaling claim is stated only when the largest model's gates pass; otherwise the report says in plain
+ * words that the frozen models had nothing to unlock. Runs made before gates existed say "not measured".
+ */
+import type { TopLevelSpec } from 'vega-lite';
+import type { PretrainedInfo, RunManifest } from '../src/results.js';
+import { escapeHtml, formatCount, listText } from './format.js';
+import { htmlTable } from './html.js';
+import type { FigurePlan } from './figures.js';
+import type { LoadedResults } from './load.js';
+import { CONFIG, PANEL_HEIGHT, PANEL_WIDTH, parametersAxis, tip, VEGA_LITE_SCHEMA } from './specs.js';
+import { runLine } from './tables.js';
+
+/** Whether the run may state a scaling claim, and the plain words that say why. */
+export interface GateVerdict {
+  state: 'pass' | 'fail' | 'not measured';
+  /** The largest frozen model of the run (null when run.json lists none). */
+  largest: PretrainedInfo | null;
+  text: string;
+}
+
+/** The verdict from the largest frozen model's gates. */
+export function gateVerdict(manifest: RunManifest): GateVerdict {
+  const largest = [...manifest.pretrained].sort((a, b) => b.parameters - a.parameters)[0] ?? null;
+  if (largest === null) return { state: 'not measured', largest, text: 'run.json lists no frozen models, so their capability gates were not measured; no scaling claim is stated.' };
+  const gates = largest.gates;
+  if (gates === undefined) {
+    return {
+      state: 'not measured',
+      largest,
+      text: `Capability gates: not measured (run.json has none for ${largest.preset}; the run predates them). Without them this report cannot tell whether the frozen models had a skill for the methods to unlock, so it states no scaling claim.`,
+    };
+  }
+  if (!gates.pass) {
+    return {
+      state: 'fail',
+      largest,
+      text:
+        `The capability gates of the largest frozen model, ${largest.preset} (${formatCount(largest.parameters)} parameters), fail: ${gates.reasons.length === 0 ? 'no reason recorded' : gates.reasons.join('; ')}. ` +
+        'In plain words: the frozen models had nothing to unlock. Pretraining did not give them the skills the tasks need, so a method that trains few parameters has nothing to draw on, and this run cannot show whether prompt tuning gets better with scale. ' +
+        'The scores below show what tuning did to models without the skill; no scaling claim is stated.',
+    };
+  }
+  return { state: 'pass', largest, text: `The capability gates of the largest frozen model, ${largest.preset} (${formatCount(largest.parameters)} parameters), pass (${gates.rule}): the scaling claims below may be read as such.` };
+}
+
+const pct = (value: number): string => (Number.isFinite(value) ? (100 * value).toFixed(1) : 'n/a');
+const nats = (value: number): string => (Number.isFinite(value) ? value.toFixed(2) : 'n/a');
+
+/** The gates table: a row per frozen model and gate, pretrained beside control and chance. */
+export function gatesHtml(manifest: RunManifest): string {
+  const verdict = gateVerdict(manifest);
+  const paragraph = `<p class="gate-verdict gate-${verdict.state.replaceAll(' ', '-')}">${escapeHtml(verdict.text)}</p>`;
+  const measured = manifest.pretrained.filter((p) => p.gates !== undefined).sort((a, b) => a.parameters - b.parameters);
+  const missing = manifest.pretrained.filter((p) => p.gates === undefined).map((p) => p.preset);
+  if (measured.length === 0) return paragraph;
+  const rows: string[][] = [];
+  for (const p of measured) {
+    const g = p.gates;
+    if (g === undefined) continue;
+    const model = `${escapeHtml(p.preset)} (${formatCount(p.parameters)})`;
+    for (const [task, s] of Object.entries(g.zeroShot)) rows.push([model, escapeHtml(`zero-shot accuracy, ${task} (%)`), pct(s.model), pct(s.control), pct(s.chance), formatCount(s.n)]);
+    for (const [task, l] of Object.entries(g.labelLoss)) {
+      rows.push([model, escapeHtml(`label-word loss, ${task}: deciding token (nats)`), nats(l.model.deciding), nats(l.control.deciding), '', '']);
+      rows.push([model, escapeHtml(`label-word loss, ${task}: spelling (nats)`), nats(l.model.spelling), nats(l.control.spelling), '', '']);
+    }
+    for (const [skill, s] of Object.entries(g.probes)) rows.push([model, escapeHtml(`probe: ${skill} (%)`), pct(s.model), pct(s.control), pct(s.chance), formatCount(s.n)]);
+    for (const [task, t] of Object.entries(g.tasks ?? {})) rows.push([model, escapeHtml(`task ${task} (decided by ${t.gate})`), t.pass ? 'pass' : 'fail', '', '', escapeHtml(t.reasons.join('; '))]);
+    rows.push([model, '<strong>gates</strong>', g.pass ? '<span class="verdict-holds">pass</span>' : '<span class="verdict-does-not-hold">fail</span>', '', '', escapeHtml(g.reasons.join('; '))]);
+  }
+  const rule = [...new Set(measured.map((p) => p.gates?.rule ?? ''))].filter((r) => r !== '');
+  const note = missing.length === 0 ? '' : `<p>Not measured for ${escapeHtml(listText(missing))}.</p>`;
+  return `${paragraph}${htmlTable(['frozen model', 'gate', 'pretrained', 'never-trained control', 'chance', 'examples / why'], rows, [2, 3, 4])}${note}<p class="caption">${escapeHtml(
+    `From run.json (measured when each model was pretrained). Zero-shot: label-word scoring with nothing tuned. Label-word loss: mean nats of the label's first (deciding) token and of the rest (spelling). Probes: the skill each task needs, in the pretraining wording. Rule: ${rule.join('; ') || 'none recorded'}. ${runLine(manifest)}`,
+  )}</p>`;
+}
+
+/** A point of Figure 10: one gate score of one frozen model (pretrained or control). */
+export interface GatePoint {
+  gate: string;
+  preset: string;
+  parameters: number;
+  model: 'pretrained' | 'never-trained control';
+  score: number;
+  chance: number;
+  n: number;
+}
+
+export function gatePoints(manifest: RunManifest): GatePoint[] {
+  return manifest.pretrained.flatMap((p) => {
+    const g = p.gates;
+    if (g === undefined) return [];
+    const scores = [...Object.entries(g.zeroShot).map(([task, s]) => [`zero-shot: ${task}`, s] as const), ...Object.entries(g.probes).map(([skill, s]) => [`probe: ${skill}`, s] as const)];
+    return scores.flatMap(([gate, s]) =>
+      (['pretrained', 'never-trained control'] as const).map((model) => ({ gate, preset: p.preset, parameters: p.parameters, model, score: 100 * (model === 'pretrained' ? s.model : s.control), chance: 100 * s.chance, n: s.n })),
+    );
+  });
+}
+
+function gatesSpec(points: readonly GatePoint[], subtitle: string): TopLevelSpec {
+  const x = parametersAxis(points);
+  const y = { field: 'score', type: 'quantitative' as const, title: 'accuracy (%)', scale: { zero: false } };
+  return {
+    $schema: VEGA_LITE_SCHEMA,
+    title: { text: 'Capability gates: what each frozen model could do before tuning, beside its never-trained control', subtitle },
+    data: { values: [...points] },
+    facet: { field: 'gate', type: 'nominal', title: 'gate', sort: [...new Set(points.map((p) => p.gate))] },
+    columns: Math.min(new Set(points.map((p) => p.gate)).size, 3),
+    spec: {
+      width: PANEL_WIDTH,
+      height: PANEL_HEIGHT,
+      layer: [
+        { mark: { type: 'line', strokeDash: [4, 3], color: '#888' }, encoding: { x, y: { ...y, field: 'chance' } }, transform: [{ filter: "datum.model == 'pretrained'" }] },
+        {
+          mark: { type: 'line', point: { filled: true, size: 55 }, strokeWidth: 2 },
+          encoding: {
+            x,
+            y,
+            color: { field: 'model', type: 'nominal', title: 'frozen model', scale: { domain: ['pretrained', 'never-trained control'], range: ['#1f77b4', '#aaaaaa'] } },
+            tooltip: [{ field: 'gate', title: 'gate' }, { field: 'preset', title: 'frozen model' }, { field: 'model', title: 'weights' }, tip('score', 'accuracy (%)', '.1f'), tip('chance', 'chance (%)', '.1f'), { field: 'n', title: 'examples' }],
+          },
+        },
+      ],
+    },
+    config: CONFIG,
+  };
+}
+
+/** Figure 10: gate scores against model size, pretrained beside control, chance dashed. */
+export function gatesFigure(results: LoadedResults, subtitle: string): FigurePlan {
+  const base = { id: 'gates', number: 10, title: 'Capability gates: zero-shot and probe accuracy per frozen model, beside the never-trained control' };
+  const points = gatePoints(results.manifest);
+  if (points.length === 0) return { ...base, spec: null, rows: [], paragraphs: [], notice: 'Capability gates: not measured in this run (run.json has none), so there is nothing to draw.', warnings: [] };
+  return {
+    ...base,
+    spec: gatesSpec(points, subtitle),
+    rows: points.map((pt) => ({ ...pt })),
+    paragraphs: [
+      escapeHtml(
+        'Accuracy of each frozen model before any method touched it (blue), beside the same architecture never trained (grey), against parameters (log axis); the dashed line is chance. ' +
+          'Zero-shot panels score the downstream template by label words; probe panels ask for each skill in the pretraining wording. A method can only unlock what the blue line shows above grey and chance.',
+      ),
+      escapeHtml(runLine(results.manifest)),
+    ],
+    warnings: [],
+  };
+}
