@@ -4,7 +4,7 @@
  * Runs no training: experiment files, flags, output folders, the trial cache, weights and scores.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -181,6 +181,20 @@ describe('hostile inputs: output folders', () => {
     assert.match((await ownershipProblem(dir, other)) ?? '', /holds the results of another experiment file/);
     assert.equal(await ownershipProblem(dir, manifest.file), null);
     await assert.rejects(writeResults(dir, records, { ...manifest, file: other }, '{}'), /another experiment file/);
+  });
+
+  it('a writer killed mid-swap: the moved-aside folder is put back and its staging folder removed', async () => {
+    const parent = freshDir();
+    const dir = path.join(parent, 'exp');
+    await writeResults(dir, records, manifest, '{}');
+    // What SIGKILL between the two renames leaves: the old folder aside, a staging folder, no exp/.
+    const dead = 2147483646;
+    renameSync(dir, path.join(parent, `exp.old-${dead}-t`));
+    mkdirSync(path.join(parent, `exp.writing-${dead}-t`));
+    writeFileSync(path.join(parent, `exp.writing-${dead}-t`, 'summary.csv.1.tmp'), 'half');
+    await assert.rejects(writeResults(dir, [], manifest, '{}'), /kept the old results/);
+    assert.equal((await readExistingResults(dir))?.finished, records.filter((r) => r.status === 'finished').length, 'the old results are back in place');
+    assert.deepEqual(readdirSync(parent).filter((e) => !e.startsWith('exp.new-')).sort(), ['exp']);
   });
 
   it('a user file beside the results (bench.json) survives the swap', async () => {

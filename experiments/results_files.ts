@@ -161,6 +161,7 @@ export async function writeResults(
   ensembles: readonly EnsembleRecord[] = [],
   options: WriteResultsOptions = {},
 ): Promise<SummaryRow[]> {
+  await recoverInterruptedWrite(dir);
   const existing = await readExistingResults(dir);
   const finished = records.filter((r) => r.status === 'finished').length;
   let refusal: string | null = null;
@@ -189,6 +190,41 @@ export async function writeResults(
   await rm(previous, { recursive: true, force: true });
   if (refusal !== null) throw new Error(`${refusal}; this run's results are in ${target}/`);
   return summary;
+}
+
+/** Whether a process of this host with that pid is running (EPERM: it is, under another user). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Undoes what a writer killed mid-swap left beside `dir`: the previous folder moved aside but not yet
+ * replaced is put back, and half-written staging folders are removed. Folders of a writer still
+ * running are left alone.
+ */
+export async function recoverInterruptedWrite(dir: string): Promise<void> {
+  const parent = path.dirname(dir);
+  const base = path.basename(dir);
+  let entries: string[];
+  try {
+    entries = await readdir(parent);
+  } catch {
+    return;
+  }
+  const leftovers = entries
+    .map((entry) => ({ entry, match: new RegExp(`^${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.(writing|old)-(\\d+)-`).exec(entry) }))
+    .filter((e) => e.match !== null && !processAlive(Number(e.match[2])))
+    .sort((a, b) => (a.match?.[1] === 'old' ? -1 : 0) - (b.match?.[1] === 'old' ? -1 : 0));
+  for (const { entry, match } of leftovers) {
+    const full = path.join(parent, entry);
+    if (match?.[1] === 'old' && !existsSync(dir)) await rename(full, dir);
+    else await rm(full, { recursive: true, force: true });
+  }
 }
 
 async function writeResultsFolder(
