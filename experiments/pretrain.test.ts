@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -111,6 +111,19 @@ describe('scaling check and table', () => {
     trainingSeconds: 3,
     dir: '/x',
   });
+  it('never pretrains over files in a folder without pretrain.json: they are moved aside with a warning', async () => {
+    const cacheDir = tempDir();
+    const logs: string[] = [];
+    const stopped = await ensurePretrained({ preset: 'ps-nano', profile: TINY, seed: 0, cacheDir, progress: false, log: () => undefined, stopAfterStep: 2 });
+    writeFileSync(path.join(stopped.dir, 'model.safetensors'), 'precious weights copied in by hand');
+    const trained = await ensurePretrained({ preset: 'ps-nano', profile: TINY, seed: 0, cacheDir, progress: false, log: (m) => void logs.push(m) });
+    assert.equal(trained.status, 'resumed', 'the training state is still resumed');
+    const asides = readdirSync(path.dirname(trained.dir)).filter((e) => e.startsWith(`${path.basename(trained.dir)}.aside-`));
+    assert.equal(asides.length, 1);
+    assert.equal(readFileSync(path.join(path.dirname(trained.dir), asides[0], 'model.safetensors'), 'utf8'), 'precious weights copied in by hand');
+    assert.ok(logs.some((m) => /had no pretrain\.json .* moved model\.safetensors to .*\.aside-/.test(m)), logs.join('\n'));
+  });
+
   it('warns when held-out loss does not fall as presets grow', () => {
     assert.deepEqual(scalingWarnings([row('a', 10, 3), row('b', 20, 2.5), row('c', 30, 2)]), []);
     const warnings = scalingWarnings([row('a', 10, 3), row('c', 30, 2.8), row('b', 20, 2.5)]);

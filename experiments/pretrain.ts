@@ -18,7 +18,7 @@
  * finished folder whose files are damaged is an error telling the user to delete it (never silently
  * retrained: pretraining can take hours and damage means something outside went wrong).
  */
-import { rm, writeFile, mkdir } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { activeBackend, describeBackend, initBackend } from '../src/backend.js';
 import { booleanFlag, formatFlags, numberFlag, parseArgs, stringFlag, type FlagSpec } from '../src/cli_args.js';
@@ -270,6 +270,26 @@ export interface EnsuredModel {
  * Holds `<folder>.lock` meanwhile: processes that share the cache (shards of a Slurm array) never write
  * one folder at once; the others wait, then reuse what the first finished.
  */
+/**
+ * A model folder without pretrain.json is unfinished: only its `training/` state is ours to resume.
+ * Anything else there (weights copied in by hand, a finished model whose pretrain.json was deleted) is
+ * moved to `<dir>.aside-<time>/` with a warning, never overwritten.
+ */
+async function setAsideUnfinishedFiles(dir: string, log: (message: string) => void): Promise<void> {
+  let entries: string[];
+  try {
+    entries = await readdir(dir);
+  } catch {
+    return;
+  }
+  const others = entries.filter((entry) => entry !== 'training');
+  if (others.length === 0) return;
+  const aside = `${dir}.aside-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+  await mkdir(aside, { recursive: true });
+  for (const entry of others) await rename(path.join(dir, entry), path.join(aside, entry));
+  log(`warning: ${dir} had no pretrain.json (not a finished model); moved ${others.join(', ')} to ${aside} before pretraining`);
+}
+
 export async function ensurePretrained(options: EnsurePretrainedOptions): Promise<EnsuredModel> {
   const dir = pretrainedModelDir(options);
   // A finished folder is never written again: reading it needs no lock (many array tasks reuse one model).
@@ -308,6 +328,7 @@ async function ensurePretrainedLocked(options: EnsurePretrainedOptions): Promise
     return { ...base, heldOutLoss: existing.heldOutLoss, status: 'reused', finished: true, steps, trainingSeconds };
   }
 
+  await setAsideUnfinishedFiles(dir, log);
   const corpus = corpusFor(corpusConfig);
   const tokenizer = new ByteTokenizer();
   const heldout = corpus.heldout.map((text) => tokenizer.encode(text));
