@@ -353,8 +353,9 @@ export async function writeFileAtomic(filePath: string, data: Uint8Array | strin
     }
     await rename(temporary, filePath);
   } catch (error) {
-    await rm(temporary, { force: true });
-    throw error;
+    await rm(temporary, { force: true }).catch(() => undefined);
+    // Name the path (ENOSPC alone says nothing of where); keep the code for callers that test it.
+    throw Object.assign(new Error(`cannot write ${filePath}: ${(error as Error).message}`, { cause: error }), { code: (error as NodeJS.ErrnoException).code });
   }
 }
 
