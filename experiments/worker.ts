@@ -42,6 +42,9 @@ let environment: TrialEnvironment | null = null;
 async function start(): Promise<void> {
   const backend = await initBackend(setup.backend);
   environment = { ...setup.environment, backend: backend.name, versions: backend.versions };
+  // One small op before anything else: a worker that loaded tfjs-node and exited without ever running an
+  // op (a fully cached run) crashed the whole process with SIGSEGV at exit on the tensorflow backend.
+  tf.tidy(() => tf.add(tf.scalar(1), tf.scalar(1)).dataSync());
   send({ type: 'ready', backend: backend.name, versions: backend.versions });
 }
 
