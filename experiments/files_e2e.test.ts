@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
+import { saveCheckpoint } from '../src/checkpoint.js';
+import { GPT2 } from '../src/model.js';
 import { RESULT_FILES, type RunManifest, type TrialRecord } from '../src/results.js';
+import { useBackend } from '../test/helpers.js';
 import { runExperiment } from './experiment.js';
 
 const REPO = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
@@ -20,22 +21,12 @@ after(() => rmSync(root, { recursive: true, force: true }));
  */
 describe('an experiment on dataset files and a checkpoint folder, end to end', () => {
   before(async () => {
+    await useBackend('wasm');
     cpSync(path.join(REPO, 'test', 'fixtures', 'data'), path.join(root, 'data'), { recursive: true });
     cpSync(path.join(REPO, 'test', 'fixtures', 'hf', 'tiny-gpt2'), path.join(root, 'models', 'tiny-gpt2'), { recursive: true });
-    // The byte checkpoint is written by a child process: this thread loads no TensorFlow.js backend, as
-    // the real command's main thread does not (tfjs-node in the main thread and in workers at once
-    // crashed the process at exit on the tensorflow backend).
-    const dist = path.join(REPO, 'dist');
-    const script = [
-      `import { useBackend } from ${JSON.stringify(pathToFileURL(path.join(dist, 'test', 'helpers.js')).href)};`,
-      `import { GPT2 } from ${JSON.stringify(pathToFileURL(path.join(dist, 'src', 'model.js')).href)};`,
-      `import { saveCheckpoint } from ${JSON.stringify(pathToFileURL(path.join(dist, 'src', 'checkpoint.js')).href)};`,
-      "await useBackend('wasm');",
-      'const model = GPT2.initialize({ vocabSize: 260, contextLength: 128, dModel: 16, nLayers: 1, nHeads: 2, dFF: 32, layerNormEps: 1e-5 }, 3);',
-      `await saveCheckpoint(${JSON.stringify(path.join(root, 'models', 'byte'))}, model, { seed: 3 });`,
-    ].join('\n');
-    const made = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
-    assert.equal(made.status, 0, made.stderr);
+    const model = GPT2.initialize({ vocabSize: 260, contextLength: 128, dModel: 16, nLayers: 1, nHeads: 2, dFF: 32, layerNormEps: 1e-5 }, 3);
+    await saveCheckpoint(path.join(root, 'models', 'byte'), model, { seed: 3 });
+    model.dispose();
   });
 
   it('runs the sweep, records truncation and provenance, and writes the report', async () => {
