@@ -19,6 +19,7 @@ import { optionsLabel, RESULTS_FORMAT_VERSION } from '../src/results.js';
 import { DEFAULT_CACHE_DIR } from './pretrain.js';
 import type { PlannedTrial, ResolvedExperiment } from './spec.js';
 import { canonicalJson } from './spec.js';
+import { EXPERIMENT_NAME } from './schema.js';
 import { readTrialRecord } from './trial_cache.js';
 import type { EnsembleGroup, MainMessage, WorkerMessage, WorkerSetup } from './worker_protocol.js';
 import { writeResults } from './results_files.js';
@@ -402,6 +403,6 @@ export function formatTrialResult(record: TrialRecord): string {
 /** The results folder of an experiment under a results root. */
 export function resultsDirFor(root: string, experiment: string): string {
   // Names are validated with the file; checked again here because a path is made of it.
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/u.test(experiment)) throw new Error(`experiment name ${JSON.stringify(experiment)} cannot name a results folder: allowed: 1 to 100 letters, digits, '.', '_' or '-', starting with a letter or digit`);
+  if (!new RegExp(EXPERIMENT_NAME.pattern ?? '', 'u').test(experiment)) throw new Error(`experiment name ${JSON.stringify(experiment)} cannot name a results folder: allowed: ${EXPERIMENT_NAME.patternHelp ?? ''}`);
   return path.join(root, experiment);
 }

@@ -16,7 +16,10 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { unknownNameMessage, type ModelConfig } from '../src/config.js';
+import { canonicalJson } from '../src/canonical_json.js';
 import { checkInputFile } from '../src/input_files.js';
+
+export { canonicalJson };
 import { countParameters, modelParameterSpecs } from '../src/params.js';
 import { getMethod, registeredMethods, resolveOptions, type OptionValue } from '../src/peft.js';
 import { frozenModelName, optionsLabel, type FigureKind, type SweepInfo, type TrainingConfig, type TrialConfig } from '../src/results.js';
@@ -402,17 +405,6 @@ function resolveTraining(method: string, layers: (Partial<TrainingConfig> | unde
   return merged;
 }
 
-/** A canonical JSON text: object keys sorted at every level. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (isPlainObject(value)) {
-    return `{${Object.keys(value)
-      .sort()
-      .map((key) => `${JSON.stringify(key)}:${canonicalJson(value[key])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
 
 /** The trial key: a hash of the resolved config, the dataset version and the trial code version (16 hex digits). */
 export function trialKey(config: TrialConfig): string {

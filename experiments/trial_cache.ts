@@ -4,6 +4,7 @@
  */
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { canonicalJson } from '../src/canonical_json.js';
 import { RESULTS_FORMAT_VERSION, type TrialRecord } from '../src/results.js';
 
 export const DEFAULT_TRIAL_CACHE_DIR = path.join('.cache', 'peftscale', 'trials');
@@ -61,7 +62,7 @@ export function trialRecordProblems(value: unknown, key: string, plannedConfig?:
   if (value.status !== 'finished' && value.status !== 'diverged') problems.push(`status = ${JSON.stringify(value.status)}: allowed: "finished" or "diverged"`);
   if (!Array.isArray(value.sweeps) || !value.sweeps.every((s) => typeof s === 'string')) problems.push('sweeps: allowed: a list of strings');
   if (!isRecordObject(value.config)) problems.push('config: allowed: an object');
-  else if (plannedConfig !== undefined && canonical(value.config) !== canonical(JSON.parse(JSON.stringify(plannedConfig)) as unknown)) {
+  else if (plannedConfig !== undefined && canonicalJson(value.config) !== canonicalJson(JSON.parse(JSON.stringify(plannedConfig)) as unknown)) {
     problems.push('config: differs from the trial this key names (the record belongs to another trial)');
   }
   for (const split of ['dev', 'test'] as const) {
@@ -87,12 +88,6 @@ export function trialRecordProblems(value: unknown, key: string, plannedConfig?:
   return problems;
 }
 
-/** JSON with sorted keys: two configs are the same trial exactly when these strings are equal. */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (isRecordObject(value)) return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`).join(',')}}`;
-  return JSON.stringify(value);
-}
 
 /**
  * The cached record of a key, or null when there is none. A file that is not a valid record of this
