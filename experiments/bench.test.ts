@@ -14,9 +14,9 @@ import { activeBackend } from '../src/backend.js';
 import { BENCH_COLUMNS, benchReportProblems, interpolatedQuantile, median, summarizeSamples, timeAgainstBaseline, timeInterleaved, timeSync, type BenchReport } from '../src/bench.js';
 import type { ModelConfig } from '../src/config.js';
 import { getMethod, resolveOptions } from '../src/peft.js';
-import { METHOD_NAMES } from '../methods/index.js';
+import { METHODS } from '../methods/index.js';
 import { testBackends, TINY_CONFIG, useBackend } from '../test/helpers.js';
-import { BENCH_METHOD_OPTIONS, formatBenchReport, runBenchCommand, runBenchmarks, writeBenchReport, type BenchOptions } from './bench.js';
+import { benchOptionsOf, formatBenchReport, runBenchCommand, runBenchmarks, writeBenchReport, type BenchOptions } from './bench.js';
 
 const WIDE: ModelConfig = { ...TINY_CONFIG, dModel: 32, dFF: 128 };
 
@@ -26,7 +26,7 @@ function tinyOptions(): BenchOptions {
       { name: 'tiny', config: TINY_CONFIG },
       { name: 'tiny-wide', config: WIDE },
     ],
-    methods: [...METHOD_NAMES],
+    methods: METHODS.map((m) => m.name),
     weights: 'init',
     profile: 'quick',
     cacheDir: '.cache/unused',
@@ -163,7 +163,7 @@ for (const backend of testBackends()) {
       assert.deepEqual(json.columns.map((c) => c.key), BENCH_COLUMNS.map((c) => c.key));
 
       // bare, the seven methods, and LoRA's merged variant, per preset.
-      const expected = ['bare', ...METHOD_NAMES.flatMap((m) => (m === 'lora' ? ['lora/unmerged', 'lora/merged'] : [m]))];
+      const expected = ['bare', ...METHODS.flatMap((m) => (m.mergedParameters !== undefined ? [`${m.name}/unmerged`, `${m.name}/merged`] : [m.name]))];
       assert.equal(json.rows.length, 2 * expected.length);
       for (const [p, config] of [['tiny', TINY_CONFIG], ['tiny-wide', WIDE]] as const) {
         const rows = json.rows.filter((r) => r.preset === p);
@@ -178,7 +178,7 @@ for (const backend of testBackends()) {
           assert.ok(Math.abs(row.inferRowsPerSecond - (2 / row.inferMedianMs) * 1000) < 1e-6, `${label}: rows/s`);
           if (row.method !== 'bare') {
             const method = getMethod(row.method);
-            assert.equal(row.trainable, planParameters(config, method, resolveOptions(method, BENCH_METHOD_OPTIONS[row.method], config)).trainable, `${label}: trainable`);
+            assert.equal(row.trainable, planParameters(config, method, resolveOptions(method, benchOptionsOf(row.method), config)).trainable, `${label}: trainable`);
           }
           if (row.adapterBytes !== null && row.adapterTensorBytes !== null) assert.ok(row.adapterBytes > row.adapterTensorBytes, `${label}: the folder holds the tensors and adapter.json`);
         }

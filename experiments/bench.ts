@@ -21,6 +21,7 @@ import { loadAdapter, saveAdapter } from '../src/adapter_io.js';
 import { describeBackend, initBackend, type BackendInfo } from '../src/backend.js';
 import { checkPytorch, PYTHON_ENV_VAR, runPytorchReference, type PytorchReference } from './bench_pytorch.js';
 import {
+  BARE_ROW,
   BENCH_COLUMNS,
   BENCH_FORMAT,
   BENCH_FORMAT_VERSION,
@@ -43,7 +44,7 @@ import { booleanFlag, formatFlags, numberFlag, parseArgs, stringFlag, type FlagS
 import { findPreset, PRESETS, REFERENCE_STEP, unknownNameMessage, type ModelConfig } from '../src/config.js';
 import { GPT2 } from '../src/model.js';
 import { countParameters, modelParameterSpecs } from '../src/params.js';
-import { getMethod, resolveOptions, type MethodContext } from '../src/peft.js';
+import { baselineMethod, getMethod, learnedPromptMethod, registeredMethods, resolveOptions, type MethodContext } from '../src/peft.js';
 import { readPretrainedSummary } from '../src/pretrain.js';
 import { Random } from '../src/random.js';
 import { optionsLabel, RESULT_FILES } from '../src/results.js';
@@ -51,22 +52,23 @@ import { MixedTaskServer } from '../src/serving.js';
 import { writeFileAtomic } from '../src/safetensors.js';
 import { ByteTokenizer, SPECIAL_TOKENS } from '../src/tokenizer.js';
 import { createOptimizer, trainStep } from '../src/train.js';
-import { METHOD_NAMES } from '../methods/index.js';
+import '../methods/index.js'; // registers every method: --methods, its defaults and each one's benchmark options
 import { buildTaskSuite } from '../datasets/tasks.js';
 import { DEFAULT_CACHE_DIR, ensurePretrained, pretrainedModelDir, PRETRAIN_PROFILES, profileCorpusConfig, resolveProfile } from './pretrain.js';
 import { environmentInfo } from './runner.js';
 import { BENCH_SUBDIR, DEFAULT_RESULTS_DIR } from './results_files.js';
 
-/** The options each method is benchmarked with (PEFT's common settings). */
-export const BENCH_METHOD_OPTIONS: Readonly<Record<string, Record<string, string>>> = {
-  'prompt-tuning': { length: '20' },
-  'prefix-tuning': { length: '20' },
-  'p-tuning': { length: '20', encoder: 'mlp' },
-  lora: { rank: '8', targets: 'c_attn' },
-  bitfit: {},
-  full: {},
-  'prompt-design': {},
-};
+/** The options a method is benchmarked with: its descriptor's (PEFT's common settings); an unknown method is an error. */
+export function benchOptionsOf(name: string): Readonly<Record<string, string>> {
+  return getMethod(name).benchmark.options;
+}
+
+/** Every method, in the registry's order: what --methods defaults to. */
+const allMethods = (): string[] => registeredMethods().map((m) => m.name);
+
+/** The methods the reference step can run: those scripts/reference_step.py implements (descriptor benchmark.referenceStep). */
+const referenceMethods = (): string[] => registeredMethods().filter((m) => m.benchmark.referenceStep).map((m) => m.name);
+
 export const DEFAULT_BENCH_DIR = path.join(DEFAULT_RESULTS_DIR, BENCH_SUBDIR);
 /** The presets benchmarked by default: those the quick profile pretrains (its experiments' models). */
 export const DEFAULT_BENCH_PRESETS: readonly string[] = PRETRAIN_PROFILES.quick.presets;
@@ -79,12 +81,10 @@ export interface BenchModel {
   config: ModelConfig;
 }
 
-/** The methods the reference step can run (with their BENCH_METHOD_OPTIONS). */
-const REFERENCE_METHODS = ['full', 'prompt-tuning', 'lora'] as const;
-
 /** The reference step's shape and schedule (defaults: src/config.ts REFERENCE_STEP, full tuning, 5 + 20 steps). */
 export interface ReferenceOptions {
-  method: (typeof REFERENCE_METHODS)[number];
+  /** A method whose descriptor says the reference step implements it. */
+  method: string;
   config: ModelConfig;
   batchSize: number;
   sequenceLength: number;
@@ -160,7 +160,7 @@ export async function runBenchmarks(options: BenchOptions, backend: BackendInfo)
     settings: {
       presets: options.models.map((m) => m.name),
       methods: [...options.methods],
-      methodOptions: Object.fromEntries(options.methods.map((m) => [m, optionsLabel(BENCH_METHOD_OPTIONS[m] ?? {})])),
+      methodOptions: Object.fromEntries(options.methods.map((m) => [m, optionsLabel(benchOptionsOf(m))])),
       weights: options.weights,
       batchSize: options.batchSize,
       sequenceLength: options.sequenceLength,
@@ -190,7 +190,7 @@ function checkOptions(options: BenchOptions): void {
   const repeated = (names: readonly string[]): string[] => [...new Set(names.filter((name, i) => names.indexOf(name) !== i))];
   for (const name of repeated(options.models.map((m) => m.name))) problems.push(`presets (--presets): "${name}" is listed twice; allowed: each preset once`);
   for (const name of repeated(options.methods)) problems.push(`methods (--methods): "${name}" is listed twice; allowed: each method once`);
-  for (const name of options.methods) if (!(name in BENCH_METHOD_OPTIONS)) problems.push(`methods (--methods): ${unknownNameMessage('method', name, Object.keys(BENCH_METHOD_OPTIONS))}`);
+  for (const name of options.methods) if (!allMethods().includes(name)) problems.push(`methods (--methods): ${unknownNameMessage('method', name, allMethods())}`);
   const integer = (key: 'batchSize' | 'sequenceLength' | 'iterations' | 'warmup', flag: string, least: number, why = ''): void => {
     if (!(Number.isInteger(options[key]) && options[key] >= least)) problems.push(`${key} (${flag}) = ${options[key]}: allowed: an integer ≥ ${least}${why}`);
   };
@@ -347,7 +347,7 @@ async function benchPreset(base: GPT2, info: BenchModelInfo, tokens: tf.Tensor2D
   const prepared: PreparedMethods[] = [];
   try {
     for (const method of methods) prepared.push(await loadForInference(base, method, train.get(method.name) ?? null, path.join(dir, method.name), tokens));
-    const bare: InferenceCandidate = { identity: { method: 'bare', variant: '', options: '', trainable: 0, virtualTokens: 0 }, train: null, adapter: null, forward: () => base.forward(tokens) };
+    const bare: InferenceCandidate = { identity: { method: BARE_ROW, variant: '', options: '', trainable: 0, virtualTokens: 0 }, train: null, adapter: null, forward: () => base.forward(tokens) };
     const candidates = prepared.flatMap((p) => p.candidates);
     log(`  forward passes: ${candidates.length} adapters against the bare model, ${options.warmup} warm-up + ${options.iterations} measured rounds`);
     const memories = [bare, ...candidates].map(() => new MemoryPeak());
@@ -362,7 +362,7 @@ async function benchPreset(base: GPT2, info: BenchModelInfo, tokens: tf.Tensor2D
       memories[i].includeTensorBytes(await peakTensorBytes(readBack(candidate.forward)));
       rows.push(makeRow(info, options.batchSize, candidate, { timing, overhead, peakTensorBytes: memories[i].tensorBytes, peakRssBytes: memories[i].rssBytes }));
     }
-    log(`  forward pass medians: ${rows.map((r) => `${r.method}${r.variant === '' ? '' : ` ${r.variant}`} ${fixed(r.inferMedianMs)} ms${r.method === 'bare' ? '' : ` (${percent(r.inferOverhead)})`}`).join(', ')}`);
+    log(`  forward pass medians: ${rows.map((r) => `${r.method}${r.variant === '' ? '' : ` ${r.variant}`} ${fixed(r.inferMedianMs)} ms${r.method === BARE_ROW ? '' : ` (${percent(r.inferOverhead)})`}`).join(', ')}`);
     return rows;
   } finally {
     for (const method of prepared) method.dispose();
@@ -415,7 +415,7 @@ async function folderBytes(dir: string): Promise<number> {
 /** A method with its benchmark options on `base`, and Adam when it has anything to train. */
 function createMethod(base: GPT2, name: string, seed: number): MethodUnderTest {
   const method = getMethod(name);
-  const resolved = resolveOptions(method, BENCH_METHOD_OPTIONS[name] ?? {}, base.config);
+  const resolved = resolveOptions(method, method.benchmark.options, base.config);
   const adapted = AdaptedModel.create(base, method, resolved, benchContext(base, seed));
   const optimizer = adapted.plan.trainable > 0 ? createOptimizer('adam', 1e-3) : null;
   return {
@@ -507,7 +507,8 @@ async function benchMixedServing(
   serving: { tasks: number; promptLength: number },
   options: BenchOptions,
 ): Promise<MixedServingRow> {
-  const method = getMethod('prompt-tuning');
+  const method = learnedPromptMethod();
+  if (method === null) throw new Error('bench mixed serving: no registered method declares a learnedPrompt (set --serving-tasks 0 to skip it)');
   const resolved = resolveOptions(method, { length: String(serving.promptLength) }, base.config);
   const dirs = new Map<string, string>();
   for (let t = 0; t < serving.tasks; t++) {
@@ -561,10 +562,10 @@ async function benchMixedServing(
 /** The reference training step: seeded initial weights, random tokens, Adam. */
 export async function runReferenceStep(options: ReferenceOptions): Promise<ReferenceStepResult> {
   const { config, batchSize, sequenceLength } = options;
-  if (!(REFERENCE_METHODS as readonly string[]).includes(options.method)) throw new Error(`bench reference: --method ${unknownNameMessage('value', options.method, REFERENCE_METHODS)}`);
+  if (!referenceMethods().includes(options.method)) throw new Error(`bench reference: --method ${unknownNameMessage('value', options.method, referenceMethods())}`);
   const base = GPT2.initialize(config, 0);
   const method = getMethod(options.method);
-  const resolved = resolveOptions(method, BENCH_METHOD_OPTIONS[options.method], config);
+  const resolved = resolveOptions(method, method.benchmark.options, config);
   const adapted = AdaptedModel.create(base, method, resolved, benchContext(base, 0));
   const random = new Random(0, 'reference-batch');
   const tokens = tf.tensor2d(Int32Array.from({ length: batchSize * sequenceLength }, () => random.int(config.vocabSize)), [batchSize, sequenceLength], 'int32');
@@ -669,7 +670,7 @@ export function formatBenchReport(report: BenchReport): string {
         megabytes(r.trainPeakTensorBytes),
         fixed(r.inferMedianMs),
         fixed(r.inferP99Ms),
-        r.method === 'bare' ? '-' : percent(r.inferOverhead),
+        r.method === BARE_ROW ? '-' : percent(r.inferOverhead),
         fixed(r.inferRowsPerSecond, 0),
         r.adapterBytes === null ? '-' : r.adapterBytes.toLocaleString('en-US'),
         megabytes(r.peakRssBytes),
@@ -720,7 +721,7 @@ export function formatBenchReport(report: BenchReport): string {
 
 export const BENCH_FLAGS: readonly FlagSpec[] = [
   { name: 'presets', type: 'string', description: 'comma-separated presets', default: DEFAULT_BENCH_PRESETS.join(',') },
-  { name: 'methods', type: 'string', description: 'comma-separated methods', default: METHOD_NAMES.join(',') },
+  { name: 'methods', type: 'string', description: 'comma-separated methods', default: allMethods().join(',') },
   { name: 'weights', type: 'string', description: 'auto (pretrained when cached, else initialised), init, or pretrained (pretrains missing ones)', default: 'auto' },
   { name: 'profile', type: 'string', description: 'pretraining profile of --weights pretrained/auto', default: 'quick' },
   { name: 'cache', type: 'string', description: 'model cache folder', default: DEFAULT_CACHE_DIR },
@@ -734,14 +735,14 @@ export const BENCH_FLAGS: readonly FlagSpec[] = [
   { name: 'out', type: 'string', description: 'folder for bench.json', default: DEFAULT_BENCH_DIR },
   { name: 'backend', type: 'string', description: 'tensorflow, wasm, cpu or auto (also PEFTSCALE_BACKEND)' },
   { name: 'json', type: 'boolean', description: 'print the report as JSON instead of tables' },
-  { name: 'method', type: 'string', description: 'bench reference only: full, prompt-tuning or lora', default: 'full' },
+  { name: 'method', type: 'string', description: `bench reference only: ${referenceMethods().join(', ')}`, default: baselineMethod().name },
   { name: 'steps', type: 'integer', description: 'bench reference only: measured steps', default: 20 },
   { name: 'compare-pytorch', type: 'boolean', description: 'bench reference only: also run the step in PyTorch (one thread) and print the ratio' },
   { name: 'python', type: 'string', description: `bench reference only: the Python with torch for --compare-pytorch (also ${PYTHON_ENV_VAR}; default python3)` },
 ];
 
 export const BENCH_USAGE = `peftscale bench [flags]            every benchmark; bench.json under --out
-peftscale bench reference [--method full|prompt-tuning|lora] [--steps N] [--warmup N] [--compare-pytorch [--python PY]] [--json]
+peftscale bench reference [--method ${referenceMethods().join('|')}] [--steps N] [--warmup N] [--compare-pytorch [--python PY]] [--json]
 ${formatFlags(BENCH_FLAGS)}`;
 
 function listFlag(value: string): string[] {
@@ -768,7 +769,7 @@ export async function runBenchCommand(argv: string[]): Promise<void> {
     const python = booleanFlag(args, 'compare-pytorch') ? checkPytorch(stringFlag(args, 'python')) : null;
     const reference: ReferenceOptions = {
       ...REFERENCE_STEP,
-      method: referenceMethod(stringFlag(args, 'method') ?? 'full'),
+      method: referenceMethod(stringFlag(args, 'method') ?? baselineMethod().name),
       warmup: atLeast(args, 'warmup', 0),
       steps: atLeast(args, 'steps', 1),
       ...(json ? {} : { onStep: (i: number, ms: number, cpuMs: number) => void process.stderr.write(`  step ${i + 1}: ${fixed(ms)} ms (CPU ${fixed(cpuMs)} ms)\n`) }),
@@ -781,7 +782,7 @@ export async function runBenchCommand(argv: string[]): Promise<void> {
     let pytorch: PytorchReference | null = null;
     if (python !== null) {
       if (!json) process.stderr.write(`the same step in PyTorch (${python}, one thread)\n`);
-      const options = BENCH_METHOD_OPTIONS[reference.method];
+      const options = benchOptionsOf(reference.method);
       pytorch = runPytorchReference(python, {
         ...reference,
         promptLength: Number(options.length ?? 20),
@@ -819,8 +820,8 @@ export async function runBenchCommand(argv: string[]): Promise<void> {
     if (preset.kind !== 'pretrain') throw new Error(`peftscale bench: --presets ${name} is a published shape, too big to run here; allowed: ${pretrainable.join(', ')}`);
     return { name, config: preset.config };
   });
-  const methods = listFlag(stringFlag(args, 'methods') ?? METHOD_NAMES.join(','));
-  for (const name of methods) if (!(METHOD_NAMES as readonly string[]).includes(name)) throw new Error(`peftscale bench: --methods: ${unknownNameMessage('method', name, METHOD_NAMES)}`);
+  const methods = listFlag(stringFlag(args, 'methods') ?? allMethods().join(','));
+  for (const name of methods) if (!allMethods().includes(name)) throw new Error(`peftscale bench: --methods: ${unknownNameMessage('method', name, allMethods())}`);
   const servingTasks = atLeast(args, 'serving-tasks', 0);
   const options: BenchOptions = {
     models,
@@ -834,7 +835,7 @@ export async function runBenchCommand(argv: string[]): Promise<void> {
     iterations: atLeast(args, 'iterations', 1),
     seed: numberFlag(args, 'seed') ?? 0,
     mixedServing: servingTasks === 0 ? null : { tasks: servingTasks, promptLength: 20 },
-    reference: booleanFlag(args, 'skip-reference') ? null : { ...REFERENCE_STEP, method: 'full', warmup: 5, steps: 20 },
+    reference: booleanFlag(args, 'skip-reference') ? null : { ...REFERENCE_STEP, method: baselineMethod().name, warmup: 5, steps: 20 },
   };
   const backend = await initBackend(stringFlag(args, 'backend'));
   process.stderr.write(`${describeBackend(backend)}\n`);
@@ -861,7 +862,7 @@ function withFlag<T>(flag: string, lookup: () => T): T {
   }
 }
 
-function referenceMethod(name: string): ReferenceOptions['method'] {
-  if ((REFERENCE_METHODS as readonly string[]).includes(name)) return name as ReferenceOptions['method'];
-  throw new Error(`peftscale bench reference: --method: ${unknownNameMessage('value', name, REFERENCE_METHODS)}`);
+function referenceMethod(name: string): string {
+  if (referenceMethods().includes(name)) return name;
+  throw new Error(`peftscale bench reference: --method: ${unknownNameMessage('value', name, referenceMethods())}`);
 }

@@ -30,7 +30,8 @@ export interface PytorchReference {
 }
 
 export interface PytorchReferenceOptions {
-  method: 'full' | 'prompt-tuning' | 'lora';
+  /** A method scripts/reference_step.py implements (descriptor benchmark.referenceStep). */
+  method: string;
   config: ModelConfig;
   batchSize: number;
   sequenceLength: number;

@@ -8,7 +8,7 @@ import { describeBackend, initBackend } from '../src/backend.js';
 import { booleanFlag, formatFlags, numberFlag, parseArgs, stringFlag, type FlagSpec, type ParsedArgs } from '../src/cli_args.js';
 import { PRESETS, resolveModelConfig, unknownNameMessage, type ModelConfig } from '../src/config.js';
 import { countParameters, modelParameterSpecs } from '../src/params.js';
-import { getMethod, registeredMethods, resolveOptions } from '../src/peft.js';
+import { baselineMethod, getMethod, registeredMethods, resolveOptions } from '../src/peft.js';
 import { formatParameterPlan } from '../methods/commands.js';
 import '../methods/index.js';
 import { describeTasks, formatSamples, formatTaskTable, sampleExamples } from '../datasets/commands.js';
@@ -107,7 +107,7 @@ async function runParams(argv: string[]): Promise<void> {
   const { own, methodOptions } = splitMethodOptions(argv, paramsFlags);
   const args = parseArgs(own, paramsFlags, 'peftscale params');
   const config = modelConfigFrom(args);
-  const method = getMethod(stringFlag(args, 'method') ?? 'full');
+  const method = getMethod(stringFlag(args, 'method') ?? baselineMethod().name);
   const options = resolveOptions(method, methodOptions, config);
   const plan = planParameters(config, method, options); // declared shapes only: nothing is allocated
   if (booleanFlag(args, 'json')) {

@@ -17,6 +17,7 @@ import { describeTrial, planRun, resultsDirFor, runPlannedExperiment } from './r
 import { partitionTrials } from './shard.js';
 import { experimentPath, resolveExperiment, shippedExperiments } from './spec.js';
 import { DEFAULT_TRIAL_CACHE_DIR } from './trial_cache.js';
+import { baselineMethod } from '../src/peft.js';
 
 export const COLLECT_FLAGS: readonly FlagSpec[] = [
   { name: 'profile', type: 'string', description: PROFILE_NAMES.join(' or '), default: 'quick' },
@@ -94,7 +95,7 @@ export async function runCollect(argv: string[]): Promise<CollectResult | null> 
   if (plan.cached.size > 0) {
     resultsDir = resultsDirFor(resultsRoot, experiment.name);
     const outcome = await runPlannedExperiment({ ...experiment, presets: ready }, { ...plan, toRun: [] }, { backend: stringFlag(args, 'backend'), modelCacheDir, trialCacheDir, resultsDir, replaceResults, jobs: 1 });
-    if (!booleanFlag(args, 'json')) process.stdout.write(`\n${formatSummaryTable(summarize(outcome.records))}\n`);
+    if (!booleanFlag(args, 'json')) process.stdout.write(`\n${formatSummaryTable(summarize(outcome.records, baselineMethod().name))}\n`);
     process.stderr.write(`results: ${resultsDir}/ (${plan.cached.size} of ${plan.trials.length} trials)\n`);
     if (!booleanFlag(args, 'no-report')) await writeExperimentReport(resultsRoot, resultsDir);
   }

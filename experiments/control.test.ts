@@ -11,7 +11,7 @@ import { after, describe, it } from 'node:test';
 import '../methods/index.js';
 import { CONTROL_SUFFIX, frozenModelName, summarize, type TrialRecord } from '../src/results.js';
 import { controlPairs } from '../reports/control_section.js';
-import { fixtureRecords } from '../reports/fixtures.js';
+import { fixtureRecords } from '../test/report_fixtures.js';
 import { resolveExperiment } from './spec.js';
 
 const dirs: string[] = [];
@@ -41,7 +41,7 @@ describe('control sweeps', () => {
   it('summarise as their own frozen model and pair with the pretrained rows', () => {
     const pretrained = fixtureRecords().filter((r) => r.sweeps.includes('scaling') && r.config.preset === 'ps-mini' && r.status === 'finished');
     const control: TrialRecord[] = pretrained.map((r) => ({ ...r, key: `${r.key}-control`, config: { ...r.config, control: true }, test: { ...r.test, accuracy: r.test.majority } }));
-    const rows = summarize([...pretrained, ...control]);
+    const rows = summarize([...pretrained, ...control], 'full');
     assert.equal(frozenModelName(control[0].config), `ps-mini${CONTROL_SUFFIX}`);
     assert.equal(rows.filter((r) => r.preset === `ps-mini${CONTROL_SUFFIX}`).length, rows.filter((r) => r.preset === 'ps-mini').length);
     const pairs = controlPairs(rows);

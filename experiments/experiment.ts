@@ -22,6 +22,7 @@ import { EXPERIMENT_SCHEMA } from './schema.js';
 import { experimentPath, PROFILE_DESCRIPTIONS, resolveExperiment, shippedExperiments, type ResolvedExperiment } from './spec.js';
 import { DEFAULT_TRIAL_CACHE_DIR } from './trial_cache.js';
 import { parseShard, shardPlan, type Shard } from './shard.js';
+import { baselineMethod } from '../src/peft.js';
 
 
 export const EXPERIMENT_FLAGS: readonly FlagSpec[] = [
@@ -128,7 +129,7 @@ export async function runExperiment(argv: string[]): Promise<ExperimentCommandRe
     resultsDir,
     replaceResults,
   });
-  const summary = summarize(outcome.records);
+  const summary = summarize(outcome.records, baselineMethod().name);
   if (json) process.stdout.write(`${JSON.stringify(summary, (_, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`);
   else process.stdout.write(`\n${formatSummaryTable(summary)}\n`);
   // What the run can and cannot show: the frozen models' gates and the trials that kept their init.

@@ -14,7 +14,7 @@ import { nonFiniteTensors } from '../src/finite.js';
 import { checkInputFile, probeOutputFolder } from '../src/input_files.js';
 import { RESULT_FILES, type TrialRecord } from '../src/results.js';
 import { argmax } from '../src/scoring.js';
-import { fixtureManifest, fixtureRecords } from '../reports/fixtures.js';
+import { fixtureManifest, fixtureRecords } from '../test/report_fixtures.js';
 import { runExperiment } from './experiment.js';
 import { ownershipProblem, readExistingResults, writeResults } from './results_files.js';
 import { resultsDirFor } from './runner.js';

@@ -9,6 +9,7 @@ import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promise
 import path from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { optionsLabel, RESULT_FILES, summarize, type EnsembleRecord, type RunManifest, type SummaryRow, type TrialRecord } from '../src/results.js';
+import { baselineMethod } from '../src/peft.js';
 
 /** Where results folders go by default: results/<experiment>/. */
 export const DEFAULT_RESULTS_DIR = 'results';
@@ -235,7 +236,7 @@ async function writeResultsFolder(
   ensembles: readonly EnsembleRecord[],
 ): Promise<SummaryRow[]> {
   await mkdir(dir, { recursive: true });
-  const summary = summarize(records);
+  const summary = summarize(records, baselineMethod().name);
   await writeAtomically(path.join(dir, RESULT_FILES.records), records.map((r) => JSON.stringify(r)).join('\n') + (records.length > 0 ? '\n' : ''));
   await writeAtomically(path.join(dir, RESULT_FILES.recordsCsv), csv(records.map(recordRow)));
   // NaN is not JSON: a group with n < 2 has no standard deviation (null in summary.json).

@@ -14,6 +14,7 @@ import { Worker } from 'node:worker_threads';
 import path from 'node:path';
 import { configureNativeThreads } from '../src/backend.js';
 import { formatDuration, Progress } from '../src/progress.js';
+import { getMethod } from '../src/peft.js';
 import type { EnsembleRecord, PretrainedInfo, RunManifest, TrialEnvironment, TrialRecord } from '../src/results.js';
 import { optionsLabel, RESULTS_FORMAT_VERSION } from '../src/results.js';
 import { DEFAULT_CACHE_DIR } from './pretrain.js';
@@ -373,13 +374,14 @@ export async function runPlannedExperiment(experiment: ResolvedExperiment, plan:
 }
 
 /**
- * Prompt-tuning trials that differ only in their seed and all finished (not diverged), two or more per
- * configuration: the ensembles of Lester et al. Table 3.
+ * Trials of a method with a learned prompt (its descriptor's learnedPrompt: prompt tuning) that differ
+ * only in their seed and all finished (not diverged), two or more per configuration: the ensembles of
+ * Lester et al. Table 3.
  */
 export function ensembleGroups(trials: readonly PlannedTrial[], records: ReadonlyMap<string, TrialRecord>): EnsembleGroup[] {
   const groups = new Map<string, PlannedTrial[]>();
   for (const trial of trials) {
-    if (trial.config.method !== 'prompt-tuning' || records.get(trial.key)?.status !== 'finished') continue;
+    if (getMethod(trial.config.method).learnedPrompt === undefined || records.get(trial.key)?.status !== 'finished') continue;
     const id = canonicalJson({ ...trial.config, seed: null });
     groups.set(id, [...(groups.get(id) ?? []), trial]);
   }

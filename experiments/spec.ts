@@ -21,7 +21,7 @@ import { checkInputFile } from '../src/input_files.js';
 
 export { canonicalJson };
 import { countParameters, modelParameterSpecs } from '../src/params.js';
-import { getMethod, registeredMethods, resolveOptions, type OptionValue } from '../src/peft.js';
+import { getMethod, registeredMethods, resolveOptions, trainingDefaults, type OptionValue, type PeftMethod } from '../src/peft.js';
 import { frozenModelName, optionsLabel, type FigureKind, type SweepInfo, type TrainingConfig, type TrialConfig } from '../src/results.js';
 import { OPTIMIZER_NAMES, WEIGHT_DECAY_OPTIMIZERS } from '../src/train.js';
 import { buildTaskSuite, TASK_NAMES } from '../datasets/tasks.js';
@@ -43,19 +43,6 @@ export const TRIAL_CODE_VERSION = 4; // 4: prefix tuning puts real tokens at pos
 
 /** The folder of the shipped experiment files (next to this module's source, also when running from dist/). */
 export const EXPERIMENTS_DIR = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'experiments');
-
-/** Per-method optimiser defaults, from each method's paper, adapted to budgets of hundreds of steps where said. */
-export const METHOD_TRAINING_DEFAULTS: Readonly<Record<string, Pick<TrainingConfig, 'optimizer' | 'learningRate' | 'weightDecay'> & { source: string }>> = {
-  // Not Lester's Adafactor at a constant 0.3: that step assumes T5's embedding scale, and on GPT-2-scale
-  // embeddings (RMS ~0.09) it moves the prompt several times its own size per step (README, Methods).
-  'prompt-tuning': { optimizer: 'adam', learningRate: 1e-2, weightDecay: 0, source: 'Adam 1e-2, measured (docs: README Methods; scripts/prompt-optimizer-pilot.mjs); Lester et al. 2021 used Adafactor at a constant 0.3 on T5, whose embeddings are on another scale' },
-  'prefix-tuning': { optimizer: 'adam', learningRate: 1e-3, weightDecay: 0, source: 'Li & Liang 2021 use AdamW 5e-5..8e-5 for 5-10 epochs of large data; raised for budgets of hundreds of steps' },
-  'p-tuning': { optimizer: 'adam', learningRate: 1e-3, weightDecay: 0, source: 'Hugging Face PEFT P-tuning examples: Adam 1e-3 for the prompt encoder' },
-  lora: { optimizer: 'adam', learningRate: 1e-3, weightDecay: 0, source: 'Hu et al. 2021 / PEFT examples: Adam around 1e-3 for the low-rank factors' },
-  bitfit: { optimizer: 'adam', learningRate: 1e-3, weightDecay: 0, source: 'Ben Zaken et al. 2021: Adam, lr searched in 1e-4..1e-3' },
-  full: { optimizer: 'adam', learningRate: 1e-4, weightDecay: 0, source: 'standard fine-tuning: Adam 1e-4' },
-  'prompt-design': { optimizer: 'adam', learningRate: 1e-3, weightDecay: 0, source: 'nothing trains: the optimiser is never created' },
-};
 
 /** Training fields every trial ends up with when nothing overrides them. */
 const TRAINING_FALLBACK = { steps: 200, batchSize: 16, evalEvery: 50 };
@@ -291,7 +278,7 @@ export function resolveExperiment(file: string, profileName: string, options: Re
         problems.push(`${entryAt}.method: ${unknownNameMessage('method', entry.method, registeredMethods().map((m) => m.name))}`);
         continue;
       }
-      const training = resolveTraining(entry.method, [document.training, document.methodTraining?.[entry.method], sweep.training, entry.training], `${entryAt}.training`, problems);
+      const training = resolveTraining(getMethod(entry.method), profile, [document.training, document.methodTraining?.[entry.method], sweep.training, entry.training], `${entryAt}.training`, problems);
       // One line per distinct problem, naming the presets it occurs on.
       const optionProblems = new Map<string, string[]>();
       for (const options of optionCombinations(entry)) {
@@ -389,9 +376,9 @@ export function optionCombinations(entry: MethodEntry): JsonObject[] {
   return combinations;
 }
 
-/** Method defaults, then each override layer in order; unknown optimisers and bad values are problems. */
-function resolveTraining(method: string, layers: (Partial<TrainingConfig> | undefined)[], at: string, problems: string[]): TrainingConfig {
-  const defaults = METHOD_TRAINING_DEFAULTS[method] ?? { optimizer: 'adam', learningRate: 1e-3, weightDecay: 0 };
+/** The method's defaults under the profile (its descriptor), then each override layer in order; unknown optimisers and bad values are problems. */
+function resolveTraining(method: PeftMethod, profile: string, layers: (Partial<TrainingConfig> | undefined)[], at: string, problems: string[]): TrainingConfig {
+  const defaults = trainingDefaults(method, profile); // the method's descriptor: every method has them
   const merged: TrainingConfig = { ...TRAINING_FALLBACK, optimizer: defaults.optimizer, learningRate: defaults.learningRate, weightDecay: defaults.weightDecay };
   for (const layer of layers) {
     if (layer === undefined) continue;

@@ -17,11 +17,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import { loadWeights, saveTensors } from '../src/checkpoint.js';
 import { evaluateEnsemble } from '../src/ensemble.js';
 import { countParameters, modelParameterSpecs } from '../src/params.js';
+import { getMethod, registeredMethods } from '../src/peft.js';
 import { optionsLabel, type EnsembleRecord } from '../src/results.js';
 import type { Tokenizer } from '../src/tokenizer.js';
 import { datasetFingerprint, loadFileTask } from '../datasets/file_tasks.js';
 import { loadFrozenModel } from './frozen_model.js';
-import { PROMPT_EMBEDDINGS as PROMPT_TENSOR } from '../methods/prompt_tuning.js';
 import { trialPromptPath, writeTrialRecord } from './trial_cache.js';
 import { nonFiniteTensors } from '../src/finite.js';
 import { ensurePretrained, frequentTokensOf, gatesOf, profileCorpusConfig, resolveProfile } from './pretrain.js';
@@ -101,7 +101,7 @@ async function handle(message: MainMessage): Promise<void> {
   }
   if (environment === null) throw new Error('worker: a trial arrived before the backend was ready');
   let lastReport = 0;
-  // Prompt tuning's trained prompt is kept beside the record, for ensembles across seeds.
+  // A learned prompt (the method declares learnedPrompt) is kept beside the record, for ensembles across seeds.
   let prompt: Map<string, tf.Tensor> | null = null;
   const record = runTrial(config, planned.key, planned.sweeps, { base, task, tokenizer, frequentTokens, environment }, {
     onStep: ({ step, steps, loss }) => {
@@ -115,7 +115,7 @@ async function handle(message: MainMessage): Promise<void> {
       }
     },
     onAdapter: (tensors) => {
-      if (config.method === 'prompt-tuning') prompt = new Map([...tensors].map(([name, tensor]) => [name, tensor.clone()]));
+      if (getMethod(config.method).learnedPrompt !== undefined) prompt = new Map([...tensors].map(([name, tensor]) => [name, tensor.clone()]));
     },
   });
   // A cache that refuses a write (read-only, full) costs the cache entry, not the result: the run
@@ -185,13 +185,15 @@ async function ensemble(group: EnsembleGroup, modelDir: string, trialCacheDir: s
   const { model: base, tokenizer } = await baseModel(modelDir);
   const first = group.trials[0].config;
   const task = taskOf(group.trials[0]);
+  const promptTensor = getMethod(first.method).learnedPrompt?.tensor;
+  if (promptTensor === undefined) throw new Error(`ensemble: method "${first.method}" declares no learnedPrompt; allowed: ${registeredMethods().filter((m) => m.learnedPrompt !== undefined).map((m) => m.name).join(', ')}`);
   const prompts: tf.Tensor[] = [];
   try {
     for (const trial of group.trials) {
       const { tensors } = await loadWeights(trialPromptPath(trialCacheDir, trial.key));
-      const prompt = tensors.get(PROMPT_TENSOR);
-      if (prompt === undefined) throw new Error(`${trialPromptPath(trialCacheDir, trial.key)} holds no "${PROMPT_TENSOR}" tensor`);
-      for (const [name, tensor] of tensors) if (name !== PROMPT_TENSOR) tensor.dispose();
+      const prompt = tensors.get(promptTensor);
+      if (prompt === undefined) throw new Error(`${trialPromptPath(trialCacheDir, trial.key)} holds no "${promptTensor}" tensor`);
+      for (const [name, tensor] of tensors) if (name !== promptTensor) tensor.dispose();
       prompts.push(prompt);
     }
     const labels = task.labels.map((label) => tokenizer.encode(label));

@@ -19,7 +19,7 @@
  */
 import type { ModelConfig } from '../src/config.js';
 import { isBiasParameter, LINEAR_SITES, modelParameterSpecs } from '../src/params.js';
-import { registerMethod, type MethodOptions, type PeftMethod } from '../src/peft.js';
+import type { MethodOptions, PeftMethod } from '../src/peft.js';
 import { listOption } from './common.js';
 
 export const BITFIT_GROUPS = ['all', 'linear', 'ln', 'attn', 'mlp', ...LINEAR_SITES, 'c_attn', 'c_proj', 'c_fc', 'ln_1', 'ln_2', 'ln_f'] as const;
@@ -59,6 +59,16 @@ export const bitfit: PeftMethod = {
   name: 'bitfit',
   summary: 'bias terms only',
   reference: 'Ben Zaken et al. 2022, BitFit: Simple Parameter-efficient Fine-tuning for Transformer-based Masked Language-models (arXiv:2106.10199)',
+  role: 'selective',
+  display: { name: 'BitFit', colour: '#b279a2' },
+  training: {
+    optimizer: 'adam',
+    learningRate: 1e-3,
+    weightDecay: 0,
+    source: 'Ben Zaken et al. 2021: Adam, lr searched in 1e-4..1e-3 (quick: 3e-3 for 150 steps)',
+    profiles: { quick: { learningRate: 3e-3 } },
+  },
+  benchmark: { options: {}, referenceStep: false },
   options: [{ name: 'biases', type: 'list', description: 'which bias groups train', default: ['all'], choices: BITFIT_GROUPS }],
 
   validate: (options) => (listOption(options, 'biases').length === 0 ? [`--biases is empty; allowed: one or more of ${BITFIT_GROUPS.join(', ')}`] : []),
@@ -78,5 +88,3 @@ export const bitfit: PeftMethod = {
 
   hooks: () => ({}), // the trainable copies arrive as parameterOverrides from the core
 };
-
-registerMethod(bitfit);

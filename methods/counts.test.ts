@@ -10,7 +10,7 @@ import { findPreset, PRESETS, type ModelConfig } from '../src/config.js';
 import { GPT2 } from '../src/model.js';
 import { getMethod, resolveOptions } from '../src/peft.js';
 import { formatParameterPlan } from './commands.js';
-import { METHOD_NAMES } from './index.js';
+import { METHODS } from './index.js';
 import { methodContext } from './test_support.js';
 
 function plan(config: ModelConfig, name: string, raw: Record<string, unknown>) {
@@ -48,6 +48,11 @@ describe('published GPT-2 counts (planParameters, nothing allocated)', () => {
   it('prefix tuning k=20 without projection: 368,640', () => assert.equal(plan(gpt2, 'prefix-tuning', { length: 20 }).trainable, 368_640));
   it('p-tuning MLP k=20 hidden 768: 1,787,136', () => assert.equal(plan(gpt2, 'p-tuning', { length: 20, encoder: 'mlp', hidden: 768 }).trainable, 1_787_136));
   it('BitFit, all biases: 102,144', () => assert.equal(plan(gpt2, 'bitfit', { biases: 'all' }).trainable, 102_144));
+  it("each descriptor's publishedGpt2 count is what its default options give on gpt2", () => {
+    const declared = METHODS.filter((m) => m.publishedGpt2 !== undefined);
+    assert.ok(declared.length >= 3, 'prompt tuning, prefix tuning and LoRA declare PEFT counts');
+    for (const method of declared) assert.equal(plan(gpt2, method.name, {}).trainable, method.publishedGpt2?.trainable, `${method.name}: ${method.publishedGpt2?.setting}`);
+  });
   it('full: every parameter, prompt design: none', () => {
     assert.equal(plan(gpt2, 'full', {}).trainable, 124_439_808);
     assert.equal(plan(gpt2, 'prompt-design', {}).trainable, 0);
@@ -65,7 +70,7 @@ describe('closed forms equal the declared shapes on every small preset', () => {
   }
   it('covers every registered method', () => {
     const covered = new Set(cases(findPreset('ps-nano').config).map((c) => c.name));
-    assert.deepEqual([...covered].sort(), [...METHOD_NAMES].sort());
+    assert.deepEqual([...covered].sort(), METHODS.map((m) => m.name).sort());
   });
 });
 

@@ -6,17 +6,19 @@
  * so the shared frozen base is still never written. Closed form: the GPT-2 parameter count.
  */
 import { closedFormParameterCount, modelParameterSpecs } from '../src/params.js';
-import { registerMethod, type PeftMethod } from '../src/peft.js';
+import type { PeftMethod } from '../src/peft.js';
 
 export const full: PeftMethod = {
   name: 'full',
   summary: 'every base parameter (model tuning)',
   reference: 'Lester et al. 2021 (arXiv:2104.08691): the model-tuning baseline',
+  role: 'baseline',
+  display: { name: 'full model tuning', colour: '#252525' },
+  training: { optimizer: 'adam', learningRate: 1e-4, weightDecay: 0, source: 'standard fine-tuning: Adam 1e-4 (quick: 1e-3 for 150 steps)', profiles: { quick: { learningRate: 1e-3 } } },
+  benchmark: { options: {}, referenceStep: true },
   options: [],
   addedParameters: () => [],
   trainableBaseParameters: (config) => modelParameterSpecs(config).map((spec) => spec.name),
   closedFormTrainable: (config) => closedFormParameterCount(config),
   hooks: () => ({}), // the trainable copies arrive as parameterOverrides from the core
 };
-
-registerMethod(full);

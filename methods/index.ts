@@ -1,27 +1,23 @@
 /**
- * Every fine-tuning method; importing this module registers them all with src/peft.ts.
+ * Every fine-tuning method: the one list. Importing this module registers them all with src/peft.ts, in
+ * this order, which is the order reports, benchmarks and help texts list them.
  *
  * @example
  * import { getMethod, resolveOptions } from '../src/peft.js';
  * import '../methods/index.js';
  * const lora = getMethod('lora');
  */
-import './prompt_tuning.js';
-import './prefix_tuning.js';
-import './p_tuning.js';
-import './lora.js';
-import './bitfit.js';
-import './full.js';
-import './prompt_design.js';
+import { registerMethod, type PeftMethod } from '../src/peft.js';
+import { bitfit } from './bitfit.js';
+import { full } from './full.js';
+import { lora } from './lora.js';
+import { pTuning } from './p_tuning.js';
+import { prefixTuning } from './prefix_tuning.js';
+import { promptDesign } from './prompt_design.js';
+import { promptTuning } from './prompt_tuning.js';
 
-export { promptTuning } from './prompt_tuning.js';
-export { prefixTuning } from './prefix_tuning.js';
-export { pTuning } from './p_tuning.js';
-export { lora } from './lora.js';
-export { bitfit } from './bitfit.js';
-export { full } from './full.js';
-export { promptDesign } from './prompt_design.js';
+export const METHODS: readonly PeftMethod[] = [full, promptTuning, prefixTuning, pTuning, lora, bitfit, promptDesign];
 
-/** Method names in the order reports list them. */
-export const METHOD_NAMES = ['prompt-tuning', 'prefix-tuning', 'p-tuning', 'lora', 'bitfit', 'full', 'prompt-design'] as const;
+for (const method of METHODS) registerMethod(method);
 
+export { bitfit, full, lora, pTuning, prefixTuning, promptDesign, promptTuning };

@@ -23,7 +23,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { ModelConfig } from '../src/config.js';
 import type { ModelHooks } from '../src/hooks.js';
 import { LINEAR_SITES, linearShape, type LinearSite, type ParamSpec } from '../src/params.js';
-import { registerMethod, type MethodOptions, type PeftMethod, type TensorMap } from '../src/peft.js';
+import type { MethodOptions, PeftMethod, TensorMap } from '../src/peft.js';
 import { Random } from '../src/random.js';
 import { integerOption, listOption, numberOption, tensorOf } from './common.js';
 
@@ -58,6 +58,17 @@ export const lora: PeftMethod = {
   name: METHOD,
   summary: 'low-rank deltas (alpha/r)·A·B on chosen linear layers',
   reference: 'Hu et al. 2022, LoRA: Low-Rank Adaptation of Large Language Models (arXiv:2106.09685)',
+  role: 'reparameterisation',
+  display: { name: 'LoRA', colour: '#54a24b' },
+  training: {
+    optimizer: 'adam',
+    learningRate: 1e-3,
+    weightDecay: 0,
+    source: 'Hu et al. 2021 / PEFT examples: Adam around 1e-3 for the low-rank factors (quick: 3e-3 for 150 steps)',
+    profiles: { quick: { learningRate: 3e-3 } },
+  },
+  benchmark: { options: { rank: '8', targets: 'c_attn' }, referenceStep: true },
+  publishedGpt2: { setting: 'LoRA r = 8 on c_attn', trainable: 294_912 },
   options: [
     { name: 'rank', type: 'integer', description: 'rank r of the update (PEFT r)', default: 8, min: 1 },
     { name: 'alpha', type: 'number', description: 'scale numerator: delta is multiplied by alpha/r (PEFT lora_alpha, default 8)', default: LORA_DEFAULT_ALPHA, min: 0 },
@@ -216,5 +227,3 @@ function dropoutMask(shape: [number, number], rate: number, seed: number, stream
   for (let i = 0; i < values.length; i++) values[i] = random.next() < rate ? 0 : keep;
   return tf.tensor2d(values, shape);
 }
-
-registerMethod(lora);

@@ -23,7 +23,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ModelConfig } from '../src/config.js';
 import type { ParamSpec } from '../src/params.js';
-import { registerMethod, type MethodOptions, type PeftMethod, type TensorMap } from '../src/peft.js';
+import type { MethodOptions, PeftMethod, TensorMap } from '../src/peft.js';
 import { applyLinear, checkPromptFits, integerOption, lengthOption, stringOption, tensorOf, torchLinear } from './common.js';
 import { promptLearningFields, promptLearningLength, sameTensors } from './peft_common.js';
 
@@ -44,6 +44,16 @@ export const pTuning: PeftMethod = {
   name: METHOD,
   summary: 'k virtual tokens from a trainable MLP or LSTM prompt encoder',
   reference: 'Liu et al. 2021, GPT Understands, Too (arXiv:2103.10385)',
+  role: 'prompt',
+  display: { name: 'P-tuning', colour: '#72b7b2' },
+  training: {
+    optimizer: 'adam',
+    learningRate: 1e-3,
+    weightDecay: 0,
+    source: 'Hugging Face PEFT P-tuning examples: Adam 1e-3 for the prompt encoder (quick: 3e-3 for 150 steps)',
+    profiles: { quick: { learningRate: 3e-3 } },
+  },
+  benchmark: { options: { length: '20', encoder: 'mlp' }, referenceStep: false },
   options: [
     lengthOption(1),
     { name: 'encoder', type: 'string', description: 'prompt encoder (PEFT encoder_reparameterization_type)', default: 'mlp', choices: P_TUNING_ENCODERS },
@@ -171,5 +181,3 @@ function lstmDirection(tensors: TensorMap, sequence: tf.Tensor, suffix: string, 
   }
   return tf.concat(outputs, 0); // [k, H]
 }
-
-registerMethod(pTuning);

@@ -20,7 +20,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { ModelConfig } from '../src/config.js';
 import type { ForwardContext, ModelHooks } from '../src/hooks.js';
 import type { ParamSpec } from '../src/params.js';
-import { registerMethod, type MethodOptions, type PeftMethod, type TensorMap } from '../src/peft.js';
+import type { MethodOptions, PeftMethod, TensorMap } from '../src/peft.js';
 import { applyLinear, checkPromptFits, integerOption, lengthOption, perForward, tensorOf, torchLinear } from './common.js';
 import { promptLearningFields, promptLearningLength, sameTensors } from './peft_common.js';
 
@@ -32,6 +32,17 @@ export const prefixTuning: PeftMethod = {
   name: METHOD,
   summary: 'trainable key/value prefixes of length k in every attention layer',
   reference: 'Li & Liang 2021, Prefix-Tuning: Optimizing Continuous Prompts for Generation (arXiv:2101.00190)',
+  role: 'prefix',
+  display: { name: 'prefix tuning', colour: '#4c78a8' },
+  training: {
+    optimizer: 'adam',
+    learningRate: 1e-3,
+    weightDecay: 0,
+    source: 'Li & Liang 2021 use AdamW 5e-5..8e-5 for 5-10 epochs of large data; raised for budgets of hundreds of steps (quick: 3e-3 for 150 steps)',
+    profiles: { quick: { learningRate: 3e-3 } },
+  },
+  benchmark: { options: { length: '20' }, referenceStep: false },
+  publishedGpt2: { setting: 'prefix tuning, 20 tokens', trainable: 368_640 },
   options: [
     lengthOption(1),
     {
@@ -126,5 +137,3 @@ function prefixHooks(prefixes: (context: ForwardContext) => tf.Tensor, config: M
     },
   };
 }
-
-registerMethod(prefixTuning);

@@ -19,7 +19,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { ModelConfig } from '../src/config.js';
-import { registerMethod, type MethodContext, type MethodOptions, type PeftMethod } from '../src/peft.js';
+import type { MethodContext, MethodOptions, PeftMethod } from '../src/peft.js';
 import { integerOption, listOption, stringOption } from './common.js';
 import { checkTokenIds } from './embeddings.js';
 
@@ -64,6 +64,10 @@ export const promptDesign: PeftMethod = {
   name: METHOD,
   summary: 'frozen model with a discrete text prompt (zero- or k-shot); nothing trains',
   reference: 'Brown et al. 2020, Language Models are Few-Shot Learners (arXiv:2005.14165); the prompt-design baseline of Lester et al. 2021',
+  role: 'hand-written',
+  display: { name: 'prompt design', colour: '#9d755d' },
+  training: { optimizer: 'adam', learningRate: 1e-3, weightDecay: 0, source: 'nothing trains: the optimiser is never created' },
+  benchmark: { options: {}, referenceStep: false },
   options: [
     { name: 'template', type: 'string', description: 'instruction text at the start of the prompt', default: DEFAULT_TEMPLATE },
     { name: 'shots', type: 'integer', description: 'number of task demonstrations (input + label) after the instruction', default: 0, min: 0 },
@@ -89,5 +93,3 @@ export const promptDesign: PeftMethod = {
     return { inputPrefix: () => tf.gather(base('wte.weight'), tf.tensor1d(ids, 'int32')) }; // [P, D]: the prompt tokens' embeddings
   },
 };
-
-registerMethod(promptDesign);

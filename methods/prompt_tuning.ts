@@ -17,7 +17,7 @@
  */
 import type { ModelConfig } from '../src/config.js';
 import type { ParamSpec } from '../src/params.js';
-import { registerMethod, type MethodContext, type MethodOptions, type PeftMethod } from '../src/peft.js';
+import type { MethodContext, MethodOptions, PeftMethod } from '../src/peft.js';
 import { checkPromptFits, integerOption, lengthOption, numberOption, stringOption, tensorOf } from './common.js';
 import { embeddingRows, repeatToLength, sampledTokenIds } from './embeddings.js';
 import { promptLearningFields, promptLearningLength, sameTensors } from './peft_common.js';
@@ -29,6 +29,14 @@ export const promptTuning: PeftMethod = {
   name: 'prompt-tuning',
   summary: 'k trainable vectors prepended to the input embeddings',
   reference: 'Lester et al. 2021, The Power of Scale for Parameter-Efficient Prompt Tuning (arXiv:2104.08691)',
+  role: 'prompt',
+  display: { name: 'prompt tuning', colour: '#e45756' },
+  // Not Lester's Adafactor at a constant 0.3: that step assumes T5's embedding scale, and on GPT-2-scale
+  // embeddings (RMS ~0.09) it moves the prompt several times its own size per step (README, Methods).
+  training: { optimizer: 'adam', learningRate: 1e-2, weightDecay: 0, source: 'Adam 1e-2, measured (docs: README Methods; scripts/prompt-optimizer-pilot.mjs); Lester et al. 2021 used Adafactor at a constant 0.3 on T5, whose embeddings are on another scale' },
+  benchmark: { options: { length: '20' }, referenceStep: true },
+  learnedPrompt: { tensor: PROMPT_EMBEDDINGS },
+  publishedGpt2: { setting: 'prompt tuning, 20 tokens', trainable: 15_360 },
   options: [
     lengthOption(0),
     { name: 'init', type: 'string', description: 'how the prompt starts (PEFT prompt_tuning_init)', default: 'random-uniform', choices: PROMPT_TUNING_INITS },
@@ -124,5 +132,3 @@ export function initialPrompt(k: number, options: MethodOptions, context: Method
       return null;
   }
 }
-
-registerMethod(promptTuning);

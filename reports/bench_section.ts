@@ -4,7 +4,7 @@
  * to the experiment, a cost table per frozen model with units in the headers, Figure 9 (inference
  * overhead), mixed-task serving and the reference training step. Every number comes from bench.json.
  */
-import { BENCH_COLUMNS, type BenchReport, type BenchRow } from '../src/bench.js';
+import { BARE_ROW, BENCH_COLUMNS, type BenchReport, type BenchRow } from '../src/bench.js';
 import type { RunManifest } from '../src/results.js';
 import { compareBenchRows, benchSeries } from './figure_data.js';
 import { escapeHtml, formatBytes, formatCount, formatDate, formatKiB, formatMeasure, formatMiB, formatMs, formatSigned, listText } from './format.js';
@@ -134,7 +134,7 @@ export function costColumnDisplay(column: CostColumn): { header: string; cell: (
 function costCell(row: BenchRow, column: CostColumn, cell: (value: number) => string): string {
   const value = row[column.key];
   if (value === null) return NOT_APPLICABLE;
-  if (column.key === 'inferOverhead' && row.method === 'bare') return 'baseline';
+  if (column.key === 'inferOverhead' && row.method === BARE_ROW) return 'baseline';
   return cell(value);
 }
 

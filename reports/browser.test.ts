@@ -11,7 +11,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { findChromium, launchChromium, visitWithoutScripts, visitWithScripts } from './browser.js';
-import { writeFixtureResults } from './fixtures.js';
+import { writeFixtureResults } from '../test/report_fixtures.js';
 import { writeReport } from './report.js';
 
 const OUTPUT = 'test-output';

@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import type { BenchReport, BenchRow } from '../src/bench.js';
 import { summarize } from '../src/results.js';
 import { claimsTable, overheadClaim, parametersClaim, promptTuningOverheads, scaleClaim, storageClaim } from './claims.js';
-import { fixtureBench, fixtureLoaded, fixtureRecords } from './fixtures.js';
+import { fixtureBench, fixtureLoaded, fixtureRecords } from '../test/report_fixtures.js';
 import type { LoadedResults } from './load.js';
 
 /** The fixture with a bench.json whose rows are the fixture's, edited by `edit`. */
@@ -110,14 +110,14 @@ describe('claims table', () => {
       const base = r.config.method === 'full' ? 0.7 : r.config.preset === 'ps-nano' ? 0.5 : r.config.preset === 'ps-micro' ? 0.6 : 0.68;
       return { ...r, test: { ...r.test, accuracy: base + (r.config.seed % 2 === 0 ? 0.002 : -0.002) + r.config.seed * 0.0005 } };
     });
-    const claim = scaleClaim({ ...results, records: tight, summary: summarize(tight) });
+    const claim = scaleClaim({ ...results, records: tight, summary: summarize(tight, 'full') });
     assert.equal(claim.verdict, 'holds', claim.measured);
   });
 
   it('scale is not measured without two sizes', () => {
     const results = fixtureLoaded();
     const records = results.records.filter((r) => r.config.preset === 'ps-nano');
-    const claim = scaleClaim({ ...results, records, summary: summarize(records) });
+    const claim = scaleClaim({ ...results, records, summary: summarize(records, 'full') });
     assert.equal(claim.verdict, 'not measured');
   });
 });

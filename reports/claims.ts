@@ -3,7 +3,7 @@
  * a verdict. Every measured number comes from the results files (bench.json for inference overhead); a
  * claim the files cannot speak to says "not measured" and how to measure it.
  */
-import type { BenchReport } from '../src/bench.js';
+import { BARE_ROW, type BenchReport } from '../src/bench.js';
 import type { TrialRecord } from '../src/results.js';
 import { formatBytes, formatCount, formatMs, formatPercent, formatPoints, formatSignedPercent, listText } from './format.js';
 import { gapPoints, recordsFor, type GapPoint } from './figure_data.js';
@@ -12,6 +12,7 @@ import { DEFAULT_BENCH_FILE, type LoadedResults } from './load.js';
 import { CLAIM_SOURCES } from './references.js';
 import { AVERAGE_PANEL } from './series.js';
 import { gateVerdict } from './gates.js';
+import { baselineMethod, learnedPromptMethod } from '../src/peft.js';
 
 /** 'not stated': the capability gates of the largest frozen model fail (or were not measured), so the claim is withheld. */
 export type Verdict = 'holds' | 'partly holds' | 'does not hold' | 'inconclusive' | 'not measured' | 'not stated';
@@ -23,7 +24,11 @@ export interface Claim {
   verdict: Verdict;
 }
 
-const METHOD = 'prompt-tuning';
+
+/** The claims are Lester et al.'s, about the method whose descriptor declares a learned prompt (prompt tuning); null when none is registered. */
+function claimedMethod(): string | null {
+  return learnedPromptMethod()?.name ?? null;
+}
 
 function verdictOf(passed: number, total: number): Verdict {
   if (total === 0) return 'not measured';
@@ -33,8 +38,9 @@ function verdictOf(passed: number, total: number): Verdict {
 
 /** One prompt-tuning record per preset (and options variant) of the scaling sweep, else of the whole run. */
 function promptTuningBySize(results: LoadedResults): TrialRecord[] {
-  const scaling = recordsFor(results, 'scaling').records.filter((r) => r.config.method === METHOD);
-  const pool = scaling.length > 0 ? scaling : results.records.filter((r) => r.config.method === METHOD);
+  const method = claimedMethod();
+  const scaling = recordsFor(results, 'scaling').records.filter((r) => r.config.method === method);
+  const pool = scaling.length > 0 ? scaling : results.records.filter((r) => r.config.method === method);
   const seen = new Map<string, TrialRecord>();
   for (const r of pool) if (!seen.has(r.config.preset)) seen.set(r.config.preset, r);
   return [...seen.values()].sort((a, b) => a.parameters.base - b.parameters.base);
@@ -59,7 +65,7 @@ export function parametersClaim(results: LoadedResults): Claim {
 
 export function storageClaim(results: LoadedResults): Claim {
   const records = promptTuningBySize(results);
-  const fullBytes = new Map(results.records.filter((r) => r.config.method === 'full').map((r) => [r.config.preset, r.parameters.adapterBytes]));
+  const fullBytes = new Map(results.records.filter((r) => r.config.method === baselineMethod().name).map((r) => [r.config.preset, r.parameters.adapterBytes]));
   const measured = records.map((r) => {
     const full = fullBytes.get(r.config.preset);
     const compare = full === undefined ? '' : ` (full model tuning: ${formatBytes(full)} per task, ${formatCount(full / r.parameters.adapterBytes)}× more)`;
@@ -92,9 +98,9 @@ export interface PromptOverhead {
 
 /** The prompt-tuning rows of bench.json, each with the bare model's row of its preset, smallest model first. */
 export function promptTuningOverheads(bench: BenchReport): PromptOverhead[] {
-  const bare = new Map(bench.rows.filter((r) => r.method === 'bare').map((r) => [r.preset, r.inferMedianMs]));
+  const bare = new Map(bench.rows.filter((r) => r.method === BARE_ROW).map((r) => [r.preset, r.inferMedianMs]));
   return bench.rows
-    .filter((r) => r.method === METHOD)
+    .filter((r) => r.method === claimedMethod())
     .sort((a, b) => a.parameters - b.parameters || a.preset.localeCompare(b.preset))
     .map((r) => ({ preset: r.preset, parameters: r.parameters, virtualTokens: r.virtualTokens, medianMs: r.inferMedianMs, bareMedianMs: bare.get(r.preset) ?? null, percent: r.inferOverhead * 100 }));
 }
@@ -124,7 +130,7 @@ export function overheadClaim(results: LoadedResults): Claim {
 
 /** The prompt-tuning gap points of one panel (the task average when there is one), smallest model first. */
 function promptTuningGaps(results: LoadedResults): GapPoint[] {
-  const points = gapPoints(results).points.filter((p) => p.method === METHOD);
+  const points = gapPoints(results).points.filter((p) => p.method === claimedMethod());
   const panels = [...new Set(points.map((p) => p.panel))];
   const panel = panels.includes(AVERAGE_PANEL) ? AVERAGE_PANEL : panels.sort()[0];
   const series = [...new Set(points.map((p) => p.series))].sort()[0];

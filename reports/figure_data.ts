@@ -10,6 +10,7 @@ import { accuracyInterval, optionsLabel } from '../src/results.js';
 import { confidenceInterval } from '../src/stats.js';
 import type { LoadedResults } from './load.js';
 import { AVERAGE_TASK, compareMethods, methodColour, methodName, namerFor, panelOf, type SeriesNamer } from './series.js';
+import { baselineMethod } from '../src/peft.js';
 
 /** Trials of the sweeps that feed a figure kind, and those sweeps' names. */
 export function recordsFor(results: LoadedResults, kind: FigureKind): { records: TrialRecord[]; sweeps: string[] } {
@@ -175,7 +176,7 @@ export function gapPoints(results: LoadedResults): { points: GapPoint[]; namer: 
   const namer = namerFor(records);
   const byGroup = scoresBySeed(records, (r) => JSON.stringify([r.config.preset, r.config.method, optionsLabel(r.config.options)]));
   const fullByPreset = scoresBySeed(
-    records.filter((r) => r.config.method === 'full'),
+    records.filter((r) => r.config.method === baselineMethod().name),
     (r) => r.config.preset,
   );
   const points: GapPoint[] = [];
@@ -183,7 +184,7 @@ export function gapPoints(results: LoadedResults): { points: GapPoint[]; namer: 
   for (const [key, tasks] of byGroup) {
     const record = first.get(key)!;
     const full = fullByPreset.get(record.config.preset);
-    if (record.config.method === 'full' || full === undefined) continue;
+    if (record.config.method === baselineMethod().name || full === undefined) continue;
     const panels = [...tasks.keys(), ...(tasks.size >= 2 ? [AVERAGE_TASK] : [])];
     for (const task of panels) {
       const fullTasks = task === AVERAGE_TASK ? new Map([...full].filter(([t]) => tasks.has(t))) : full;

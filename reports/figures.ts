@@ -15,6 +15,7 @@ import { computeSpec, curvesSpec, efficiencySpec, gapSpec, initSpec, overheadSpe
 import { runLine, shortHash } from './tables.js';
 import { gatesFigure } from './gates.js';
 import { recoveredFigure } from './recovered.js';
+import { baselineMethod } from '../src/peft.js';
 
 /** A figure before rendering: spec and rows, or a notice saying why the run has nothing to draw. */
 export interface FigurePlan {
@@ -94,7 +95,7 @@ export function gapFigure(results: LoadedResults, subtitle: string): FigurePlan 
   }
   return {
     ...base,
-    spec: gapSpec(points, namer.colourScale([...points.map((pt) => pt.series), ...namer.series.filter((x) => x.method === 'full').map((x) => x.label)]), subtitle),
+    spec: gapSpec(points, namer.colourScale([...points.map((pt) => pt.series), ...namer.series.filter((x) => x.method === baselineMethod().name).map((x) => x.label)]), subtitle),
     rows: points.map((pt) => ({ ...pt })),
     paragraphs: [
       p(

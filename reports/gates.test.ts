@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { scaleClaim } from './claims.js';
-import { FIXTURE_PRESETS, FIXTURE_TASKS, fixtureLoaded, writeFixtureResults } from './fixtures.js';
+import { FIXTURE_PRESETS, FIXTURE_TASKS, fixtureLoaded, writeFixtureResults } from '../test/report_fixtures.js';
 import { gatePoints, gatesFigure, gatesHtml, gateVerdict } from './gates.js';
 import { loadResults } from './load.js';
 import { writeReport } from './report.js';

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { benchReportProblems } from '../src/bench.js';
 import { RESULT_FILES, type SummaryRow } from '../src/results.js';
-import { FIXTURE_BENCH_GIT, FIXTURE_DIVERGED, fixtureBench, fixtureEnsembles, fixtureRecords, writeFixtureResults } from './fixtures.js';
+import { FIXTURE_BENCH_GIT, FIXTURE_DIVERGED, fixtureBench, fixtureEnsembles, fixtureRecords, writeFixtureResults } from '../test/report_fixtures.js';
 import { checkBench, checkEnsemble, checkRecord, loadResults, parseRecords } from './load.js';
 
 let dir = '';

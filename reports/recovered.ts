@@ -12,6 +12,7 @@ import type { LoadedResults } from './load.js';
 import { comparePanels, namerFor, panelOf } from './series.js';
 import { CONFIG, PANEL_HEIGHT, PANEL_WIDTH, parametersAxis, tip, VEGA_LITE_SCHEMA, type ColourScale } from './specs.js';
 import { runLine } from './tables.js';
+import { baselineMethod } from '../src/peft.js';
 
 /** One point: a method's recovered share on one frozen model and task panel. */
 export interface RecoveredPoint {
@@ -33,7 +34,7 @@ export interface RecoveredPoint {
 export function recoveredPoints(results: LoadedResults): { points: RecoveredPoint[]; colours: ColourScale; undefinedRows: number } {
   const { records } = recordsFor(results, 'scaling');
   const namer = namerFor(records);
-  const rows = summaryRowsFor(results, records).filter((r) => r.method !== 'full' && r.n > 0);
+  const rows = summaryRowsFor(results, records).filter((r) => r.method !== baselineMethod().name && r.n > 0);
   const points = rows.flatMap((r): RecoveredPoint[] =>
     r.recovered === null
       ? []

@@ -3,6 +3,7 @@
  * project's reference notes (../shared/references.md beside the checkout); nothing here is measured by
  * this suite, and the report always labels these values as published, never as ours.
  */
+import { learnedPromptMethod, registeredMethods } from '../src/peft.js';
 
 /** A citation as the report prints it. */
 export interface Source {
@@ -51,15 +52,17 @@ export interface EfficiencyReference {
  * counts for gpt2 (124,439,808 parameters).
  */
 export function efficiencyReferences(): EfficiencyReference[] {
-  const lester = LESTER_T5_SIZES.map((size) => ({
+  // Lester et al.'s points are prompt tuning: the method that declares a learned prompt.
+  const prompt = learnedPromptMethod();
+  const lester = (prompt === null ? [] : LESTER_T5_SIZES).map((size) => ({
     label: `${size.name}, prompt ${LESTER_PROMPT_LENGTH} tokens`,
-    method: 'prompt-tuning',
+    method: prompt?.name ?? '',
     parameters: size.parameters,
     percent: ((size.width * LESTER_PROMPT_LENGTH) / size.parameters) * 100,
     source: LESTER_2021,
     note: `E × P = ${size.width} × ${LESTER_PROMPT_LENGTH} over about ${formatCount(size.parameters)} parameters`,
   }));
-  const gpt2 = GPT2_PUBLISHED_COUNTS.map((entry) => ({
+  const gpt2 = gpt2PublishedCounts().map((entry) => ({
     label: `gpt2, ${entry.setting}`,
     method: entry.method,
     parameters: GPT2_PARAMETERS,
@@ -72,12 +75,10 @@ export function efficiencyReferences(): EfficiencyReference[] {
 
 export const GPT2_PARAMETERS = 124_439_808;
 
-/** Hugging Face PEFT's published trainable counts for gpt2. */
-export const GPT2_PUBLISHED_COUNTS: readonly { method: string; setting: string; trainable: number }[] = [
-  { method: 'prompt-tuning', setting: 'prompt tuning, 20 tokens', trainable: 15_360 },
-  { method: 'lora', setting: 'LoRA r = 8 on c_attn', trainable: 294_912 },
-  { method: 'prefix-tuning', setting: 'prefix tuning, 20 tokens', trainable: 368_640 },
-];
+/** Hugging Face PEFT's published trainable counts for gpt2: each method descriptor's publishedGpt2, in registry order. */
+export function gpt2PublishedCounts(): { method: string; setting: string; trainable: number }[] {
+  return registeredMethods().flatMap((m) => (m.publishedGpt2 === undefined ? [] : [{ method: m.name, ...m.publishedGpt2 }]));
+}
 
 /** Lester et al. Fig. 4's bands of task-specific parameters (% of the model): a band when `upTo` is set, else a line. */
 export const LESTER_FIG4_LINES: readonly { percent: number; upTo?: number; label: string }[] = [

@@ -12,7 +12,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fixtureBench, fixtureEnsembles, fixtureRecords, writeFixtureResults } from './fixtures.js';
+import { fixtureBench, fixtureEnsembles, fixtureRecords, writeFixtureResults } from '../test/report_fixtures.js';
 import { escapeInlineScript, inlineJson } from './html.js';
 import { prefixSvgIds } from './render.js';
 import { defaultOutDir, REPORT_USAGE, runReport, writeReport, type ReportResult } from './report.js';
@@ -201,7 +201,8 @@ describe('peftscale report', () => {
     // In a child process: this one's stdout belongs to the test runner.
     const out = path.join(dir, 'cli-out');
     const module = new URL('./report.js', import.meta.url).href;
-    const script = `import(${JSON.stringify(module)}).then((m) => m.runReport(${JSON.stringify([results, '--out', out, '--json'])}))`;
+    const methods = new URL('../methods/index.js', import.meta.url).href; // as the peftscale command does: the registry names the methods
+    const script = `import(${JSON.stringify(methods)}).then(() => import(${JSON.stringify(module)})).then((m) => m.runReport(${JSON.stringify([results, '--out', out, '--json'])}))`;
     const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script]);
     const printed = JSON.parse(stdout) as ReportResult;
     assert.equal(printed.htmlPath, path.join(out, 'index.html'));
@@ -215,7 +216,8 @@ describe('peftscale report', () => {
     await writeFixtureResults(path.join(dir, 'elsewhere'), { bench: true });
     const out = path.join(dir, 'bench-flag-out');
     const module = new URL('./report.js', import.meta.url).href;
-    const script = `import(${JSON.stringify(module)}).then((m) => m.runReport(${JSON.stringify([folder, '--out', out, '--bench', benchFile, '--json'])}))`;
+    const methods = new URL('../methods/index.js', import.meta.url).href; // as the peftscale command does: the registry names the methods
+    const script = `import(${JSON.stringify(methods)}).then(() => import(${JSON.stringify(module)})).then((m) => m.runReport(${JSON.stringify([folder, '--out', out, '--bench', benchFile, '--json'])}))`;
     const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script]);
     const printed = JSON.parse(stdout) as ReportResult;
     assert.equal(printed.benchFile, benchFile);

@@ -3,50 +3,39 @@
  * the options that tell its variants apart when a figure holds more than one), panel labels and the
  * order of presets by size.
  */
-import type { OptionValue } from '../src/peft.js';
+import { BARE_ROW } from '../src/bench.js';
+import { getMethod, registeredMethods, type OptionValue, type PeftMethod } from '../src/peft.js';
 import { optionsLabel, type TrialRecord } from '../src/results.js';
 
 /** The task name summary rows use for the per-seed mean over tasks. */
 export const AVERAGE_TASK = 'average';
 export const AVERAGE_PANEL = 'average over tasks';
 
-/** Methods in the order the report lists them; unknown methods follow, alphabetically. */
-export const METHOD_ORDER = ['full', 'prompt-tuning', 'prefix-tuning', 'p-tuning', 'lora', 'bitfit', 'prompt-design'] as const;
-
-const METHOD_NAMES: Record<string, string> = {
-  full: 'full model tuning',
-  'prompt-tuning': 'prompt tuning',
-  'prefix-tuning': 'prefix tuning',
-  'p-tuning': 'P-tuning',
-  lora: 'LoRA',
-  bitfit: 'BitFit',
-  'prompt-design': 'prompt design',
-};
-
-/** Colours per method, the same in every figure (full model tuning dark, prompt tuning red). */
-const METHOD_COLOURS: Record<string, string> = {
-  full: '#252525',
-  'prompt-tuning': '#e45756',
-  'prefix-tuning': '#4c78a8',
-  'p-tuning': '#72b7b2',
-  lora: '#54a24b',
-  bitfit: '#b279a2',
-  'prompt-design': '#9d755d',
-};
+/** Colours for a method's second and later variants in one figure (the first has the method's own colour). */
 const EXTRA_COLOURS = ['#f58518', '#eeca3b', '#ff9da6', '#bab0ac', '#17becf', '#8c564b', '#bcbd22', '#7f7f7f'];
 
-/** A method's colour in every figure (grey for methods this report does not know). */
+/**
+ * A method's display facts come from its descriptor (methods/<name>.ts, through the registry in
+ * src/peft.ts): a method the registry does not know is an error, so a results folder naming a removed or
+ * misspelt method fails loudly instead of drawing it grey. The bench's bare-model row is not a method.
+ */
+function descriptor(method: string): PeftMethod {
+  return getMethod(method);
+}
+
+/** A method's colour in every figure. */
 export function methodColour(method: string): string {
-  return METHOD_COLOURS[method] ?? '#7f7f7f';
+  return descriptor(method).display.colour;
 }
 
 export function methodName(method: string): string {
-  return METHOD_NAMES[method] ?? method;
+  return method === BARE_ROW ? method : descriptor(method).display.name;
 }
 
+/** Position in the registry's list (methods/index.ts), the order reports list methods in. */
 export function methodRank(method: string): number {
-  const index = (METHOD_ORDER as readonly string[]).indexOf(method);
-  return index === -1 ? METHOD_ORDER.length : index;
+  const index = registeredMethods().findIndex((m) => m.name === descriptor(method).name);
+  return index;
 }
 
 export function compareMethods(a: string, b: string): number {
@@ -95,7 +84,7 @@ export class SeriesNamer {
       optionSets.forEach(([key, options], i) => {
         const detail = optionsLabel(Object.fromEntries(varying.filter((name) => name in options).map((name) => [name, options[name]])));
         const label = detail === '' ? methodName(method) : `${methodName(method)} (${detail.replaceAll(' ', ', ')})`;
-        const colour = i === 0 && METHOD_COLOURS[method] !== undefined ? METHOD_COLOURS[method] : EXTRA_COLOURS[extra++ % EXTRA_COLOURS.length];
+        const colour = i === 0 ? methodColour(method) : EXTRA_COLOURS[extra++ % EXTRA_COLOURS.length];
         this.labels.set(JSON.stringify([method, key]), label);
         this.series.push({ label, method, colour });
       });

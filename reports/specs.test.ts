@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { summarize, type TrialRecord } from '../src/results.js';
 import { confidenceInterval } from '../src/stats.js';
-import { FIXTURE_DIVERGED, FIXTURE_LENGTHS, FIXTURE_PRESETS, fixtureBench, fixtureLoaded, fixtureManifest, fixtureRecords } from './fixtures.js';
+import { FIXTURE_DIVERGED, FIXTURE_LENGTHS, FIXTURE_PRESETS, fixtureBench, fixtureLoaded, fixtureManifest, fixtureRecords } from '../test/report_fixtures.js';
 import { planFigures, type FigurePlan } from './figures.js';
 import { isPlainObject } from './check.js';
 import type { LoadedResults } from './load.js';
@@ -58,7 +58,7 @@ function values(plan: FigurePlan): Json[] {
 
 const plans = planFigures(fixtureLoaded({ bench: true }));
 const records = fixtureRecords();
-const summary = summarize(records);
+const summary = summarize(records, 'full');
 
 describe('figure specs from fixture results', () => {
   it('plans the ten figures (1–7, 10 and 11 from the results, 9 from bench.json), all drawable from the fixture', () => {
@@ -279,7 +279,7 @@ describe('figures from partial results', () => {
       .map((r) => ({ ...r, sweeps: r.sweeps.filter((s) => sweeps.includes(s)) }))
       .filter((r) => r.sweeps.length > 0);
     const manifest = fixtureManifest(kept);
-    return { dir: '(test)', records: kept, summary: summarize(kept), manifest: { ...manifest, sweeps: manifest.sweeps.filter((s) => sweeps.includes(s.name)) }, ensembles: null, bench: null };
+    return { dir: '(test)', records: kept, summary: summarize(kept, 'full'), manifest: { ...manifest, sweeps: manifest.sweeps.filter((s) => sweeps.includes(s.name)) }, ensembles: null, bench: null };
   };
 
   it('a run without prompt-length and init sweeps (and no bench.json) draws figures 1, 2, 5–7 and says why 3, 4 and 9 are empty', () => {

@@ -9,7 +9,7 @@ import { optionsLabel } from '../src/results.js';
 import type { Claim } from './claims.js';
 import { escapeHtml, formatBytes, formatCount, formatDate, formatPercent, formatPoints } from './format.js';
 import { htmlTable, keyValueTable } from './html.js';
-import { GPT2_PARAMETERS, GPT2_PUBLISHED_COUNTS, HF_PEFT, LESTER_2021, LESTER_PROMPT_LENGTH, LESTER_T5_SIZES } from './references.js';
+import { GPT2_PARAMETERS, gpt2PublishedCounts, HF_PEFT, LESTER_2021, LESTER_PROMPT_LENGTH, LESTER_T5_SIZES } from './references.js';
 import { compareMethods, comparePanels, methodName, panelOf } from './series.js';
 
 /** A git commit hash shortened to 10 characters (the run table shows it in full). */
@@ -119,7 +119,7 @@ export function pretrainedHtml(manifest: RunManifest): string {
 
 /** Published trainable counts (PEFT for gpt2, Lester et al. for T5 at 100 tokens), labelled as such. */
 export function referenceCountsHtml(): string {
-  const gpt2 = GPT2_PUBLISHED_COUNTS.map((c) => [escapeHtml(`gpt2 (${formatCount(GPT2_PARAMETERS)})`), escapeHtml(c.setting), formatCount(c.trainable), formatPercent((c.trainable / GPT2_PARAMETERS) * 100), escapeHtml(HF_PEFT.short)]);
+  const gpt2 = gpt2PublishedCounts().map((c) => [escapeHtml(`gpt2 (${formatCount(GPT2_PARAMETERS)})`), escapeHtml(c.setting), formatCount(c.trainable), formatPercent((c.trainable / GPT2_PARAMETERS) * 100), escapeHtml(HF_PEFT.short)]);
   const t5 = LESTER_T5_SIZES.map((s) => [
     escapeHtml(`${s.name} (about ${formatCount(s.parameters)})`),
     escapeHtml(`prompt tuning, ${LESTER_PROMPT_LENGTH} tokens (E = ${s.width})`),

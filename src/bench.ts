@@ -300,6 +300,8 @@ export function median(values: readonly number[]): number {
 export const BENCH_FORMAT = 'peftscale-bench';
 /** Bumped when a field is renamed or removed (adding one is compatible). */
 export const BENCH_FORMAT_VERSION = 1;
+/** The method column of the frozen model's row (no adapter): the baseline of the inference overheads. */
+export const BARE_ROW = 'bare';
 
 /** A flat table column: every row holds `key` as a number, a string, or null where it does not apply. */
 export interface BenchColumn {
@@ -317,9 +319,9 @@ export interface BenchRow {
   preset: string;
   /** Frozen base parameters. */
   parameters: number;
-  /** A method name, or "bare" for the frozen model alone. */
+  /** A method name, or {@link BARE_ROW} for the frozen model alone. */
   method: string;
-  /** "" or, for LoRA, "unmerged" / "merged". */
+  /** "" or, for a method with merged weights (LoRA), "unmerged" / "merged". */
   variant: string;
   /** The method's resolved options as one string (optionsLabel). */
   options: string;

@@ -51,3 +51,15 @@ export interface ModelHooks {
   /** An additive delta on the output of a linear layer: input [N, in] → delta [N, out], or null for none. */
   linearDelta?(layer: number, site: LinearSite, input: tf.Tensor2D, context: ForwardContext): tf.Tensor2D | null;
 }
+
+/**
+ * For every hook, whether an adapter acting only through hooks marked true can share one forward pass
+ * with other tasks' adapters (mixed-task serving, src/serving.ts): only per-row input, never weights or
+ * per-layer state. The mapped type makes a new hook a compile error until it is declared here.
+ */
+export const HOOK_SHARES_BATCH: { readonly [K in keyof Required<ModelHooks>]: boolean } = {
+  parameterOverrides: false,
+  inputPrefix: true,
+  attentionPrefix: false,
+  linearDelta: false,
+};

@@ -48,7 +48,7 @@ describe('summaries over seeds', () => {
     record('lora', 'small', 'b', 0, 0.4),
     record('lora', 'big', 'a', 0, 0.9),
   ];
-  const rows = summarize(records);
+  const rows = summarize(records, 'full');
   const find = (method: string, preset: string, task: string) => rows.find((r) => r.method === method && r.preset === preset && r.task === task);
 
   it('means, sample standard deviations and intervals per group; diverged trials counted, not averaged', () => {
@@ -103,7 +103,7 @@ describe('no gain over init, breakouts, recovered share, one-seed intervals', ()
     record('full', 'tiny', 'a', 1, 0.9),
     record('prompt-tuning', 'tiny', 'a', 0, 0.55, 'finished', false),
   ];
-  const rows = summarize(records);
+  const rows = summarize(records, 'full');
   const find = (method: string, preset: string) => rows.find((r) => r.method === method && r.preset === preset && r.task === 'a');
 
   it('counts trials that kept their init, null for methods that train nothing', () => {

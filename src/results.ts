@@ -219,11 +219,12 @@ export function accuracyInterval(row: Pick<SummaryRow, 'ci95'>): [number, number
 
 /**
  * Groups trial records by (preset, method, options, task) and computes, over seeds, the mean test
- * accuracy, its sample standard deviation and a 95% confidence interval, plus the gap to full model
- * tuning on the same preset and task. Adds an "average" task per group: the mean over tasks of each
- * seed (only seeds that finished every task of the group count).
+ * accuracy, its sample standard deviation and a 95% confidence interval, plus the gap to the baseline
+ * method (`baseline`: full model tuning, the registry's role "baseline") on the same preset and task.
+ * Adds an "average" task per group: the mean over tasks of each seed (only seeds that finished every
+ * task of the group count).
  */
-export function summarize(records: readonly TrialRecord[]): SummaryRow[] {
+export function summarize(records: readonly TrialRecord[], baseline: string): SummaryRow[] {
   interface Group {
     first: TrialRecord;
     bySeed: Map<number, TrialRecord>;
@@ -304,14 +305,14 @@ export function summarize(records: readonly TrialRecord[]): SummaryRow[] {
   // Gap to full model tuning on the same preset and task, paired by seed: the mean difference over the
   // seeds both finished (a seed that diverged or failed on one side would otherwise bias the gap).
   const full = new Map<string, Map<number, number>>();
-  for (const r of rows) if (r.method === 'full' && r.n > 0) full.set(JSON.stringify([r.preset, r.task]), seedScores.get(r) ?? new Map());
+  for (const r of rows) if (r.method === baseline && r.n > 0) full.set(JSON.stringify([r.preset, r.task]), seedScores.get(r) ?? new Map());
   for (const r of rows) {
     const reference = full.get(JSON.stringify([r.preset, r.task]));
     const mine = seedScores.get(r) ?? new Map<number, number>();
     const differences = reference === undefined ? [] : [...mine].filter(([seed]) => reference.has(seed)).map(([seed, score]) => score - (reference.get(seed) ?? NaN));
     r.gapToFull = differences.length === 0 ? null : meanOf(differences);
   }
-  const fullRows = new Map(rows.filter((r) => r.method === 'full').map((r) => [JSON.stringify([r.preset, r.task]), r]));
+  const fullRows = new Map(rows.filter((r) => r.method === baseline).map((r) => [JSON.stringify([r.preset, r.task]), r]));
   for (const r of rows) r.recovered = recoveredShare(r, fullRows.get(JSON.stringify([r.preset, r.task])));
   rows.sort(
     (a, b) =>

@@ -21,11 +21,16 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { loadAdapter, type LoadedAdapter } from './adapter_io.js';
 import { unknownNameMessage } from './config.js';
-import type { ModelHooks } from './hooks.js';
+import { HOOK_SHARES_BATCH, type ModelHooks } from './hooks.js';
 import type { GPT2 } from './model.js';
 
-/** Hooks other than inputPrefix: an adapter with any of these cannot share a pass with other tasks. */
-const NON_PROMPT_HOOKS = ['parameterOverrides', 'attentionPrefix', 'linearDelta'] as const satisfies readonly (keyof ModelHooks)[];
+/** The hooks an adapter uses that cannot share a pass with other tasks: any not declared shareable in HOOK_SHARES_BATCH (unknown ones included). */
+function unshareableHooks(hooks: ModelHooks): string[] {
+  const declared: Readonly<Record<string, boolean>> = HOOK_SHARES_BATCH;
+  return Object.entries(hooks)
+    .filter(([name, value]) => value !== undefined && declared[name] !== true)
+    .map(([name]) => name);
+}
 
 /**
  * The prompt [k, D] of a loaded adapter that only prepends input embeddings (a copy the caller owns;
@@ -33,10 +38,11 @@ const NON_PROMPT_HOOKS = ['parameterOverrides', 'attentionPrefix', 'linearDelta'
  */
 export function adapterPrompt(adapter: LoadedAdapter, source = 'adapter'): tf.Tensor2D {
   const { hooks, config } = adapter;
-  const others = NON_PROMPT_HOOKS.filter((name) => hooks[name] !== undefined);
+  const others = unshareableHooks(hooks);
   if (others.length > 0) {
+    const allowed = Object.entries(HOOK_SHARES_BATCH).filter(([, shares]) => shares).map(([name]) => name);
     throw new Error(
-      `${source}: method "${adapter.method.name}" acts through ${others.join(', ')}; mixed-task serving batches only adapters that prepend input embeddings (allowed: prompt-tuning, p-tuning, prompt-design)`,
+      `${source}: method "${adapter.method.name}" acts through ${others.join(', ')}; mixed-task serving batches only adapters that prepend input embeddings (allowed: methods acting through ${allowed.join(', ')} only)`,
     );
   }
   const context = { config, batchSize: 1, sequenceLength: 1, training: false };

@@ -18,8 +18,9 @@ import { findPreset, REFERENCE_STEP } from '../src/config.js';
 import { countParameters, isBiasParameter, modelParameterSpecs } from '../src/params.js';
 import type { OptionValue } from '../src/peft.js';
 import { Random } from '../src/random.js';
-import type { LoadedResults } from './load.js';
-import { fixtureGates, type FixtureGates } from './fixture_gates.js';
+import '../methods/index.js'; // the reports read method names, colours and roles from the registry
+import type { LoadedResults } from '../reports/load.js';
+import { fixtureGates, type FixtureGates } from './report_fixture_gates.js';
 import { optionsLabel, RESULT_FILES, RESULTS_FORMAT_VERSION, summarize, type EnsembleRecord, type RunManifest, type SweepInfo, type TrialEnvironment, type TrialRecord } from '../src/results.js';
 
 export const FIXTURE_PRESETS = ['ps-nano', 'ps-micro', 'ps-mini'] as const;
@@ -451,7 +452,7 @@ export function fixtureLoaded(options: FixtureOptions = {}): LoadedResults {
   return {
     dir: '(fixture)',
     records,
-    summary: summarize(records),
+    summary: summarize(records, 'full'),
     manifest: fixtureManifest(records, options.gates),
     ensembles: options.ensembles === true ? fixtureEnsembles(records) : null,
     bench: options.bench === true ? { file: '(fixture)/bench.json', origin: 'results', report: fixtureBench() } : null,
@@ -470,7 +471,7 @@ export interface FixtureOptions {
 /** Writes a complete fixture results folder and returns its path. */
 export async function writeFixtureResults(dir: string, options: FixtureOptions = {}): Promise<string> {
   const records = fixtureRecords();
-  const summary = summarize(records);
+  const summary = summarize(records, 'full');
   await mkdir(dir, { recursive: true });
   const write = (file: string, text: string): Promise<void> => writeFile(path.join(dir, file), text);
   await write(RESULT_FILES.records, records.map((r) => JSON.stringify(r)).join('\n') + '\n');

@@ -1,14 +1,14 @@
 /**
  * A report from synthetic fixture results, to look at the report without running an experiment:
  *
- *   npm run build && node dist/reports/demo.js [--bench] [--ensembles] [OUT]
+ *   npm run build && node dist/test/report_demo.js [--bench] [--ensembles] [OUT]
  *
  * writes the fixture's results folder to test-output/fixture-results/ (with bench.json and
  * ensembles.json when asked) and the report to OUT (default reports/out/fixture/). Every number in it
  * is synthetic (reports/fixtures.ts), and the report says so.
  */
-import { writeFixtureResults } from './fixtures.js';
-import { writeReport } from './report.js';
+import { writeFixtureResults } from './report_fixtures.js';
+import { writeReport } from '../reports/report.js';
 
 async function main(argv: string[]): Promise<void> {
   const flags = ['--bench', '--ensembles'];
