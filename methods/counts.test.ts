@@ -33,6 +33,7 @@ function cases(config: ModelConfig): { name: string; raw: Record<string, unknown
   }
   for (const biases of ['all', 'ln', 'attn.c_attn,mlp.c_fc,ln', 'c_proj', 'linear']) list.push({ name: 'bitfit', raw: { biases } });
   list.push({ name: 'full', raw: {} }, { name: 'prompt-design', raw: {} });
+  for (const [targets, feedforward] of [['c_attn,mlp.c_proj', 'mlp.c_proj'], ['c_attn', ''], ['c_attn,c_proj,c_fc', 'c_proj'], ['mlp.c_fc,mlp.c_proj', 'mlp.c_fc,mlp.c_proj']]) list.push({ name: 'ia3', raw: { targets, feedforward } });
   return list;
 }
 
@@ -52,6 +53,15 @@ describe('published GPT-2 counts (planParameters, nothing allocated)', () => {
     const declared = METHODS.filter((m) => m.publishedGpt2 !== undefined);
     assert.ok(declared.length >= 3, 'prompt tuning, prefix tuning and LoRA declare PEFT counts');
     for (const method of declared) assert.equal(plan(gpt2, method.name, {}).trainable, method.publishedGpt2?.trainable, `${method.name}: ${method.publishedGpt2?.setting}`);
+  });
+  it('(IA)³ with PEFT\'s GPT-2 defaults (c_attn out, mlp.c_proj in): 64,512 = 12 × (2,304 + 3,072)', () => {
+    const p = plan(gpt2, 'ia3', {});
+    assert.equal(p.trainable, 64_512);
+    assert.equal(p.trainable, 12 * (3 * 768 + 3072));
+    assert.deepEqual(p.added.slice(0, 2), [
+      { name: 'h.0.attn.c_attn.ia3_l', shape: [2304], count: 2304 },
+      { name: 'h.0.mlp.c_proj.ia3_l', shape: [3072], count: 3072 },
+    ]);
   });
   it('full: every parameter, prompt design: none', () => {
     assert.equal(plan(gpt2, 'full', {}).trainable, 124_439_808);
@@ -112,6 +122,8 @@ describe('errors', () => {
     assert.throws(() => resolveOptions(getMethod('p-tuning'), { encoder: 'gru' }, config), /--encoder = "gru".*Allowed: mlp, lstm/);
     assert.throws(() => resolveOptions(getMethod('bitfit'), { biases: 'ln3' }, config), /--biases = "ln3".*Allowed: all, linear, ln/);
     assert.throws(() => resolveOptions(getMethod('lora'), { rnak: 4 }, config), /did you mean "rank"/);
+    assert.throws(() => resolveOptions(getMethod('ia3'), { targets: 'c_attn' }, config), /--feedforward = mlp\.c_proj: mlp\.c_proj is not a target; allowed: a subset of --targets \(attn\.c_attn\)/);
+    assert.throws(() => resolveOptions(getMethod('ia3'), { targets: '', feedforward: '' }, config), /--targets is empty/);
   });
 });
 

@@ -10,14 +10,15 @@
 import { registerMethod, type PeftMethod } from '../src/peft.js';
 import { bitfit } from './bitfit.js';
 import { full } from './full.js';
+import { ia3 } from './ia3.js';
 import { lora } from './lora.js';
 import { pTuning } from './p_tuning.js';
 import { prefixTuning } from './prefix_tuning.js';
 import { promptDesign } from './prompt_design.js';
 import { promptTuning } from './prompt_tuning.js';
 
-export const METHODS: readonly PeftMethod[] = [full, promptTuning, prefixTuning, pTuning, lora, bitfit, promptDesign];
+export const METHODS: readonly PeftMethod[] = [full, promptTuning, prefixTuning, pTuning, lora, ia3, bitfit, promptDesign];
 
 for (const method of METHODS) registerMethod(method);
 
-export { bitfit, full, lora, pTuning, prefixTuning, promptDesign, promptTuning };
+export { bitfit, full, ia3, lora, pTuning, prefixTuning, promptDesign, promptTuning };

@@ -30,6 +30,8 @@ const TRAINABLE = [
   { name: 'p-tuning', raw: { length: 3, encoder: 'lstm', hidden: 8 }, lr: 0.01 },
   { name: 'lora', raw: { rank: 4, targets: 'all-linear', dropout: 0.1 }, lr: 0.01 },
   { name: 'bitfit', raw: {}, lr: 0.01 },
+  { name: 'ia3', raw: {}, lr: 0.05 },
+  { name: 'ia3', raw: { targets: 'c_attn,c_proj,c_fc', feedforward: 'mlp.c_proj' }, lr: 0.05 },
   { name: 'full', raw: {}, lr: 0.001 },
 ] as const;
 
@@ -66,7 +68,7 @@ for (const backend of testBackends()) {
     });
 
     it('at initialisation LoRA, a zero-length prompt, BitFit and full give the base logits bit for bit', () => {
-      for (const [name, raw] of [['lora', { targets: 'all-linear' }], ['prompt-tuning', { length: 0 }], ['bitfit', {}], ['full', {}], ['prompt-design', { template: '' }]] as const) {
+      for (const [name, raw] of [['lora', { targets: 'all-linear' }], ['prompt-tuning', { length: 0 }], ['bitfit', {}], ['full', {}], ['prompt-design', { template: '' }], ['ia3', { targets: 'c_attn,c_proj,c_fc', feedforward: 'c_proj' }]] as const) {
         const adapted = adapt(base, name, raw);
         const logits = adapted.forward(tokens);
         assert.deepEqual(bytesOf(logits), bytesOf(baseLogits), `${name} ${JSON.stringify(raw)}`);
@@ -114,6 +116,28 @@ for (const backend of testBackends()) {
       const unmerged = base.forward(tokens); // unmerge: the base weights were never modified
       assert.deepEqual(bytesOf(unmerged), bytesOf(baseLogits));
       for (const t of [unmergedLogits, mergedLogits, unmerged, ...merged.values()]) t.dispose();
+      adapted.dispose();
+    });
+
+    it('(IA)³ rescales c_attn\'s output and mlp.c_proj\'s input as scaled weights would; merged equals unmerged', () => {
+      const adapted = adapt(base, 'ia3', {});
+      // Vectors 1.5 on every c_attn output and 0.5 on every mlp.c_proj input: the same as a base whose
+      // c_attn weight and bias are 1.5x and whose mlp.c_proj weight (not its bias) is 0.5x.
+      for (const [name, variable] of adapted.trainable) variable.assign(tf.fill(variable.shape, name.includes('c_attn') ? 1.5 : 0.5));
+      const scaled = new Map<string, tf.Tensor>();
+      for (let layer = 0; layer < TINY.nLayers; layer++) {
+        for (const suffix of ['attn.c_attn.weight', 'attn.c_attn.bias']) scaled.set(`h.${layer}.${suffix}`, tf.mul(base.parameter(`h.${layer}.${suffix}`), 1.5));
+        scaled.set(`h.${layer}.mlp.c_proj.weight`, tf.mul(base.parameter(`h.${layer}.mlp.c_proj.weight`), 0.5));
+      }
+      const rescaled = adapted.forward(tokens);
+      const expected = base.forward(tokens, { hooks: { parameterOverrides: scaled } });
+      assert.ok(maxAbsDifference(rescaled, expected) <= 1e-5, `differs by ${maxAbsDifference(rescaled, expected)}`);
+      assert.ok(maxAbsDifference(rescaled, baseLogits) > 1e-3, 'the vectors changed nothing');
+      const merged = adapted.method.mergedParameters?.(adapted.trainable, (name) => base.parameter(name), base.config, adapted.options);
+      assert.ok(merged !== undefined && merged.size === 3 * TINY.nLayers, `merged ${merged?.size}`);
+      const mergedLogits = base.forward(tokens, { hooks: { parameterOverrides: merged } });
+      assert.ok(maxAbsDifference(mergedLogits, rescaled) <= 1e-5, `merged differs by ${maxAbsDifference(mergedLogits, rescaled)}`);
+      for (const t of [rescaled, expected, mergedLogits, ...scaled.values(), ...merged.values()]) t.dispose();
       adapted.dispose();
     });
 
