@@ -11,7 +11,7 @@ import { DatasetLoadError } from '../datasets/loaders.js';
 import { datasetFingerprint, loadFileTask, resolveDataset, type ResolvedDataset, type SplitCap } from '../datasets/file_tasks.js';
 import { TASK_NAMES } from '../datasets/tasks.js';
 import { inspectCheckpoint, type CheckpointInfo } from './checkpoints.js';
-import type { DatasetInfo, ExperimentDocument } from './spec.js';
+import type { DatasetInfo, ExperimentDocument } from './experiment_document.js';
 
 /** A frozen model: a preset's config, or a checkpoint folder's (info null while the folder is missing in a dry run). */
 export interface ModelSource {

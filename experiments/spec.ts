@@ -22,12 +22,11 @@ import { checkInputFile } from '../src/input_files.js';
 export { canonicalJson };
 import { countParameters, modelParameterSpecs } from '../src/params.js';
 import { getMethod, registeredMethods, resolveOptions, trainingDefaults, type OptionValue, type PeftMethod } from '../src/peft.js';
-import { frozenModelName, optionsLabel, type FigureKind, type SweepInfo, type TrainingConfig, type TrialConfig } from '../src/results.js';
+import { frozenModelName, optionsLabel, type SweepInfo, type TrainingConfig, type TrialConfig } from '../src/results.js';
 import { OPTIMIZER_NAMES, WEIGHT_DECAY_OPTIMIZERS } from '../src/train.js';
 import { buildTaskSuite, TASK_NAMES } from '../datasets/tasks.js';
-import type { DatasetEntry, ResolvedDataset } from '../datasets/file_tasks.js';
-import type { TaskSource } from '../datasets/types.js';
-import type { CheckpointEntry, CheckpointInfo } from './checkpoints.js';
+import type { ResolvedDataset } from '../datasets/file_tasks.js';
+import type { CheckpointInfo } from './checkpoints.js';
 import { resolveDocumentPaths } from './paths.js';
 import { ExperimentSources } from './sources.js';
 import { DATASET_VERSION } from '../datasets/world.js';
@@ -47,47 +46,8 @@ export const EXPERIMENTS_DIR = path.resolve(path.dirname(new URL(import.meta.url
 /** Training fields every trial ends up with when nothing overrides them. */
 const TRAINING_FALLBACK = { steps: 200, batchSize: 16, evalEvery: 50 };
 
-export type JsonObject = Record<string, unknown>;
-
-export interface MethodEntry {
-  method: string;
-  options?: JsonObject;
-  sweep?: Record<string, unknown[]>;
-  training?: Partial<TrainingConfig>;
-}
-
-export interface SweepSpec {
-  name: string;
-  figure?: FigureKind | null;
-  description?: string;
-  presets?: string[];
-  tasks?: string[];
-  seeds?: number[];
-  methods?: MethodEntry[];
-  training?: Partial<TrainingConfig>;
-  /** Tune the never-trained control of each preset instead of the pretrained model. */
-  control?: boolean;
-}
-
-/** An experiment after includes and the profile are merged (not yet expanded). */
-export interface ExperimentDocument {
-  name?: string;
-  description?: string;
-  presets?: string[];
-  tasks?: string[];
-  seeds?: number[];
-  pretrainSeed?: number;
-  pretrainSteps?: number;
-  ensemble?: boolean;
-  data?: { train?: number; dev?: number; test?: number };
-  training?: Partial<TrainingConfig>;
-  methodTraining?: Record<string, Partial<TrainingConfig>>;
-  sweeps?: SweepSpec[];
-  /** Tasks from files, by name (tasks lists may name them). */
-  datasets?: Record<string, DatasetEntry>;
-  /** Frozen models from checkpoint folders, by name (presets lists may name them). */
-  checkpoints?: Record<string, CheckpointEntry>;
-}
+export type { DatasetInfo, ExperimentDocument, JsonObject, MethodEntry, SweepSpec } from './experiment_document.js';
+import type { DatasetInfo, ExperimentDocument, JsonObject, MethodEntry } from './experiment_document.js';
 
 /** One planned trial: its key, its resolved config and the sweeps that ask for it. */
 export interface PlannedTrial {
@@ -98,14 +58,6 @@ export interface PlannedTrial {
   dataset?: ResolvedDataset;
   /** A frozen model from a checkpoint folder: the folder (the key holds only its fingerprint). */
   checkpointDir?: string;
-}
-
-/** A task from files as the run uses it: its files, split derivation and fingerprint. */
-export interface DatasetInfo {
-  name: string;
-  fingerprint: string;
-  source: TaskSource;
-  sizes: { train: number; dev: number; test: number };
 }
 
 /** Options of {@link resolveExperiment}. */

@@ -13,8 +13,6 @@ import { DEFAULT_BENCH_FILE, type LoadedBench } from './load.js';
 import { methodName } from './series.js';
 import { shortHash } from './tables.js';
 
-/** The inference overhead commonly claimed for prompt tuning, in percent (the claims table and Figure 9's dashed line). */
-export const OVERHEAD_CLAIM_PERCENT = 1;
 
 /** Shown where a value does not apply (the bare model trains nothing; merged LoRA is timed for inference only). */
 const NOT_APPLICABLE = '—';

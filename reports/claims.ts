@@ -5,11 +5,11 @@
  */
 import { BARE_ROW, type BenchReport } from '../src/bench.js';
 import type { TrialRecord } from '../src/results.js';
-import { formatBytes, formatCount, formatMs, formatPercent, formatPoints, formatSignedPercent, listText } from './format.js';
+import { escapeHtml, formatBytes, formatCount, formatMs, formatPercent, formatPoints, formatSignedPercent, listText } from './format.js';
+import { htmlTable } from './html.js';
 import { gapPoints, recordsFor, type GapPoint } from './figure_data.js';
-import { OVERHEAD_CLAIM_PERCENT } from './bench_section.js';
 import { DEFAULT_BENCH_FILE, type LoadedResults } from './load.js';
-import { CLAIM_SOURCES } from './references.js';
+import { CLAIM_SOURCES, OVERHEAD_CLAIM_PERCENT } from './references.js';
 import { AVERAGE_PANEL } from './series.js';
 import { gateVerdict } from './gates.js';
 import { baselineMethod, learnedPromptMethod } from '../src/peft.js';
@@ -165,4 +165,14 @@ export function scaleClaim(results: LoadedResults): Claim {
 /** The four claims, in the order the issue lists them. */
 export function claimsTable(results: LoadedResults): Claim[] {
   return [parametersClaim(results), storageClaim(results), overheadClaim(results), scaleClaim(results)];
+}
+
+/** The claims table as HTML. */
+export function claimsHtml(claims: readonly Claim[]): string {
+  return htmlTable(
+    ['claim', 'published', 'this run measured', 'verdict'],
+    claims.map((c) => [escapeHtml(c.claim), `<span class="source">${escapeHtml(c.published)}</span>`, escapeHtml(c.measured), `<span class="verdict-${c.verdict.replaceAll(' ', '-')}">${escapeHtml(c.verdict)}</span>`]),
+    [],
+    'claims',
+  );
 }

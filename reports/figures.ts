@@ -3,9 +3,10 @@
  * (figure_data.ts), its Vega-Lite spec (specs.ts) and the paragraphs under it: what it shows, which
  * sweeps and run it came from, what was left out and why, and the published finding it is compared with.
  */
-import type { TopLevelSpec } from 'vega-lite';
 import type { FigureKind } from '../src/results.js';
-import { benchLine, benchSubtitle, OVERHEAD_CLAIM_PERCENT } from './bench_section.js';
+import { benchLine, benchSubtitle } from './bench_section.js';
+import type { FigurePlan } from './figure_plan.js';
+import { OVERHEAD_CLAIM_PERCENT } from './references.js';
 import { computePoints, curvePoints, efficiencyPoints, gapPoints, optionPoints, overheadPoints, recordsFor, scalingPoints, type EfficiencyPoint } from './figure_data.js';
 import { capitalize, escapeHtml, listText } from './format.js';
 import type { LoadedResults } from './load.js';
@@ -17,18 +18,7 @@ import { gatesFigure } from './gates.js';
 import { recoveredFigure } from './recovered.js';
 import { baselineMethod } from '../src/peft.js';
 
-/** A figure before rendering: spec and rows, or a notice saying why the run has nothing to draw. */
-export interface FigurePlan {
-  id: string;
-  number: number;
-  title: string;
-  spec: TopLevelSpec | null;
-  rows: Record<string, unknown>[];
-  paragraphs: string[];
-  notice?: string;
-  /** Things left out of the figure, also listed in the report's notes. */
-  warnings: string[];
-}
+export type { FigurePlan } from './figure_plan.js';
 
 const p = escapeHtml;
 

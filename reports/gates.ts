@@ -10,7 +10,7 @@ import type { TopLevelSpec } from 'vega-lite';
 import type { PretrainedInfo, RunManifest } from '../src/results.js';
 import { escapeHtml, formatCount, listText } from './format.js';
 import { htmlTable } from './html.js';
-import type { FigurePlan } from './figures.js';
+import type { FigurePlan } from './figure_plan.js';
 import type { LoadedResults } from './load.js';
 import { CONFIG, PANEL_HEIGHT, PANEL_WIDTH, parametersAxis, tip, VEGA_LITE_SCHEMA } from './specs.js';
 import { runLine } from './tables.js';

@@ -6,7 +6,7 @@
  */
 import type { TopLevelSpec } from 'vega-lite';
 import { escapeHtml } from './format.js';
-import type { FigurePlan } from './figures.js';
+import type { FigurePlan } from './figure_plan.js';
 import { recordsFor, summaryRowsFor } from './figure_data.js';
 import type { LoadedResults } from './load.js';
 import { comparePanels, namerFor, panelOf } from './series.js';

@@ -124,3 +124,6 @@ function formatCount(value: number): string {
   if (value >= 1e6) return `${(value / 1e6).toPrecision(3)}M`;
   return value.toLocaleString('en-US');
 }
+
+/** The inference overhead commonly claimed for prompt tuning, in percent (the claims table and Figure 9's dashed line). */
+export const OVERHEAD_CLAIM_PERCENT = 1;

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { booleanFlag, formatFlags, parseArgs, stringFlag, type FlagSpec } from '../src/cli_args.js';
 import { benchSectionHtml, benchWarnings } from './bench_section.js';
-import { claimsTable } from './claims.js';
+import { claimsHtml, claimsTable } from './claims.js';
 import { ensembleSectionHtml } from './ensemble_section.js';
 import { OVERHEAD_FIGURE, planFigures, type FigurePlan } from './figures.js';
 import { escapeHtml } from './format.js';
@@ -25,7 +25,7 @@ import { summaryCounts } from '../src/results.js';
 import { LESTER_FINDINGS } from './references.js';
 import { renderSvg } from './render.js';
 import { dataSourcesHtml } from './data_section.js';
-import { claimsHtml, divergedHtml, pretrainedHtml, referenceCountsHtml, runLine, runTable, summaryHtml } from './tables.js';
+import { divergedHtml, pretrainedHtml, referenceCountsHtml, runLine, runTable, summaryHtml } from './tables.js';
 
 /** What writeReport wrote. Paths are as given (relative when the folders were). */
 export interface ReportResult {

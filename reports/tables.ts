@@ -6,7 +6,6 @@
  */
 import type { RunManifest, SummaryRow, TrialRecord } from '../src/results.js';
 import { optionsLabel } from '../src/results.js';
-import type { Claim } from './claims.js';
 import { escapeHtml, formatBytes, formatCount, formatDate, formatPercent, formatPoints } from './format.js';
 import { htmlTable, keyValueTable } from './html.js';
 import { GPT2_PARAMETERS, gpt2PublishedCounts, HF_PEFT, LESTER_2021, LESTER_PROMPT_LENGTH, LESTER_T5_SIZES } from './references.js';
@@ -42,15 +41,6 @@ export function runTable(manifest: RunManifest): string {
     ['versions', Object.entries(env.versions).map(([k, v]) => `${k} ${v}`).join(', ')],
   ];
   return keyValueTable(rows.map(([k, v]) => [k, escapeHtml(v)]));
-}
-
-export function claimsHtml(claims: readonly Claim[]): string {
-  return htmlTable(
-    ['claim', 'published', 'this run measured', 'verdict'],
-    claims.map((c) => [escapeHtml(c.claim), `<span class="source">${escapeHtml(c.published)}</span>`, escapeHtml(c.measured), `<span class="verdict-${c.verdict.replaceAll(' ', '-')}">${escapeHtml(c.verdict)}</span>`]),
-    [],
-    'claims',
-  );
 }
 
 /** Every summary row: mean test accuracy with its 95% interval over seeds, gap to full, trials and divergences. */
