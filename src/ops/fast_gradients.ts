@@ -18,6 +18,7 @@ import * as tf from '@tensorflow/tfjs-core';
 // The stock gradients must exist before they are wrapped or overridden.
 // tfjs-core's node bundle has no gradients; the @tensorflow/tfjs bundle registers them globally.
 import '@tensorflow/tfjs';
+import { transposeMatrix } from './transpose.js';
 
 let installed = false;
 /** The backends on which the rewrites run; elsewhere the stock gradient does (see {@link installFastGradients}). */
@@ -32,15 +33,6 @@ function stockGradient(kernelName: string): tf.GradConfig {
   const config = tf.getGradient(kernelName);
   if (config === undefined) throw new Error(`TensorFlow.js has no gradient registered for ${kernelName}`);
   return config;
-}
-
-/** Transposes the last two axes of a rank-2 or higher tensor. */
-function transposeLastTwo(x: tf.Tensor): tf.Tensor {
-  const rank = x.rank;
-  const permutation = Array.from({ length: rank }, (_, i) => i);
-  permutation[rank - 2] = rank - 1;
-  permutation[rank - 1] = rank - 2;
-  return tf.transpose(x, permutation);
 }
 
 /** Sums `dy` ([..., C]) down to `targetShape` when that is a broadcast of the trailing axes, via matmul. */
@@ -79,11 +71,14 @@ export function installFastGradients(backends: readonly string[] = ['wasm', 'cpu
       if (!fast() || a.rank !== b.rank || (a.rank > 2 && a.shape.slice(0, -2).join() !== b.shape.slice(0, -2).join())) {
         return stockMatMul.gradFunc(dy, saved, attrs);
       }
-      const t = transposeLastTwo;
+      const t = transposeMatrix;
       if (!transposeA && !transposeB) {
-        // dB = Aᵀ·dy, or (dyᵀ·A)ᵀ when transposing dy and the result moves fewer values than transposing A
-        // (the MLP's output projection: A is [N, 4D], dy only [N, D]). Likewise for dA.
-        const gradB = (): tf.Tensor => (a.size <= gradient.size + b.size ? tf.matMul(t(a), gradient) : t(tf.matMul(t(gradient), a)));
+        // dB = Aᵀ·dy, or (dyᵀ·A)ᵀ. XNNPACK packs the right operand (here a fresh tensor) at about the cost
+        // of transposing it, and a bias gradient on the same dy has usually packed dy already (its ones-row
+        // product comes first and XNNPACK caches by tensor): so Aᵀ·dy, unless dy is far larger than A and B
+        // (LoRA's B: A [N, r], dy [N, out]), where transposing dy and packing the small A is cheaper.
+        // dA = dy·Bᵀ packs only Bᵀ (a weight in every linear layer); (B·dyᵀ)ᵀ only when B is the larger.
+        const gradB = (): tf.Tensor => (gradient.size <= 4 * (a.size + b.size) ? tf.matMul(t(a), gradient) : t(tf.matMul(t(gradient), a)));
         const gradA = (): tf.Tensor => (b.size <= gradient.size + a.size ? tf.matMul(gradient, t(b)) : t(tf.matMul(b, t(gradient))));
         return { a: gradA, b: gradB };
       } else if (!transposeA && transposeB) {
