@@ -12,6 +12,7 @@ import { validateModelConfig, type ModelConfig } from './config.js';
 import type { AttentionPrefix, ForwardContext, ModelHooks } from './hooks.js';
 import { causalAttention, type AttentionKernel } from './ops/causal_attention.js';
 import { crossEntropy } from './ops/cross_entropy.js';
+import { embed } from './ops/embedding.js';
 import { gelu } from './ops/gelu.js';
 import { layerNorm } from './ops/layer_norm.js';
 import { linear } from './ops/linear.js';
@@ -91,7 +92,7 @@ export class GPT2 {
 
     return tf.tidy(() => {
       const wte = w('wte.weight'); // [V, D]
-      let x: tf.Tensor = tf.reshape(tf.gather(wte, tf.reshape(tokens, [-1])), [batchSize, sequenceLength, dModel]); // [B, T, D]
+      let x: tf.Tensor = tf.reshape(embed(wte, tf.reshape(tokens, [-1])), [batchSize, sequenceLength, dModel]); // [B, T, D]
 
       const prefix = hooks.inputPrefix?.(context) ?? null;
       const virtualTokens = prefix === null ? 0 : prefix.shape[prefix.rank - 2];

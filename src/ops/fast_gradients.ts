@@ -1,15 +1,18 @@
 /**
- * Gradients that are fast on wasm, registered over TensorFlow.js's own for three kernels. Each one is
- * mathematically the same as the stock gradient (tests compare them), and stays lazy: tfjs only calls a
- * thunk for an input that needs a gradient, so a frozen weight costs no gradient work.
+ * Gradients that are fast on wasm, registered over TensorFlow.js's own for three kernels, plus one it
+ * lacks. Each one is mathematically the same as the stock gradient (tests compare them), and stays lazy:
+ * tfjs only calls a thunk for an input that needs a gradient, so a frozen weight costs no gradient work.
  *
  * - BatchMatMul: wasm multiplies plain 2-D matrices with XNNPACK at ~17 GFLOP/s, but with a transpose
  *   flag at ~1-2 GFLOP/s. The stock gradient uses the flags (dA = dy·Bᵀ, dB = Aᵀ·dy); this one
  *   transposes explicitly first.
  * - GatherV2: the stock gradient needs UnsortedSegmentSum, which wasm lacks; ScatterNd sums duplicate
  *   indices, so it gives the same row-wise scatter-add.
+ * - GatherNd (no stock gradient): ScatterNd of dy, as for GatherV2; registered for every backend.
  * - Add with a broadcast bias: summing dy over the leading axis is slow on wasm (3.5 ms for
- *   [1024, 512]); a product with a row of ones is the same sum and runs on the fast matmul.
+ *   [1024, 512]); a product with a row of ones is the same sum and runs on the fast matmul. Most of its
+ *   cost is XNNPACK packing dy, which the weight gradient Aᵀ·dy then reuses (the packing is cached per
+ *   tensor), so folding the bias into the weight gradient saves nothing (measured).
  *
  * @example
  * installFastGradients(); // once, before computing gradients; initBackend() does it.
@@ -109,6 +112,19 @@ export function installFastGradients(backends: readonly string[] = ['wasm', 'cpu
       };
     },
   });
+
+  // GatherNd has no stock gradient (src/ops/embedding.ts uses it on wasm): scatter dy back to the
+  // gathered slices, summing duplicates, on every backend.
+  if (tf.getGradient(tf.GatherNd) === undefined) {
+    tf.registerGradient({
+      kernelName: tf.GatherNd,
+      inputsToSave: ['params', 'indices'],
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const [params, indices] = saved;
+        return { params: () => tf.scatterND(indices, dy as tf.Tensor, params.shape), indices: () => tf.zerosLike(indices) };
+      },
+    });
+  }
 
   const stockAdd = stockGradient(tf.Add);
   tf.registerGradient({

@@ -6,6 +6,7 @@ import { gelu } from './gelu.js';
 import { layerNorm } from './layer_norm.js';
 import { crossEntropy, expNonPositive } from './cross_entropy.js';
 import { transposeMatrix } from './transpose.js';
+import { embed } from './embedding.js';
 import { maxAbsDifference, testBackends, useBackend } from '../../test/helpers.js';
 import { Random } from '../random.js';
 
@@ -103,6 +104,20 @@ for (const backend of testBackends()) {
       const bias = randomTensor([3], 18);
       const dBias = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.add(randomTensor([4, 5, 3], 19), t), randomTensor([4, 5, 3], 20))))(bias);
       assert.ok(maxAbsDifference(dBias, tf.sum(randomTensor([4, 5, 3], 20), [0, 1])) < 1e-5);
+    });
+
+    it('embed equals tf.gather, values and gradient with repeated ids', async () => {
+      await useBackend(backend);
+      const table = randomTensor([6, 4], 28);
+      const ids = tf.tensor1d([5, 0, 5, 2, 5], 'int32');
+      assert.deepEqual(embed(table, ids).arraySync(), tf.gather(table, ids).arraySync());
+      const upstream = randomTensor([5, 4], 29);
+      const ours = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(embed(t, ids), upstream)))(table);
+      const theirs = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, ids), upstream)))(table);
+      assert.ok(maxAbsDifference(ours, theirs) < 1e-6, `gradient differs by ${maxAbsDifference(ours, theirs)}`);
+      const direct = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.gatherND(t, tf.reshape(ids, [5, 1])), upstream)))(table);
+      assert.ok(maxAbsDifference(direct, theirs) < 1e-6, 'GatherNd gradient on this backend');
+      assert.throws(() => embed(table, tf.reshape(ids, [5, 1])), /needs a table \[V, D\] and ids \[N\], got \[6,4\] and \[5,1\]/);
     });
 
     it('transposeMatrix equals tf.transpose for even, odd and prime row counts and rank 3, values and gradients', async () => {
