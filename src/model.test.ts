@@ -94,6 +94,32 @@ for (const backend of testBackends()) {
       for (const [name, tensor] of model.parameters()) assert.notDeepEqual(bytesOf(tensor), bytesOf(weights.get(name) as tf.Tensor), `${name} never trained`);
       model.dispose();
     });
+
+    it("a c_attn delta equal on every row acts exactly like that much more c_attn bias: loss and every parameter's gradient", async () => {
+      await useBackend(backend);
+      const model = GPT2.initialize(TINY_CONFIG, 4);
+      const tokens = tokenRows(2, 9, TINY_CONFIG.vocabSize);
+      const names = [...model.parameters().keys()];
+      const shift = tf.mul(tf.randomNormal([3 * TINY_CONFIG.dModel], 0, 1, 'float32', 5), 0.5); // [3D]
+      const gradientsWith = (asDelta: boolean) => {
+        const lossOf = (...overrides: tf.Tensor[]): tf.Scalar => {
+          const parameters = new Map(names.map((name, i) => [name, overrides[i]]));
+          const biasName = 'h.1.attn.c_attn.bias';
+          if (!asDelta) parameters.set(biasName, tf.add(parameters.get(biasName) as tf.Tensor, shift));
+          const linearDelta = (layer: number, site: string, input: tf.Tensor2D) => (layer === 1 && site === 'attn.c_attn' ? (tf.mul(tf.ones([input.shape[0], 1]), shift) as tf.Tensor2D) : null);
+          return model.languageModelLoss(tokens, { hooks: { parameterOverrides: parameters, linearDelta: asDelta ? linearDelta : undefined } });
+        };
+        const { value, grads } = tf.valueAndGrads(lossOf)(names.map((name) => model.parameter(name)));
+        return { loss: value.dataSync()[0], grads };
+      };
+      const viaDelta = gradientsWith(true);
+      const viaBias = gradientsWith(false);
+      assert.ok(Math.abs(viaDelta.loss - viaBias.loss) < 1e-5, `loss ${viaDelta.loss} vs ${viaBias.loss}`);
+      names.forEach((name, i) => assert.ok(maxAbsDifference(viaDelta.grads[i], viaBias.grads[i]) < 1e-5, `${name}: gradients differ by ${maxAbsDifference(viaDelta.grads[i], viaBias.grads[i])}`));
+      const attnWeight = viaDelta.grads[names.indexOf('h.0.attn.c_attn.weight')];
+      assert.ok(maxAbsDifference(attnWeight, tf.zerosLike(attnWeight)) > 1e-6, 'c_attn must receive a gradient');
+      model.dispose();
+    });
   });
 }
 

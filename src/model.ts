@@ -12,6 +12,7 @@ import { validateModelConfig, type ModelConfig } from './config.js';
 import type { AttentionPrefix, ForwardContext, ModelHooks } from './hooks.js';
 import { causalAttention, type AttentionKernel } from './ops/causal_attention.js';
 import { crossEntropy } from './ops/cross_entropy.js';
+import { embed } from './ops/embedding.js';
 import { gelu } from './ops/gelu.js';
 import { layerNorm } from './ops/layer_norm.js';
 import { linear } from './ops/linear.js';
@@ -91,7 +92,7 @@ export class GPT2 {
 
     return tf.tidy(() => {
       const wte = w('wte.weight'); // [V, D]
-      let x: tf.Tensor = tf.reshape(tf.gather(wte, tf.reshape(tokens, [-1])), [batchSize, sequenceLength, dModel]); // [B, T, D]
+      let x: tf.Tensor = tf.reshape(embed(wte, tf.reshape(tokens, [-1])), [batchSize, sequenceLength, dModel]); // [B, T, D]
 
       const prefix = hooks.inputPrefix?.(context) ?? null;
       const virtualTokens = prefix === null ? 0 : prefix.shape[prefix.rank - 2];
@@ -163,12 +164,44 @@ export class GPT2 {
   ): tf.Tensor {
     const name = `h.${layer}.${site}`;
     const output = linear(input, w(`${name}.weight`), w(`${name}.bias`)); // [N, out]
+    const delta = this.linearDelta(layer, site, input, output.shape[output.rank - 1], hooks, context);
+    return delta === null ? output : tf.add(output, delta);
+  }
+
+  /** A method's delta on a linear layer's output, checked to be [N, out]; null for none. */
+  private linearDelta(layer: number, site: LinearSite, input: tf.Tensor, outputWidth: number, hooks: ModelHooks, context: ForwardContext): tf.Tensor | null {
     const delta = hooks.linearDelta?.(layer, site, input as tf.Tensor2D, context) ?? null;
-    if (delta === null) return output;
-    if (delta.shape.join() !== output.shape.join()) {
-      throw new Error(`linearDelta for ${name} returned [${delta.shape}], expected [${output.shape}]`);
+    if (delta !== null && (delta.rank !== 2 || delta.shape[0] !== input.shape[0] || delta.shape[1] !== outputWidth)) {
+      throw new Error(`linearDelta for h.${layer}.${site} returned [${delta.shape}], expected [${input.shape[0]},${outputWidth}]`);
     }
-    return tf.add(output, delta);
+    return delta;
+  }
+
+  /**
+   * c_attn's query, key and value, each [N, D], the query scaled by 1/√Dh: three products against column
+   * slices of the weight (the scale folded into the query's slice) instead of one product and a split,
+   * which copies the [N, 3D] output column-wise (slowly on wasm) and concatenates in the gradient. A
+   * method's delta (LoRA) is on the whole output, so it is split and added per part; a zero delta then
+   * leaves the result bit for bit as without one.
+   */
+  private queryKeyValue(layer: number, input: tf.Tensor, hooks: ModelHooks, context: ForwardContext, w: (name: string) => tf.Tensor): tf.Tensor[] {
+    const { dModel, nHeads } = this.config;
+    const scale = 1 / Math.sqrt(dModel / nHeads);
+    const weight = w(`h.${layer}.attn.c_attn.weight`); // [D, 3D]
+    const bias = w(`h.${layer}.attn.c_attn.bias`); // [3D]
+    if (weight.rank !== 2 || weight.shape[1] !== 3 * dModel || bias.rank !== 1 || bias.shape[0] !== 3 * dModel) {
+      throw new Error(`h.${layer}.attn.c_attn: weight [${weight.shape}] and bias [${bias.shape}] must be [${weight.shape[0]}, ${3 * dModel}] and [${3 * dModel}]`);
+    }
+    const delta = this.linearDelta(layer, 'attn.c_attn', input, 3 * dModel, hooks, context);
+    const deltas = delta === null ? null : tf.split(delta, 3, 1); // each [N, D]
+    return [0, 1, 2].map((part) => {
+      const partScale = part === 0 ? scale : 1;
+      const columns = tf.slice(weight, [0, part * dModel], [weight.shape[0], dModel]); // [D, D]
+      const offsets = tf.slice(bias, [part * dModel], [dModel]); // [D]
+      const output = part === 0 ? linear(input, tf.mul(columns, partScale), tf.mul(offsets, partScale)) : linear(input, columns, offsets); // [N, D]
+      if (deltas === null) return output;
+      return tf.add(output, part === 0 ? tf.mul(deltas[part], partScale) : deltas[part]);
+    });
   }
 
   /** Causal multi-head self-attention with an optional key/value prefix: [N, D] → [N, D]. */
@@ -184,8 +217,7 @@ export class GPT2 {
   ): tf.Tensor {
     const { dModel, nHeads } = this.config;
     const headSize = dModel / nHeads;
-    const qkv = this.project(layer, 'attn.c_attn', input, hooks, context, w); // [N, 3D]
-    const [query, key, value] = tf.split(qkv, 3, 1); // each [N, D]
+    const [query, key, value] = this.queryKeyValue(layer, input, hooks, context, w); // each [N, D], query scaled by 1/√Dh
 
     let keys = tf.reshape(key, [batchSize, length, dModel]); // [B, S, D]
     let values = tf.reshape(value, [batchSize, length, dModel]); // [B, S, D]
@@ -202,8 +234,8 @@ export class GPT2 {
     }
     const keyLength = prefixLength + length;
 
-    // Heads are a reshape away: [B, L, D] → [B, L, H, Dh]. The 1/√Dh scale goes on the (smaller) query.
-    const q = tf.reshape(tf.mul(query, 1 / Math.sqrt(headSize)), [batchSize, length, nHeads, headSize]) as tf.Tensor4D; // [B, S, H, Dh]
+    // Heads are a reshape away: [B, L, D] → [B, L, H, Dh].
+    const q = tf.reshape(query, [batchSize, length, nHeads, headSize]) as tf.Tensor4D; // [B, S, H, Dh]
     const k = tf.reshape(keys, [batchSize, keyLength, nHeads, headSize]) as tf.Tensor4D; // [B, k+S, H, Dh]
     const v = tf.reshape(values, [batchSize, keyLength, nHeads, headSize]) as tf.Tensor4D; // [B, k+S, H, Dh]
     const attended = causalAttention(q, k, v, this.causalMask(length, prefixLength), this.attentionKernel); // [B, S, H, Dh]

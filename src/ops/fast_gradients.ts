@@ -1,15 +1,18 @@
 /**
- * Gradients that are fast on wasm, registered over TensorFlow.js's own for three kernels. Each one is
- * mathematically the same as the stock gradient (tests compare them), and stays lazy: tfjs only calls a
- * thunk for an input that needs a gradient, so a frozen weight costs no gradient work.
+ * Gradients that are fast on wasm, registered over TensorFlow.js's own for three kernels, plus one it
+ * lacks. Each one is mathematically the same as the stock gradient (tests compare them), and stays lazy:
+ * tfjs only calls a thunk for an input that needs a gradient, so a frozen weight costs no gradient work.
  *
  * - BatchMatMul: wasm multiplies plain 2-D matrices with XNNPACK at ~17 GFLOP/s, but with a transpose
  *   flag at ~1-2 GFLOP/s. The stock gradient uses the flags (dA = dy·Bᵀ, dB = Aᵀ·dy); this one
  *   transposes explicitly first.
  * - GatherV2: the stock gradient needs UnsortedSegmentSum, which wasm lacks; ScatterNd sums duplicate
  *   indices, so it gives the same row-wise scatter-add.
+ * - GatherNd (no stock gradient): ScatterNd of dy, as for GatherV2; registered for every backend.
  * - Add with a broadcast bias: summing dy over the leading axis is slow on wasm (3.5 ms for
- *   [1024, 512]); a product with a row of ones is the same sum and runs on the fast matmul.
+ *   [1024, 512]); a product with a row of ones is the same sum and runs on the fast matmul. Most of its
+ *   cost is XNNPACK packing dy, which the weight gradient Aᵀ·dy then reuses (the packing is cached per
+ *   tensor), so folding the bias into the weight gradient saves nothing (measured).
  *
  * @example
  * installFastGradients(); // once, before computing gradients; initBackend() does it.
@@ -18,6 +21,7 @@ import * as tf from '@tensorflow/tfjs-core';
 // The stock gradients must exist before they are wrapped or overridden.
 // tfjs-core's node bundle has no gradients; the @tensorflow/tfjs bundle registers them globally.
 import '@tensorflow/tfjs';
+import { transposeMatrix } from './transpose.js';
 
 let installed = false;
 /** The backends on which the rewrites run; elsewhere the stock gradient does (see {@link installFastGradients}). */
@@ -32,15 +36,6 @@ function stockGradient(kernelName: string): tf.GradConfig {
   const config = tf.getGradient(kernelName);
   if (config === undefined) throw new Error(`TensorFlow.js has no gradient registered for ${kernelName}`);
   return config;
-}
-
-/** Transposes the last two axes of a rank-2 or higher tensor. */
-function transposeLastTwo(x: tf.Tensor): tf.Tensor {
-  const rank = x.rank;
-  const permutation = Array.from({ length: rank }, (_, i) => i);
-  permutation[rank - 2] = rank - 1;
-  permutation[rank - 1] = rank - 2;
-  return tf.transpose(x, permutation);
 }
 
 /** Sums `dy` ([..., C]) down to `targetShape` when that is a broadcast of the trailing axes, via matmul. */
@@ -79,11 +74,14 @@ export function installFastGradients(backends: readonly string[] = ['wasm', 'cpu
       if (!fast() || a.rank !== b.rank || (a.rank > 2 && a.shape.slice(0, -2).join() !== b.shape.slice(0, -2).join())) {
         return stockMatMul.gradFunc(dy, saved, attrs);
       }
-      const t = transposeLastTwo;
+      const t = transposeMatrix;
       if (!transposeA && !transposeB) {
-        // dB = Aᵀ·dy, or (dyᵀ·A)ᵀ when transposing dy and the result moves fewer values than transposing A
-        // (the MLP's output projection: A is [N, 4D], dy only [N, D]). Likewise for dA.
-        const gradB = (): tf.Tensor => (a.size <= gradient.size + b.size ? tf.matMul(t(a), gradient) : t(tf.matMul(t(gradient), a)));
+        // dB = Aᵀ·dy, or (dyᵀ·A)ᵀ. XNNPACK packs the right operand (here a fresh tensor) at about the cost
+        // of transposing it, and a bias gradient on the same dy has usually packed dy already (its ones-row
+        // product comes first and XNNPACK caches by tensor): so Aᵀ·dy, unless dy is far larger than A and B
+        // (LoRA's B: A [N, r], dy [N, out]), where transposing dy and packing the small A is cheaper.
+        // dA = dy·Bᵀ packs only Bᵀ (a weight in every linear layer); (B·dyᵀ)ᵀ only when B is the larger.
+        const gradB = (): tf.Tensor => (gradient.size <= 4 * (a.size + b.size) ? tf.matMul(t(a), gradient) : t(tf.matMul(t(gradient), a)));
         const gradA = (): tf.Tensor => (b.size <= gradient.size + a.size ? tf.matMul(gradient, t(b)) : t(tf.matMul(b, t(gradient))));
         return { a: gradA, b: gradB };
       } else if (!transposeA && transposeB) {
@@ -114,6 +112,19 @@ export function installFastGradients(backends: readonly string[] = ['wasm', 'cpu
       };
     },
   });
+
+  // GatherNd has no stock gradient (src/ops/embedding.ts uses it on wasm): scatter dy back to the
+  // gathered slices, summing duplicates, on every backend.
+  if (tf.getGradient(tf.GatherNd) === undefined) {
+    tf.registerGradient({
+      kernelName: tf.GatherNd,
+      inputsToSave: ['params', 'indices'],
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const [params, indices] = saved;
+        return { params: () => tf.scatterND(indices, dy as tf.Tensor, params.shape), indices: () => tf.zerosLike(indices) };
+      },
+    });
+  }
 
   const stockAdd = stockGradient(tf.Add);
   tf.registerGradient({

@@ -4,7 +4,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { causalAttention } from './causal_attention.js';
 import { gelu } from './gelu.js';
 import { layerNorm } from './layer_norm.js';
-import { crossEntropy } from './cross_entropy.js';
+import { crossEntropy, expNonPositive } from './cross_entropy.js';
+import { transposeMatrix } from './transpose.js';
+import { embed } from './embedding.js';
 import { maxAbsDifference, testBackends, useBackend } from '../../test/helpers.js';
 import { Random } from '../random.js';
 
@@ -80,6 +82,13 @@ for (const backend of testBackends()) {
       const up2 = randomTensor([5, 2], 15);
       const dW = tf.grad((w: tf.Tensor) => tf.sum(tf.mul(tf.matMul(wide, w), up2)))(narrowW);
       assert.ok(maxAbsDifference(dW, tf.matMul(tf.transpose(wide), up2)) < 1e-5);
+      // dy far larger than A and B (LoRA's up-projection): dB = (dyᵀ·A)ᵀ.
+      const thin = randomTensor([21, 1], 21);
+      const row = randomTensor([1, 30], 22);
+      const up3 = randomTensor([21, 30], 23);
+      const [dThin, dRow] = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(tf.matMul(x, y), up3)))([thin, row]);
+      assert.ok(maxAbsDifference(dRow, tf.matMul(tf.transpose(thin), up3)) < 1e-5);
+      assert.ok(maxAbsDifference(dThin, tf.matMul(up3, tf.transpose(row))) < 1e-5);
 
       const table = randomTensor([6, 4], 16);
       const indices = tf.tensor1d([1, 3, 1, 0, 1], 'int32');
@@ -95,6 +104,62 @@ for (const backend of testBackends()) {
       const bias = randomTensor([3], 18);
       const dBias = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.add(randomTensor([4, 5, 3], 19), t), randomTensor([4, 5, 3], 20))))(bias);
       assert.ok(maxAbsDifference(dBias, tf.sum(randomTensor([4, 5, 3], 20), [0, 1])) < 1e-5);
+    });
+
+    it('embed equals tf.gather, values and gradient with repeated ids', async () => {
+      await useBackend(backend);
+      const table = randomTensor([6, 4], 28);
+      const ids = tf.tensor1d([5, 0, 5, 2, 5], 'int32');
+      assert.deepEqual(embed(table, ids).arraySync(), tf.gather(table, ids).arraySync());
+      const upstream = randomTensor([5, 4], 29);
+      const ours = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(embed(t, ids), upstream)))(table);
+      const theirs = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, ids), upstream)))(table);
+      assert.ok(maxAbsDifference(ours, theirs) < 1e-6, `gradient differs by ${maxAbsDifference(ours, theirs)}`);
+      const direct = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.gatherND(t, tf.reshape(ids, [5, 1])), upstream)))(table);
+      assert.ok(maxAbsDifference(direct, theirs) < 1e-6, 'GatherNd gradient on this backend');
+      assert.throws(() => embed(table, tf.reshape(ids, [5, 1])), /needs a table \[V, D\] and ids \[N\], got \[6,4\] and \[5,1\]/);
+    });
+
+    it('transposeMatrix equals tf.transpose for even, odd and prime row counts and rank 3, values and gradients', async () => {
+      await useBackend(backend);
+      for (const shape of [[12, 5], [9, 4], [7, 3], [1, 6], [6, 1], [2, 3, 4]]) {
+        const x = randomTensor(shape, 24);
+        const permutation = shape.length === 2 ? [1, 0] : [0, 2, 1];
+        assert.deepEqual(transposeMatrix(x).arraySync(), tf.transpose(x, permutation).arraySync(), `[${shape}]`);
+        const upstream = randomTensor(tf.transpose(x, permutation).shape, 25);
+        const dx = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(transposeMatrix(t), upstream)))(x);
+        assert.deepEqual(dx.arraySync(), tf.transpose(upstream, permutation).arraySync(), `gradient of [${shape}]`);
+      }
+      assert.throws(() => transposeMatrix(tf.ones([3])), /needs rank 2 or more, got \[3\]/);
+    });
+
+    it('expNonPositive equals exp on z ≤ 0 to float precision', async () => {
+      await useBackend(backend);
+      const z = tf.neg(tf.abs(randomTensor([200], 26, 20)));
+      const ratio = tf.div(expNonPositive(z), tf.exp(z)).dataSync();
+      for (const r of ratio) assert.ok(Math.abs(r - 1) < 1e-5, `exp ratio ${r}`);
+      assert.equal(expNonPositive(tf.tensor1d([0])).dataSync()[0], 1);
+    });
+
+    it('cross-entropy equals logSoftmax at the targets, with and without weights, and its gradient equals autograd of that formula', async () => {
+      await useBackend(backend);
+      const logits = randomTensor([9, 11], 27, 4);
+      const targets = tf.tensor1d([0, 3, 10, 5, 5, 1, 7, 2, 9], 'int32');
+      const weights = tf.tensor1d([1, 0, 1, 1, 0, 1, 1, 0, 1]);
+      const reference = (l: tf.Tensor, w?: tf.Tensor): tf.Scalar => {
+        const picked = tf.sum(tf.mul(tf.logSoftmax(l), tf.oneHot(targets, 11)), -1); // [9]
+        return (w === undefined ? tf.neg(tf.mean(picked)) : tf.div(tf.neg(tf.sum(tf.mul(picked, w))), tf.sum(w))) as tf.Scalar;
+      };
+      for (const w of [undefined, weights]) {
+        const ours = crossEntropy(logits as tf.Tensor2D, targets, w).dataSync()[0];
+        const theirs = reference(logits, w).dataSync()[0];
+        assert.ok(Math.abs(ours - theirs) < 1e-5, `loss ${ours} vs ${theirs}`);
+        const dOurs = tf.grad((l: tf.Tensor) => crossEntropy(l as tf.Tensor2D, targets, w))(logits);
+        const dTheirs = tf.grad((l: tf.Tensor) => reference(l, w))(logits);
+        assert.ok(maxAbsDifference(dOurs, dTheirs) < 1e-6, `gradient differs by ${maxAbsDifference(dOurs, dTheirs)}`);
+      }
+      const none = crossEntropy(logits as tf.Tensor2D, targets, tf.zeros([9]) as tf.Tensor1D);
+      assert.equal(none.dataSync()[0], 0, 'all-zero weights give 0, not NaN');
     });
 
     it('cross-entropy is logsumexp minus the target logit, weighted positions only', async () => {
