@@ -1,7 +1,7 @@
 // Lists import cycles among the project's TypeScript files (type-only imports included): node scripts/import-cycles.mjs .
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-const root = process.argv[2];
+const root = process.argv[2] ?? '.';
 const files = [];
 const walk = (d) => { for (const e of readdirSync(d)) { const p = path.join(d, e); if (e === 'node_modules' || e === 'dist' || e.startsWith('.')) continue; if (statSync(p).isDirectory()) walk(p); else if (p.endsWith('.ts') && !p.endsWith('.d.ts')) files.push(p); } };
 for (const d of ['src', 'methods', 'datasets', 'experiments', 'reports', 'test']) walk(path.join(root, d));
