@@ -19,7 +19,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { AdaptedModel } from '../src/adapted.js';
 import { loadAdapter, saveAdapter } from '../src/adapter_io.js';
 import { describeBackend, initBackend, type BackendInfo } from '../src/backend.js';
-import { checkPytorch, PYTHON_ENV_VAR, runPytorchReference, type PytorchReference } from './bench_pytorch.js';
+import { checkPytorch, PYTHON_ENV_VAR, runPytorchReference, type PytorchReference, type ReferenceStepShape } from './bench_pytorch.js';
 import {
   BARE_ROW,
   BENCH_COLUMNS,
@@ -82,14 +82,7 @@ export interface BenchModel {
 }
 
 /** The reference step's shape and schedule (defaults: src/config.ts REFERENCE_STEP, full tuning, 5 + 20 steps). */
-export interface ReferenceOptions {
-  /** A method whose descriptor says the reference step implements it. */
-  method: string;
-  config: ModelConfig;
-  batchSize: number;
-  sequenceLength: number;
-  warmup: number;
-  steps: number;
+export interface ReferenceOptions extends ReferenceStepShape {
   onStep?: (index: number, ms: number, cpuMs: number) => void;
 }
 

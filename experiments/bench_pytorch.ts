@@ -29,14 +29,18 @@ export interface PytorchReference {
   samplesMs: number[];
 }
 
-export interface PytorchReferenceOptions {
-  /** A method scripts/reference_step.py implements (descriptor benchmark.referenceStep). */
+/** The reference step's method, shape and schedule, the same for both engines. */
+export interface ReferenceStepShape {
+  /** A method whose descriptor says the reference step implements it (scripts/reference_step.py too). */
   method: string;
   config: ModelConfig;
   batchSize: number;
   sequenceLength: number;
   warmup: number;
   steps: number;
+}
+
+export interface PytorchReferenceOptions extends ReferenceStepShape {
   /** Prompt tuning's virtual tokens and LoRA's rank and alpha: the bench's method options. */
   promptLength: number;
   rank: number;

@@ -195,12 +195,11 @@ export class GPT2 {
     const delta = this.linearDelta(layer, 'attn.c_attn', input, 3 * dModel, hooks, context);
     const deltas = delta === null ? null : tf.split(delta, 3, 1); // each [N, D]
     return [0, 1, 2].map((part) => {
-      const partScale = part === 0 ? scale : 1;
+      const scaled = (t: tf.Tensor): tf.Tensor => (part === 0 ? tf.mul(t, scale) : t); // only the query
       const columns = tf.slice(weight, [0, part * dModel], [weight.shape[0], dModel]); // [D, D]
       const offsets = tf.slice(bias, [part * dModel], [dModel]); // [D]
-      const output = part === 0 ? linear(input, tf.mul(columns, partScale), tf.mul(offsets, partScale)) : linear(input, columns, offsets); // [N, D]
-      if (deltas === null) return output;
-      return tf.add(output, part === 0 ? tf.mul(deltas[part], partScale) : deltas[part]);
+      const output = linear(input, scaled(columns), scaled(offsets)); // [N, D]
+      return deltas === null ? output : tf.add(output, scaled(deltas[part]));
     });
   }
 
