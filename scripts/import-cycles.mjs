@@ -9,7 +9,7 @@ const graph = new Map();
 for (const f of files) {
   const text = readFileSync(f, 'utf8');
   const deps = [...text.matchAll(/^(?:import|export)\s+[^'"]*?from\s+'(\.[^']+)'|^import\s+'(\.[^']+)'/gm)].map((m) => path.resolve(path.dirname(f), (m[1] ?? m[2]).replace(/\.js$/, '.ts')));
-  graph.set(path.resolve(f), deps.filter((d) => files.includes(path.relative(process.cwd(), d)) || graph.has(d) || true));
+  graph.set(path.resolve(f), deps); // imports outside the walked folders are skipped in visit (not graph keys)
 }
 const state = new Map(); const stack = []; const cycles = [];
 const visit = (n) => { state.set(n, 1); stack.push(n); for (const m of graph.get(n) ?? []) { if (!graph.has(m)) continue; if (state.get(m) === 1) cycles.push(stack.slice(stack.indexOf(m)).concat(m).map((x) => path.relative(root, x)).join(' -> ')); else if (!state.has(m)) visit(m); } stack.pop(); state.set(n, 2); };
