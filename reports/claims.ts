@@ -11,7 +11,7 @@ import { gapPoints, recordsFor, type GapPoint } from './figure_data.js';
 import { DEFAULT_BENCH_FILE, type LoadedResults } from './load.js';
 import { CLAIM_SOURCES, OVERHEAD_CLAIM_PERCENT } from './references.js';
 import { AVERAGE_PANEL } from './series.js';
-import { gateVerdict } from './gates.js';
+import { gateVerdict, measuredTasks } from './gates.js';
 import { baselineMethod, learnedPromptMethod } from '../src/peft.js';
 
 /** 'not stated': the capability gates of the largest frozen model fail (or were not measured), so the claim is withheld. */
@@ -139,7 +139,7 @@ function promptTuningGaps(results: LoadedResults): GapPoint[] {
 
 export function scaleClaim(results: LoadedResults): Claim {
   const base = { claim: 'Prompt tuning gets better with scale: the gap to full model tuning closes as the model grows', published: CLAIM_SOURCES.scale };
-  const gates = gateVerdict(results.manifest);
+  const gates = gateVerdict(results.manifest, measuredTasks(results));
   if (gates.state !== 'pass') return { ...base, measured: gates.text, verdict: 'not stated' };
   const gaps = promptTuningGaps(results);
   if (gaps.length < 2) return { ...base, measured: 'not measured in this run: needs prompt tuning and full model tuning on at least two model sizes (a sweep with figure "scaling")', verdict: 'not measured' };

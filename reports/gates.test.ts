@@ -10,7 +10,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { scaleClaim } from './claims.js';
 import { FIXTURE_PRESETS, FIXTURE_TASKS, fixtureLoaded, writeFixtureResults } from '../test/report_fixtures.js';
-import { gatePoints, gatesFigure, gatesHtml, gateVerdict } from './gates.js';
+import { gatePoints, gatesFigure, gatesHtml, gateVerdict, measuredTasks } from './gates.js';
 import { loadResults } from './load.js';
 import { writeReport } from './report.js';
 
@@ -40,7 +40,9 @@ describe('capability gates in the report', () => {
     const claim = scaleClaim(results);
     assert.equal(claim.verdict, 'not stated');
     assert.match(claim.measured, /the frozen models had nothing to unlock/);
-    assert.match(claim.measured, /zero-shot colour .* within noise of chance/, 'the recorded reasons are quoted');
+    assert.match(claim.measured, /colour: probe lookup not above its control/, 'the recorded reasons of the tasks\' own gates are quoted');
+    // Without the run's tasks every gate decides, with the run-wide reasons.
+    assert.match(gateVerdict(results.manifest).text, /zero-shot colour .* within noise of chance/);
     assert.match(gatesHtml(results.manifest), /fail/);
     // The same words on the written page, and no scaling verdict in the claims table.
     const folder = await writeFixtureResults(path.join(dir, 'fail'), { gates: 'fail' });
@@ -50,6 +52,20 @@ describe('capability gates in the report', () => {
     assert.match(html, /verdict-not-stated/);
     const claims = await readFile(report.claimsCsvPath, 'utf8');
     assert.match(claims.split('\n').find((line) => line.startsWith('Prompt tuning gets better with scale')) ?? '', /not stated/);
+  });
+
+  it('a failing probe of a skill no task asks for does not block the claim, and the verdict says so', () => {
+    const results = fixtureLoaded({ gates: 'other-skill-fails' });
+    const largest = results.manifest.pretrained[results.manifest.pretrained.length - 1];
+    assert.equal(largest.gates?.pass, false, 'the run-wide rule fails');
+    assert.equal(gateVerdict(results.manifest).state, 'fail');
+    const verdict = gateVerdict(results.manifest, measuredTasks(results));
+    assert.equal(verdict.state, 'pass');
+    assert.match(verdict.text, /decided by probe: lookup/);
+    assert.match(verdict.text, /probe versus 50\.0% is within noise of chance .* do not bear on these claims/);
+    assert.notEqual(scaleClaim(results).verdict, 'not stated');
+    // A task without a per-task gate falls back to the run-wide rule.
+    assert.equal(gateVerdict(results.manifest, ['colour', 'no-such-task']).state, 'fail');
   });
 
   it('an old run.json without gates reads, and the report says "not measured" and states no scaling claim', async () => {

@@ -23,8 +23,14 @@ export interface GateVerdict {
   text: string;
 }
 
-/** The verdict from the largest frozen model's gates. */
-export function gateVerdict(manifest: RunManifest): GateVerdict {
+/**
+ * The verdict from the largest frozen model's gates, for the tasks the run measured. A claim about a task
+ * needs the skill that task asks for, so when run.json has a per-task gate for every one of `tasks` those
+ * decide (a lookup task is gated by the lookup probe, whatever the recall probe says); without per-task
+ * gates (older runs) or without tasks, every gate must pass. Rule fixed on 2 December 2026, before the run
+ * it first applied to (README, "What the scaling profile measured here").
+ */
+export function gateVerdict(manifest: RunManifest, tasks: readonly string[] = []): GateVerdict {
   const largest = [...manifest.pretrained].sort((a, b) => b.parameters - a.parameters)[0] ?? null;
   if (largest === null) return { state: 'not measured', largest, text: 'run.json lists no frozen models, so their capability gates were not measured; no scaling claim is stated.' };
   const gates = largest.gates;
@@ -35,25 +41,37 @@ export function gateVerdict(manifest: RunManifest): GateVerdict {
       text: `Capability gates: not measured (run.json has none for ${largest.preset}; the run predates them). Without them this report cannot tell whether the frozen models had a skill for the methods to unlock, so it states no scaling claim.`,
     };
   }
-  if (!gates.pass) {
+  const model = `${largest.preset} (${formatCount(largest.parameters)} parameters)`;
+  const perTask = tasks.length > 0 && tasks.every((t) => gates.tasks?.[t] !== undefined);
+  const taskGates = perTask ? tasks.map((t) => ({ task: t, gate: gates.tasks?.[t] ?? { pass: false, gate: 'none', reasons: [] } })) : [];
+  const pass = perTask ? taskGates.every((t) => t.gate.pass) : gates.pass;
+  const reasons = perTask ? taskGates.filter((t) => !t.gate.pass).flatMap((t) => t.gate.reasons.map((r) => `${t.task}: ${r}`)) : gates.reasons;
+  const scope = perTask ? `for the tasks this run measured (${taskGates.map((t) => `${t.task}, decided by ${t.gate.gate}`).join('; ')})` : '';
+  if (!pass) {
     return {
       state: 'fail',
       largest,
       text:
-        `The capability gates of the largest frozen model, ${largest.preset} (${formatCount(largest.parameters)} parameters), fail: ${gates.reasons.length === 0 ? 'no reason recorded' : gates.reasons.join('; ')}. ` +
+        `The capability gates of the largest frozen model, ${model}, fail${scope === '' ? '' : ` ${scope}`}: ${reasons.length === 0 ? 'no reason recorded' : reasons.join('; ')}. ` +
         'In plain words: the frozen models had nothing to unlock. Pretraining did not give them the skills the tasks need, so a method that trains few parameters has nothing to draw on, and this run cannot show whether prompt tuning gets better with scale. ' +
         'The scores below show what tuning did to models without the skill; no scaling claim is stated.',
     };
   }
-  return { state: 'pass', largest, text: `The capability gates of the largest frozen model, ${largest.preset} (${formatCount(largest.parameters)} parameters), pass (${gates.rule}): the scaling claims below may be read as such.` };
+  const others = perTask && !gates.pass ? ` Gates of skills no task of this run asks for fail (${gates.reasons.join('; ')}); they do not bear on these claims.` : '';
+  return { state: 'pass', largest, text: `The capability gates of the largest frozen model, ${model}, pass${scope === '' ? ` (${gates.rule})` : ` ${scope}`}: the scaling claims below may be read as such.${others}` };
+}
+
+/** The tasks a run measured, for {@link gateVerdict}. */
+export function measuredTasks(results: LoadedResults): string[] {
+  return [...new Set(results.records.map((r) => r.config.task))].sort();
 }
 
 const pct = (value: number): string => (Number.isFinite(value) ? (100 * value).toFixed(1) : 'n/a');
 const nats = (value: number): string => (Number.isFinite(value) ? value.toFixed(2) : 'n/a');
 
 /** The gates table: a row per frozen model and gate, pretrained beside control and chance. */
-export function gatesHtml(manifest: RunManifest): string {
-  const verdict = gateVerdict(manifest);
+export function gatesHtml(manifest: RunManifest, tasks: readonly string[] = []): string {
+  const verdict = gateVerdict(manifest, tasks);
   const paragraph = `<p class="gate-verdict gate-${verdict.state.replaceAll(' ', '-')}">${escapeHtml(verdict.text)}</p>`;
   const measured = manifest.pretrained.filter((p) => p.gates !== undefined).sort((a, b) => a.parameters - b.parameters);
   const missing = manifest.pretrained.filter((p) => p.gates === undefined).map((p) => p.preset);

@@ -18,7 +18,7 @@ import { ensembleSectionHtml } from './ensemble_section.js';
 import { OVERHEAD_FIGURE, planFigures, type FigurePlan } from './figures.js';
 import { escapeHtml } from './format.js';
 import { figureHtml, pageHtml, type FigureSection } from './html.js';
-import { gatesHtml } from './gates.js';
+import { gatesHtml, measuredTasks } from './gates.js';
 import { controlSectionHtml } from './control_section.js';
 import { loadResults, type LoadedResults } from './load.js';
 import { summaryCounts } from '../src/results.js';
@@ -136,7 +136,7 @@ function bodySections(results: LoadedResults, figures: readonly FigureSection[],
     `<p>Parameter-efficient fine-tuning methods on frozen GPT-2-architecture models, after Lester et al. 2021 (“The Power of Scale for Parameter-Efficient Prompt Tuning”). Scores are test accuracies in percent; intervals are 95% Student-t intervals over seeds. Every number comes from the results folder (${sources.join(', ')})${results.bench === null ? '' : ' or, in the benchmark section, from bench.json'} unless it is marked as published.</p>`,
     runTable(m),
     `<nav><h3>Contents</h3><ul>${contents.join('')}</ul></nav>`,
-    `<section><h2 id="gates">Capability gates of the frozen models</h2>${gatesHtml(m)}</section>`,
+    `<section><h2 id="gates">Capability gates of the frozen models</h2>${gatesHtml(m, measuredTasks(results))}</section>`,
     ...(gatesFigureSection === undefined ? [] : [figureHtml(gatesFigureSection)]),
     ...main.map(figureHtml),
     `<section><h2 id="claims">8. Claims for prompt tuning, against this run</h2>${claims}<p class="caption">${escapeHtml(`Properties commonly claimed for prompt tuning, what the cited sources say, and what this run measured (prompt tuning in the scaling sweeps; inference overhead from bench.json). ${runLine(m)}`)}</p><p class="files">Beside this page: <a href="claims.csv">claims.csv</a></p></section>`,

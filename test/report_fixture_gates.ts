@@ -7,7 +7,8 @@
 import type { CapabilityGates, GateScore } from '../src/results.js';
 
 /** How the fixture's largest model fares at its gates. */
-export type FixtureGates = 'pass' | 'fail' | 'absent';
+/** `other-skill-fails`: every task's own gate passes but a probe of a skill no task asks for fails. */
+export type FixtureGates = 'pass' | 'fail' | 'other-skill-fails' | 'absent';
 
 export const FIXTURE_GATE_RULE = 'fixture rule: every zero-shot and probe score above chance by 2 binomial standard errors and above the control';
 
@@ -25,13 +26,14 @@ export function fixtureGates(size: number, count: number, tasks: readonly string
   );
   const probes = { lookup: score(1 / 6 + 1.5 * strength, 1 / 6, 272), recall: score(0.1 + strength, 0.1, 300) };
   const passes = strength >= 0.1;
+  const otherFails = largest && mode === 'other-skill-fails';
   return {
     zeroShot,
     labelLoss,
-    probes,
-    pass: passes,
+    probes: otherFails ? { ...probes, versus: score(0.5, 0.5, 96) } : probes,
+    pass: passes && !otherFails,
     rule: FIXTURE_GATE_RULE,
     tasks: Object.fromEntries(tasks.map((task) => [task, { pass: passes, gate: 'probe: lookup', reasons: passes ? [] : ['probe lookup not above its control'] }])),
-    reasons: passes ? [] : [`zero-shot ${tasks[0]} ${(100 * zeroShot[tasks[0]].model).toFixed(1)}% is within noise of chance ${(100 * zeroShot[tasks[0]].chance).toFixed(1)}%`, `probe lookup ${(100 * probes.lookup.model).toFixed(1)}% not above its control`],
+    reasons: otherFails ? ['probe versus 50.0% is within noise of chance 50.0%'] : passes ? [] : [`zero-shot ${tasks[0]} ${(100 * zeroShot[tasks[0]].model).toFixed(1)}% is within noise of chance ${(100 * zeroShot[tasks[0]].chance).toFixed(1)}%`, `probe lookup ${(100 * probes.lookup.model).toFixed(1)}% not above its control`],
   };
 }
