@@ -12,7 +12,7 @@ import { booleanFlag, formatFlags, numberFlag, parseArgs, stringFlag, type FlagS
 import { probeOutputFolder } from '../src/input_files.js';
 import { formatDuration } from '../src/progress.js';
 import { accuracyInterval, RESULT_FILES, summarize, summaryCounts, type SummaryRow } from '../src/results.js';
-import { gateVerdict } from '../reports/gates.js';
+import { gateVerdict, measuredTasks } from '../reports/gates.js';
 import { formatGates } from './gates.js';
 import { writeReport } from '../reports/report.js';
 import { DEFAULT_CACHE_DIR, PROFILE_NAMES } from './pretrain.js';
@@ -21,6 +21,7 @@ import { describeTrial, planRun, resultsDirFor, runPlannedExperiment, type RunOp
 import { EXPERIMENT_SCHEMA } from './schema.js';
 import { experimentPath, PROFILE_DESCRIPTIONS, resolveExperiment, shippedExperiments, type ResolvedExperiment } from './spec.js';
 import { DEFAULT_TRIAL_CACHE_DIR } from './trial_cache.js';
+import { importTrialRecords } from './trial_import.js';
 import { parseShard, shardPlan, type Shard } from './shard.js';
 import { baselineMethod } from '../src/peft.js';
 
@@ -38,6 +39,7 @@ export const EXPERIMENT_FLAGS: readonly FlagSpec[] = [
   { name: 'no-report', type: 'boolean', description: 'do not write the HTML report at the end (peftscale report RESULTS writes it later)' },
   { name: 'schema', type: 'boolean', description: 'print the experiment file JSON schema and exit' },
   { name: 'shard', type: 'string', description: 'I/N: run only the I-th of N deterministic shares of the trials (balanced by estimated cost) against a trial cache that may be shared; writes no results (peftscale collect does)' },
+  { name: 'import-trials', type: 'string', description: 'a results folder (e.g. docs/results/scaling) whose results.jsonl seeds the trial cache first: its records of planned trials count as cached, so a run that spans sessions goes on where it stopped' },
   { name: 'pretrain-only', type: 'boolean', description: 'pretrain (or reuse) the frozen models the experiment needs, and run no trial (the first job of peftscale slurm)' },
   { name: 'help', type: 'boolean', description: 'show this help' },
 ];
@@ -85,6 +87,13 @@ export async function runExperiment(argv: string[]): Promise<ExperimentCommandRe
   if (shard !== null && booleanFlag(args, 'pretrain-only')) throw new Error(`experiment: --shard ${shardText} and --pretrain-only: allowed: one of them (pretraining covers every preset)`);
   const trialCacheDir = stringFlag(args, 'trial-cache') ?? DEFAULT_TRIAL_CACHE_DIR;
   const warn = (message: string): void => void process.stderr.write(`warning: ${message}\n`);
+  const importFrom = stringFlag(args, 'import-trials');
+  if (importFrom !== undefined && dryRun) throw new Error(`experiment: --import-trials ${importFrom} and --dry-run: allowed: one of them (a dry run writes nothing)`);
+  if (importFrom !== undefined) {
+    probeOutputFolder(trialCacheDir, 'trial cache (--trial-cache)');
+    const done = await importTrialRecords(importFrom, trialCacheDir, experiment.trials);
+    process.stderr.write(`imported ${done.imported} trial record(s) from ${done.file} (${done.alreadyCached} already cached, ${done.notPlanned} not of this plan)\n`);
+  }
   const wholePlan = await planRun(experiment, trialCacheDir, warn);
   const plan = shard === null ? wholePlan : shardPlan(wholePlan, shard);
   const json = booleanFlag(args, 'json');
@@ -135,7 +144,7 @@ export async function runExperiment(argv: string[]): Promise<ExperimentCommandRe
   // What the run can and cannot show: the frozen models' gates and the trials that kept their init.
   for (const p of outcome.manifest.pretrained) if (p.gates !== undefined) process.stderr.write(`${formatGates(p.preset, p.gates)}\n`);
   const counts = summaryCounts(summary);
-  process.stderr.write(`\n${gateVerdict(outcome.manifest).text}\n${counts.noGain} of ${counts.trained} trained trials kept their untrained init (no gain over init: best dev at step 0).\n`);
+  process.stderr.write(`\n${gateVerdict(outcome.manifest, measuredTasks(outcome.records)).text}\n${counts.noGain} of ${counts.trained} trained trials kept their untrained init (no gain over init: best dev at step 0).\n`);
   process.stderr.write(
     `\n${outcome.ran} trial(s) run, ${outcome.cached} from the cache, ${outcome.manifest.trials.diverged} diverged, ${outcome.failed.length} failed; ` +
       `${formatDuration(outcome.wallSeconds)}; backend ${outcome.manifest.environment.backend}\nresults: ${resultsDir}/\n`,

@@ -139,7 +139,7 @@ function promptTuningGaps(results: LoadedResults): GapPoint[] {
 
 export function scaleClaim(results: LoadedResults): Claim {
   const base = { claim: 'Prompt tuning gets better with scale: the gap to full model tuning closes as the model grows', published: CLAIM_SOURCES.scale };
-  const gates = gateVerdict(results.manifest, measuredTasks(results));
+  const gates = gateVerdict(results.manifest, measuredTasks(results.records));
   if (gates.state !== 'pass') return { ...base, measured: gates.text, verdict: 'not stated' };
   const gaps = promptTuningGaps(results);
   if (gaps.length < 2) return { ...base, measured: 'not measured in this run: needs prompt tuning and full model tuning on at least two model sizes (a sweep with figure "scaling")', verdict: 'not measured' };

@@ -59,7 +59,7 @@ describe('capability gates in the report', () => {
     const largest = results.manifest.pretrained[results.manifest.pretrained.length - 1];
     assert.equal(largest.gates?.pass, false, 'the run-wide rule fails');
     assert.equal(gateVerdict(results.manifest).state, 'fail');
-    const verdict = gateVerdict(results.manifest, measuredTasks(results));
+    const verdict = gateVerdict(results.manifest, measuredTasks(results.records));
     assert.equal(verdict.state, 'pass');
     assert.match(verdict.text, /decided by probe: lookup/);
     assert.match(verdict.text, /probe versus 50\.0% is within noise of chance .* do not bear on these claims/);

@@ -7,7 +7,7 @@
  * words that the frozen models had nothing to unlock. Runs made before gates existed say "not measured".
  */
 import type { TopLevelSpec } from 'vega-lite';
-import type { PretrainedInfo, RunManifest } from '../src/results.js';
+import type { PretrainedInfo, RunManifest, TrialRecord } from '../src/results.js';
 import { escapeHtml, formatCount, listText } from './format.js';
 import { htmlTable } from './html.js';
 import type { FigurePlan } from './figure_plan.js';
@@ -61,9 +61,9 @@ export function gateVerdict(manifest: RunManifest, tasks: readonly string[] = []
   return { state: 'pass', largest, text: `The capability gates of the largest frozen model, ${model}, pass${scope === '' ? ` (${gates.rule})` : ` ${scope}`}: the scaling claims below may be read as such.${others}` };
 }
 
-/** The tasks a run measured, for {@link gateVerdict}. */
-export function measuredTasks(results: LoadedResults): string[] {
-  return [...new Set(results.records.map((r) => r.config.task))].sort();
+/** The tasks a run's records measured, for {@link gateVerdict}. */
+export function measuredTasks(records: readonly TrialRecord[]): string[] {
+  return [...new Set(records.map((r) => r.config.task))].sort();
 }
 
 const pct = (value: number): string => (Number.isFinite(value) ? (100 * value).toFixed(1) : 'n/a');
