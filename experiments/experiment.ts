@@ -11,7 +11,7 @@ import path from 'node:path';
 import { booleanFlag, formatFlags, numberFlag, parseArgs, stringFlag, type FlagSpec } from '../src/cli_args.js';
 import { probeOutputFolder } from '../src/input_files.js';
 import { formatDuration } from '../src/progress.js';
-import { accuracyInterval, RESULT_FILES, summarize, summaryCounts, type SummaryRow } from '../src/results.js';
+import { accuracyInterval, AVERAGE_TASK, RESULT_FILES, summarize, summaryCounts, type SummaryRow } from '../src/results.js';
 import { gateVerdict, measuredTasks } from '../reports/gates.js';
 import { formatGates } from './gates.js';
 import { writeReport } from '../reports/report.js';
@@ -203,8 +203,8 @@ async function runPartial(experiment: ResolvedExperiment, plan: RunPlan, shard: 
 
 /** The summary on the console: per preset and method (and options), the task average when there are several tasks. */
 export function formatSummaryTable(rows: readonly SummaryRow[]): string {
-  const hasAverage = rows.some((r) => r.task === 'average');
-  const shown = rows.filter((r) => (hasAverage ? r.task === 'average' : true));
+  const hasAverage = rows.some((r) => r.task === AVERAGE_TASK);
+  const shown = rows.filter((r) => (hasAverage ? r.task === AVERAGE_TASK : true));
   const percent = (x: number): string => (Number.isFinite(x) ? (100 * x).toFixed(1) : '--');
   const header = ['preset', 'method', 'options', 'task', 'n', 'test acc %', '95% CI', 'gap to full', 'no gain', 'trainable %'];
   const body = shown.map((r) => [

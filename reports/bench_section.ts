@@ -1,16 +1,16 @@
 /**
  * The report's benchmark section, from bench.json (src/bench.ts BenchReport, written by `peftscale bench`,
  * usually in another run than the experiment's): where and how it was measured and how that run relates
- * to the experiment, a cost table per frozen model with units in the headers, Figure 9 (inference
- * overhead), mixed-task serving and the reference training step. Every number comes from bench.json.
+ * to the experiment, a cost table per frozen model with units in the headers, the inference-overhead
+ * figure (figures/overhead.ts), mixed-task serving and the reference training step. Every number comes
+ * from bench.json.
  */
 import { BARE_ROW, BENCH_COLUMNS, type BenchReport, type BenchRow } from '../src/bench.js';
 import type { RunManifest } from '../src/results.js';
-import { compareBenchRows, benchSeries } from './figure_data.js';
 import { escapeHtml, formatBytes, formatCount, formatDate, formatKiB, formatMeasure, formatMiB, formatMs, formatSigned, listText } from './format.js';
 import { figureHtml, htmlTable, keyValueTable, type FigureSection } from './html.js';
 import { DEFAULT_BENCH_FILE, type LoadedBench } from './load.js';
-import { methodName } from './series.js';
+import { benchSeries, compareBenchRows, methodName } from './series.js';
 import { shortHash } from './tables.js';
 
 
@@ -41,7 +41,7 @@ export function benchSubtitle(bench: BenchReport): string {
  * How the benchmark relates to the experiment: always a separate run (`peftscale bench` is its own
  * command), and whether the code, backend or machine differ, so that nobody reads its costs as the trials'.
  */
-export function benchRelation(manifest: RunManifest, bench: BenchReport): { differs: boolean; text: string } {
+export function benchRelation(manifest: RunManifest, bench: BenchReport, computeFigure: number): { differs: boolean; text: string } {
   const b = bench.environment;
   const m = manifest.environment;
   const differences: string[] = [];
@@ -55,7 +55,7 @@ export function benchRelation(manifest: RunManifest, bench: BenchReport): { diff
   if (differences.length === 0) return { differs: false, text: `${when}, on the same git commit, backend and machine.${dirty}` };
   return {
     differs: true,
-    text: `${when}, with a different ${listText(differences)}. Its costs describe that run, not this experiment's trials (Figure 7 has those).${dirty}`,
+    text: `${when}, with a different ${listText(differences)}. Its costs describe that run, not this experiment's trials (Figure ${computeFigure} has those).${dirty}`,
   };
 }
 
@@ -207,20 +207,20 @@ export function benchWarnings(bench: BenchReport): string[] {
   return warnings;
 }
 
-/** The whole benchmark section; `figure` is Figure 9 (inference overhead), shown inside it. */
-export function benchSectionHtml(manifest: RunManifest, loaded: LoadedBench | null, figure: FigureSection | undefined): string {
+/** The whole benchmark section; `figure` is the inference-overhead figure, shown inside it; `computeFigure` the number of the training-cost figure. */
+export function benchSectionHtml(manifest: RunManifest, loaded: LoadedBench | null, figure: FigureSection | undefined, computeFigure: number): string {
   const heading = '<h2 id="bench">Benchmarks (bench.json)</h2>';
   if (loaded === null) {
     return (
       `<section>${heading}<p class="notice">${escapeHtml(
         `No bench.json: this report shows no cost benchmarks. \`npm run bench\` (peftscale bench) writes ${DEFAULT_BENCH_FILE}; ` +
           `then \`peftscale report RESULTS --bench ${DEFAULT_BENCH_FILE}\`, or copy it into the results folder as bench.json. ` +
-          'Figure 7 has the training cost measured during the trials.',
+          `Figure ${computeFigure} has the training cost measured during the trials.`,
       )}</p></section>`
     );
   }
   const bench = loaded.report;
-  const relation = benchRelation(manifest, bench);
+  const relation = benchRelation(manifest, bench, computeFigure);
   const figureSection = figure === undefined ? '' : figureHtml(figure);
   return [
     `<section>${heading}`,

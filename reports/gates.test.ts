@@ -10,7 +10,8 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { scaleClaim } from './claims.js';
 import { FIXTURE_PRESETS, FIXTURE_TASKS, fixtureLoaded, writeFixtureResults } from '../test/report_fixtures.js';
-import { gatePoints, gatesFigure, gatesHtml, gateVerdict, measuredTasks } from './gates.js';
+import { gatesHtml, gateVerdict, measuredTasks } from './gates.js';
+import { gatePoints, gatesFigure } from './figures/gates.js';
 import { loadResults } from './load.js';
 import { writeReport } from './report.js';
 
@@ -29,7 +30,7 @@ describe('capability gates in the report', () => {
     assert.notEqual(scaleClaim(results).verdict, 'not stated');
     // Two probes and two zero-shot tasks per model, each for the pretrained model and its control.
     assert.equal(gatePoints(results.manifest).length, FIXTURE_PRESETS.length * (FIXTURE_TASKS.length + 2) * 2);
-    assert.notEqual(gatesFigure(results, 'sub').spec, null);
+    assert.notEqual(gatesFigure.plan(results, { number: 10, subtitle: 'sub' }).spec, null);
   });
 
   it('gates fail on the largest model: no scaling claim, and the report says the models had nothing to unlock', async () => {
@@ -74,7 +75,7 @@ describe('capability gates in the report', () => {
     assert.ok(results.manifest.pretrained.every((p) => p.gates === undefined));
     assert.equal(gateVerdict(results.manifest).state, 'not measured');
     assert.match(gatesHtml(results.manifest), /not measured/);
-    assert.equal(gatesFigure(results, 'sub').spec, null);
+    assert.equal(gatesFigure.plan(results, { number: 10, subtitle: 'sub' }).spec, null);
     assert.equal(scaleClaim(results).verdict, 'not stated');
     const report = await writeReport(folder, { outDir: path.join(dir, 'absent-out') });
     assert.ok(!report.figures.find((f) => f.id === 'gates')?.drawn);

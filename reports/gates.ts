@@ -2,17 +2,13 @@
  * Capability gates in the report (run.json's pretrained[].gates, measured when each frozen model was
  * pretrained): the verdict that decides whether a scaling claim may be stated, a table per frozen model
  * (zero-shot per task, label-word loss split into deciding token and spelling, skill probes, each beside
- * the never-trained control) and Figure 10 (gate scores against model size, pretrained beside control).
+ * the never-trained control); the gates figure is figures/gates.ts.
  * A scaling claim is stated only when the largest model's gates pass; otherwise the report says in plain
  * words that the frozen models had nothing to unlock. Runs made before gates existed say "not measured".
  */
-import type { TopLevelSpec } from 'vega-lite';
 import type { PretrainedInfo, RunManifest, TrialRecord } from '../src/results.js';
 import { escapeHtml, formatCount, listText } from './format.js';
 import { htmlTable } from './html.js';
-import type { FigurePlan } from './figure_plan.js';
-import type { LoadedResults } from './load.js';
-import { CONFIG, PANEL_HEIGHT, PANEL_WIDTH, parametersAxis, tip, VEGA_LITE_SCHEMA } from './specs.js';
 import { runLine } from './tables.js';
 
 /** Whether the run may state a scaling claim, and the plain words that say why. */
@@ -95,75 +91,4 @@ export function gatesHtml(manifest: RunManifest, tasks: readonly string[] = []):
   return `${paragraph}${htmlTable(['frozen model', 'gate', 'pretrained', 'never-trained control', 'chance', 'examples / why'], rows, [2, 3, 4])}${note}<p class="caption">${escapeHtml(
     `From run.json (measured when each model was pretrained). Zero-shot: label-word scoring with nothing tuned. Label-word loss: mean nats of the label's first (deciding) token and of the rest (spelling). Probes: the skill each task needs, in the pretraining wording. Rule: ${rule.join('; ') || 'none recorded'}. ${runLine(manifest)}`,
   )}</p>`;
-}
-
-/** A point of Figure 10: one gate score of one frozen model (pretrained or control). */
-export interface GatePoint {
-  gate: string;
-  preset: string;
-  parameters: number;
-  model: 'pretrained' | 'never-trained control';
-  score: number;
-  chance: number;
-  n: number;
-}
-
-export function gatePoints(manifest: RunManifest): GatePoint[] {
-  return manifest.pretrained.flatMap((p) => {
-    const g = p.gates;
-    if (g === undefined) return [];
-    const scores = [...Object.entries(g.zeroShot).map(([task, s]) => [`zero-shot: ${task}`, s] as const), ...Object.entries(g.probes).map(([skill, s]) => [`probe: ${skill}`, s] as const)];
-    return scores.flatMap(([gate, s]) =>
-      (['pretrained', 'never-trained control'] as const).map((model) => ({ gate, preset: p.preset, parameters: p.parameters, model, score: 100 * (model === 'pretrained' ? s.model : s.control), chance: 100 * s.chance, n: s.n })),
-    );
-  });
-}
-
-function gatesSpec(points: readonly GatePoint[], subtitle: string): TopLevelSpec {
-  const x = parametersAxis(points);
-  const y = { field: 'score', type: 'quantitative' as const, title: 'accuracy (%)', scale: { zero: false } };
-  return {
-    $schema: VEGA_LITE_SCHEMA,
-    title: { text: 'Capability gates: what each frozen model could do before tuning, beside its never-trained control', subtitle },
-    data: { values: [...points] },
-    facet: { field: 'gate', type: 'nominal', title: 'gate', sort: [...new Set(points.map((p) => p.gate))] },
-    columns: Math.min(new Set(points.map((p) => p.gate)).size, 3),
-    spec: {
-      width: PANEL_WIDTH,
-      height: PANEL_HEIGHT,
-      layer: [
-        { mark: { type: 'line', strokeDash: [4, 3], color: '#888' }, encoding: { x, y: { ...y, field: 'chance' } }, transform: [{ filter: "datum.model == 'pretrained'" }] },
-        {
-          mark: { type: 'line', point: { filled: true, size: 55 }, strokeWidth: 2 },
-          encoding: {
-            x,
-            y,
-            color: { field: 'model', type: 'nominal', title: 'frozen model', scale: { domain: ['pretrained', 'never-trained control'], range: ['#1f77b4', '#aaaaaa'] } },
-            tooltip: [{ field: 'gate', title: 'gate' }, { field: 'preset', title: 'frozen model' }, { field: 'model', title: 'weights' }, tip('score', 'accuracy (%)', '.1f'), tip('chance', 'chance (%)', '.1f'), { field: 'n', title: 'examples' }],
-          },
-        },
-      ],
-    },
-    config: CONFIG,
-  };
-}
-
-/** Figure 10: gate scores against model size, pretrained beside control, chance dashed. */
-export function gatesFigure(results: LoadedResults, subtitle: string): FigurePlan {
-  const base = { id: 'gates', number: 10, title: 'Capability gates: zero-shot and probe accuracy per frozen model, beside the never-trained control' };
-  const points = gatePoints(results.manifest);
-  if (points.length === 0) return { ...base, spec: null, rows: [], paragraphs: [], notice: 'Capability gates: not measured in this run (run.json has none), so there is nothing to draw.', warnings: [] };
-  return {
-    ...base,
-    spec: gatesSpec(points, subtitle),
-    rows: points.map((pt) => ({ ...pt })),
-    paragraphs: [
-      escapeHtml(
-        'Accuracy of each frozen model before any method touched it (blue), beside the same architecture never trained (grey), against parameters (log axis); the dashed line is chance. ' +
-          'Zero-shot panels score the downstream template by label words; probe panels ask for each skill in the pretraining wording. A method can only unlock what the blue line shows above grey and chance.',
-      ),
-      escapeHtml(runLine(results.manifest)),
-    ],
-    warnings: [],
-  };
 }

@@ -15,7 +15,7 @@ import { booleanFlag, formatFlags, parseArgs, stringFlag, type FlagSpec } from '
 import { benchSectionHtml, benchWarnings } from './bench_section.js';
 import { claimsHtml, claimsTable } from './claims.js';
 import { ensembleSectionHtml } from './ensemble_section.js';
-import { OVERHEAD_FIGURE, planFigures, type FigurePlan } from './figures.js';
+import { CLAIMS_TABLE, GATES_FIGURE, numberOf, OVERHEAD_FIGURE, planFigures, type FigurePlan } from './figures/index.js';
 import { escapeHtml } from './format.js';
 import { figureHtml, pageHtml, type FigureSection } from './html.js';
 import { gatesHtml, measuredTasks } from './gates.js';
@@ -104,22 +104,23 @@ export async function writeReport(resultsDir: string, options: ReportOptions = {
 }
 
 /**
- * The page body, in order: header and run, contents, figures 1–7, claims, prompt ensembles, benchmarks
- * (with Figure 9), tables, references, notes.
+ * The page body, in order: header and run, contents, the gates (with their figure), the other figures but
+ * the overhead one, claims, prompt ensembles, benchmarks (with the overhead figure), tables, references, notes.
  */
 function bodySections(results: LoadedResults, figures: readonly FigureSection[], claims: string, warnings: readonly string[]): string[] {
   const m = results.manifest;
   // The gates figure sits in the gates section, before every score figure: it says what may be claimed.
-  const gatesFigureSection = figures.find((f) => f.id === 'gates');
-  const main = figures.filter((f) => f.id !== OVERHEAD_FIGURE && f.id !== 'gates');
-  // Figure 9 sits inside the benchmark section, which says why when there is nothing to draw.
+  const gatesFigureSection = figures.find((f) => f.id === GATES_FIGURE);
+  const main = figures.filter((f) => f.id !== OVERHEAD_FIGURE && f.id !== GATES_FIGURE);
+  // The overhead figure sits inside the benchmark section, which says why when there is nothing to draw.
   const found = figures.find((f) => f.id === OVERHEAD_FIGURE);
   const overhead = found !== undefined && found.spec !== null ? found : undefined;
+  const claimsHeading = `${numberOf(CLAIMS_TABLE.id)}. ${CLAIMS_TABLE.title}`;
   const sources = ['results.jsonl', 'summary.json', 'run.json', ...(results.ensembles === null ? [] : ['ensembles.json'])];
   const contents = [
     '<li><a href="#gates">Capability gates of the frozen models (what may be claimed)</a></li>',
     ...main.map((f) => `<li><a href="#fig-${f.id}">Figure ${f.number}. ${escapeHtml(f.title)}</a></li>`),
-    '<li><a href="#claims">8. Claims for prompt tuning, against this run</a></li>',
+    `<li><a href="#${CLAIMS_TABLE.id}">${escapeHtml(claimsHeading)}</a></li>`,
     '<li><a href="#ensembles">Prompt ensembles (Lester et al. Table 3)</a></li>',
     '<li><a href="#bench">Benchmarks (bench.json)</a></li>',
     ...(overhead === undefined ? [] : [`<li><a href="#fig-${overhead.id}">Figure ${overhead.number}. ${escapeHtml(overhead.title)}</a></li>`]),
@@ -139,15 +140,15 @@ function bodySections(results: LoadedResults, figures: readonly FigureSection[],
     `<section><h2 id="gates">Capability gates of the frozen models</h2>${gatesHtml(m, measuredTasks(results.records))}</section>`,
     ...(gatesFigureSection === undefined ? [] : [figureHtml(gatesFigureSection)]),
     ...main.map(figureHtml),
-    `<section><h2 id="claims">8. Claims for prompt tuning, against this run</h2>${claims}<p class="caption">${escapeHtml(`Properties commonly claimed for prompt tuning, what the cited sources say, and what this run measured (prompt tuning in the scaling sweeps; inference overhead from bench.json). ${runLine(m)}`)}</p><p class="files">Beside this page: <a href="claims.csv">claims.csv</a></p></section>`,
+    `<section><h2 id="${CLAIMS_TABLE.id}">${escapeHtml(claimsHeading)}</h2>${claims}<p class="caption">${escapeHtml(`Properties commonly claimed for prompt tuning, what the cited sources say, and what this run measured (prompt tuning in the scaling sweeps; inference overhead from bench.json). ${runLine(m)}`)}</p><p class="files">Beside this page: <a href="claims.csv">claims.csv</a></p></section>`,
     ensembleSectionHtml(m, results.ensembles),
-    benchSectionHtml(m, results.bench, overhead),
+    benchSectionHtml(m, results.bench, overhead, numberOf('compute')),
     controlSectionHtml(results),
     `<section><h2 id="summary">Summary of every group</h2><p class="caption">${escapeHtml(summaryCaption(results))}</p>${summaryHtml(results.summary)}</section>`,
     `<section><h2 id="diverged">Diverged trials</h2><p class="caption">Trials whose training loss became NaN or infinite: left out of every mean, counted here and in the summary.</p>${divergedHtml(results.records)}</section>`,
     `<section><h2 id="pretrained">Frozen models</h2><p class="caption">From run.json: each frozen model, pretrained on the generated corpus, with its held-out loss against the same architecture untrained.</p>${pretrainedHtml(m)}</section>`,
     dataSourcesHtml(m, results.records),
-    `<section><h2 id="references">Published reference figures</h2><p class="caption">Not measured here: trainable-parameter counts as published, shown beside ours in Figure 5.</p>${referenceCountsHtml()}<ul>${Object.values(LESTER_FINDINGS)
+    `<section><h2 id="references">Published reference figures</h2><p class="caption">Not measured here: trainable-parameter counts as published, shown beside ours in Figure ${numberOf('efficiency')}.</p>${referenceCountsHtml()}<ul>${Object.values(LESTER_FINDINGS)
       .map((f) => `<li class="source">${escapeHtml(f)}</li>`)
       .join('')}</ul></section>`,
   ];

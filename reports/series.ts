@@ -1,14 +1,12 @@
 /**
  * Names and orders for what the figures draw: display names of methods, series labels (a method, plus
  * the options that tell its variants apart when a figure holds more than one), panel labels and the
- * order of presets by size.
+ * order of presets by size, and the order and series of bench.json's rows.
  */
-import { BARE_ROW } from '../src/bench.js';
+import { BARE_ROW, type BenchRow } from '../src/bench.js';
 import { getMethod, registeredMethods, type OptionValue, type PeftMethod } from '../src/peft.js';
-import { optionsLabel, type TrialRecord } from '../src/results.js';
+import { AVERAGE_TASK, optionsLabel, type TrialRecord } from '../src/results.js';
 
-/** The task name summary rows use for the per-seed mean over tasks. */
-export const AVERAGE_TASK = 'average';
 export const AVERAGE_PANEL = 'average over tasks';
 
 /** Colours for a method's second and later variants in one figure (the first has the method's own colour). */
@@ -133,4 +131,20 @@ export function presetColourScale(presets: readonly string[]): { domain: string[
     return `#${light.map((c, j) => Math.round(c + (dark[j] - c) * t).toString(16).padStart(2, '0')).join('')}`;
   });
   return { domain: [...presets], range };
+}
+
+/** LoRA's variants in bench.json, in display order (unmerged: extra matmuls; merged: folded into the weights). */
+const VARIANT_ORDER = ['', 'unmerged', 'merged'];
+
+/** Orders bench.json rows: by preset size, the bare model first, then methods as everywhere in the report, then variants. */
+export function compareBenchRows(a: BenchRow, b: BenchRow): number {
+  const bare = (row: BenchRow): number => (row.method === 'bare' ? 0 : 1);
+  const variant = (row: BenchRow): number => (VARIANT_ORDER.includes(row.variant) ? VARIANT_ORDER.indexOf(row.variant) : VARIANT_ORDER.length);
+  return a.parameters - b.parameters || a.preset.localeCompare(b.preset) || bare(a) - bare(b) || compareMethods(a.method, b.method) || variant(a) - variant(b) || a.variant.localeCompare(b.variant);
+}
+
+/** A bench.json row's series: the method's display name, with its variant when it has one ("LoRA (merged)"). */
+export function benchSeries(row: Pick<BenchRow, 'method' | 'variant'>): string {
+  if (row.method === 'bare') return 'frozen model alone';
+  return row.variant === '' ? methodName(row.method) : `${methodName(row.method)} (${row.variant})`;
 }

@@ -1,18 +1,17 @@
 /**
- * Figure 11: the share of full model tuning's gain above chance that each method recovers, against
+ * Recovered share: the share of full model tuning's gain above chance that each method recovers, against
  * frozen-model size, with each method's breakout rate over seeds in the tooltip and caption (the
  * audit's metrics beside Lester et al.'s absolute gap). Both come from summary.json (computed once in
- * src/results.ts: recoveredShare, leftChance); the summary table shows the same numbers.
+ * src/results_summary.ts: recoveredShare, leftChance); the summary table shows the same numbers.
  */
 import type { TopLevelSpec } from 'vega-lite';
-import { escapeHtml } from './format.js';
-import type { FigurePlan } from './figure_plan.js';
-import { recordsFor, summaryRowsFor } from './figure_data.js';
-import type { LoadedResults } from './load.js';
-import { comparePanels, namerFor, panelOf } from './series.js';
-import { CONFIG, PANEL_HEIGHT, PANEL_WIDTH, parametersAxis, tip, VEGA_LITE_SCHEMA, type ColourScale } from './specs.js';
-import { runLine } from './tables.js';
-import { baselineMethod } from '../src/peft.js';
+import { baselineMethod } from '../../src/peft.js';
+import { escapeHtml } from '../format.js';
+import type { LoadedResults } from '../load.js';
+import { comparePanels, namerFor, panelOf } from '../series.js';
+import { runLine } from '../tables.js';
+import { nothingToDraw, recordsFor, summaryRowsFor, type FigureDefinition } from './figure.js';
+import { CONFIG, PANEL_HEIGHT, PANEL_WIDTH, parametersAxis, tip, VEGA_LITE_SCHEMA, type ColourScale } from './spec.js';
 
 /** One point: a method's recovered share on one frozen model and task panel. */
 export interface RecoveredPoint {
@@ -79,25 +78,27 @@ function recoveredSpec(points: readonly RecoveredPoint[], colours: ColourScale, 
   };
 }
 
-export function recoveredFigure(results: LoadedResults, subtitle: string): FigurePlan {
-  const base = { id: 'recovered', number: 11, title: "Recovered share of full tuning's gain above chance, and breakouts over seeds" };
-  const { points, colours, undefinedRows } = recoveredPoints(results);
-  if (points.length === 0) {
-    const why = recordsFor(results, 'scaling').records.length === 0 ? 'This run has no sweep whose figure is “scaling”.' : 'Full model tuning did not clearly leave chance on any frozen model and task (the low end of its 95% interval is not above the majority baseline, or it has fewer than two seeds), so there is no gain to share.';
-    return { ...base, spec: null, rows: [], paragraphs: [], notice: why, warnings: [] };
-  }
-  return {
-    ...base,
-    spec: recoveredSpec(points, colours, subtitle),
-    rows: points.map((pt) => ({ ...pt })),
-    paragraphs: [
-      escapeHtml(
-        "(method's mean − chance) ÷ (full model tuning's mean − chance) on the same frozen model and task, in %, against parameters (log axis); chance is the majority-class rate, and the dashed line is full tuning's gain. " +
-          'Tooltips give the breakout rate: the seeds whose test accuracy is above chance by a one-sided 95% binomial margin. Where full tuning itself did not clearly leave chance the share is undefined and not drawn' +
-          (undefinedRows > 0 ? ` (${undefinedRows} method rows here).` : '.'),
-      ),
-      escapeHtml(runLine(results.manifest)),
-    ],
-    warnings: [],
-  };
-}
+export const recoveredFigure: FigureDefinition = {
+  id: 'recovered',
+  title: "Recovered share of full tuning's gain above chance, and breakouts over seeds",
+  plan(results, { subtitle }) {
+    const { points, colours, undefinedRows } = recoveredPoints(results);
+    if (points.length === 0) {
+      const why = recordsFor(results, 'scaling').records.length === 0 ? 'This run has no sweep whose figure is “scaling”.' : 'Full model tuning did not clearly leave chance on any frozen model and task (the low end of its 95% interval is not above the majority baseline, or it has fewer than two seeds), so there is no gain to share.';
+      return nothingToDraw(why);
+    }
+    return {
+      spec: recoveredSpec(points, colours, subtitle),
+      rows: points.map((pt) => ({ ...pt })),
+      paragraphs: [
+        escapeHtml(
+          "(method's mean − chance) ÷ (full model tuning's mean − chance) on the same frozen model and task, in %, against parameters (log axis); chance is the majority-class rate, and the dashed line is full tuning's gain. " +
+            'Tooltips give the breakout rate: the seeds whose test accuracy is above chance by a one-sided 95% binomial margin. Where full tuning itself did not clearly leave chance the share is undefined and not drawn' +
+            (undefinedRows > 0 ? ` (${undefinedRows} method rows here).` : '.'),
+        ),
+        escapeHtml(runLine(results.manifest)),
+      ],
+      warnings: [],
+    };
+  },
+};

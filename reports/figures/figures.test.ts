@@ -5,14 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { summarize, type TrialRecord } from '../src/results.js';
-import { confidenceInterval } from '../src/stats.js';
-import { FIXTURE_DIVERGED, FIXTURE_LENGTHS, FIXTURE_PRESETS, fixtureBench, fixtureLoaded, fixtureManifest, fixtureRecords } from '../test/report_fixtures.js';
-import { planFigures, type FigurePlan } from './figures.js';
-import { isPlainObject } from './check.js';
-import type { LoadedResults } from './load.js';
-import { compileSpec, renderSvg } from './render.js';
-import { INIT_ORDER } from './specs.js';
+import { summarize, type TrialRecord } from '../../src/results.js';
+import { confidenceInterval } from '../../src/stats.js';
+import { FIXTURE_DIVERGED, FIXTURE_LENGTHS, FIXTURE_PRESETS, fixtureBench, fixtureLoaded, fixtureManifest, fixtureRecords } from '../../test/report_fixtures.js';
+import { planFigures, type FigurePlan } from './index.js';
+import { isPlainObject } from '../check.js';
+import type { LoadedResults } from '../load.js';
+import { compileSpec, renderSvg } from '../render.js';
+import { INIT_ORDER } from './init.js';
 
 type Json = Record<string, unknown>;
 
@@ -72,9 +72,9 @@ describe('figure specs from fixture results', () => {
         [5, 'efficiency', true],
         [6, 'curves', true],
         [7, 'compute', true],
+        [9, 'overhead', true],
         [10, 'gates', true],
         [11, 'recovered', true],
-        [9, 'overhead', true],
       ],
     );
   });
@@ -286,7 +286,7 @@ describe('figures from partial results', () => {
     const partial = planFigures(only(() => true, ['scaling']));
     assert.deepEqual(
       partial.map((p) => p.spec !== null),
-      [true, true, false, false, true, true, true, true, true, false],
+      [true, true, false, false, true, true, true, false, true, true],
     );
     assert.match(figure(partial, 'overhead').notice!, /No bench\.json/);
     assert.match(figure(partial, 'prompt-length').notice!, /no sweep whose figure is “prompt-length”/);
