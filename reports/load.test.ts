@@ -11,7 +11,9 @@ import { after, before, describe, it } from 'node:test';
 import { benchReportProblems } from '../src/bench.js';
 import { RESULT_FILES, type SummaryRow } from '../src/results.js';
 import { FIXTURE_BENCH_GIT, FIXTURE_DIVERGED, fixtureBench, fixtureEnsembles, fixtureRecords, writeFixtureResults } from '../test/report_fixtures.js';
-import { checkBench, checkEnsemble, checkRecord, loadResults, parseRecords } from './load.js';
+import { checkBench } from './check_bench.js';
+import { checkRecord } from './check_results.js';
+import { checkEnsemble, loadResults, parseRecords } from './load.js';
 
 let dir = '';
 before(async () => {
