@@ -170,7 +170,7 @@ function checkGateScores(c: Checker, at: string): Record<string, GateScore> {
   return Object.fromEntries(entries);
 }
 
-/** A pretrained model's capability gates (src/results.ts CapabilityGates). */
+/** A pretrained model's capability gates (src/results_run.ts CapabilityGates). */
 function checkGates(c: Checker, at: string): CapabilityGates {
   const split = (path: string) => ({ deciding: c.number(`${path}.deciding`, true), spelling: c.number(`${path}.spelling`, true) });
   const labelLoss = Object.fromEntries(Object.keys(c.object(`${at}.labelLoss`)).map((task) => [task, { model: split(`${at}.labelLoss.${task}.model`), control: split(`${at}.labelLoss.${task}.control`) }]));

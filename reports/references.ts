@@ -125,5 +125,5 @@ function formatCount(value: number): string {
   return value.toLocaleString('en-US');
 }
 
-/** The inference overhead commonly claimed for prompt tuning, in percent (the claims table and Figure 9's dashed line). */
+/** The inference overhead commonly claimed for prompt tuning, in percent (the claims table and the overhead figure's dashed line). */
 export const OVERHEAD_CLAIM_PERCENT = 1;
