@@ -13,7 +13,7 @@ import { formatParameterPlan } from '../methods/commands.js';
 import '../methods/index.js';
 import { describeTasks, formatSamples, formatTaskTable, sampleExamples } from '../datasets/commands.js';
 import { buildTaskSuite, findTask } from '../datasets/tasks.js';
-import { BENCH_USAGE, runBenchCommand } from './bench.js';
+import { BENCH_USAGE, runBenchCommand } from './bench_command.js';
 import { runExperiment } from './experiment.js';
 import { collectUsage, runCollect } from './collect.js';
 import { runSlurm, slurmUsage } from './slurm.js';
