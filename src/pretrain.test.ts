@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,6 +22,7 @@ import {
   type PretrainScheduleInput,
 } from './pretrain.js';
 import { ByteTokenizer } from './tokenizer.js';
+import { bytesOf } from '../test/helpers.js';
 import { WEIGHTS_FILE } from './checkpoint.js';
 
 const CONFIG: ModelConfig = { vocabSize: BYTE_VOCAB_SIZE, contextLength: 64, dModel: 16, nLayers: 2, nHeads: 2, dFF: 64, layerNormEps: 1e-5 };
@@ -167,6 +169,28 @@ describe('pretrain', () => {
     writeFileSync(path.join(dir, 'step-00000002', WEIGHTS_FILE), 'truncated');
     await assert.rejects(pretrain({ config: CONFIG, seed: 3, schedule: short, train: TRAIN, checkpointDir: dir }), /is damaged: .*Delete .* to start this pretraining over/s);
   });
+});
+
+describe('pretraining numbers', () => {
+  // Hashes of the weights the code before AdamW moved to src/adamw.ts produced on wasm: a pretrained
+  // model's fingerprint feeds cache keys, so pretraining must keep giving exactly these weights.
+  const GOLDEN: [string, PretrainScheduleInput, string][] = [
+    ['weight decay and clipping', { steps: 6, batchSize: 4, sequenceLength: 24, learningRate: 1e-2, warmupSteps: 2, weightDecay: 0.1, gradientClip: 0.5 }, '04299c60bc335752'],
+    ['defaults', { steps: 5, batchSize: 4, sequenceLength: 24, learningRate: 3e-3 }, 'bc7be31cd994699a'],
+  ];
+  const docs = Array.from({ length: 30 }, (_, i) => tokenizer.encode(`doc ${i}: the ${['cat', 'dog', 'owl'][i % 3]} sat on ${(i * 7) % 11} mats.`));
+  for (const [label, schedule, hash] of GOLDEN) {
+    it(`gives the weights it always gave (${label}, wasm)`, async () => {
+      const result = await pretrain({ config: CONFIG, seed: 11, schedule, train: docs });
+      const digest = createHash('sha256');
+      for (const [name, tensor] of [...result.model.parameters()].sort(([a], [b]) => (a < b ? -1 : 1))) {
+        digest.update(name);
+        digest.update(bytesOf(tensor));
+      }
+      result.model.dispose();
+      assert.equal(digest.digest('hex').slice(0, 16), hash);
+    });
+  }
 });
 
 describe('finished model folders', () => {

@@ -9,11 +9,11 @@
  *
  * Determinism: the initial weights come from `seed` (JS-side, backend independent) and the rows of step
  * `s` from a Random stream named after `s`, so a batch is a pure function of (seed, step): the "RNG
- * position" to checkpoint is the step number itself. Adam is implemented here (not tf.train.adam) so its
- * state is plain tensors we save and restore exactly. On one backend, a resumed run therefore repeats the
- * uninterrupted run bit for bit (tested).
+ * position" to checkpoint is the step number itself. The optimiser is AdamW (adamw.ts) with bias
+ * corrections from the step number, and its moments are plain tensors we save and restore exactly. On one
+ * backend, a resumed run therefore repeats the uninterrupted run bit for bit (tested).
  *
- * Optimiser: Adam (β1 0.9, β2 0.95), linear warmup then cosine decay to `finalLearningRateFraction` of
+ * Optimiser: AdamW (β1 0.9, β2 0.95), linear warmup then cosine decay to `finalLearningRateFraction` of
  * the peak, gradients clipped to a global norm, optional decoupled weight decay on matrices.
  *
  * Checkpoints (when `checkpointDir` is given), every `checkpointEvery` steps and at the last step:
@@ -32,6 +32,7 @@
 import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import { AdamW, clipByGlobalNorm } from './adamw.js';
 import { loadCheckpoint, loadWeights, saveCheckpoint, saveTensors, type CheckpointMetadata, type JsonValue } from './checkpoint.js';
 import { definedOnly, validateModelConfig, type ModelConfig } from './config.js';
 import { GPT2 } from './model.js';
@@ -306,12 +307,6 @@ interface Latest {
   folder: string;
 }
 
-/** Adam moments per trainable tensor. */
-interface AdamSlots {
-  m: tf.Variable;
-  v: tf.Variable;
-}
-
 /**
  * Pretrains a GPT2 of `config` from seeded initial weights, resuming from `checkpointDir` when it holds
  * a checkpoint of the same run (same config, seed, schedule and data; anything else is an error).
@@ -360,17 +355,13 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
 
   // Trainable variables hold the weights; the GPT2 reads them directly, so gradients reach them.
   const variables = new Map<string, tf.Variable>();
-  const slots = new Map<string, AdamSlots>();
+  const optimizer = createPretrainOptimizer(schedule, step);
   for (const spec of specs) {
-    const initial = weights.get(spec.name) as tf.Tensor;
-    variables.set(spec.name, tf.variable(initial, true));
+    const variable = tf.variable(weights.get(spec.name) as tf.Tensor, true);
+    variables.set(spec.name, variable);
     const m = moments?.get(`m.${spec.name}`);
     const v = moments?.get(`v.${spec.name}`);
-    slots.set(spec.name, {
-      // tidy frees the zerosLike temporaries (a variable keeps its own reference); it never disposes variables.
-      m: tf.tidy(() => tf.variable(m ?? tf.zerosLike(initial), false)),
-      v: tf.tidy(() => tf.variable(v ?? tf.zerosLike(initial), false)),
-    });
+    if (m !== undefined && v !== undefined) optimizer.restoreMoments(variable, m, v);
   }
   for (const tensor of weights.values()) tensor.dispose();
   if (moments !== null) for (const tensor of moments.values()) tensor.dispose();
@@ -388,7 +379,8 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
       const t0 = performance.now();
       const learningRate = learningRateAt(step, schedule);
       const rows = batchRows(stream, options.seed, step, schedule.batchSize, schedule.sequenceLength);
-      lastLoss = trainStepAdam(model, variableList, variables, slots, rows, schedule, step, learningRate);
+      optimizer.learningRate = learningRate;
+      lastLoss = trainStepAdamW(model, variableList, optimizer, rows, schedule);
       if (!Number.isFinite(lastLoss)) {
         throw new Error(`pretraining diverged: loss ${lastLoss} at step ${step + 1} (learning rate ${learningRate.toExponential(2)}); lower the learning rate`);
       }
@@ -430,15 +422,15 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
           trainingSeconds: trainingSeconds + computeSeconds,
           lossCurve,
         };
-        await writeTrainingCheckpoint(options.checkpointDir, model, slots, state);
+        await writeTrainingCheckpoint(options.checkpointDir, model, momentsOf(variables, optimizer), state);
       }
     }
   } catch (error) {
     model.dispose();
-    disposeSlots(slots);
+    optimizer.dispose();
     throw error;
   }
-  disposeSlots(slots);
+  optimizer.dispose();
   trainingSeconds += computeSeconds;
   const completed = step >= schedule.steps;
   const heldOut = completed && options.heldout !== undefined ? heldOutLoss(model, options.heldout, { batchSize: options.evalBatchSize }) : null;
@@ -457,46 +449,32 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
   };
 }
 
-function disposeSlots(slots: Map<string, AdamSlots>): void {
-  for (const { m, v } of slots.values()) {
-    m.dispose();
-    v.dispose();
-  }
+/** AdamW as pretraining runs it: bias corrections from the step number, so a resumed run repeats the uninterrupted one. */
+function createPretrainOptimizer(schedule: PretrainSchedule, step: number): AdamW {
+  const { learningRate, beta1, beta2, epsilon, weightDecay } = schedule;
+  return new AdamW({ learningRate, beta1, beta2, epsilon, weightDecay, biasCorrection: 'float64', step });
 }
 
-/** One Adam step on rows [B, T]; returns the loss before the update. */
-function trainStepAdam(
-  model: GPT2,
-  variableList: tf.Variable[],
-  variables: Map<string, tf.Variable>,
-  slots: Map<string, AdamSlots>,
-  rows: Int32Array,
-  schedule: PretrainSchedule,
-  step: number,
-  learningRate: number,
-): number {
+/** The optimiser's moments by parameter name, as the checkpoint stores them: "m.NAME", "v.NAME", in parameter order. */
+function momentsOf(variables: ReadonlyMap<string, tf.Variable>, optimizer: AdamW): Map<string, tf.Tensor> {
+  const moments = new Map<string, tf.Tensor>();
+  for (const [name, variable] of variables) {
+    const slot = optimizer.moments(variable);
+    if (slot === undefined) throw new Error(`pretraining checkpoint: no optimiser moments for "${name}" yet`);
+    moments.set(`m.${name}`, slot.m);
+    moments.set(`v.${name}`, slot.v);
+  }
+  return moments;
+}
+
+/** One AdamW step on rows [B, T], gradients clipped to the schedule's global norm; returns the loss before the update. */
+function trainStepAdamW(model: GPT2, variableList: tf.Variable[], optimizer: AdamW, rows: Int32Array, schedule: PretrainSchedule): number {
   const tokens = tf.tensor2d(rows, [schedule.batchSize, schedule.sequenceLength], 'int32'); // [B, T]
   const { value, grads } = tf.variableGrads(() => model.languageModelLoss(tokens, { training: true }), variableList);
-  const { beta1, beta2, epsilon, gradientClip, weightDecay } = schedule;
-  // Bias corrections in double precision from the step number alone: exact on resume.
-  const correction1 = 1 - beta1 ** (step + 1);
-  const correction2 = 1 - beta2 ** (step + 1);
   tf.tidy(() => {
-    let scale: tf.Scalar | null = null;
-    if (gradientClip > 0) {
-      const squares = variableList.map((variable) => tf.sum(tf.square(grads[variable.name]))); // scalars
-      const norm = tf.sqrt(tf.addN(squares)); // []
-      scale = tf.minimum(tf.scalar(1), tf.div(tf.scalar(gradientClip), tf.add(norm, 1e-6))) as tf.Scalar; // []
-    }
-    for (const [name, variable] of variables) {
-      const slot = slots.get(name) as AdamSlots;
-      const gradient = scale === null ? grads[variable.name] : tf.mul(grads[variable.name], scale); // param shape
-      slot.m.assign(tf.add(tf.mul(slot.m, beta1), tf.mul(gradient, 1 - beta1)));
-      slot.v.assign(tf.add(tf.mul(slot.v, beta2), tf.mul(tf.square(gradient), 1 - beta2)));
-      let update = tf.div(tf.div(slot.m, correction1), tf.add(tf.sqrt(tf.div(slot.v, correction2)), epsilon)); // param shape
-      if (weightDecay > 0 && variable.rank >= 2) update = tf.add(update, tf.mul(variable, weightDecay));
-      variable.assign(tf.sub(variable, tf.mul(update, learningRate)));
-    }
+    const gradients = variableList.map((variable) => grads[variable.name]);
+    const clipped = schedule.gradientClip > 0 ? clipByGlobalNorm(gradients, schedule.gradientClip) : gradients;
+    optimizer.applyGradients(Object.fromEntries(variableList.map((variable, i) => [variable.name, clipped[i]])));
   });
   const loss = value.dataSync()[0];
   value.dispose();
@@ -512,16 +490,11 @@ function stepFolderName(step: number): string {
   return `step-${step.toString().padStart(8, '0')}`;
 }
 
-async function writeTrainingCheckpoint(dir: string, model: GPT2, slots: Map<string, AdamSlots>, state: TrainingState): Promise<void> {
+async function writeTrainingCheckpoint(dir: string, model: GPT2, moments: ReadonlyMap<string, tf.Tensor>, state: TrainingState): Promise<void> {
   await mkdir(dir, { recursive: true });
   const folder = stepFolderName(state.step);
   const temporary = path.join(dir, `${folder}.partial-${process.pid}-${Date.now().toString(36)}`);
   await saveCheckpoint(temporary, model, { seed: state.seed, steps: state.step, purpose: 'pretraining checkpoint' });
-  const moments = new Map<string, tf.Tensor>();
-  for (const [name, slot] of slots) {
-    moments.set(`m.${name}`, slot.m);
-    moments.set(`v.${name}`, slot.v);
-  }
   await saveTensors(path.join(temporary, OPTIMIZER_FILE), moments, { step: String(state.step) });
   await writeFileAtomic(path.join(temporary, STATE_FILE), `${JSON.stringify(state)}\n`);
   const final = path.join(dir, folder);
