@@ -23,7 +23,7 @@ import { loadCheckpoint } from '../src/checkpoint.js';
 import { PRESETS, unknownNameMessage, type ModelConfig } from '../src/config.js';
 import { GPT2 } from '../src/model.js';
 import { countParameters, modelParameterSpecs } from '../src/params.js';
-import { readPretrainedSummary } from '../src/pretrain.js';
+import { readPretrainedSummary } from '../src/pretrain_checkpoint.js';
 import { optionsLabel, RESULT_FILES } from '../src/results.js';
 import { writeFileAtomic } from '../src/safetensors.js';
 import { ByteTokenizer, SPECIAL_TOKENS } from '../src/tokenizer.js';

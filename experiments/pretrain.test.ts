@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { initBackend } from '../src/backend.js';
 import { loadCheckpoint } from '../src/checkpoint.js';
-import { PRETRAINED_FILE } from '../src/pretrain.js';
+import { PRETRAINED_FILE } from '../src/pretrain_checkpoint.js';
 import {
   ensurePretrained,
   formatPretrainTable,

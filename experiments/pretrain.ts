@@ -25,15 +25,10 @@ import { booleanFlag, formatFlags, numberFlag, parseArgs, stringFlag, type FlagS
 import { findPreset, PRESETS, unknownNameMessage, type ModelConfig } from '../src/config.js';
 import { GPT2 } from '../src/model.js';
 import { countParameters, modelParameterSpecs } from '../src/params.js';
-import {
-  heldOutLoss,
-  pretrain,
-  readPretrainedSummary,
-  resolveSchedule,
-  savePretrainedModel,
-  type PretrainScheduleInput,
-  type PretrainSchedule,
-} from '../src/pretrain.js';
+import { readPretrainedSummary, savePretrainedModel } from '../src/pretrain_checkpoint.js';
+import { heldOutLoss } from '../src/pretrain_data.js';
+import { pretrain } from '../src/pretrain_loop.js';
+import { resolveSchedule, type PretrainSchedule, type PretrainScheduleInput } from '../src/pretrain_schedule.js';
 import { formatDuration, Progress } from '../src/progress.js';
 import { hashString } from '../src/random.js';
 import { ByteTokenizer } from '../src/tokenizer.js';

@@ -8,19 +8,10 @@ import { after, before, describe, it } from 'node:test';
 import { initBackend } from './backend.js';
 import { BYTE_VOCAB_SIZE, type ModelConfig } from './config.js';
 import { GPT2 } from './model.js';
-import {
-  batchRows,
-  buildTokenStream,
-  heldOutLoss,
-  LATEST_FILE,
-  learningRateAt,
-  pretrain,
-  PRETRAINED_FILE,
-  readPretrainedSummary,
-  resolveSchedule,
-  savePretrainedModel,
-  type PretrainScheduleInput,
-} from './pretrain.js';
+import { LATEST_FILE, PRETRAINED_FILE, readPretrainedSummary, savePretrainedModel } from './pretrain_checkpoint.js';
+import { batchRows, buildTokenStream, heldOutLoss } from './pretrain_data.js';
+import { pretrain } from './pretrain_loop.js';
+import type { PretrainScheduleInput } from './pretrain_schedule.js';
 import { ByteTokenizer } from './tokenizer.js';
 import { bytesOf } from '../test/helpers.js';
 import { WEIGHTS_FILE } from './checkpoint.js';
@@ -58,23 +49,6 @@ before(async () => {
 });
 after(() => {
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
-});
-
-describe('schedule', () => {
-  it('warms up linearly, then decays by a cosine to the final fraction', () => {
-    const schedule = resolveSchedule({ steps: 100, batchSize: 1, sequenceLength: 8, learningRate: 1, warmupSteps: 9, finalLearningRateFraction: 0.1 });
-    assert.equal(learningRateAt(0, schedule), 0.1);
-    assert.equal(learningRateAt(8, schedule), 0.9);
-    assert.equal(learningRateAt(9, schedule), 1);
-    assert.ok(Math.abs(learningRateAt(99, schedule) - 0.1) < 1e-12);
-    for (let s = 10; s < 100; s++) assert.ok(learningRateAt(s, schedule) <= learningRateAt(s - 1, schedule));
-  });
-  it('names every invalid field', () => {
-    assert.throws(
-      () => resolveSchedule({ steps: 0, batchSize: 2, sequenceLength: 128, learningRate: -1 }, CONFIG),
-      (error: Error) => /steps = 0/.test(error.message) && /learningRate = -1/.test(error.message) && /context length 64/.test(error.message),
-    );
-  });
 });
 
 describe('data', () => {
