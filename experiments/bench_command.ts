@@ -12,7 +12,8 @@ import { checkPytorch, PYTHON_ENV_VAR, runPytorchReference, type PytorchReferenc
 import { describeReference, referenceMethods, runReferenceStep, type ReferenceOptions } from './bench_reference.js';
 import { benchEnvironment, DEFAULT_BENCH_DIR, DEFAULT_BENCH_PRESETS, runBenchmarks, WEIGHT_CHOICES, writeBenchReport, type BenchOptions, type WeightChoice } from './bench_run.js';
 import { fixed, formatBenchReport } from './bench_text.js';
-import { DEFAULT_CACHE_DIR, resolveProfile } from './pretrain.js';
+import { DEFAULT_CACHE_DIR } from './pretrain_family.js';
+import { resolveProfile } from './pretrain_profiles.js';
 
 export const BENCH_FLAGS: readonly FlagSpec[] = [
   { name: 'presets', type: 'string', description: 'comma-separated presets', default: DEFAULT_BENCH_PRESETS.join(',') },

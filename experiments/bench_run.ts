@@ -32,7 +32,8 @@ import { allMethods, benchOptionsOf, benchPreset, createMethod, type MethodBench
 import { describeReference, runReferenceStep, type ReferenceOptions } from './bench_reference.js';
 import { benchMixedServing } from './bench_serving.js';
 import { fixed } from './bench_text.js';
-import { ensurePretrained, pretrainedModelDir, PRETRAIN_PROFILES, profileCorpusConfig, resolveProfile } from './pretrain.js';
+import { ensurePretrained, pretrainedModelDir } from './pretrain_family.js';
+import { PRETRAIN_PROFILES, profileCorpusConfig, resolveProfile } from './pretrain_profiles.js';
 import { environmentInfo } from './runner.js';
 import { BENCH_SUBDIR, DEFAULT_RESULTS_DIR } from './results_files.js';
 

@@ -17,7 +17,7 @@ import { BENCH_USAGE, runBenchCommand } from './bench_command.js';
 import { runExperiment } from './experiment.js';
 import { collectUsage, runCollect } from './collect.js';
 import { runSlurm, slurmUsage } from './slurm.js';
-import { runPretrain } from './pretrain.js';
+import { runPretrain } from './pretrain_command.js';
 import { REPORT_USAGE, runReport } from '../reports/report.js';
 
 const BACKEND_FLAG: FlagSpec = { name: 'backend', type: 'string', description: 'tensorflow, wasm, cpu or auto (also PEFTSCALE_BACKEND)' };
