@@ -9,9 +9,10 @@
  */
 import { booleanFlag, formatFlags, numberFlag, parseArgs, stringFlag, type FlagSpec } from '../src/cli_args.js';
 import { summarize } from '../src/results.js';
-import { readPretrainedSummary } from '../src/pretrain.js';
+import { readPretrainedSummary } from '../src/pretrain_checkpoint.js';
 import { formatSummaryTable, writeExperimentReport } from './experiment.js';
-import { DEFAULT_CACHE_DIR, pretrainedModelDir, PROFILE_NAMES } from './pretrain.js';
+import { DEFAULT_CACHE_DIR, pretrainedModelDir } from './pretrain_family.js';
+import { PROFILE_NAMES } from './pretrain_profiles.js';
 import { DEFAULT_RESULTS_DIR, ownershipProblem } from './results_files.js';
 import { describeTrial, planRun, resultsDirFor, runPlannedExperiment } from './runner.js';
 import { partitionTrials } from './shard.js';

@@ -15,7 +15,8 @@ import { accuracyInterval, AVERAGE_TASK, RESULT_FILES, summarize, summaryCounts,
 import { gateVerdict, measuredTasks } from '../reports/gates.js';
 import { formatGates } from './gates.js';
 import { writeReport } from '../reports/report.js';
-import { DEFAULT_CACHE_DIR, PROFILE_NAMES } from './pretrain.js';
+import { DEFAULT_CACHE_DIR } from './pretrain_family.js';
+import { PROFILE_NAMES } from './pretrain_profiles.js';
 import { BENCH_SUBDIR, DEFAULT_RESULTS_DIR, ownershipProblem } from './results_files.js';
 import { describeTrial, planRun, resultsDirFor, runPlannedExperiment, type RunOptions, type RunPlan } from './runner.js';
 import { EXPERIMENT_SCHEMA } from './schema.js';

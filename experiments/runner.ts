@@ -17,7 +17,7 @@ import { formatDuration, Progress } from '../src/progress.js';
 import { getMethod } from '../src/peft.js';
 import type { EnsembleRecord, PretrainedInfo, RunManifest, TrialEnvironment, TrialRecord } from '../src/results.js';
 import { optionsLabel, RESULTS_FORMAT_VERSION } from '../src/results.js';
-import { DEFAULT_CACHE_DIR } from './pretrain.js';
+import { DEFAULT_CACHE_DIR } from './pretrain_family.js';
 import type { PlannedTrial, ResolvedExperiment } from './spec.js';
 import { canonicalJson } from './spec.js';
 import { EXPERIMENT_NAME } from './schema.js';

@@ -7,7 +7,7 @@
 import { unknownNameMessage } from '../src/config.js';
 import { FIGURE_KINDS } from '../src/results.js';
 import { OPTIMIZER_NAMES } from '../src/train.js';
-import { PROFILE_NAMES } from './pretrain.js';
+import { PROFILE_NAMES } from './pretrain_profiles.js';
 import { TASK_NAMES } from '../datasets/tasks.js';
 import { RECIPES } from '../datasets/recipes/index.js';
 
@@ -184,7 +184,7 @@ export const EXPERIMENT_SCHEMA: Schema & { $schema: string; title: string } = {
       type: 'object',
       description: 'overrides applied when the profile is chosen with --profile',
       additionalProperties: false,
-      // One entry per pretraining profile (experiments/pretrain.ts PROFILE_NAMES).
+      // One entry per pretraining profile (experiments/pretrain_profiles.ts PROFILE_NAMES).
       properties: Object.fromEntries(PROFILE_NAMES.map((name) => [name, { type: 'object', additionalProperties: false, properties: BODY_PROPERTIES }])),
     },
   },

@@ -30,7 +30,8 @@ import type { CheckpointInfo } from './checkpoints.js';
 import { resolveDocumentPaths } from './paths.js';
 import { ExperimentSources } from './sources.js';
 import { DATASET_VERSION } from '../datasets/world.js';
-import { PRETRAIN_PROFILES, pretrainedModelDir, PROFILE_NAMES, resolveProfile, type PretrainProfileName } from './pretrain.js';
+import { pretrainedModelDir } from './pretrain_family.js';
+import { PRETRAIN_PROFILES, PROFILE_NAMES, resolveProfile, type PretrainProfileName } from './pretrain_profiles.js';
 import { EXPERIMENT_SCHEMA, validate } from './schema.js';
 import '../methods/index.js'; // registers every method: experiment files name them
 

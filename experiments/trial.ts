@@ -21,7 +21,7 @@ import { RESULTS_FORMAT_VERSION } from '../src/results.js';
 import { argmax, labelRows, NonFiniteScoresError, sequenceScores } from '../src/scoring.js';
 import type { Tokenizer } from '../src/tokenizer.js';
 import { createOptimizer, trainStep } from '../src/train.js';
-import { median } from '../src/bench.js';
+import { median } from '../src/bench_timing.js';
 import type { Task, TaskExample } from '../datasets/tasks.js';
 import { fitInput } from '../datasets/truncate.js';
 

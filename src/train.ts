@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { Adafactor } from './adafactor.js';
+import { AdamW } from './adamw.js';
 import type { AdaptedModel } from './adapted.js';
 import { unknownNameMessage } from './config.js';
 
@@ -19,7 +20,8 @@ export interface OptimizerOptions {
 
 /**
  * An optimiser by name; an unknown name suggests the nearest one. `adafactor` is the prompt-tuning
- * configuration of Lester et al. 2021 (see adafactor.ts); `adafactor-scaled` the same with HF's scale_parameter. Adam and SGD here have no weight decay, so a
+ * configuration of Lester et al. 2021 (see adafactor.ts); `adafactor-scaled` the same with HF's scale_parameter; `adam` is
+ * AdamW (adamw.ts) as tf.train.adam computes Adam. Adam and SGD here have no weight decay, so a
  * nonzero one is an error rather than silently dropped.
  */
 export function createOptimizer(name: string, learningRate: number, options: OptimizerOptions = {}): tf.Optimizer {
@@ -31,7 +33,8 @@ export function createOptimizer(name: string, learningRate: number, options: Opt
   }
   switch (name) {
     case 'adam':
-      return tf.train.adam(learningRate);
+      // tf.train.adam's settings and float32 bias corrections: bit for bit its weights (adamw.test.ts).
+      return new AdamW({ learningRate, beta1: 0.9, beta2: 0.999, epsilon: tf.backend().epsilon(), biasCorrection: 'float32' });
     case 'sgd':
       return tf.train.sgd(learningRate);
     case 'adafactor':

@@ -5,18 +5,10 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { initBackend } from '../src/backend.js';
 import { loadCheckpoint } from '../src/checkpoint.js';
-import { PRETRAINED_FILE } from '../src/pretrain.js';
-import {
-  ensurePretrained,
-  formatPretrainTable,
-  pretrainedModelDir,
-  profileCorpusConfig,
-  resolveProfile,
-  runPretrain,
-  scalingWarnings,
-  type PretrainProfile,
-  type PretrainTableRow,
-} from './pretrain.js';
+import { PRETRAINED_FILE } from '../src/pretrain_checkpoint.js';
+import { formatPretrainTable, runPretrain, scalingWarnings, type PretrainTableRow } from './pretrain_command.js';
+import { ensurePretrained, pretrainedModelDir } from './pretrain_family.js';
+import { profileCorpusConfig, resolveProfile, type PretrainProfile } from './pretrain_profiles.js';
 import { GATES_FILE } from './gates.js';
 
 /** A profile small enough for tests: a tiny world, a few short steps. */
