@@ -2,7 +2,7 @@
  * Pure helpers behind the dataset commands (the CLI wiring lives elsewhere): describe a suite, print it
  * as a table, and show sample examples exactly as the model sees them. Nothing here prints or exits.
  */
-import { Random } from '../src/random.js';
+import { Random } from '../src/util/random.js';
 import { byteLength } from './corpus.js';
 import { SPLIT_NAMES, type Task, type TaskSplits } from './types.js';
 

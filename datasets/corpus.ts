@@ -22,7 +22,7 @@
  * state is stated in training (coverage), so held-out loss measures how well the model knows the facts
  * in new combinations and wordings, not how well it recalls sentences.
  */
-import { hashString, Random } from '../src/random.js';
+import { hashString, Random } from '../src/util/random.js';
 import { lookupItem, recallItem, SKILLS, skillSentence, versusItem } from './skills.js';
 import { SYNTHETIC_TASKS } from './taskdefs.js';
 import type { TaskExample } from './types.js';

@@ -3,7 +3,7 @@
  * sentences into documents of at most MAX_DOCUMENT_BYTES. What goes into the corpus, in which amounts, is
  * corpus.ts.
  */
-import { Random } from '../src/random.js';
+import { Random } from '../src/util/random.js';
 import { article, factId, townName, type Character, type Town, type World } from './world.js';
 
 /** Longest document in bytes: with the trainer's <|endoftext|> it fills at most one 256-token context. */

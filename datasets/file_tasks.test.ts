@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ByteTokenizer } from '../src/tokenizer.js';
+import { ByteTokenizer } from '../src/io/tokenizer.js';
 import { datasetFingerprint, loadFileTask, resolveDataset, type DatasetEntry, type ResolvedDataset } from './file_tasks.js';
 import { DatasetLoadError } from './loaders.js';
 import { fitInput } from './truncate.js';

@@ -15,7 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { unknownNameMessage } from '../src/config.js';
+import { unknownNameMessage } from '../src/model/config.js';
 import { loadTask, validateLoaderConfig, type LoaderConfig } from './loaders.js';
 import type { Recipe } from './recipe.js';
 import { RECIPE_NAMES, RECIPES } from './recipes/index.js';

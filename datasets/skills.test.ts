@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Random } from '../src/random.js';
+import { Random } from '../src/util/random.js';
 import { buildCorpus } from './corpus.js';
 import { drawForm, lookupItem, SKILL_NAMES, SKILLS, skillPrompt, skillTaskName, TEMPLATE_DISTANCES, TRIGGER_FREQUENCIES, versusItem } from './skills.js';
 import { buildTaskSuite, TASK_NAMES } from './tasks.js';

@@ -22,7 +22,7 @@
  * Label words are colour words and " more"/" fewer", which the corpus spells constantly; they differ in
  * their first letter, so after the shared leading space one byte decides.
  */
-import { Random } from '../src/random.js';
+import { Random } from '../src/util/random.js';
 import type { TaskExample } from './types.js';
 import { COLOURS, factId, randomName, type Character, type World } from './world.js';
 

@@ -3,7 +3,7 @@
  * examples a group of characters yields. tasks.ts samples splits from these; corpus.ts uses the very
  * same builders and formats for its task demonstrations, so the demonstrations have exactly the task's form.
  */
-import { Random } from '../src/random.js';
+import { Random } from '../src/util/random.js';
 import type { TaskExample } from './types.js';
 import { SKILL_NAMES, SKILLS, skillExamples, skillTaskName, TEMPLATE_DISTANCES, TRIGGER_FREQUENCIES } from './skills.js';
 import { COLOURS, HOBBIES, KINDS, MAX_COINS, article, factId, townName, type Character, type Relation, type World } from './world.js';

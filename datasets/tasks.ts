@@ -15,8 +15,8 @@
  * facts the pretraining corpus states but no task's train split mentions, so a method scores well on
  * test only by using what the frozen model knows. Labels are balanced by sampling label by label.
  */
-import { definedOnly, unknownNameMessage } from '../src/config.js';
-import { Random } from '../src/random.js';
+import { definedOnly, unknownNameMessage } from '../src/model/config.js';
+import { Random } from '../src/util/random.js';
 import { ALL_TASK_DEFS, type SyntheticTaskDef } from './taskdefs.js';
 import { majorityOf, SPLIT_NAMES, type Task, type TaskExample, type TaskSplits } from './types.js';
 import { ENTITY_SPLIT_FRACTIONS, generateWorld, partitionEntities, type EntityPartition, type World } from './world.js';

@@ -4,7 +4,7 @@
  * template's scaffolding or in the label. The field cut first is the task's `truncateField` (the premise or
  * passage), then the longest remaining one. Token counts are those of the model's own tokenizer.
  */
-import type { Tokenizer } from '../src/tokenizer.js';
+import type { Tokenizer } from '../src/io/tokenizer.js';
 import type { Task, TaskExample } from './types.js';
 
 export interface FittedInput {

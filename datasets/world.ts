@@ -12,7 +12,7 @@
  * store (at most ~2 bits per parameter, far less after short training) while the ~6M-parameter presets
  * can hold most of them: scale matters. Raise `worldSize` to make memorisation harder.
  */
-import { Random } from '../src/random.js';
+import { Random } from '../src/util/random.js';
 
 /** Bumped whenever a generator change alters the bytes produced for the same config (cache keys). */
 export const DATASET_VERSION = 'peftscale-world-v3';

@@ -3,10 +3,10 @@
  * names the flag, the value and what is allowed), then bench_run.ts (every benchmark, bench.json) or
  * bench_reference.ts alone (with --compare-pytorch, beside bench_pytorch.ts).
  */
-import { describeBackend, initBackend } from '../src/backend.js';
-import { booleanFlag, formatFlags, numberFlag, parseArgs, stringFlag, type FlagSpec, type ParsedArgs } from '../src/cli_args.js';
-import { findPreset, PRESETS, REFERENCE_STEP, unknownNameMessage } from '../src/config.js';
-import { baselineMethod } from '../src/peft.js';
+import { describeBackend, initBackend } from '../src/model/backend.js';
+import { booleanFlag, formatFlags, numberFlag, parseArgs, stringFlag, type FlagSpec, type ParsedArgs } from '../src/util/cli_args.js';
+import { findPreset, PRESETS, REFERENCE_STEP, unknownNameMessage } from '../src/model/config.js';
+import { baselineMethod } from '../src/adapt/peft.js';
 import { allMethods, benchOptionsOf } from './bench_methods.js';
 import { checkPytorch, PYTHON_ENV_VAR, runPytorchReference, type PytorchReference } from './bench_pytorch.js';
 import { describeReference, referenceMethods, runReferenceStep, type ReferenceOptions } from './bench_reference.js';

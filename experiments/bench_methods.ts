@@ -7,15 +7,15 @@
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { AdaptedModel } from '../src/adapted.js';
-import { loadAdapter, saveAdapter } from '../src/adapter_io.js';
-import { BARE_ROW, type BenchModelInfo, type BenchRow } from '../src/bench.js';
-import { MemoryPeak, peakTensorBytes, timeAgainstBaseline, timeInterleaved, type TimedFunction, type TimingSummary } from '../src/bench_timing.js';
-import { GPT2 } from '../src/model.js';
-import { getMethod, registeredMethods, resolveOptions, type MethodContext } from '../src/peft.js';
-import { optionsLabel } from '../src/results.js';
-import { ByteTokenizer } from '../src/tokenizer.js';
-import { createOptimizer, trainStep } from '../src/train.js';
+import { AdaptedModel } from '../src/adapt/adapted.js';
+import { loadAdapter, saveAdapter } from '../src/io/adapter_io.js';
+import { BARE_ROW, type BenchModelInfo, type BenchRow } from '../src/results/bench.js';
+import { MemoryPeak, peakTensorBytes, timeAgainstBaseline, timeInterleaved, type TimedFunction, type TimingSummary } from '../src/util/bench_timing.js';
+import { GPT2 } from '../src/model/model.js';
+import { getMethod, registeredMethods, resolveOptions, type MethodContext } from '../src/adapt/peft.js';
+import { optionsLabel } from '../src/results/results.js';
+import { ByteTokenizer } from '../src/io/tokenizer.js';
+import { createOptimizer, trainStep } from '../src/training/train.js';
 import '../methods/index.js'; // registers every method: --methods, its defaults and each one's benchmark options
 import { fixed, percent } from './bench_text.js';
 

@@ -11,7 +11,7 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ModelConfig } from '../src/config.js';
+import type { ModelConfig } from '../src/model/config.js';
 
 /** What the Python script reports. */
 export interface PytorchReference {

@@ -1,25 +1,25 @@
 /**
- * The reference training step of the core issue (src/config.ts REFERENCE_STEP): one method on seeded
+ * The reference training step of the core issue (src/model/config.ts REFERENCE_STEP): one method on seeded
  * initial weights and random tokens, Adam, timed step by step (wall and CPU time). `peftscale bench`
  * runs it last; `peftscale bench reference` runs it alone (and beside PyTorch, bench_pytorch.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { AdaptedModel } from '../src/adapted.js';
-import type { ReferenceStepResult } from '../src/bench.js';
-import { median, peakTensorBytes, timeTrainingSteps } from '../src/bench_timing.js';
-import { unknownNameMessage } from '../src/config.js';
-import { GPT2 } from '../src/model.js';
-import { getMethod, registeredMethods, resolveOptions } from '../src/peft.js';
-import { Random } from '../src/random.js';
-import { optionsLabel } from '../src/results.js';
-import { createOptimizer, trainStep } from '../src/train.js';
+import { AdaptedModel } from '../src/adapt/adapted.js';
+import type { ReferenceStepResult } from '../src/results/bench.js';
+import { median, peakTensorBytes, timeTrainingSteps } from '../src/util/bench_timing.js';
+import { unknownNameMessage } from '../src/model/config.js';
+import { GPT2 } from '../src/model/model.js';
+import { getMethod, registeredMethods, resolveOptions } from '../src/adapt/peft.js';
+import { Random } from '../src/util/random.js';
+import { optionsLabel } from '../src/results/results.js';
+import { createOptimizer, trainStep } from '../src/training/train.js';
 import { benchContext } from './bench_methods.js';
 import type { ReferenceStepShape } from './bench_pytorch.js';
 
 /** The methods the reference step can run: those scripts/reference_step.py implements (descriptor benchmark.referenceStep). */
 export const referenceMethods = (): string[] => registeredMethods().filter((m) => m.benchmark.referenceStep).map((m) => m.name);
 
-/** The reference step's shape and schedule (defaults: src/config.ts REFERENCE_STEP, full tuning, 5 + 20 steps). */
+/** The reference step's shape and schedule (defaults: src/model/config.ts REFERENCE_STEP, full tuning, 5 + 20 steps). */
 export interface ReferenceOptions extends ReferenceStepShape {
   onStep?: (index: number, ms: number, cpuMs: number) => void;
 }

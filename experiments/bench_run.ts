@@ -5,7 +5,7 @@
  * LoRA adds matmuls, merged LoRA adds none); storage per task (adapter bytes). Then mixed-task serving
  * (one batch, a different prompt per row, against per-task batches) and the reference training step of
  * the core issue. Output: tables on stdout (or the JSON with --json), and bench.json under --out, whose
- * format (BenchReport) is declared in src/bench.ts. This file runs them in order; bench_methods.ts,
+ * format (BenchReport) is declared in src/results/bench.ts. This file runs them in order; bench_methods.ts,
  * bench_serving.ts and bench_reference.ts measure, bench_text.ts prints and bench_command.ts is the command.
  *
  * Weights: timing does not depend on weight values, so by default (--weights auto) a preset uses its
@@ -17,16 +17,16 @@ import { mkdtemp, rm, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import type { BackendInfo } from '../src/backend.js';
-import { BENCH_COLUMNS, BENCH_FORMAT, BENCH_FORMAT_VERSION, type BenchModelInfo, type BenchReport, type BenchRow, type MixedServingRow, type ReferenceStepResult } from '../src/bench.js';
-import { loadCheckpoint } from '../src/checkpoint.js';
-import { PRESETS, unknownNameMessage, type ModelConfig } from '../src/config.js';
-import { GPT2 } from '../src/model.js';
-import { countParameters, modelParameterSpecs } from '../src/params.js';
-import { readPretrainedSummary } from '../src/pretrain_checkpoint.js';
-import { optionsLabel, RESULT_FILES } from '../src/results.js';
-import { writeFileAtomic } from '../src/safetensors.js';
-import { ByteTokenizer, SPECIAL_TOKENS } from '../src/tokenizer.js';
+import type { BackendInfo } from '../src/model/backend.js';
+import { BENCH_COLUMNS, BENCH_FORMAT, BENCH_FORMAT_VERSION, type BenchModelInfo, type BenchReport, type BenchRow, type MixedServingRow, type ReferenceStepResult } from '../src/results/bench.js';
+import { loadCheckpoint } from '../src/io/checkpoint.js';
+import { PRESETS, unknownNameMessage, type ModelConfig } from '../src/model/config.js';
+import { GPT2 } from '../src/model/model.js';
+import { countParameters, modelParameterSpecs } from '../src/model/params.js';
+import { readPretrainedSummary } from '../src/training/pretrain_checkpoint.js';
+import { optionsLabel, RESULT_FILES } from '../src/results/results.js';
+import { writeFileAtomic } from '../src/io/safetensors.js';
+import { ByteTokenizer, SPECIAL_TOKENS } from '../src/io/tokenizer.js';
 import { buildTaskSuite } from '../datasets/tasks.js';
 import { allMethods, benchOptionsOf, benchPreset, createMethod, type MethodBenchSettings } from './bench_methods.js';
 import { describeReference, runReferenceStep, type ReferenceOptions } from './bench_reference.js';

@@ -4,13 +4,13 @@
  */
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { AdaptedModel } from '../src/adapted.js';
-import { saveAdapter } from '../src/adapter_io.js';
-import type { MixedServingRow } from '../src/bench.js';
-import { timeAgainstBaseline } from '../src/bench_timing.js';
-import type { GPT2 } from '../src/model.js';
-import { learnedPromptMethod, resolveOptions } from '../src/peft.js';
-import { MixedTaskServer } from '../src/serving.js';
+import { AdaptedModel } from '../src/adapt/adapted.js';
+import { saveAdapter } from '../src/io/adapter_io.js';
+import type { MixedServingRow } from '../src/results/bench.js';
+import { timeAgainstBaseline } from '../src/util/bench_timing.js';
+import type { GPT2 } from '../src/model/model.js';
+import { learnedPromptMethod, resolveOptions } from '../src/adapt/peft.js';
+import { MixedTaskServer } from '../src/inference/serving.js';
 import { benchContext, readBack, type MethodBenchSettings } from './bench_methods.js';
 
 /** Mixed-task serving on one preset: saved prompt-tuning adapters of `tasks` tasks, rows assigned round-robin. */

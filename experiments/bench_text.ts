@@ -2,7 +2,7 @@
  * The text tables of a bench report (what `peftscale bench` prints without --json), and the number
  * formats its progress lines share.
  */
-import { BARE_ROW, type BenchReport } from '../src/bench.js';
+import { BARE_ROW, type BenchReport } from '../src/results/bench.js';
 
 export function fixed(value: number, digits = 1): string {
   return value.toFixed(digits);

@@ -13,8 +13,8 @@
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { BYTE_VOCAB_SIZE, findPreset, validateModelConfig, type ModelConfig } from '../src/config.js';
-import { countParameters, modelParameterSpecs } from '../src/params.js';
+import { BYTE_VOCAB_SIZE, findPreset, validateModelConfig, type ModelConfig } from '../src/model/config.js';
+import { countParameters, modelParameterSpecs } from '../src/model/params.js';
 
 /** A checkpoint as an experiment file names it (path already resolved). */
 export interface CheckpointEntry {

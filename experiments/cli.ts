@@ -3,12 +3,12 @@
  * The `peftscale` command. This file wires the core (src/), the methods (methods/) and the generated
  * datasets (datasets/) together; each subcommand is a small function below.
  */
-import { planParameters } from '../src/adapted.js';
-import { describeBackend, initBackend } from '../src/backend.js';
-import { booleanFlag, formatFlags, numberFlag, parseArgs, stringFlag, type FlagSpec, type ParsedArgs } from '../src/cli_args.js';
-import { PRESETS, resolveModelConfig, unknownNameMessage, type ModelConfig } from '../src/config.js';
-import { countParameters, modelParameterSpecs } from '../src/params.js';
-import { baselineMethod, getMethod, registeredMethods, resolveOptions } from '../src/peft.js';
+import { planParameters } from '../src/adapt/adapted.js';
+import { describeBackend, initBackend } from '../src/model/backend.js';
+import { booleanFlag, formatFlags, numberFlag, parseArgs, stringFlag, type FlagSpec, type ParsedArgs } from '../src/util/cli_args.js';
+import { PRESETS, resolveModelConfig, unknownNameMessage, type ModelConfig } from '../src/model/config.js';
+import { countParameters, modelParameterSpecs } from '../src/model/params.js';
+import { baselineMethod, getMethod, registeredMethods, resolveOptions } from '../src/adapt/peft.js';
 import { formatParameterPlan } from '../methods/commands.js';
 import '../methods/index.js';
 import { describeTasks, formatSamples, formatTaskTable, sampleExamples } from '../datasets/commands.js';

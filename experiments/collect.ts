@@ -7,9 +7,9 @@
  * Exit status: 0 when every trial is cached, 2 when some are missing (what is cached is written all the
  * same), 1 on an error.
  */
-import { booleanFlag, formatFlags, numberFlag, parseArgs, stringFlag, type FlagSpec } from '../src/cli_args.js';
-import { summarize } from '../src/results.js';
-import { readPretrainedSummary } from '../src/pretrain_checkpoint.js';
+import { booleanFlag, formatFlags, numberFlag, parseArgs, stringFlag, type FlagSpec } from '../src/util/cli_args.js';
+import { summarize } from '../src/results/results.js';
+import { readPretrainedSummary } from '../src/training/pretrain_checkpoint.js';
 import { formatSummaryTable, writeExperimentReport } from './experiment.js';
 import { DEFAULT_CACHE_DIR, pretrainedModelDir } from './pretrain_family.js';
 import { PROFILE_NAMES } from './pretrain_profiles.js';
@@ -18,7 +18,7 @@ import { describeTrial, planRun, resultsDirFor, runPlannedExperiment } from './r
 import { partitionTrials } from './shard.js';
 import { experimentPath, resolveExperiment, shippedExperiments } from './spec.js';
 import { DEFAULT_TRIAL_CACHE_DIR } from './trial_cache.js';
-import { baselineMethod } from '../src/peft.js';
+import { baselineMethod } from '../src/adapt/peft.js';
 
 export const COLLECT_FLAGS: readonly FlagSpec[] = [
   { name: 'profile', type: 'string', description: PROFILE_NAMES.join(' or '), default: 'quick' },

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import '../methods/index.js';
-import { CONTROL_SUFFIX, frozenModelName, summarize, type TrialRecord } from '../src/results.js';
+import { CONTROL_SUFFIX, frozenModelName, summarize, type TrialRecord } from '../src/results/results.js';
 import { controlPairs } from '../reports/control_section.js';
 import { fixtureRecords } from '../test/report_fixtures.js';
 import { resolveExperiment } from './spec.js';

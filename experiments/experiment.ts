@@ -8,10 +8,10 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { booleanFlag, formatFlags, numberFlag, parseArgs, stringFlag, type FlagSpec } from '../src/cli_args.js';
-import { probeOutputFolder } from '../src/input_files.js';
-import { formatDuration } from '../src/progress.js';
-import { accuracyInterval, AVERAGE_TASK, RESULT_FILES, summarize, summaryCounts, type SummaryRow } from '../src/results.js';
+import { booleanFlag, formatFlags, numberFlag, parseArgs, stringFlag, type FlagSpec } from '../src/util/cli_args.js';
+import { probeOutputFolder } from '../src/io/input_files.js';
+import { formatDuration } from '../src/util/progress.js';
+import { accuracyInterval, AVERAGE_TASK, RESULT_FILES, summarize, summaryCounts, type SummaryRow } from '../src/results/results.js';
 import { gateVerdict, measuredTasks } from '../reports/gates.js';
 import { formatGates } from './gates.js';
 import { writeReport } from '../reports/report.js';
@@ -24,7 +24,7 @@ import { experimentPath, PROFILE_DESCRIPTIONS, resolveExperiment, shippedExperim
 import { DEFAULT_TRIAL_CACHE_DIR } from './trial_cache.js';
 import { importTrialRecords } from './trial_import.js';
 import { parseShard, shardPlan, type Shard } from './shard.js';
-import { baselineMethod } from '../src/peft.js';
+import { baselineMethod } from '../src/adapt/peft.js';
 
 
 export const EXPERIMENT_FLAGS: readonly FlagSpec[] = [

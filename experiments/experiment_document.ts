@@ -4,7 +4,7 @@
  */
 import type { DatasetEntry } from '../datasets/file_tasks.js';
 import type { TaskSource } from '../datasets/types.js';
-import type { FigureKind, TrainingConfig } from '../src/results.js';
+import type { FigureKind, TrainingConfig } from '../src/results/results.js';
 import type { CheckpointEntry } from './checkpoints.js';
 
 export type JsonObject = Record<string, unknown>;

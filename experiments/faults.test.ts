@@ -11,8 +11,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { Random } from '../src/random.js';
-import { RESULT_FILES, type RunManifest, type TrialRecord } from '../src/results.js';
+import { Random } from '../src/util/random.js';
+import { RESULT_FILES, type RunManifest, type TrialRecord } from '../src/results/results.js';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'peftscale-faults-'));
 after(() => rmSync(root, { recursive: true, force: true }));

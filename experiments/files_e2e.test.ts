@@ -3,9 +3,9 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, write
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { saveCheckpoint } from '../src/checkpoint.js';
-import { GPT2 } from '../src/model.js';
-import { RESULT_FILES, type RunManifest, type TrialRecord } from '../src/results.js';
+import { saveCheckpoint } from '../src/io/checkpoint.js';
+import { GPT2 } from '../src/model/model.js';
+import { RESULT_FILES, type RunManifest, type TrialRecord } from '../src/results/results.js';
 import { useBackend } from '../test/helpers.js';
 import { runExperiment } from './experiment.js';
 

@@ -3,12 +3,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { initBackend } from '../src/backend.js';
-import { saveCheckpoint } from '../src/checkpoint.js';
-import { findPreset } from '../src/config.js';
-import { GPT2 } from '../src/model.js';
-import type { GateScore } from '../src/results.js';
-import { ByteTokenizer } from '../src/tokenizer.js';
+import { initBackend } from '../src/model/backend.js';
+import { saveCheckpoint } from '../src/io/checkpoint.js';
+import { findPreset } from '../src/model/config.js';
+import { GPT2 } from '../src/model/model.js';
+import type { GateScore } from '../src/results/results.js';
+import { ByteTokenizer } from '../src/io/tokenizer.js';
 import { TASK_NAMES } from '../datasets/tasks.js';
 import { computeGates, decide, decidingIndex, ensureGates, GATE_PROBES, GATES_FILE, readGates, skillOfTask, wilsonInterval } from './gates.js';
 

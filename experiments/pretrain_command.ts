@@ -4,10 +4,10 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { describeBackend, initBackend } from '../src/backend.js';
-import { booleanFlag, formatFlags, numberFlag, parseArgs, stringFlag, type FlagSpec } from '../src/cli_args.js';
-import { formatDuration } from '../src/progress.js';
-import type { CapabilityGates } from '../src/results.js';
+import { describeBackend, initBackend } from '../src/model/backend.js';
+import { booleanFlag, formatFlags, numberFlag, parseArgs, stringFlag, type FlagSpec } from '../src/util/cli_args.js';
+import { formatDuration } from '../src/util/progress.js';
+import type { CapabilityGates } from '../src/results/results.js';
 import { corpusFingerprint } from '../datasets/corpus.js';
 import { formatGates } from './gates.js';
 import { DEFAULT_CACHE_DIR, ensurePretrained, gatesOf, PRETRAIN_CODE_VERSION, pretrainedModelDir, type EnsuredModel } from './pretrain_family.js';

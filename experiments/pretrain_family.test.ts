@@ -3,9 +3,9 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { initBackend } from '../src/backend.js';
-import { loadCheckpoint } from '../src/checkpoint.js';
-import { PRETRAINED_FILE } from '../src/pretrain_checkpoint.js';
+import { initBackend } from '../src/model/backend.js';
+import { loadCheckpoint } from '../src/io/checkpoint.js';
+import { PRETRAINED_FILE } from '../src/training/pretrain_checkpoint.js';
 import { formatPretrainTable, runPretrain, scalingWarnings, type PretrainTableRow } from './pretrain_command.js';
 import { ensurePretrained, pretrainedModelDir } from './pretrain_family.js';
 import { profileCorpusConfig, resolveProfile, type PretrainProfile } from './pretrain_profiles.js';

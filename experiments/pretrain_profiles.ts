@@ -3,9 +3,9 @@
  * which budget; a profile by name; and the corpus of a profile (built once per process) with its token
  * frequencies.
  */
-import { unknownNameMessage } from '../src/config.js';
-import type { PretrainScheduleInput } from '../src/pretrain_schedule.js';
-import { ByteTokenizer } from '../src/tokenizer.js';
+import { unknownNameMessage } from '../src/model/config.js';
+import type { PretrainScheduleInput } from '../src/training/pretrain_schedule.js';
+import { ByteTokenizer } from '../src/io/tokenizer.js';
 import { buildCorpus, corpusFingerprint, type Corpus, type CorpusConfig } from '../datasets/corpus.js';
 
 /** Test examples per task and probe that the gates score when a profile does not say. */

@@ -8,8 +8,8 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { stringify } from 'csv-stringify/sync';
-import { optionsLabel, RESULT_FILES, summarize, type EnsembleRecord, type RunManifest, type SummaryRow, type TrialRecord } from '../src/results.js';
-import { baselineMethod } from '../src/peft.js';
+import { optionsLabel, RESULT_FILES, summarize, type EnsembleRecord, type RunManifest, type SummaryRow, type TrialRecord } from '../src/results/results.js';
+import { baselineMethod } from '../src/adapt/peft.js';
 
 /** Where results folders go by default: results/<experiment>/. */
 export const DEFAULT_RESULTS_DIR = 'results';

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { RESULT_FILES, type EnsembleRecord, type RunManifest, type SummaryRow, type TrialRecord } from '../src/results.js';
+import { RESULT_FILES, type EnsembleRecord, type RunManifest, type SummaryRow, type TrialRecord } from '../src/results/results.js';
 import { expectedAutoBackend } from '../test/helpers.js';
 import { runExperiment } from './experiment.js';
 

@@ -4,9 +4,9 @@
  * misspelt field names. `peftscale experiment --schema` prints the schema (editors can use it for
  * completion: experiments/schema.json is the same text, checked by a test).
  */
-import { unknownNameMessage } from '../src/config.js';
-import { FIGURE_KINDS } from '../src/results.js';
-import { OPTIMIZER_NAMES } from '../src/train.js';
+import { unknownNameMessage } from '../src/model/config.js';
+import { FIGURE_KINDS } from '../src/results/results.js';
+import { OPTIMIZER_NAMES } from '../src/training/train.js';
 import { PROFILE_NAMES } from './pretrain_profiles.js';
 import { TASK_NAMES } from '../datasets/tasks.js';
 import { RECIPES } from '../datasets/recipes/index.js';

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { RESULT_FILES } from '../src/results.js';
+import { RESULT_FILES } from '../src/results/results.js';
 import { runCollect } from './collect.js';
 import { runExperiment } from './experiment.js';
 import type { RunPlan } from './runner.js';

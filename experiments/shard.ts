@@ -12,11 +12,11 @@
  * far (longest-processing-time first; ties go to the lower shard, equal costs in key order), which keeps
  * the longest shard within one trial of the best possible for these estimates.
  */
-import { planParameters } from '../src/adapted.js';
-import { findPreset } from '../src/config.js';
-import { countParameters, modelParameterSpecs } from '../src/params.js';
-import { getMethod } from '../src/peft.js';
-import type { TrialConfig } from '../src/results.js';
+import { planParameters } from '../src/adapt/adapted.js';
+import { findPreset } from '../src/model/config.js';
+import { countParameters, modelParameterSpecs } from '../src/model/params.js';
+import { getMethod } from '../src/adapt/peft.js';
+import type { TrialConfig } from '../src/results/results.js';
 import type { RunPlan } from './runner.js';
 import type { PlannedTrial } from './spec.js';
 

@@ -16,7 +16,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { booleanFlag, formatFlags, numberFlag, parseArgs, stringFlag, type FlagSpec, type ParsedArgs } from '../src/cli_args.js';
+import { booleanFlag, formatFlags, numberFlag, parseArgs, stringFlag, type FlagSpec, type ParsedArgs } from '../src/util/cli_args.js';
 import { DEFAULT_CACHE_DIR } from './pretrain_family.js';
 import { PROFILE_NAMES } from './pretrain_profiles.js';
 import { DEFAULT_RESULTS_DIR } from './results_files.js';

@@ -6,7 +6,7 @@
  * not paths) go into the trial keys.
  */
 import { existsSync } from 'node:fs';
-import { findPreset, PRESETS, unknownNameMessage, type ModelConfig } from '../src/config.js';
+import { findPreset, PRESETS, unknownNameMessage, type ModelConfig } from '../src/model/config.js';
 import { DatasetLoadError } from '../datasets/loaders.js';
 import { datasetFingerprint, loadFileTask, resolveDataset, type ResolvedDataset, type SplitCap } from '../datasets/file_tasks.js';
 import { TASK_NAMES } from '../datasets/tasks.js';

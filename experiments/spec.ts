@@ -15,15 +15,15 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { unknownNameMessage, type ModelConfig } from '../src/config.js';
-import { canonicalJson } from '../src/canonical_json.js';
-import { checkInputFile } from '../src/input_files.js';
+import { unknownNameMessage, type ModelConfig } from '../src/model/config.js';
+import { canonicalJson } from '../src/util/canonical_json.js';
+import { checkInputFile } from '../src/io/input_files.js';
 
 export { canonicalJson };
-import { countParameters, modelParameterSpecs } from '../src/params.js';
-import { getMethod, registeredMethods, resolveOptions, trainingDefaults, type OptionValue, type PeftMethod } from '../src/peft.js';
-import { frozenModelName, optionsLabel, type SweepInfo, type TrainingConfig, type TrialConfig } from '../src/results.js';
-import { OPTIMIZER_NAMES, WEIGHT_DECAY_OPTIMIZERS } from '../src/train.js';
+import { countParameters, modelParameterSpecs } from '../src/model/params.js';
+import { getMethod, registeredMethods, resolveOptions, trainingDefaults, type OptionValue, type PeftMethod } from '../src/adapt/peft.js';
+import { frozenModelName, optionsLabel, type SweepInfo, type TrainingConfig, type TrialConfig } from '../src/results/results.js';
+import { OPTIMIZER_NAMES, WEIGHT_DECAY_OPTIMIZERS } from '../src/training/train.js';
 import { buildTaskSuite, TASK_NAMES } from '../datasets/tasks.js';
 import type { ResolvedDataset } from '../datasets/file_tasks.js';
 import type { CheckpointInfo } from './checkpoints.js';

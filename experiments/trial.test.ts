@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { describe, it, before } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import '../methods/index.js';
-import { GPT2 } from '../src/model.js';
-import type { TrialConfig, TrialEnvironment } from '../src/results.js';
+import { GPT2 } from '../src/model/model.js';
+import type { TrialConfig, TrialEnvironment } from '../src/results/results.js';
 import { buildTaskSuite, findTask } from '../datasets/tasks.js';
 import { bytesOf, testBackends, TINY_CONFIG, useBackend } from '../test/helpers.js';
 import { runTrial } from './trial.js';
-import { ByteTokenizer } from '../src/tokenizer.js';
+import { ByteTokenizer } from '../src/io/tokenizer.js';
 
 const ENVIRONMENT: TrialEnvironment = {
   backend: 'test',

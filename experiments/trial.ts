@@ -10,18 +10,18 @@
  * its label, and the record counts the shortened inputs per split (`inputs.truncated`).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { AdaptedModel } from '../src/adapted.js';
-import { adapterTensors } from '../src/adapter_io.js';
-import type { GPT2 } from '../src/model.js';
-import { getMethod, type MethodContext } from '../src/peft.js';
-import { countParameters, modelParameterSpecs, numel } from '../src/params.js';
-import { Random } from '../src/random.js';
-import type { Evaluation, TrialConfig, TrialEnvironment, TrialRecord, TrialStatus } from '../src/results.js';
-import { RESULTS_FORMAT_VERSION } from '../src/results.js';
-import { argmax, labelRows, NonFiniteScoresError, sequenceScores } from '../src/scoring.js';
-import type { Tokenizer } from '../src/tokenizer.js';
-import { createOptimizer, trainStep } from '../src/train.js';
-import { median } from '../src/bench_timing.js';
+import { AdaptedModel } from '../src/adapt/adapted.js';
+import { adapterTensors } from '../src/io/adapter_io.js';
+import type { GPT2 } from '../src/model/model.js';
+import { getMethod, type MethodContext } from '../src/adapt/peft.js';
+import { countParameters, modelParameterSpecs, numel } from '../src/model/params.js';
+import { Random } from '../src/util/random.js';
+import type { Evaluation, TrialConfig, TrialEnvironment, TrialRecord, TrialStatus } from '../src/results/results.js';
+import { RESULTS_FORMAT_VERSION } from '../src/results/results.js';
+import { argmax, labelRows, NonFiniteScoresError, sequenceScores } from '../src/inference/scoring.js';
+import type { Tokenizer } from '../src/io/tokenizer.js';
+import { createOptimizer, trainStep } from '../src/training/train.js';
+import { median } from '../src/util/bench_timing.js';
 import type { Task, TaskExample } from '../datasets/tasks.js';
 import { fitInput } from '../datasets/truncate.js';
 

@@ -4,8 +4,8 @@
  */
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { canonicalJson } from '../src/canonical_json.js';
-import { RESULTS_FORMAT_VERSION, type TrialRecord } from '../src/results.js';
+import { canonicalJson } from '../src/util/canonical_json.js';
+import { RESULTS_FORMAT_VERSION, type TrialRecord } from '../src/results/results.js';
 
 export const DEFAULT_TRIAL_CACHE_DIR = path.join('.cache', 'peftscale', 'trials');
 

@@ -7,7 +7,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { RESULT_FILES } from '../src/results.js';
+import { RESULT_FILES } from '../src/results/results.js';
 import { fixtureRecords, writeFixtureResults } from '../test/report_fixtures.js';
 import { readTrialRecord } from './trial_cache.js';
 import { importTrialRecords } from './trial_import.js';

@@ -13,7 +13,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { RESULT_FILES, type TrialRecord } from '../src/results.js';
+import { RESULT_FILES, type TrialRecord } from '../src/results/results.js';
 import { trialRecordPath, trialRecordProblems, writeTrialRecord } from './trial_cache.js';
 
 /** What an import did. */

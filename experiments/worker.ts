@@ -8,22 +8,22 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { parentPort, workerData } from 'node:worker_threads';
-import { initBackend } from '../src/backend.js';
-import type { GPT2 } from '../src/model.js';
-import type { TrialEnvironment } from '../src/results.js';
+import { initBackend } from '../src/model/backend.js';
+import type { GPT2 } from '../src/model/model.js';
+import type { TrialEnvironment } from '../src/results/results.js';
 import '../methods/index.js';
 import { buildTaskSuite, findTask, type Task } from '../datasets/tasks.js';
 import * as tf from '@tensorflow/tfjs-core';
-import { loadWeights, saveTensors } from '../src/checkpoint.js';
-import { evaluateEnsemble } from '../src/ensemble.js';
-import { countParameters, modelParameterSpecs } from '../src/params.js';
-import { getMethod, registeredMethods } from '../src/peft.js';
-import { optionsLabel, type EnsembleRecord } from '../src/results.js';
-import type { Tokenizer } from '../src/tokenizer.js';
+import { loadWeights, saveTensors } from '../src/io/checkpoint.js';
+import { evaluateEnsemble } from '../src/inference/ensemble.js';
+import { countParameters, modelParameterSpecs } from '../src/model/params.js';
+import { getMethod, registeredMethods } from '../src/adapt/peft.js';
+import { optionsLabel, type EnsembleRecord } from '../src/results/results.js';
+import type { Tokenizer } from '../src/io/tokenizer.js';
 import { datasetFingerprint, loadFileTask } from '../datasets/file_tasks.js';
 import { loadFrozenModel } from './frozen_model.js';
 import { trialPromptPath, writeTrialRecord } from './trial_cache.js';
-import { nonFiniteTensors } from '../src/finite.js';
+import { nonFiniteTensors } from '../src/io/finite.js';
 import { ensurePretrained, gatesOf } from './pretrain_family.js';
 import { frequentTokensOf, profileCorpusConfig, resolveProfile } from './pretrain_profiles.js';
 import { encodedSplit, inputBudget, runTrial } from './trial.js';
@@ -181,7 +181,7 @@ function taskOf(planned: PlannedTrial): Task {
   return findTask(suite, config.task);
 }
 
-/** Scores a group's prompts together on test and votes (src/ensemble.ts). */
+/** Scores a group's prompts together on test and votes (src/inference/ensemble.ts). */
 async function ensemble(group: EnsembleGroup, modelDir: string, trialCacheDir: string): Promise<EnsembleRecord> {
   const { model: base, tokenizer } = await baseModel(modelDir);
   const first = group.trials[0].config;

@@ -1,5 +1,5 @@
 /** Messages between the experiment runner's main thread and its worker threads. */
-import type { EnsembleRecord, PretrainedInfo, TrialEnvironment, TrialRecord } from '../src/results.js';
+import type { EnsembleRecord, PretrainedInfo, TrialEnvironment, TrialRecord } from '../src/results/results.js';
 import type { PretrainProfileName } from './pretrain_profiles.js';
 import type { PlannedTrial } from './spec.js';
 

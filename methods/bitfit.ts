@@ -17,9 +17,9 @@
  * originals untouched. Closed form: the sum of the chosen bias sizes (per layer 2D for LayerNorms,
  * 3D c_attn, D attn.c_proj, d_ff c_fc, D mlp.c_proj; plus D for ln_f).
  */
-import type { ModelConfig } from '../src/config.js';
-import { isBiasParameter, LINEAR_SITES, modelParameterSpecs } from '../src/params.js';
-import type { MethodOptions, PeftMethod } from '../src/peft.js';
+import type { ModelConfig } from '../src/model/config.js';
+import { isBiasParameter, LINEAR_SITES, modelParameterSpecs } from '../src/model/params.js';
+import type { MethodOptions, PeftMethod } from '../src/adapt/peft.js';
 import { listOption } from './common.js';
 
 export const BITFIT_GROUPS = ['all', 'linear', 'ln', 'attn', 'mlp', ...LINEAR_SITES, 'c_attn', 'c_proj', 'c_fc', 'ln_1', 'ln_2', 'ln_f'] as const;

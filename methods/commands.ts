@@ -2,7 +2,7 @@
  * Text for the CLI's `params` command: Hugging Face PEFT's print_trainable_parameters line, then the
  * tensors behind it.
  */
-import type { ParameterPlan } from '../src/adapted.js';
+import type { ParameterPlan } from '../src/adapt/adapted.js';
 
 const count = (n: number): string => n.toLocaleString('en-US');
 

@@ -3,10 +3,10 @@
  * PyTorch-style Linear layer declared as data, and lookup of a method's tensors by name.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { ModelConfig } from '../src/config.js';
-import type { ForwardContext } from '../src/hooks.js';
-import type { Initializer, ParamSpec } from '../src/params.js';
-import type { MethodOptions, OptionSpec, TensorMap } from '../src/peft.js';
+import type { ModelConfig } from '../src/model/config.js';
+import type { ForwardContext } from '../src/adapt/hooks.js';
+import type { Initializer, ParamSpec } from '../src/model/params.js';
+import type { MethodOptions, OptionSpec, TensorMap } from '../src/adapt/peft.js';
 
 /** `length`: the number of virtual tokens (PEFT's num_virtual_tokens). */
 export function lengthOption(min: number, defaultLength = 20): OptionSpec {

@@ -4,11 +4,11 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { AdaptedModel, planParameters } from '../src/adapted.js';
-import { initBackend } from '../src/backend.js';
-import { findPreset, PRESETS, type ModelConfig } from '../src/config.js';
-import { GPT2 } from '../src/model.js';
-import { getMethod, resolveOptions } from '../src/peft.js';
+import { AdaptedModel, planParameters } from '../src/adapt/adapted.js';
+import { initBackend } from '../src/model/backend.js';
+import { findPreset, PRESETS, type ModelConfig } from '../src/model/config.js';
+import { GPT2 } from '../src/model/model.js';
+import { getMethod, resolveOptions } from '../src/adapt/peft.js';
 import { formatParameterPlan } from './commands.js';
 import { METHODS } from './index.js';
 import { methodContext } from './test_support.js';

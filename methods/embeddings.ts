@@ -2,9 +2,9 @@
  * Reading rows of the frozen token embedding (wte) for prompt initialisation and prompt design.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { ModelConfig } from '../src/config.js';
-import type { MethodContext } from '../src/peft.js';
-import { Random } from '../src/random.js';
+import type { ModelConfig } from '../src/model/config.js';
+import type { MethodContext } from '../src/adapt/peft.js';
+import { Random } from '../src/util/random.js';
 
 export function checkTokenIds(ids: readonly number[], config: ModelConfig, what: string): void {
   const bad = ids.find((id) => !Number.isInteger(id) || id < 0 || id >= config.vocabSize);

@@ -5,8 +5,8 @@
  * Model: no added tensors; a trainable copy of every base tensor replaces it through parameterOverrides,
  * so the shared frozen base is still never written. Closed form: the GPT-2 parameter count.
  */
-import { closedFormParameterCount, modelParameterSpecs } from '../src/params.js';
-import type { PeftMethod } from '../src/peft.js';
+import { closedFormParameterCount, modelParameterSpecs } from '../src/model/params.js';
+import type { PeftMethod } from '../src/adapt/peft.js';
 
 export const full: PeftMethod = {
   name: 'full',

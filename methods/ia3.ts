@@ -21,9 +21,9 @@
  * product per weight, no extra matmul), and merging is the same product computed once.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { ModelConfig } from '../src/config.js';
-import { LINEAR_SITES, linearShape, type LinearSite, type ParamSpec } from '../src/params.js';
-import type { BaseReader, MethodOptions, PeftMethod, TensorMap } from '../src/peft.js';
+import type { ModelConfig } from '../src/model/config.js';
+import { LINEAR_SITES, linearShape, type LinearSite, type ParamSpec } from '../src/model/params.js';
+import type { BaseReader, MethodOptions, PeftMethod, TensorMap } from '../src/adapt/peft.js';
 import { listOption, tensorOf } from './common.js';
 
 const METHOD = 'ia3';

@@ -1,13 +1,13 @@
 /**
- * Every fine-tuning method: the one list. Importing this module registers them all with src/peft.ts, in
+ * Every fine-tuning method: the one list. Importing this module registers them all with src/adapt/peft.ts, in
  * this order, which is the order reports, benchmarks and help texts list them.
  *
  * @example
- * import { getMethod, resolveOptions } from '../src/peft.js';
+ * import { getMethod, resolveOptions } from '../src/adapt/peft.js';
  * import '../methods/index.js';
  * const lora = getMethod('lora');
  */
-import { registerMethod, type PeftMethod } from '../src/peft.js';
+import { registerMethod, type PeftMethod } from '../src/adapt/peft.js';
 import { bitfit } from './bitfit.js';
 import { full } from './full.js';
 import { ia3 } from './ia3.js';

@@ -20,11 +20,11 @@
  * modified, so unmerging is using the base weights again.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { ModelConfig } from '../src/config.js';
-import type { ModelHooks } from '../src/hooks.js';
-import { LINEAR_SITES, linearShape, type LinearSite, type ParamSpec } from '../src/params.js';
-import type { MethodOptions, PeftMethod, TensorMap } from '../src/peft.js';
-import { Random } from '../src/random.js';
+import type { ModelConfig } from '../src/model/config.js';
+import type { ModelHooks } from '../src/adapt/hooks.js';
+import { LINEAR_SITES, linearShape, type LinearSite, type ParamSpec } from '../src/model/params.js';
+import type { MethodOptions, PeftMethod, TensorMap } from '../src/adapt/peft.js';
+import { Random } from '../src/util/random.js';
 import { integerOption, listOption, numberOption, tensorOf } from './common.js';
 
 const METHOD = 'lora';

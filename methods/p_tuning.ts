@@ -21,9 +21,9 @@
  * What is saved is the computed virtual tokens [k, D] as `prompt_embeddings` (PEFT does the same).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { ModelConfig } from '../src/config.js';
-import type { ParamSpec } from '../src/params.js';
-import type { MethodOptions, PeftMethod, TensorMap } from '../src/peft.js';
+import type { ModelConfig } from '../src/model/config.js';
+import type { ParamSpec } from '../src/model/params.js';
+import type { MethodOptions, PeftMethod, TensorMap } from '../src/adapt/peft.js';
 import { applyLinear, checkPromptFits, integerOption, lengthOption, stringOption, tensorOf, torchLinear } from './common.js';
 import { promptLearningFields, promptLearningLength, sameTensors } from './peft_common.js';
 

@@ -4,8 +4,8 @@
  * `prompt_embeddings`, which PEFT and we store with the same name and layout.
  */
 import type * as tf from '@tensorflow/tfjs-core';
-import type { ModelConfig } from '../src/config.js';
-import type { PeftJson, TensorMap } from '../src/peft.js';
+import type { ModelConfig } from '../src/model/config.js';
+import type { PeftJson, TensorMap } from '../src/adapt/peft.js';
 
 /** PromptLearningConfig's fields for a prompt of k virtual tokens on this model (decoder-only: one submodule). */
 export function promptLearningFields(config: ModelConfig, k: number): Record<string, PeftJson> {

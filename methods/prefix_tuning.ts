@@ -17,10 +17,10 @@
  * Closed forms: L·2·k·D without projection; k·D + (D·H + H) + (H·2LD + 2LD) with it.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { ModelConfig } from '../src/config.js';
-import type { ForwardContext, ModelHooks } from '../src/hooks.js';
-import type { ParamSpec } from '../src/params.js';
-import type { MethodOptions, PeftMethod, TensorMap } from '../src/peft.js';
+import type { ModelConfig } from '../src/model/config.js';
+import type { ForwardContext, ModelHooks } from '../src/adapt/hooks.js';
+import type { ParamSpec } from '../src/model/params.js';
+import type { MethodOptions, PeftMethod, TensorMap } from '../src/adapt/peft.js';
 import { applyLinear, checkPromptFits, integerOption, lengthOption, perForward, tensorOf, torchLinear } from './common.js';
 import { promptLearningFields, promptLearningLength, sameTensors } from './peft_common.js';
 

@@ -18,8 +18,8 @@
  * the hooks read those tokens' rows of the base wte. An adapter file saves the tokens.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { ModelConfig } from '../src/config.js';
-import type { MethodContext, MethodOptions, PeftMethod } from '../src/peft.js';
+import type { ModelConfig } from '../src/model/config.js';
+import type { MethodContext, MethodOptions, PeftMethod } from '../src/adapt/peft.js';
 import { integerOption, listOption, stringOption } from './common.js';
 import { checkTokenIds } from './embeddings.js';
 

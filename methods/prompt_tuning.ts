@@ -15,9 +15,9 @@
  * Model: one tensor `prompt_embeddings` [k, D], fed through the inputPrefix hook. k = 0 adds nothing at
  * all, so the model is the base model bit for bit (and there is nothing to train).
  */
-import type { ModelConfig } from '../src/config.js';
-import type { ParamSpec } from '../src/params.js';
-import type { MethodContext, MethodOptions, PeftMethod } from '../src/peft.js';
+import type { ModelConfig } from '../src/model/config.js';
+import type { ParamSpec } from '../src/model/params.js';
+import type { MethodContext, MethodOptions, PeftMethod } from '../src/adapt/peft.js';
 import { checkPromptFits, integerOption, lengthOption, numberOption, stringOption, tensorOf } from './common.js';
 import { embeddingRows, repeatToLength, sampledTokenIds } from './embeddings.js';
 import { promptLearningFields, promptLearningLength, sameTensors } from './peft_common.js';

@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../src/backend.js';
-import type { GPT2 } from '../src/model.js';
+import { initBackend } from '../src/model/backend.js';
+import type { GPT2 } from '../src/model/model.js';
 import './index.js';
 import { SAMPLED_VOCAB_POOL, sampledTokenIds } from './embeddings.js';
 import { adapt, bytesOf, methodContext, patternBatch, sensitiveBase } from './test_support.js';

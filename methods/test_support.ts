@@ -2,11 +2,11 @@
  * Shared fixtures for the method tests: a tiny model, a method context, a learnable batch.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { AdaptedModel } from '../src/adapted.js';
-import type { ModelConfig } from '../src/config.js';
-import { GPT2 } from '../src/model.js';
-import { getMethod, resolveOptions, type MethodContext } from '../src/peft.js';
-import { ByteTokenizer } from '../src/tokenizer.js';
+import { AdaptedModel } from '../src/adapt/adapted.js';
+import type { ModelConfig } from '../src/model/config.js';
+import { GPT2 } from '../src/model/model.js';
+import { getMethod, resolveOptions, type MethodContext } from '../src/adapt/peft.js';
+import { ByteTokenizer } from '../src/io/tokenizer.js';
 
 /** vocab 260, context 64, width 16, 2 layers, 2 heads, d_ff 64: each step takes milliseconds. */
 export const TINY: ModelConfig = { vocabSize: 260, contextLength: 64, dModel: 16, nLayers: 2, nHeads: 2, dFF: 64, layerNormEps: 1e-5 };

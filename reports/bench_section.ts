@@ -1,12 +1,12 @@
 /**
- * The report's benchmark section, from bench.json (src/bench.ts BenchReport, written by `peftscale bench`,
+ * The report's benchmark section, from bench.json (src/results/bench.ts BenchReport, written by `peftscale bench`,
  * usually in another run than the experiment's): where and how it was measured and how that run relates
  * to the experiment, a cost table per frozen model with units in the headers, the inference-overhead
  * figure (figures/overhead.ts), mixed-task serving and the reference training step. Every number comes
  * from bench.json.
  */
-import { BARE_ROW, BENCH_COLUMNS, type BenchReport, type BenchRow } from '../src/bench.js';
-import type { RunManifest } from '../src/results.js';
+import { BARE_ROW, BENCH_COLUMNS, type BenchReport, type BenchRow } from '../src/results/bench.js';
+import type { RunManifest } from '../src/results/results.js';
 import { escapeHtml, formatBytes, formatCount, formatDate, formatKiB, formatMeasure, formatMiB, formatMs, formatSigned, listText } from './format.js';
 import { figureHtml, htmlTable, keyValueTable, type FigureSection } from './html.js';
 import { DEFAULT_BENCH_FILE, type LoadedBench } from './load.js';
@@ -182,7 +182,7 @@ export function mixedServingHtml(bench: BenchReport): string {
   );
 }
 
-/** The reference training step (src/config.ts REFERENCE_STEP), when bench.json has it. */
+/** The reference training step (src/model/config.ts REFERENCE_STEP), when bench.json has it. */
 export function referenceStepHtml(bench: BenchReport): string {
   const r = bench.reference;
   if (r === null) return '<p>bench.json has no reference step (peftscale bench ran with --skip-reference).</p>';
@@ -225,7 +225,7 @@ export function benchSectionHtml(manifest: RunManifest, loaded: LoadedBench | nu
   return [
     `<section>${heading}`,
     `<p class="caption">${escapeHtml(
-      'The cost of each method on each frozen model, measured by `peftscale bench` (bench.json, format declared in src/bench.ts): a training step (forward, backward, update), ' +
+      'The cost of each method on each frozen model, measured by `peftscale bench` (bench.json, format declared in src/results/bench.ts): a training step (forward, backward, update), ' +
         'a forward pass of the saved adapter loaded back (logits read back, so the time includes the whole computation) against the frozen model alone, storage per task and memory.',
     )}</p>`,
     benchProvenanceHtml(loaded),
@@ -245,7 +245,7 @@ export function benchSectionHtml(manifest: RunManifest, loaded: LoadedBench | nu
     )}</p>`,
     mixedServingHtml(bench),
     `<h3 id="bench-reference">Reference training step</h3>`,
-    `<p class="caption">${escapeHtml('The reference training step (src/config.ts REFERENCE_STEP; the README’s “Speed” section has earlier measurements of it), on the backend and machine above.')}</p>`,
+    `<p class="caption">${escapeHtml('The reference training step (src/model/config.ts REFERENCE_STEP; the README’s “Speed” section has earlier measurements of it), on the backend and machine above.')}</p>`,
     referenceStepHtml(bench),
     '</section>',
   ].join('\n');

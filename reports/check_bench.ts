@@ -2,11 +2,11 @@
  * Checks bench.json (written by `peftscale bench`) beyond its declared format: what the report also
  * shows and the unit of every column it converts.
  */
-import { BENCH_COLUMNS, benchReportProblems, type BenchReport } from '../src/bench.js';
+import { BENCH_COLUMNS, benchReportProblems, type BenchReport } from '../src/results/bench.js';
 import { Checker, isPlainObject, throwProblems } from './check.js';
 
 /**
- * Checks bench.json against its declared format (src/bench.ts): benchReportProblems covers the top level
+ * Checks bench.json against its declared format (src/results/bench.ts): benchReportProblems covers the top level
  * and every row column; the Checker here covers what the report also shows (settings, machine, models,
  * mixed serving, the reference step) and that each declared column keeps the unit the report converts
  * from. Every problem comes in one error, each line naming the file.
@@ -50,7 +50,7 @@ export function checkBench(value: unknown, where: string): BenchReport {
     const unit = k.string('unit');
     k.string('description');
     const expected = declared.get(key);
-    if (expected !== undefined && k.problems.length === 0 && unit !== expected.unit) k.problem('unit', unit, `"${expected.unit}" (the unit src/bench.ts declares for ${key}; the report converts from it)`);
+    if (expected !== undefined && k.problems.length === 0 && unit !== expected.unit) k.problem('unit', unit, `"${expected.unit}" (the unit src/results/bench.ts declares for ${key}; the report converts from it)`);
     c.problems.push(...k.problems);
   });
   entries('mixedServing').forEach((row, i) => {

@@ -4,7 +4,7 @@
  * line, field, value and what is allowed; JSON null in a numeric field (how JSON.stringify writes NaN)
  * reads back as NaN.
  */
-import { FIGURE_KINDS, READABLE_RESULTS_FORMATS, type CapabilityGates, type GateScore, type RunManifest, type SummaryRow, type TrialRecord } from '../src/results.js';
+import { FIGURE_KINDS, READABLE_RESULTS_FORMATS, type CapabilityGates, type GateScore, type RunManifest, type SummaryRow, type TrialRecord } from '../src/results/results.js';
 import { Checker } from './check.js';
 
 const TRIAL_STATUSES = ['finished', 'diverged'] as const;
@@ -170,7 +170,7 @@ function checkGateScores(c: Checker, at: string): Record<string, GateScore> {
   return Object.fromEntries(entries);
 }
 
-/** A pretrained model's capability gates (src/results_run.ts CapabilityGates). */
+/** A pretrained model's capability gates (src/results/results_run.ts CapabilityGates). */
 function checkGates(c: Checker, at: string): CapabilityGates {
   const split = (path: string) => ({ deciding: c.number(`${path}.deciding`, true), spelling: c.number(`${path}.spelling`, true) });
   const labelLoss = Object.fromEntries(Object.keys(c.object(`${at}.labelLoss`)).map((task) => [task, { model: split(`${at}.labelLoss.${task}.model`), control: split(`${at}.labelLoss.${task}.control`) }]));

@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { BenchReport, BenchRow } from '../src/bench.js';
-import { summarize } from '../src/results.js';
+import type { BenchReport, BenchRow } from '../src/results/bench.js';
+import { summarize } from '../src/results/results.js';
 import { claimsTable, overheadClaim, parametersClaim, promptTuningOverheads, scaleClaim, storageClaim } from './claims.js';
 import { fixtureBench, fixtureLoaded, fixtureRecords } from '../test/report_fixtures.js';
 import type { LoadedResults } from './load.js';

@@ -3,8 +3,8 @@
  * a verdict. Every measured number comes from the results files (bench.json for inference overhead); a
  * claim the files cannot speak to says "not measured" and how to measure it.
  */
-import { BARE_ROW, type BenchReport } from '../src/bench.js';
-import type { TrialRecord } from '../src/results.js';
+import { BARE_ROW, type BenchReport } from '../src/results/bench.js';
+import type { TrialRecord } from '../src/results/results.js';
 import { escapeHtml, formatBytes, formatCount, formatMs, formatPercent, formatPoints, formatSignedPercent, listText } from './format.js';
 import { htmlTable } from './html.js';
 import { recordsFor } from './figures/figure.js';
@@ -13,7 +13,7 @@ import { DEFAULT_BENCH_FILE, type LoadedResults } from './load.js';
 import { CLAIM_SOURCES, OVERHEAD_CLAIM_PERCENT } from './references.js';
 import { AVERAGE_PANEL } from './series.js';
 import { gateVerdict, measuredTasks } from './gates.js';
-import { baselineMethod, learnedPromptMethod } from '../src/peft.js';
+import { baselineMethod, learnedPromptMethod } from '../src/adapt/peft.js';
 
 /** 'not stated': the capability gates of the largest frozen model fail (or were not measured), so the claim is withheld. */
 export type Verdict = 'holds' | 'partly holds' | 'does not hold' | 'inconclusive' | 'not measured' | 'not stated';

@@ -4,7 +4,7 @@
  * options and task on the pretrained model, so the reader sees how much of each score pretraining made.
  * Rows come from summary.json (control rows are named "<preset> (never trained)").
  */
-import { CONTROL_SUFFIX, type SummaryRow } from '../src/results.js';
+import { CONTROL_SUFFIX, type SummaryRow } from '../src/results/results.js';
 import { escapeHtml, formatPoints } from './format.js';
 import { htmlTable } from './html.js';
 import type { LoadedResults } from './load.js';

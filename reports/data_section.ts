@@ -3,7 +3,7 @@
  * each record's `inputs`): where each frozen model and task came from, how the splits were made, and how
  * many test inputs were shortened to fit the context, which matters for reading their scores.
  */
-import type { RunManifest, TrialRecord } from '../src/results.js';
+import type { RunManifest, TrialRecord } from '../src/results/results.js';
 import { escapeHtml, formatCount } from './format.js';
 import { htmlTable } from './html.js';
 

@@ -3,7 +3,7 @@
  * configuration, the prompts trained with different seeds, each alone, their average, the best one and
  * their majority vote on the test set. Without ensembles.json it says how to turn ensembling on.
  */
-import type { EnsembleRecord, RunManifest } from '../src/results.js';
+import type { EnsembleRecord, RunManifest } from '../src/results/results.js';
 import { escapeHtml, formatCount, formatPercent, formatPoints, formatSigned } from './format.js';
 import { htmlTable } from './html.js';
 import { LESTER_FINDINGS, LESTER_T5_SIZES, LESTER_TABLE3 } from './references.js';

@@ -6,7 +6,7 @@
  * A scaling claim is stated only when the largest model's gates pass; otherwise the report says in plain
  * words that the frozen models had nothing to unlock. Runs made before gates existed say "not measured".
  */
-import type { PretrainedInfo, RunManifest, TrialRecord } from '../src/results.js';
+import type { PretrainedInfo, RunManifest, TrialRecord } from '../src/results/results.js';
 import { escapeHtml, formatCount, listText } from './format.js';
 import { htmlTable } from './html.js';
 import { runLine } from './tables.js';

@@ -7,8 +7,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { BenchReport } from '../src/bench.js';
-import { frozenModelName, optionsLabel, RESULT_FILES, summaryKey, type EnsembleRecord, type RunManifest, type SummaryRow, type TrialRecord } from '../src/results.js';
+import type { BenchReport } from '../src/results/bench.js';
+import { frozenModelName, optionsLabel, RESULT_FILES, summaryKey, type EnsembleRecord, type RunManifest, type SummaryRow, type TrialRecord } from '../src/results/results.js';
 import { Checker, showValue, throwProblems } from './check.js';
 import { checkBench } from './check_bench.js';
 import { checkManifest, checkRecord, checkSummaryRow } from './check_results.js';

@@ -3,7 +3,7 @@
  * project's reference notes (../shared/references.md beside the checkout); nothing here is measured by
  * this suite, and the report always labels these values as published, never as ours.
  */
-import { learnedPromptMethod, registeredMethods } from '../src/peft.js';
+import { learnedPromptMethod, registeredMethods } from '../src/adapt/peft.js';
 
 /** A citation as the report prints it. */
 export interface Source {

@@ -11,7 +11,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { stringify } from 'csv-stringify/sync';
-import { booleanFlag, formatFlags, parseArgs, stringFlag, type FlagSpec } from '../src/cli_args.js';
+import { booleanFlag, formatFlags, parseArgs, stringFlag, type FlagSpec } from '../src/util/cli_args.js';
 import { benchSectionHtml, benchWarnings } from './bench_section.js';
 import { claimsHtml, claimsTable } from './claims.js';
 import { ensembleSectionHtml } from './ensemble_section.js';
@@ -21,7 +21,7 @@ import { figureHtml, pageHtml, type FigureSection } from './html.js';
 import { gatesHtml, measuredTasks } from './gates.js';
 import { controlSectionHtml } from './control_section.js';
 import { loadResults, type LoadedResults } from './load.js';
-import { summaryCounts } from '../src/results.js';
+import { summaryCounts } from '../src/results/results.js';
 import { LESTER_FINDINGS } from './references.js';
 import { renderSvg } from './render.js';
 import { dataSourcesHtml } from './data_section.js';

@@ -3,9 +3,9 @@
  * the options that tell its variants apart when a figure holds more than one), panel labels and the
  * order of presets by size, and the order and series of bench.json's rows.
  */
-import { BARE_ROW, type BenchRow } from '../src/bench.js';
-import { getMethod, registeredMethods, type OptionValue, type PeftMethod } from '../src/peft.js';
-import { AVERAGE_TASK, optionsLabel, type TrialRecord } from '../src/results.js';
+import { BARE_ROW, type BenchRow } from '../src/results/bench.js';
+import { getMethod, registeredMethods, type OptionValue, type PeftMethod } from '../src/adapt/peft.js';
+import { AVERAGE_TASK, optionsLabel, type TrialRecord } from '../src/results/results.js';
 
 export const AVERAGE_PANEL = 'average over tasks';
 
@@ -14,7 +14,7 @@ const EXTRA_COLOURS = ['#f58518', '#eeca3b', '#ff9da6', '#bab0ac', '#17becf', '#
 
 /**
  * A method's display facts come from its descriptor (methods/<name>.ts, through the registry in
- * src/peft.ts): a method the registry does not know is an error, so a results folder naming a removed or
+ * src/adapt/peft.ts): a method the registry does not know is an error, so a results folder naming a removed or
  * misspelt method fails loudly instead of drawing it grey. The bench's bare-model row is not a method.
  */
 function descriptor(method: string): PeftMethod {

@@ -4,8 +4,8 @@
  * ensembles' in ensemble_section.ts). Every number comes from the results files, except in the
  * references table, which says where each published number is from.
  */
-import type { RunManifest, SummaryRow, TrialRecord } from '../src/results.js';
-import { optionsLabel } from '../src/results.js';
+import type { RunManifest, SummaryRow, TrialRecord } from '../src/results/results.js';
+import { optionsLabel } from '../src/results/results.js';
 import { escapeHtml, formatBytes, formatCount, formatDate, formatPercent, formatPoints } from './format.js';
 import { htmlTable, keyValueTable } from './html.js';
 import { GPT2_PARAMETERS, gpt2PublishedCounts, HF_PEFT, LESTER_2021, LESTER_PROMPT_LENGTH, LESTER_T5_SIZES } from './references.js';

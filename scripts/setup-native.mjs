@@ -30,7 +30,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const pkgDir = path.join(root, 'node_modules', '@tensorflow', 'tfjs-node');
 const depsDir = path.join(pkgDir, 'deps');
 const cacheDir = path.join(root, '.cache', 'peftscale', 'native');
-/** Written into deps/ after a verified build; src/backend.ts reports it in the backend's versions. */
+/** Written into deps/ after a verified build; src/model/backend.ts reports it in the backend's versions. */
 const MARKER = 'peftscale-native.json';
 /** The header folders of a wheel's tensorflow/include that the addon's sources reach (the C API and its few includes). */
 const WHEEL_HEADERS = ['tensorflow/c', 'tensorflow/core/platform', 'tsl/platform', 'xla/tsl/c', 'xla/tsl/platform'];

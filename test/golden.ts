@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import { readSafetensorsFile } from '../src/safetensors.js';
+import { readSafetensorsFile } from '../src/io/safetensors.js';
 
 /** test/fixtures/hf, from the compiled file (dist/test/golden.js) or the source. */
 export const HF_FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'test', 'fixtures', 'hf');

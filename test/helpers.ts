@@ -3,10 +3,10 @@
  * tensorflow when a tfjs-node addon is built (`npm run setup:native`); PEFTSCALE_TEST_BACKENDS overrides the list.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend, nativeAddonInstalled, type BackendName } from '../src/backend.js';
-import type { ModelConfig } from '../src/config.js';
-import { GPT2 } from '../src/model.js';
-import type { PeftMethod } from '../src/peft.js';
+import { initBackend, nativeAddonInstalled, type BackendName } from '../src/model/backend.js';
+import type { ModelConfig } from '../src/model/config.js';
+import { GPT2 } from '../src/model/model.js';
+import type { PeftMethod } from '../src/adapt/peft.js';
 
 export const TINY_CONFIG: ModelConfig = { vocabSize: 260, contextLength: 64, dModel: 16, nLayers: 2, nHeads: 2, dFF: 64, layerNormEps: 1e-5 };
 

@@ -2,9 +2,9 @@
  * A synthetic bench.json for tests and previews of the report (see report_fixtures.ts). Nothing here is
  * measured.
  */
-import { BENCH_COLUMNS, BENCH_FORMAT, BENCH_FORMAT_VERSION, type BenchReport, type BenchRow, type MixedServingRow } from '../src/bench.js';
-import { findPreset, REFERENCE_STEP } from '../src/config.js';
-import { countParameters, modelParameterSpecs } from '../src/params.js';
+import { BENCH_COLUMNS, BENCH_FORMAT, BENCH_FORMAT_VERSION, type BenchReport, type BenchRow, type MixedServingRow } from '../src/results/bench.js';
+import { findPreset, REFERENCE_STEP } from '../src/model/config.js';
+import { countParameters, modelParameterSpecs } from '../src/model/params.js';
 import { ENVIRONMENT, FIXTURE_PRESETS, methodOptions, parameterCounts } from './report_fixture_shapes.js';
 
 /** The fixture benchmark's git commit: not the experiment's, so the report must say the two are separate runs. */
@@ -36,7 +36,7 @@ const BENCH_SEQUENCE = 64;
 const BENCH_JSON_BYTES = 310; // adapter.json beside the tensors
 
 /**
- * A bench.json in the declared format (src/bench.ts BenchReport): every method and LoRA variant on the
+ * A bench.json in the declared format (src/results/bench.ts BenchReport): every method and LoRA variant on the
  * three fixture presets, mixed serving and the reference step. Values are synthetic, shaped like a
  * wasm run (prompt tuning's overhead shrinks as the model grows, merged LoRA costs nothing); trainable
  * and adapter sizes follow the real formulas. The machine is named a fixture, and the git commit

@@ -4,7 +4,7 @@
  * the never-trained control. They grow with size; `fail` makes the largest model's gates fail (for the
  * report's refusal), `absent` leaves them out (a run made before gates existed). Nothing here is measured.
  */
-import type { CapabilityGates, GateScore } from '../src/results.js';
+import type { CapabilityGates, GateScore } from '../src/results/results.js';
 
 /** How the fixture's largest model fares at its gates. */
 /** `other-skill-fails`: every task's own gate passes but a probe of a skill no task asks for fails. */

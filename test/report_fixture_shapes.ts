@@ -3,10 +3,10 @@
  * report_fixture_bench.ts for bench.json): the presets, tasks, seeds and methods, the environment, the
  * options the runner would resolve and the methods' real parameter formulas on the real preset shapes.
  */
-import { findPreset } from '../src/config.js';
-import { countParameters, isBiasParameter, modelParameterSpecs } from '../src/params.js';
-import type { OptionValue } from '../src/peft.js';
-import type { TrialEnvironment } from '../src/results.js';
+import { findPreset } from '../src/model/config.js';
+import { countParameters, isBiasParameter, modelParameterSpecs } from '../src/model/params.js';
+import type { OptionValue } from '../src/adapt/peft.js';
+import type { TrialEnvironment } from '../src/results/results.js';
 
 export const FIXTURE_PRESETS = ['ps-nano', 'ps-micro', 'ps-mini'] as const;
 export const FIXTURE_TASKS = ['colour', 'town'] as const;

@@ -4,7 +4,7 @@
  * summary computed from them with the real summarize(), and a run manifest that says they are a fixture.
  * Scores follow the shape Lester et al. report (prompt tuning closes the gap to full model tuning with
  * size) plus seeded noise; parameter counts are the methods' real formulas on the real preset shapes.
- * Optionally a bench.json in the declared format (src/bench.ts; report_fixture_bench.ts) and an
+ * Optionally a bench.json in the declared format (src/results/bench.ts; report_fixture_bench.ts) and an
  * ensembles.json of the prompt-tuning trials. Nothing here is measured.
  *
  * @example
@@ -13,16 +13,16 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { stringify } from 'csv-stringify/sync';
-import { findPreset } from '../src/config.js';
-import { countParameters, modelParameterSpecs } from '../src/params.js';
-import type { OptionValue } from '../src/peft.js';
-import { Random } from '../src/random.js';
+import { findPreset } from '../src/model/config.js';
+import { countParameters, modelParameterSpecs } from '../src/model/params.js';
+import type { OptionValue } from '../src/adapt/peft.js';
+import { Random } from '../src/util/random.js';
 import '../methods/index.js'; // the reports read method names, colours and roles from the registry
 import type { LoadedResults } from '../reports/load.js';
 import { fixtureBench } from './report_fixture_bench.js';
 import { fixtureGates, type FixtureGates } from './report_fixture_gates.js';
 import { ENVIRONMENT, FIXTURE_DIVERGED, FIXTURE_INITS, FIXTURE_LENGTHS, FIXTURE_METHODS, FIXTURE_PRESETS, FIXTURE_SEEDS, FIXTURE_TASKS, methodOptions, parameterCounts } from './report_fixture_shapes.js';
-import { optionsLabel, RESULT_FILES, RESULTS_FORMAT_VERSION, summarize, type EnsembleRecord, type RunManifest, type SweepInfo, type TrialRecord } from '../src/results.js';
+import { optionsLabel, RESULT_FILES, RESULTS_FORMAT_VERSION, summarize, type EnsembleRecord, type RunManifest, type SweepInfo, type TrialRecord } from '../src/results/results.js';
 
 export { FIXTURE_DIVERGED, FIXTURE_INITS, FIXTURE_LENGTHS, FIXTURE_METHODS, FIXTURE_PRESETS, FIXTURE_SEEDS, FIXTURE_TASKS } from './report_fixture_shapes.js';
 export { FIXTURE_BENCH_GIT, fixtureBench } from './report_fixture_bench.js';

@@ -3,8 +3,8 @@
  * tokens per second and the peak memory held by tfjs tensors, over the finished trials (tasks × seeds).
  */
 import type { TopLevelSpec } from 'vega-lite';
-import type { TrialRecord } from '../../src/results.js';
-import { confidenceInterval } from '../../src/stats.js';
+import type { TrialRecord } from '../../src/results/results.js';
+import { confidenceInterval } from '../../src/results/stats.js';
 import { capitalize, escapeHtml as p, listText } from '../format.js';
 import type { LoadedResults } from '../load.js';
 import { namerFor, type SeriesNamer } from '../series.js';

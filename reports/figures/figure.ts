@@ -4,7 +4,7 @@
  * phrases several figures use.
  */
 import type { TopLevelSpec } from 'vega-lite';
-import { optionsLabel, type FigureKind, type SummaryRow, type TrialRecord } from '../../src/results.js';
+import { optionsLabel, type FigureKind, type SummaryRow, type TrialRecord } from '../../src/results/results.js';
 import { escapeHtml, listText } from '../format.js';
 import type { LoadedResults } from '../load.js';
 import { presetsBySize } from '../series.js';

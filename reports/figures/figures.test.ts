@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { summarize, type TrialRecord } from '../../src/results.js';
-import { confidenceInterval } from '../../src/stats.js';
+import { summarize, type TrialRecord } from '../../src/results/results.js';
+import { confidenceInterval } from '../../src/results/stats.js';
 import { FIXTURE_DIVERGED, FIXTURE_LENGTHS, FIXTURE_PRESETS, fixtureBench, fixtureLoaded, fixtureManifest, fixtureRecords } from '../../test/report_fixtures.js';
 import { planFigures, type FigurePlan } from './index.js';
 import { isPlainObject } from '../check.js';

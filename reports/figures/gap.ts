@@ -1,13 +1,13 @@
 /**
  * The gap to full model tuning against model size, per method: each method's test accuracy minus the
  * baseline's on the same frozen model, task and seed. The paired differences are the summary's
- * (gapsToBaseline in src/results_summary.ts, whose mean is the summary table's "gap to full"), so table,
+ * (gapsToBaseline in src/results/results_summary.ts, whose mean is the summary table's "gap to full"), so table,
  * figure and the scale claim cannot disagree; this figure adds their 95% interval.
  */
 import type { TopLevelSpec } from 'vega-lite';
-import { baselineMethod } from '../../src/peft.js';
-import { AVERAGE_TASK, frozenModelName, gapsToBaseline, optionsLabel, seedGroups, summaryKey, type TrialRecord } from '../../src/results.js';
-import { confidenceInterval } from '../../src/stats.js';
+import { baselineMethod } from '../../src/adapt/peft.js';
+import { AVERAGE_TASK, frozenModelName, gapsToBaseline, optionsLabel, seedGroups, summaryKey, type TrialRecord } from '../../src/results/results.js';
+import { confidenceInterval } from '../../src/results/stats.js';
 import { escapeHtml as p } from '../format.js';
 import type { LoadedResults } from '../load.js';
 import { namerFor, panelOf, type SeriesNamer } from '../series.js';

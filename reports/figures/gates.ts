@@ -4,7 +4,7 @@
  * dashed. The report shows it in the gates section (gates.ts), before every score figure.
  */
 import type { TopLevelSpec } from 'vega-lite';
-import type { RunManifest } from '../../src/results.js';
+import type { RunManifest } from '../../src/results/results.js';
 import { escapeHtml } from '../format.js';
 import { runLine } from '../tables.js';
 import { nothingToDraw, type FigureDefinition } from './figure.js';

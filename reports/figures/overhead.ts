@@ -3,7 +3,7 @@
  * caption name the benchmark, not the experiment); the report shows it inside the benchmark section.
  */
 import type { TopLevelSpec } from 'vega-lite';
-import type { BenchReport } from '../../src/bench.js';
+import type { BenchReport } from '../../src/results/bench.js';
 import { benchLine, benchSubtitle } from '../bench_section.js';
 import { escapeHtml as p } from '../format.js';
 import { CLAIM_SOURCES, OVERHEAD_CLAIM_PERCENT } from '../references.js';

@@ -2,10 +2,10 @@
  * Recovered share: the share of full model tuning's gain above chance that each method recovers, against
  * frozen-model size, with each method's breakout rate over seeds in the tooltip and caption (the
  * audit's metrics beside Lester et al.'s absolute gap). Both come from summary.json (computed once in
- * src/results_summary.ts: recoveredShare, leftChance); the summary table shows the same numbers.
+ * src/results/results_summary.ts: recoveredShare, leftChance); the summary table shows the same numbers.
  */
 import type { TopLevelSpec } from 'vega-lite';
-import { baselineMethod } from '../../src/peft.js';
+import { baselineMethod } from '../../src/adapt/peft.js';
 import { escapeHtml } from '../format.js';
 import type { LoadedResults } from '../load.js';
 import { comparePanels, namerFor, panelOf } from '../series.js';

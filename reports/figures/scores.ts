@@ -3,7 +3,7 @@
  * test accuracy over seeds with its 95% interval, in percent, from summary.json), the points of an
  * option sweep, and the Vega-Lite layers that draw a score with its interval.
  */
-import { accuracyInterval, AVERAGE_TASK, type SummaryRow } from '../../src/results.js';
+import { accuracyInterval, AVERAGE_TASK, type SummaryRow } from '../../src/results/results.js';
 import type { LoadedResults } from '../load.js';
 import { methodName, namerFor, panelOf } from '../series.js';
 import { percent, recordsFor, summaryRowsFor } from './figure.js';

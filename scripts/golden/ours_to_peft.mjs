@@ -4,13 +4,13 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { AdaptedModel } from '../../dist/src/adapted.js';
-import { saveAdapter } from '../../dist/src/adapter_io.js';
-import { saveCheckpoint } from '../../dist/src/checkpoint.js';
-import { GPT2 } from '../../dist/src/model.js';
-import { initBackend } from '../../dist/src/backend.js';
-import { getMethod, resolveOptions } from '../../dist/src/peft.js';
-import { loadPretrained } from '../../dist/src/pretrained.js';
+import { AdaptedModel } from '../../dist/src/adapt/adapted.js';
+import { saveAdapter } from '../../dist/src/io/adapter_io.js';
+import { saveCheckpoint } from '../../dist/src/io/checkpoint.js';
+import { GPT2 } from '../../dist/src/model/model.js';
+import { initBackend } from '../../dist/src/model/backend.js';
+import { getMethod, resolveOptions } from '../../dist/src/adapt/peft.js';
+import { loadPretrained } from '../../dist/src/io/pretrained.js';
 import '../../dist/methods/index.js';
 
 const out = process.argv[2];

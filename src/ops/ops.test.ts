@@ -8,7 +8,7 @@ import { crossEntropy, expNonPositive } from './cross_entropy.js';
 import { transposeMatrix } from './transpose.js';
 import { embed } from './embedding.js';
 import { maxAbsDifference, testBackends, useBackend } from '../../test/helpers.js';
-import { Random } from '../random.js';
+import { Random } from '../util/random.js';
 
 function randomTensor(shape: number[], seed: number, scale = 1): tf.Tensor {
   const random = new Random(seed, 'ops-test');

@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs-core';
+import { GPT2 } from '../model/model.js';
+import { argmax, labelRows, padRows, scoreFromLogits, sequenceScores } from './scoring.js';
+import { SPECIAL_TOKENS } from '../io/tokenizer.js';
+import { testBackends, TINY_CONFIG, useBackend } from '../../test/helpers.js';
+
+for (const backend of testBackends()) {
+  describe(`label-word scoring [${backend}]`, () => {
+    before(async () => useBackend(backend));
+
+    it('sums the log-probabilities of the target tokens, each predicted from the position before it', () => {
+      // Vocabulary of 3; position t's logits predict token t + 1.
+      const logits = tf.tensor3d([[[0, 0, 0], [Math.log(3), 0, 0], [0, 0, 0]]]);
+      const scores = scoreFromLogits(logits, [{ tokens: [2, 0, 1], targetStart: 1 }]);
+      // p(0 | pos 0) = 1/3; p(1 | pos 1) = 1/(3 + 1 + 1) = 0.2.
+      assert.ok(Math.abs(scores[0] - (Math.log(1 / 3) + Math.log(0.2))) < 1e-5, `${scores[0]}`);
+      logits.dispose();
+    });
+
+    it('a row scores the same alone and right-padded in a batch with longer rows', () => {
+      const model = GPT2.initialize(TINY_CONFIG, 3);
+      const rows = [...labelRows([10, 11, 12], [[20], [21, 22, 23]]), ...labelRows([30, 31, 32, 33, 34, 35, 36], [[40, 41]])];
+      const batched = sequenceScores((tokens) => model.forward(tokens), rows, { batchSize: 3 });
+      const alone = rows.map((row) => sequenceScores((tokens) => model.forward(tokens), [row], { batchSize: 1 })[0]);
+      for (let i = 0; i < rows.length; i++) assert.ok(Math.abs(batched[i] - alone[i]) < 1e-4, `row ${i}: ${batched[i]} vs ${alone[i]}`);
+      const padded = padRows(rows);
+      assert.deepEqual(padded.shape, [3, 10]);
+      assert.equal(padded.arraySync()[0][5], SPECIAL_TOKENS.pad);
+      padded.dispose();
+      model.dispose();
+    });
+
+    it('label rows start with <|endoftext|> and score only the label', () => {
+      assert.deepEqual(labelRows([5, 6], [[7, 8]]), [{ tokens: [SPECIAL_TOKENS.endOfText, 5, 6, 7, 8], targetStart: 3 }]);
+      assert.throws(() => labelRows([5], [[]]), /a label has no tokens/);
+      const logits = tf.zeros([1, 2, 4]) as tf.Tensor3D;
+      assert.throws(() => scoreFromLogits(logits, [{ tokens: [1, 2], targetStart: 0 }]), /targetStart 0 must be in \[1, 1\]/);
+      logits.dispose();
+    });
+
+    it('argmax takes the first of ties and refuses NaN', () => {
+      assert.equal(argmax([1, 3, 3]), 1);
+      assert.equal(argmax([-Infinity, -1]), 1);
+      assert.throws(() => argmax([NaN, -1]), /value 0 .* is NaN/);
+      assert.throws(() => argmax([2, NaN]), /value 1 .* is NaN/);
+      assert.equal(argmax([]), -1);
+    });
+  });
+}
