@@ -214,7 +214,7 @@ async function loadBenchModel(model: BenchModel, options: BenchOptions): Promise
  * one stream and cut into rows (wrapping round if short). Ids ≥ vocabSize are folded in (custom shapes).
  */
 export function benchTokens(batchSize: number, sequenceLength: number, vocabSize: number, seed: number): tf.Tensor2D {
-  const { worldSize, townCount } = profileCorpusConfig('quick', seed);
+  const { worldSize, townCount } = profileCorpusConfig(PRETRAIN_PROFILES.quick, seed);
   const tasks = buildTaskSuite({ seed, worldSize, townCount, sizes: { train: 32, dev: 0, test: 0 } });
   const stream: number[] = [];
   for (const task of tasks) for (const example of task.splits.train) stream.push(SPECIAL_TOKENS.endOfText, ...tokenizer.encode(task.format(example) + example.label));

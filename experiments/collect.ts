@@ -88,7 +88,7 @@ export async function runCollect(argv: string[]): Promise<CollectResult | null> 
   // Only finished models are used; a missing one would be pretrained, which collecting never does.
   const ready: string[] = [];
   for (const preset of experiment.presets) {
-    const dir = pretrainedModelDir({ preset, profile: experiment.profile, seed: experiment.pretrainSeed, steps: experiment.pretrainSteps, cacheDir: modelCacheDir });
+    const dir = pretrainedModelDir({ preset, profile: experiment.pretrainProfile, seed: experiment.pretrainSeed, steps: experiment.pretrainSteps, cacheDir: modelCacheDir });
     if ((await readPretrainedSummary(dir)) !== null) ready.push(preset);
   }
 

@@ -44,7 +44,7 @@ describe('pretrainedModelDir', () => {
     assert.match(base, /^\/cache\/ps-nano\/pretrained-c[0-9a-f]{16}-s0-b[0-9a-f]{8}-v\d+$/);
     assert.notEqual(pretrainedModelDir({ preset: 'ps-nano', profile: TINY, seed: 1, cacheDir }), base);
     assert.notEqual(pretrainedModelDir({ preset: 'ps-nano', profile: TINY, seed: 0, cacheDir, steps: 7 }), base);
-    assert.notEqual(pretrainedModelDir({ preset: 'ps-nano', profile: 'quick', seed: 0, cacheDir }), base);
+    assert.notEqual(pretrainedModelDir({ preset: 'ps-nano', profile: resolveProfile('quick'), seed: 0, cacheDir }), base);
     assert.match(pretrainedModelDir({ preset: 'ps-nano', profile: TINY, seed: 0, cacheDir, control: true }), /\/ps-nano\/control-c[0-9a-f]{16}-s0-v\d+$/);
     assert.throws(() => pretrainedModelDir({ preset: 'gpt2', profile: TINY, cacheDir }), /too big to pretrain here/);
     assert.throws(() => pretrainedModelDir({ preset: 'ps-nanoo', profile: TINY, cacheDir }), /did you mean "ps-nano"/);

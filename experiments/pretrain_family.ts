@@ -36,14 +36,14 @@ import type { CapabilityGates } from '../src/results/results.js';
 import { corpusFingerprint, type CorpusConfig } from '../datasets/corpus.js';
 import { withFileLock } from './file_lock.js';
 import { ensureGates } from './gates.js';
-import { corpusFor, DEFAULT_GATE_EXAMPLES, profileCorpusConfig, resolveProfile, type PretrainProfile, type PretrainProfileName } from './pretrain_profiles.js';
+import { corpusFor, DEFAULT_GATE_EXAMPLES, profileCorpusConfig, type PretrainProfile } from './pretrain_profiles.js';
 
 /**
  * The capability gates of a finished pretrained model and its control (experiments/gates.ts): read from
  * the model's folder, or computed there now (also for models cached before gates existed).
  */
-export async function gatesOf(trained: EnsuredModel, control: EnsuredModel, profile: PretrainProfileName | PretrainProfile, log: (message: string) => void): Promise<CapabilityGates> {
-  const examples = resolveProfile(profile).gateExamples ?? DEFAULT_GATE_EXAMPLES;
+export async function gatesOf(trained: EnsuredModel, control: EnsuredModel, profile: PretrainProfile, log: (message: string) => void): Promise<CapabilityGates> {
+  const examples = profile.gateExamples ?? DEFAULT_GATE_EXAMPLES;
   return ensureGates({ dir: trained.dir, controlDir: control.dir, corpus: trained.corpus, examples, log: (message) => log(`${trained.preset}: ${message}`) });
 }
 
@@ -54,7 +54,8 @@ export const DEFAULT_CACHE_DIR = path.join('.cache', 'peftscale', 'models');
 /** Which model to locate or pretrain. */
 export interface PretrainedModelSpec {
   preset: string;
-  profile: PretrainProfileName | PretrainProfile;
+  /** Resolved once by the caller (resolveProfile). */
+  profile: PretrainProfile;
   /** World, corpus, initial weights and batch order. Default 0. */
   seed?: number;
   /** Default DEFAULT_CACHE_DIR (relative to the working directory). */
@@ -66,9 +67,8 @@ export interface PretrainedModelSpec {
 }
 
 function resolvedSchedule(spec: PretrainedModelSpec): PretrainSchedule {
-  const profile = resolveProfile(spec.profile);
   const config = findPreset(spec.preset).config;
-  const input = profile.schedule(spec.preset);
+  const input = spec.profile.schedule(spec.preset);
   return resolveSchedule(spec.steps === undefined ? input : { ...input, steps: spec.steps, warmupSteps: Math.min(input.warmupSteps ?? spec.steps, Math.floor(spec.steps / 10)) }, config);
 }
 
@@ -162,7 +162,7 @@ export async function ensurePretrained(options: EnsurePretrainedOptions): Promis
 }
 
 async function ensurePretrainedLocked(options: EnsurePretrainedOptions): Promise<EnsuredModel> {
-  const profile = resolveProfile(options.profile);
+  const profile = options.profile;
   const seed = options.seed ?? 0;
   const log = options.log ?? ((message: string): void => void process.stderr.write(`${message}\n`));
   const kind = options.control === true ? 'control' : 'pretrained';

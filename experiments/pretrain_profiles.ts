@@ -1,10 +1,11 @@
 /**
  * The pretraining profiles (quick, scaling, full): which presets, on which generated world corpus, with
  * which budget; a profile by name; and the corpus of a profile (built once per process) with its token
- * frequencies.
+ * frequencies (computed once per run, in the runner's main thread, and sent with each trial).
  */
 import { unknownNameMessage } from '../src/model/config.js';
 import type { PretrainScheduleInput } from '../src/training/pretrain_schedule.js';
+import type { TrialConfig } from '../src/results/results.js';
 import { ByteTokenizer } from '../src/io/tokenizer.js';
 import { buildCorpus, corpusFingerprint, type Corpus, type CorpusConfig } from '../datasets/corpus.js';
 
@@ -118,17 +119,20 @@ const FULL_LEARNING_RATES: Record<string, number> = {
 
 export const PRETRAIN_PROFILES: Readonly<Record<PretrainProfileName, PretrainProfile>> = { quick: QUICK, scaling: SCALING, full: FULL };
 
-/** A profile by name (unknown names suggest the nearest), or a custom profile object as is. */
-export function resolveProfile(profile: PretrainProfileName | string | PretrainProfile): PretrainProfile {
-  if (typeof profile !== 'string') return profile;
-  const found = (PRETRAIN_PROFILES as Record<string, PretrainProfile | undefined>)[profile];
-  if (found === undefined) throw new Error(unknownNameMessage('pretraining profile', profile, PROFILE_NAMES));
+/**
+ * A profile by name (unknown names suggest the nearest). Resolved once where a name comes in (the command
+ * line, an experiment file, a worker's pretrain job: a profile holds a function, which cannot cross to a
+ * worker thread) and passed down as the object.
+ */
+export function resolveProfile(name: string): PretrainProfile {
+  const found = (PRETRAIN_PROFILES as Record<string, PretrainProfile | undefined>)[name];
+  if (found === undefined) throw new Error(unknownNameMessage('pretraining profile', name, PROFILE_NAMES));
   return found;
 }
 
 /** The corpus config of a profile and seed: also the world the task suite must be built from. */
-export function profileCorpusConfig(profile: PretrainProfileName | PretrainProfile, seed: number): CorpusConfig {
-  return { ...resolveProfile(profile).corpus, seed };
+export function profileCorpusConfig(profile: PretrainProfile, seed: number): CorpusConfig {
+  return { ...profile.corpus, seed };
 }
 
 const corpora = new Map<string, Corpus>();
@@ -153,4 +157,26 @@ export function frequentTokensOf(config: CorpusConfig): number[] {
   const counts = new Map<number, number>();
   for (const text of corpusFor(config).train) for (const id of tokenizer.encode(text)) counts.set(id, (counts.get(id) ?? 0) + 1);
   return [...counts].sort((a, b) => b[1] - a[1] || a[0] - b[0]).map(([id]) => id);
+}
+
+/**
+ * The frequent tokens that each trial's sampled-vocab initialisation draws from, by trial key: its
+ * pretraining corpus's ({@link frequentTokensOf}, computed once per corpus and shared); a checkpoint
+ * brings no corpus, so its ids in order (BPE merges are ranked by frequency) stand in: an empty list.
+ */
+export function frequentTokensForTrials(trials: readonly { key: string; config: Pick<TrialConfig, 'profile' | 'pretrainSeed' | 'checkpoint'> }[]): Map<string, readonly number[]> {
+  const byCorpus = new Map<string, readonly number[]>();
+  const none: readonly number[] = [];
+  return new Map(
+    trials.map(({ key, config }) => {
+      if (config.checkpoint !== undefined) return [key, none];
+      const corpus = JSON.stringify([config.profile, config.pretrainSeed]);
+      let tokens = byCorpus.get(corpus);
+      if (tokens === undefined) {
+        tokens = frequentTokensOf(profileCorpusConfig(resolveProfile(config.profile), config.pretrainSeed));
+        byCorpus.set(corpus, tokens);
+      }
+      return [key, tokens];
+    }),
+  );
 }

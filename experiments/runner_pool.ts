@@ -15,6 +15,7 @@ import { getMethod } from '../src/adapt/peft.js';
 import type { EnsembleRecord, PretrainedInfo, TrialRecord } from '../src/results/results.js';
 import { optionsLabel } from '../src/results/results.js';
 import { formatDuration, Progress } from '../src/util/progress.js';
+import { frequentTokensForTrials } from './pretrain_profiles.js';
 import type { PlannedTrial, ResolvedExperiment } from './spec.js';
 import { canonicalJson } from './spec.js';
 import type { EnsembleGroup, MainMessage, WorkerMessage, WorkerSetup } from './worker_protocol.js';
@@ -71,6 +72,8 @@ export class WorkerPool {
   private readonly checkpointDirs: Map<string, string>;
   private readonly pretrainQueue: string[];
   private readonly pending: PlannedTrial[];
+  /** Per trial to run, the corpus's frequent tokens (sampled-vocab init): computed once here, not per worker. */
+  private readonly frequentTokens: Map<string, readonly number[]>;
   private readonly ensembleQueue: EnsembleGroup[] = [];
   /** Ensembles run after every trial: 'pending' until then, 'running' while their jobs are out. */
   private ensemblePhase: 'pending' | 'running' | 'done';
@@ -93,6 +96,7 @@ export class WorkerPool {
     this.checkpointDirs = new Map(experiment.checkpoints.map((c) => [c.name, c.dir]));
     this.pretrainQueue = [...experiment.presets].filter((preset) => !this.checkpointDirs.has(preset)).reverse();
     this.pending = [...plan.toRun].sort((a, b) => experiment.presets.indexOf(a.config.preset) - experiment.presets.indexOf(b.config.preset));
+    this.frequentTokens = frequentTokensForTrials(plan.toRun);
     this.progress = new Progress({ label: experiment.name, total: plan.toRun.length, unit: 'trial', stream: options.progressStream ?? process.stderr, intervalSeconds: 30 });
     this.ensemblePhase = experiment.ensemble ? 'pending' : 'done';
     this.workerCount = Math.max(1, Math.min(options.workers ?? availableParallelism(), Math.max(1, options.jobs ?? plan.toRun.length)));
@@ -197,7 +201,7 @@ export class WorkerPool {
     this.activity.set(slot.id, `${preset} ${method} ${task} s${seed}`);
     // Control sweeps tune the never-trained model of the same preset (pretraining-dependence control).
     const modelDir = control === true ? (this.result.pretrained.get(preset)?.controlDir as string) : this.modelDirOf(preset);
-    this.post(slot, { type: 'trial', planned: trial, modelDir, trialCacheDir: this.options.trialCacheDir });
+    this.post(slot, trialMessage(trial, modelDir, this.options.trialCacheDir, this.frequentTokens));
   }
 
   private post(slot: WorkerSlot, message: MainMessage): void {
@@ -348,6 +352,13 @@ export class WorkerPool {
   private redraw(): void {
     this.progress.update(this.done, Object.fromEntries([...this.activity].map(([id, text]) => [`w${id}`, text])));
   }
+}
+
+/** The job message of a trial: what the worker needs, the corpus's frequent tokens included. */
+export function trialMessage(trial: PlannedTrial, modelDir: string, trialCacheDir: string, frequentTokens: ReadonlyMap<string, readonly number[]>): MainMessage {
+  const tokens = frequentTokens.get(trial.key);
+  if (tokens === undefined) throw new Error(`runner: no token frequencies for trial ${trial.key} (computed for the trials to run only)`);
+  return { type: 'trial', planned: trial, modelDir, trialCacheDir, frequentTokens: tokens };
 }
 
 /** A trial in a line: "ps-mini prompt-tuning init=class-label length=20 verify seed 0". */

@@ -31,7 +31,7 @@ import { resolveDocumentPaths } from './paths.js';
 import { ExperimentSources } from './sources.js';
 import { DATASET_VERSION } from '../datasets/world.js';
 import { pretrainedModelDir } from './pretrain_family.js';
-import { PRETRAIN_PROFILES, PROFILE_NAMES, resolveProfile, type PretrainProfileName } from './pretrain_profiles.js';
+import { PRETRAIN_PROFILES, PROFILE_NAMES, resolveProfile, type PretrainProfile, type PretrainProfileName } from './pretrain_profiles.js';
 import { EXPERIMENT_SCHEMA, validate } from './schema.js';
 import '../methods/index.js'; // registers every method: experiment files name them
 
@@ -74,6 +74,8 @@ export interface ResolvedExperiment {
   /** The file it came from. */
   file: string;
   profile: PretrainProfileName;
+  /** The profile itself, resolved once here: pass this down, not the name. */
+  pretrainProfile: PretrainProfile;
   pretrainSeed: number;
   /** Pretraining steps when the file overrides the profile's. */
   pretrainSteps: number | undefined;
@@ -261,7 +263,7 @@ export function resolveExperiment(file: string, profileName: string, options: Re
               }
               // A checkpoint folder missing in a dry run has no fingerprint yet: its keys say so.
               const modelId =
-                model.checkpoint === null ? path.basename(pretrainedModelDir({ preset, profile, seed: pretrainSeed, steps: document.pretrainSteps, control })) : `checkpoint-${checkpoint?.fingerprint ?? 'missing'}`;
+                model.checkpoint === null ? path.basename(pretrainedModelDir({ preset, profile: pretrainProfile, seed: pretrainSeed, steps: document.pretrainSteps, control })) : `checkpoint-${checkpoint?.fingerprint ?? 'missing'}`;
               const config: TrialConfig = {
                 preset,
                 profile,
@@ -307,6 +309,7 @@ export function resolveExperiment(file: string, profileName: string, options: Re
     description: document.description ?? '',
     file: where,
     profile,
+    pretrainProfile,
     pretrainSeed,
     pretrainSteps: document.pretrainSteps,
     ensemble: document.ensemble ?? false,

@@ -4,7 +4,8 @@
  * finished trial's record is written to the trial cache by the worker itself (atomically) before the
  * main thread hears of it, so a run killed at any moment loses only the trials in flight.
  *
- * Frozen models, task suites and corpus statistics are loaded once per worker and reused across trials.
+ * Frozen models and task suites are loaded once per worker and reused across trials; the corpus's token
+ * frequencies come with each trial (the main thread computed them once).
  */
 import { mkdir } from 'node:fs/promises';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -25,7 +26,7 @@ import { loadFrozenModel } from './frozen_model.js';
 import { trialPromptPath, writeTrialRecord } from './trial_cache.js';
 import { nonFiniteTensors } from '../src/io/finite.js';
 import { ensurePretrained, gatesOf } from './pretrain_family.js';
-import { frequentTokensOf, profileCorpusConfig, resolveProfile } from './pretrain_profiles.js';
+import { resolveProfile } from './pretrain_profiles.js';
 import { encodedSplit, inputBudget, runTrial } from './trial.js';
 import type { EnsembleGroup, MainMessage, WorkerMessage, WorkerSetup } from './worker_protocol.js';
 import type { PlannedTrial } from './spec.js';
@@ -37,7 +38,6 @@ const send = (message: WorkerMessage): void => port.postMessage(message);
 
 const models = new Map<string, { model: GPT2; tokenizer: Tokenizer }>();
 const suites = new Map<string, Task[]>();
-const frequencies = new Map<string, readonly number[]>();
 let environment: TrialEnvironment | null = null;
 
 async function start(): Promise<void> {
@@ -55,7 +55,8 @@ async function handle(message: MainMessage): Promise<void> {
     process.exit(0);
   }
   if (message.type === 'pretrain') {
-    const { preset, profile, seed, steps, cacheDir } = message;
+    const { preset, seed, steps, cacheDir } = message;
+    const profile = resolveProfile(message.profile); // by name: a profile object cannot cross threads
     const log = (text: string): void => send({ type: 'log', text });
     const control = await ensurePretrained({ preset, profile, seed, steps, cacheDir, control: true, progress: false, log });
     let lastReport = 0;
@@ -89,17 +90,10 @@ async function handle(message: MainMessage): Promise<void> {
     send({ type: 'ensemble-done', id: message.group.id, record: await ensemble(message.group, message.modelDir, message.trialCacheDir) });
     return;
   }
-  const { planned, modelDir, trialCacheDir } = message;
+  const { planned, modelDir, trialCacheDir, frequentTokens } = message;
   const config = planned.config;
   const { model: base, tokenizer } = await baseModel(modelDir);
   const task = taskOf(planned);
-  // Sampled-vocab initialisation: the pretraining corpus's frequencies for ps-*; a checkpoint brings no
-  // corpus, so its ids in order (BPE merges are ranked by frequency) stand in for them.
-  let frequentTokens: readonly number[] | undefined = config.checkpoint === undefined ? frequencies.get(JSON.stringify([config.profile, config.pretrainSeed])) : [];
-  if (frequentTokens === undefined) {
-    frequentTokens = frequentTokensOf(profileCorpusConfig(resolveProfile(config.profile), config.pretrainSeed));
-    frequencies.set(JSON.stringify([config.profile, config.pretrainSeed]), frequentTokens);
-  }
   if (environment === null) throw new Error('worker: a trial arrived before the backend was ready');
   let lastReport = 0;
   // A learned prompt (the method declares learnedPrompt) is kept beside the record, for ensembles across seeds.

@@ -13,7 +13,8 @@ export interface WorkerSetup {
 
 export type MainMessage =
   | { type: 'pretrain'; preset: string; profile: PretrainProfileName; seed: number; steps: number | undefined; cacheDir: string }
-  | { type: 'trial'; planned: PlannedTrial; modelDir: string; trialCacheDir: string }
+  /** frequentTokens: for sampled-vocab initialisation (runner_pool.ts, frequentTokensForTrials). */
+  | { type: 'trial'; planned: PlannedTrial; modelDir: string; trialCacheDir: string; frequentTokens: readonly number[] }
   | { type: 'ensemble'; group: EnsembleGroup; modelDir: string; trialCacheDir: string }
   | { type: 'exit' };
 
