@@ -125,7 +125,8 @@ export const PRETRAIN_PROFILES: Readonly<Record<PretrainProfileName, PretrainPro
  * worker thread) and passed down as the object.
  */
 export function resolveProfile(name: string): PretrainProfile {
-  const found = (PRETRAIN_PROFILES as Record<string, PretrainProfile | undefined>)[name];
+  // Own keys only: a name such as "constructor" is not a profile.
+  const found = Object.hasOwn(PRETRAIN_PROFILES, name) ? (PRETRAIN_PROFILES as Record<string, PretrainProfile>)[name] : undefined;
   if (found === undefined) throw new Error(unknownNameMessage('pretraining profile', name, PROFILE_NAMES));
   return found;
 }

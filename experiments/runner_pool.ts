@@ -344,7 +344,7 @@ export class WorkerPool {
     this.ensemblePhase = 'running';
     this.ensembleQueue.push(...ensembleGroups(this.plan.trials, this.result.records).filter((group) => this.ready(group.trials[0].config.preset)));
     if (this.ensembleQueue.length === 0) return false;
-    this.progress.line(`ensembling prompt-tuning prompts across seeds: ${this.ensembleQueue.length} configuration(s)`);
+    this.progress.line(`ensembling the prompts of each configuration across seeds: ${this.ensembleQueue.length} configuration(s)`);
     this.dispatchAll();
     return true;
   }
