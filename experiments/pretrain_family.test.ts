@@ -49,6 +49,7 @@ describe('pretrainedModelDir', () => {
     assert.throws(() => pretrainedModelDir({ preset: 'gpt2', profile: TINY, cacheDir }), /too big to pretrain here/);
     assert.throws(() => pretrainedModelDir({ preset: 'ps-nanoo', profile: TINY, cacheDir }), /did you mean "ps-nano"/);
     assert.throws(() => resolveProfile('quik'), /did you mean "quick"/);
+    assert.throws(() => resolveProfile('constructor'), /pretraining profile/); // an inherited key is not a profile
   });
   it('gives the world the task suite must use', () => {
     assert.deepEqual(profileCorpusConfig(TINY, 5), { worldSize: 8, townCount: 3, corpusBytes: 6_000, heldoutBytes: 1_500, seed: 5 });
