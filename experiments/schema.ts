@@ -70,7 +70,7 @@ const METHOD_ENTRY: Schema = {
   additionalProperties: false,
   required: ['method'],
   properties: {
-    method: { type: 'string', description: 'a registered method: prompt-tuning, prefix-tuning, p-tuning, lora, bitfit, full, prompt-design' },
+    method: { type: 'string', description: 'a registered method (peftscale info lists them; methods/index.ts is the one list)' },
     options: { type: 'object', description: "the method's options (peftscale params --method NAME --help lists them)", additionalProperties: true },
     sweep: {
       type: 'object',
