@@ -110,7 +110,7 @@ describe('loadResults', () => {
       const overhead = b.columns.find((c) => c.key === 'inferOverhead')!;
       overhead.unit = '%';
     });
-    assert.throws(() => checkBench(bad, 'x/bench.json'), /x\/bench\.json: columns\[\d+\]: unit = "%": allowed: "fraction" \(the unit src\/bench\.ts declares for inferOverhead/);
+    assert.throws(() => checkBench(bad, 'x/bench.json'), /x\/bench\.json: columns\[\d+\]: unit = "%": allowed: "fraction" \(the unit src\/results\/bench\.ts declares for inferOverhead/);
   });
 
   it('bench.json that is not an object, or of another format, says so', () => {
