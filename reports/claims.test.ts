@@ -114,6 +114,23 @@ describe('claims table', () => {
     assert.equal(claim.verdict, 'holds', claim.measured);
   });
 
+  it('scale says where the baseline itself stayed at chance (the gap there is bounded by it)', () => {
+    // One task, three seeds: full tuning at chance on ps-nano (majority 0.5), well above it on ps-mini.
+    const results = fixtureLoaded();
+    const task = results.records[0].config.task;
+    const records = results.records
+      .filter((r) => r.config.task === task && (r.config.method === 'prompt-tuning' || r.config.method === 'full') && r.sweeps.includes('scaling'))
+      .flatMap((r) => [0, 1, 2].map((seed) => ({ ...r, key: `${r.key}-${seed}`, config: { ...r.config, seed } })))
+      .map((r) => {
+        const nano = r.config.preset === 'ps-nano';
+        const accuracy = (r.config.method === 'full' ? (nano ? 0.5 : 0.9) : nano ? 0.49 : 0.85) + r.config.seed * 0.01;
+        return { ...r, test: { ...r.test, accuracy, majority: 0.5 } };
+      });
+    const claim = scaleClaim({ ...results, records, summary: summarize(records, 'full') });
+    assert.match(claim.measured, /On ps-nano .* itself is not clear of chance \(51\.0%, 95% interval from [\d.]+%; chance 50\.0%\)/, claim.measured);
+    assert.doesNotMatch(claim.measured, /On ps-mini .* not clear of chance/);
+  });
+
   it('scale is not measured without two sizes', () => {
     const results = fixtureLoaded();
     const records = results.records.filter((r) => r.config.preset === 'ps-nano');

@@ -5,7 +5,7 @@
  */
 import { BARE_ROW, type BenchReport } from '../src/results/bench.js';
 import type { TrialRecord } from '../src/results/results.js';
-import { escapeHtml, formatBytes, formatCount, formatMs, formatPercent, formatPoints, formatSignedPercent, listText } from './format.js';
+import { escapeHtml, formatAccuracy, formatBytes, formatCount, formatMs, formatPercent, formatPoints, formatSignedPercent, listText } from './format.js';
 import { htmlTable } from './html.js';
 import { recordsFor } from './figures/figure.js';
 import { gapPoints, type GapPoint } from './figures/gap.js';
@@ -138,6 +138,22 @@ function promptTuningGaps(results: LoadedResults): GapPoint[] {
   return points.filter((p) => p.panel === panel && p.series === series).sort((a, b) => a.parameters - b.parameters);
 }
 
+/**
+ * Where the baseline itself did not leave chance on a preset (its 95% interval reaches chance), the gap
+ * there is bounded by what the baseline learnt: said beside the claim, so a small gap at a size where
+ * nothing was learnt is not read as prompt tuning matching full model tuning.
+ */
+function baselineFloorNote(results: LoadedResults, g: GapPoint): string {
+  if (g.panel === AVERAGE_PANEL) return '';
+  const baseline = baselineMethod();
+  const row = results.summary.find((r) => r.preset === g.preset && r.method === baseline.name && r.task === g.panel);
+  if (row === undefined || row.n < 2 || row.ci95[0] > row.chance) return '';
+  return (
+    ` On ${g.preset} ${baseline.display.name} itself is not clear of chance (${formatAccuracy(row.mean)}, 95% interval from ${formatAccuracy(row.ci95[0])}; chance ${formatAccuracy(row.chance)}): ` +
+    'the gap there is bounded by what the baseline learnt.'
+  );
+}
+
 export function scaleClaim(results: LoadedResults): Claim {
   const base = { claim: 'Prompt tuning gets better with scale: the gap to full model tuning closes as the model grows', published: CLAIM_SOURCES.scale };
   const gates = gateVerdict(results.manifest, measuredTasks(results.records));
@@ -158,7 +174,9 @@ export function scaleClaim(results: LoadedResults): Claim {
     ...base,
     measured:
       `Prompt tuning minus full model tuning (${gaps[0].panel}, mean over seeds paired by seed, 95% interval): ${listText(gaps.map(text))}. ` +
-      `The mean gap ${trend} from ${formatPoints(small.gap)} on ${small.preset} to ${formatPoints(large.gap)} on ${large.preset}.${why}`,
+      `The mean gap ${trend} from ${formatPoints(small.gap)} on ${small.preset} to ${formatPoints(large.gap)} on ${large.preset}.${why}` +
+      baselineFloorNote(results, small) +
+      baselineFloorNote(results, large),
     verdict,
   };
 }

@@ -36,6 +36,12 @@ export function formatPercent(value: number): string {
   return `${Number(value.toPrecision(3))}%`;
 }
 
+/** An accuracy (a fraction) as a percentage with one decimal: 0.513 → "51.3%". */
+export function formatAccuracy(fraction: number): string {
+  if (!Number.isFinite(fraction)) return 'n/a';
+  return `${(fraction * 100).toFixed(1)}%`;
+}
+
 /** A difference in percentage points with a sign. */
 export function formatPoints(value: number): string {
   if (!Number.isFinite(value)) return 'n/a';
