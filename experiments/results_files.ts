@@ -5,11 +5,12 @@
  * file is written atomically.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { optionsLabel, RESULT_FILES, summarize, type EnsembleRecord, type RunManifest, type SummaryRow, type TrialRecord } from '../src/results/results.js';
 import { baselineMethod } from '../src/adapt/peft.js';
+import { removeStaleTemporaries, writeFileAtomic } from '../src/io/atomic_file.js';
 
 /** Where results folders go by default: results/<experiment>/. */
 export const DEFAULT_RESULTS_DIR = 'results';
@@ -17,14 +18,7 @@ export const DEFAULT_RESULTS_DIR = 'results';
 export const BENCH_SUBDIR = 'bench';
 
 async function writeAtomically(file: string, text: string): Promise<void> {
-  const temporary = `${file}.${process.pid}.tmp`;
-  try {
-    await writeFile(temporary, text);
-    await rename(temporary, file);
-  } catch (error) {
-    await rm(temporary, { force: true }).catch(() => undefined); // its folder may not exist
-    throw new Error(`cannot write ${file}: ${(error as Error).message}`);
-  }
+  await writeFileAtomic(file, text);
 }
 
 /** One flat CSV row per trial. */
@@ -163,6 +157,7 @@ export async function writeResults(
   options: WriteResultsOptions = {},
 ): Promise<SummaryRow[]> {
   await recoverInterruptedWrite(dir);
+  await removeStaleTemporaries(dir); // left by a run of this host killed mid-write
   const existing = await readExistingResults(dir);
   const finished = records.filter((r) => r.status === 'finished').length;
   let refusal: string | null = null;

@@ -4,6 +4,7 @@
  * worker per core by default, one progress display and a line per finished trial), then writes the
  * results folder. A run killed at any point keeps every finished trial: the rerun picks up where it stopped.
  */
+import { removeStaleTemporaries } from '../src/io/atomic_file.js';
 import { execFileSync } from 'node:child_process';
 import { availableParallelism, cpus, platform, totalmem } from 'node:os';
 import path from 'node:path';
@@ -90,6 +91,8 @@ export async function runPlannedExperiment(experiment: ResolvedExperiment, plan:
   const log = options.log ?? ((message: string): void => void process.stderr.write(`${message}\n`));
   const startedAt = new Date();
   const started = performance.now();
+  // A run killed mid-write (kill -9) leaves temporaries named with its host and pid: clear this host's dead ones.
+  for (const file of await removeStaleTemporaries(options.trialCacheDir)) log(`removed ${file}, left by a run killed while writing it`);
   const environmentBase = environmentInfo();
   const setup: WorkerSetup = { backend: options.backend, environment: environmentBase };
   const pool = new WorkerPool(experiment, plan, setup, {

@@ -2,8 +2,9 @@
  * The trial cache: one JSON file per finished trial, named by its key, written atomically (a temporary
  * file renamed into place), so a reader never sees half a record and a killed run leaves none behind.
  */
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename } from 'node:fs/promises';
 import path from 'node:path';
+import { writeFileAtomic } from '../src/io/atomic_file.js';
 import { canonicalJson } from '../src/util/canonical_json.js';
 import { RESULTS_FORMAT_VERSION, type TrialRecord } from '../src/results/results.js';
 
@@ -24,13 +25,10 @@ export const REJECTED_SUBDIR = 'rejected';
 /** Writes a record as <cacheDir>/<key>.json, atomically; a failure names the path and leaves no temporary file. */
 export async function writeTrialRecord(cacheDir: string, record: TrialRecord): Promise<string> {
   const target = trialRecordPath(cacheDir, record.key);
-  const temporary = `${target}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   try {
     await mkdir(cacheDir, { recursive: true });
-    await writeFile(temporary, `${JSON.stringify(record)}\n`);
-    await rename(temporary, target);
+    await writeFileAtomic(target, `${JSON.stringify(record)}\n`);
   } catch (error) {
-    await rm(temporary, { force: true }).catch(() => undefined); // its folder may not exist
     throw new Error(`cannot write the trial record ${target}: ${(error as Error).message}`);
   }
   return target;

@@ -14,9 +14,8 @@
  * The reader refuses every malformed file with an error that names the file and what is wrong; it never
  * returns partial data.
  */
-import { randomBytes } from 'node:crypto';
-import { open, readFile, rename, rm } from 'node:fs/promises';
-import path from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from './atomic_file.js';
 
 /** The typed array that holds each dtype this module reads and writes. */
 export interface DtypeArrays {
@@ -337,27 +336,8 @@ export function decodeSafetensors(bytes: Uint8Array, source: string): DecodedSaf
 // ---------------------------------------------------------------------------------------------------
 // Files
 
-/**
- * Writes a file atomically: the data goes to a temporary file in the same folder, is flushed to disk, then
- * renamed over `filePath`, so a reader never sees a half-written file. The temporary file is removed on failure.
- */
-export async function writeFileAtomic(filePath: string, data: Uint8Array | string): Promise<void> {
-  const temporary = path.join(path.dirname(filePath), `.${path.basename(filePath)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  try {
-    const handle = await open(temporary, 'wx');
-    try {
-      await handle.writeFile(data);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temporary, filePath);
-  } catch (error) {
-    await rm(temporary, { force: true }).catch(() => undefined);
-    // Name the path (ENOSPC alone says nothing of where); keep the code for callers that test it.
-    throw Object.assign(new Error(`cannot write ${filePath}: ${(error as Error).message}`, { cause: error }), { code: (error as NodeJS.ErrnoException).code });
-  }
-}
+/** Atomic writes live in atomic_file.ts; re-exported here, where the model and adapter writers find them. */
+export { writeFileAtomic } from './atomic_file.js';
 
 /** Encodes tensors with {@link encodeSafetensors} and writes them to `filePath` atomically. */
 export async function writeSafetensorsFile(
