@@ -23,15 +23,29 @@ export function runLine(manifest: RunManifest): string {
   return `Run: experiment “${manifest.experiment}”, profile ${manifest.profile}, backend ${env.backend}, ${git}, finished ${formatDate(manifest.finishedAt)}.`;
 }
 
-export function runTable(manifest: RunManifest): string {
+/**
+ * The backends the records ran on, when any differs from the run's: trial keys do not include the
+ * backend, so a cache filled on one backend is reused on another, and scores are reproducible per backend
+ * only. Null when every record ran on the run's backend.
+ */
+export function mixedBackends(manifest: RunManifest, records: readonly TrialRecord[]): string | null {
+  const counts = new Map<string, number>();
+  for (const r of records) counts.set(r.environment.backend, (counts.get(r.environment.backend) ?? 0) + 1);
+  if ([...counts.keys()].every((b) => b === manifest.environment.backend)) return null;
+  const list = [...counts.entries()].sort((a, b) => b[1] - a[1]).map(([b, n]) => `${b} ${formatCount(n)}`);
+  return `records ran on more than one backend (${list.join(', ')}): cached trials from another backend were reused; scores are reproducible per backend`;
+}
+
+export function runTable(manifest: RunManifest, records: readonly TrialRecord[] = []): string {
   const env = manifest.environment;
+  const mixed = mixedBackends(manifest, records);
   const t = manifest.trials;
   const rows: [string, string][] = [
     ['experiment', manifest.experiment],
     ['description', manifest.description],
     ['profile', manifest.profile],
     ['sweeps', manifest.sweeps.map((s) => `${s.name} (${s.figure === null ? 'tables only' : `figure: ${s.figure}`})`).join('; ')],
-    ['backend', env.backend],
+    ['backend', mixed === null ? env.backend : `${env.backend} (this run); ${mixed}`],
     ['git', `${env.gitHash}${env.gitDirty ? ' (uncommitted changes)' : ''}`],
     ['started', formatDate(manifest.startedAt)],
     ['finished', formatDate(manifest.finishedAt)],
