@@ -26,7 +26,9 @@ writeFileSync(
     presets: ['ps-nano'],
     pretrainSteps: 30,
     tasks: ['verify'],
-    seeds: [0, 1],
+    // 8 trials: a kill lands 0-300 ms after a trial's line, in which a fast trial (0.4 s) can finish too,
+    // so three kills may cache up to 6; trials must remain for every kill to interrupt work.
+    seeds: [0, 1, 2, 3],
     data: { train: 16, dev: 8, test: 8 },
     training: { steps: 6, batchSize: 4, evalEvery: 2 },
     sweeps: [{ name: 'scaling', figure: 'scaling', methods: [{ method: 'prompt-tuning', options: { length: 2 } }, { method: 'lora', options: { rank: 1 } }] }],
