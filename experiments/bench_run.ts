@@ -25,7 +25,7 @@ import { GPT2 } from '../src/model/model.js';
 import { countParameters, modelParameterSpecs } from '../src/model/params.js';
 import { readPretrainedSummary } from '../src/training/pretrain_checkpoint.js';
 import { optionsLabel, RESULT_FILES } from '../src/results/results.js';
-import { writeFileAtomic } from '../src/io/safetensors.js';
+import { writeFileAtomic } from '../src/io/atomic_file.js';
 import { ByteTokenizer, SPECIAL_TOKENS } from '../src/io/tokenizer.js';
 import { buildTaskSuite } from '../datasets/tasks.js';
 import { allMethods, benchOptionsOf, benchPreset, createMethod, type MethodBenchSettings } from './bench_methods.js';

@@ -11,6 +11,7 @@
  */
 import { hostname } from 'node:os';
 import { closeSync, openSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeSync } from 'node:fs';
+import { processAlive } from '../src/io/atomic_file.js';
 
 export interface LockOptions {
   /** A heartbeat older than this on another host means its holder is dead (default 600 s, or PEFTSCALE_LOCK_STALE_SECONDS). */
@@ -74,19 +75,11 @@ function readOwner(file: string): { owner: LockOwner | null; ageSeconds: number 
   return { owner, ageSeconds: (Date.now() - mtimeMs) / 1000 };
 }
 
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Why a lock may be broken, or null while its holder may be alive. */
 function staleReason(state: { owner: LockOwner | null; ageSeconds: number }, staleSeconds: number): string | null {
   const { owner, ageSeconds } = state;
-  if (owner !== null && owner.host === hostname() && !processExists(owner.pid)) return `its holder (pid ${owner.pid} on this host) is gone`;
+  if (owner !== null && owner.host === hostname() && !processAlive(owner.pid)) return `its holder (pid ${owner.pid} on this host) is gone`;
   if (ageSeconds > staleSeconds) return `its heartbeat is ${Math.round(ageSeconds)} s old (stale after ${staleSeconds} s)`;
   return null;
 }

@@ -20,7 +20,7 @@ import { loadCheckpoint } from '../src/io/checkpoint.js';
 import { GPT2 } from '../src/model/model.js';
 import { Random } from '../src/util/random.js';
 import type { CapabilityGates, GateScore, LabelLossSplit } from '../src/results/results.js';
-import { writeFileAtomic } from '../src/io/safetensors.js';
+import { writeFileAtomic } from '../src/io/atomic_file.js';
 import { argmax, padRows } from '../src/inference/scoring.js';
 import { ByteTokenizer, SPECIAL_TOKENS } from '../src/io/tokenizer.js';
 import type { CorpusConfig } from '../datasets/corpus.js';

@@ -10,16 +10,13 @@ import path from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { optionsLabel, RESULT_FILES, summarize, type EnsembleRecord, type RunManifest, type SummaryRow, type TrialRecord } from '../src/results/results.js';
 import { baselineMethod } from '../src/adapt/peft.js';
-import { removeStaleTemporaries, writeFileAtomic } from '../src/io/atomic_file.js';
+import { processAlive, removeStaleTemporaries, writeFileAtomic } from '../src/io/atomic_file.js';
 
 /** Where results folders go by default: results/<experiment>/. */
 export const DEFAULT_RESULTS_DIR = 'results';
 /** The folder under a results root that `peftscale bench` writes bench.json into. */
 export const BENCH_SUBDIR = 'bench';
 
-async function writeAtomically(file: string, text: string): Promise<void> {
-  await writeFileAtomic(file, text);
-}
 
 /** One flat CSV row per trial. */
 export function recordRow(record: TrialRecord): Record<string, string | number> {
@@ -188,15 +185,6 @@ export async function writeResults(
   return summary;
 }
 
-/** Whether a process of this host with that pid is running (EPERM: it is, under another user). */
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * Undoes what a writer killed mid-swap left beside `dir`: the previous folder moved aside but not yet
@@ -232,18 +220,18 @@ async function writeResultsFolder(
 ): Promise<SummaryRow[]> {
   await mkdir(dir, { recursive: true });
   const summary = summarize(records, baselineMethod().name);
-  await writeAtomically(path.join(dir, RESULT_FILES.records), records.map((r) => JSON.stringify(r)).join('\n') + (records.length > 0 ? '\n' : ''));
-  await writeAtomically(path.join(dir, RESULT_FILES.recordsCsv), csv(records.map(recordRow)));
+  await writeFileAtomic(path.join(dir, RESULT_FILES.records), records.map((r) => JSON.stringify(r)).join('\n') + (records.length > 0 ? '\n' : ''));
+  await writeFileAtomic(path.join(dir, RESULT_FILES.recordsCsv), csv(records.map(recordRow)));
   // NaN is not JSON: a group with n < 2 has no standard deviation (null in summary.json).
-  await writeAtomically(path.join(dir, RESULT_FILES.summary), `${JSON.stringify(summary, (_, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`);
-  await writeAtomically(path.join(dir, RESULT_FILES.summaryCsv), csv(summary.map(summaryRow)));
+  await writeFileAtomic(path.join(dir, RESULT_FILES.summary), `${JSON.stringify(summary, (_, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`);
+  await writeFileAtomic(path.join(dir, RESULT_FILES.summaryCsv), csv(summary.map(summaryRow)));
   if (ensembles.length > 0) {
-    await writeAtomically(path.join(dir, RESULT_FILES.ensembles), `${JSON.stringify(ensembles, null, 2)}\n`);
-    await writeAtomically(
+    await writeFileAtomic(path.join(dir, RESULT_FILES.ensembles), `${JSON.stringify(ensembles, null, 2)}\n`);
+    await writeFileAtomic(
       path.join(dir, RESULT_FILES.ensemblesCsv),
       csv(ensembles.map((e) => ({ preset: e.preset, base_parameters: e.baseParameters, method: e.method, options: e.optionsLabel, task: e.task, prompts: e.perPrompt.length, seeds: e.seeds.join(';'), average: e.average, best: e.best, ensemble: e.ensemble, examples: e.examples, tied_votes: e.tiedVotes }))),
     );
   }
-  await writeAtomically(path.join(dir, RESULT_FILES.manifest), `${JSON.stringify({ ...manifest, document: JSON.parse(resolvedDocument) as unknown }, null, 2)}\n`);
+  await writeFileAtomic(path.join(dir, RESULT_FILES.manifest), `${JSON.stringify({ ...manifest, document: JSON.parse(resolvedDocument) as unknown }, null, 2)}\n`);
   return summary;
 }

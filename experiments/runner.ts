@@ -4,10 +4,10 @@
  * worker per core by default, one progress display and a line per finished trial), then writes the
  * results folder. A run killed at any point keeps every finished trial: the rerun picks up where it stopped.
  */
-import { removeStaleTemporaries } from '../src/io/atomic_file.js';
 import { execFileSync } from 'node:child_process';
 import { availableParallelism, cpus, platform, totalmem } from 'node:os';
 import path from 'node:path';
+import { removeStaleTemporaries } from '../src/io/atomic_file.js';
 import type { EnsembleRecord, RunManifest, TrialEnvironment, TrialRecord } from '../src/results/results.js';
 import { RESULTS_FORMAT_VERSION } from '../src/results/results.js';
 import { DEFAULT_CACHE_DIR } from './pretrain_family.js';

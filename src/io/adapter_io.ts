@@ -29,7 +29,7 @@ import type { ModelHooks } from '../adapt/hooks.js';
 import type { GPT2 } from '../model/model.js';
 import { modelParameterSpecs, numel } from '../model/params.js';
 import { getMethod, methodForPeftType, peftTypes, resolveOptions, type MethodOptions, type PeftFormat, type PeftJson, type PeftMethod, type TensorMap } from '../adapt/peft.js';
-import { writeFileAtomic } from './safetensors.js';
+import { writeFileAtomic } from './atomic_file.js';
 
 export const ADAPTER_WEIGHTS_FILE = 'adapter.safetensors';
 export const ADAPTER_CONFIG_FILE = 'adapter.json';

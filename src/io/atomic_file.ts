@@ -43,7 +43,7 @@ export async function writeFileAtomic(filePath: string, data: Uint8Array | strin
 }
 
 /** Whether a process with this pid runs on this host (EPERM: it runs, as another user). */
-function processAlive(pid: number): boolean {
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -21,7 +21,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { validateModelConfig, type ModelConfig } from '../model/config.js';
 import { hfConfigFor, isHfConfig, modelConfigFromHf } from './hf_config.js';
 import { GPT2, weightMismatches } from '../model/model.js';
-import { readSafetensorsFile, writeFileAtomic, writeSafetensorsFile, type DecodedTensor, type SafeTensor } from './safetensors.js';
+import { writeFileAtomic } from './atomic_file.js';
+import { readSafetensorsFile, writeSafetensorsFile, type DecodedTensor, type SafeTensor } from './safetensors.js';
 import { ByteTokenizer, type Tokenizer } from './tokenizer.js';
 
 export const WEIGHTS_FILE = 'model.safetensors';

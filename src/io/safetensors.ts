@@ -336,8 +336,6 @@ export function decodeSafetensors(bytes: Uint8Array, source: string): DecodedSaf
 // ---------------------------------------------------------------------------------------------------
 // Files
 
-/** Atomic writes live in atomic_file.ts; re-exported here, where the model and adapter writers find them. */
-export { writeFileAtomic } from './atomic_file.js';
 
 /** Encodes tensors with {@link encodeSafetensors} and writes them to `filePath` atomically. */
 export async function writeSafetensorsFile(

@@ -25,7 +25,7 @@ import { loadCheckpoint, loadWeights, saveCheckpoint, saveTensors, type Checkpoi
 import type { ModelConfig } from '../model/config.js';
 import type { GPT2 } from '../model/model.js';
 import type { PretrainSchedule } from './pretrain_schedule.js';
-import { writeFileAtomic } from '../io/safetensors.js';
+import { writeFileAtomic } from '../io/atomic_file.js';
 
 /** Identifies the files of a pretraining checkpoint; bump the version when their layout changes. */
 export const PRETRAIN_STATE_FORMAT = 'peftscale-pretrain-state';
