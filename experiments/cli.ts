@@ -13,11 +13,11 @@ import { formatParameterPlan } from '../methods/commands.js';
 import '../methods/index.js';
 import { describeTasks, formatSamples, formatTaskTable, sampleExamples } from '../datasets/commands.js';
 import { buildTaskSuite, findTask } from '../datasets/tasks.js';
-import { BENCH_USAGE, runBenchCommand } from './bench_command.js';
-import { runExperiment } from './experiment.js';
-import { collectUsage, runCollect } from './collect.js';
-import { runSlurm, slurmUsage } from './slurm.js';
-import { runPretrain } from './pretrain_command.js';
+import { BENCH_USAGE, runBenchCommand } from './commands/bench_command.js';
+import { runExperiment } from './commands/experiment.js';
+import { collectUsage, runCollect } from './commands/collect.js';
+import { runSlurm, slurmUsage } from './cluster/slurm.js';
+import { runPretrain } from './commands/pretrain_command.js';
 import { REPORT_USAGE, runReport } from '../reports/report.js';
 
 const BACKEND_FLAG: FlagSpec = { name: 'backend', type: 'string', description: 'tensorflow, wasm, cpu or auto (also PEFTSCALE_BACKEND)' };

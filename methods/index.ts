@@ -4,7 +4,7 @@
  *
  * @example
  * import { getMethod, resolveOptions } from '../src/adapt/peft.js';
- * import '../methods/index.js';
+ * import './index.js';
  * const lora = getMethod('lora');
  */
 import { registerMethod, type PeftMethod } from '../src/adapt/peft.js';

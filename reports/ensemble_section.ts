@@ -79,7 +79,7 @@ export function ensembleSectionHtml(manifest: RunManifest, ensembles: readonly E
     return (
       `<section>${heading}<p class="notice">${escapeHtml(
         'This run did not ensemble prompts (the results folder has no ensembles.json). To compare a majority vote of prompts with each prompt alone, as Lester et al. do in Table 3, ' +
-          'add "ensemble": true to the experiment file (experiments/<name>.json) and run it again: after the sweep, the prompt-tuning prompts of each configuration with two or more finished seeds vote on the test set ' +
+          'add "ensemble": true to the experiment file (experiments/configs/<name>.json) and run it again: after the sweep, the prompt-tuning prompts of each configuration with two or more finished seeds vote on the test set ' +
           '(finished trials come from the trial cache, so only the ensembles run).',
       )}</p>${source}</section>`
     );

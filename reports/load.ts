@@ -13,7 +13,7 @@ import { Checker, showValue, throwProblems } from './check.js';
 import { checkBench } from './check_bench.js';
 import { checkManifest, checkRecord, checkSummaryRow } from './check_results.js';
 
-/** Where `peftscale bench` writes bench.json unless told otherwise (experiments/bench_run.ts DEFAULT_BENCH_DIR). */
+/** Where `peftscale bench` writes bench.json unless told otherwise (experiments/bench/bench_run.ts DEFAULT_BENCH_DIR). */
 export const DEFAULT_BENCH_FILE = path.join('results', 'bench', RESULT_FILES.bench);
 
 /** A checked bench.json and where it came from. */

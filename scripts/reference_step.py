@@ -1,6 +1,6 @@
 """The reference training step in PyTorch, for `peftscale bench reference --compare-pytorch`.
 
-The same step as experiments/bench_reference.ts runReferenceStep: a GPT-2-architecture model (pre-LayerNorm, fused
+The same step as experiments/bench/bench_reference.ts runReferenceStep: a GPT-2-architecture model (pre-LayerNorm, fused
 q/k/v, GELU with the tanh approximation, LM head tied to the token embedding), next-token cross-entropy
 on random tokens, Adam at 1e-3; full fine-tuning, prompt tuning (k trainable vectors before the input
 embeddings, the rest frozen) or LoRA (rank r deltas B·A on c_attn, scaled alpha / r). Idiomatic PyTorch

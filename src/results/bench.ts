@@ -1,5 +1,5 @@
 /**
- * bench.json: the contract between `peftscale bench` (experiments/bench_command.ts and the
+ * bench.json: the contract between `peftscale bench` (experiments/commands/bench_command.ts and the
  * experiments/bench_*.ts it runs) and the reports, which read it (reports/load.ts, bench_section.ts).
  * The timing and memory measurement behind its numbers is src/util/bench_timing.ts.
  */

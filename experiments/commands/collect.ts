@@ -1,0 +1,117 @@
+/**
+ * `peftscale collect FILE`: builds the results folder and the report of an experiment from whatever its
+ * trial cache holds, at any time (while a Slurm array still runs, after it, after a failure), and lists
+ * the trials still missing. It trains nothing: the frozen models are only reused (for run.json's table
+ * and the ensembles), and a preset whose model is not pretrained yet is left out of that table.
+ *
+ * Exit status: 0 when every trial is cached, 2 when some are missing (what is cached is written all the
+ * same), 1 on an error.
+ */
+import { booleanFlag, formatFlags, numberFlag, parseArgs, stringFlag, type FlagSpec } from '../../src/util/cli_args.js';
+import { summarize } from '../../src/results/results.js';
+import { readPretrainedSummary } from '../../src/training/pretrain_checkpoint.js';
+import { formatSummaryTable, writeExperimentReport } from './experiment.js';
+import { DEFAULT_CACHE_DIR, pretrainedModelDir } from '../pretrain/pretrain_family.js';
+import { PROFILE_NAMES } from '../pretrain/pretrain_profiles.js';
+import { DEFAULT_RESULTS_DIR, ownershipProblem } from '../run/results_files.js';
+import { describeTrial, planRun, resultsDirFor, runPlannedExperiment } from '../run/runner.js';
+import { partitionTrials } from '../cluster/shard.js';
+import { experimentPath, resolveExperiment, shippedExperiments } from '../plan/spec.js';
+import { DEFAULT_TRIAL_CACHE_DIR } from '../run/trial_cache.js';
+import { baselineMethod } from '../../src/adapt/peft.js';
+
+export const COLLECT_FLAGS: readonly FlagSpec[] = [
+  { name: 'profile', type: 'string', description: PROFILE_NAMES.join(' or '), default: 'quick' },
+  { name: 'shards', type: 'integer', description: 'the N of the --shard I/N runs: missing trials are listed with their shard, and the shards to resubmit' },
+  { name: 'backend', type: 'string', description: 'tensorflow, wasm or cpu, for the ensembles (default: the first that loads)' },
+  { name: 'results', type: 'string', description: 'results root: results go to <root>/<experiment>/', default: DEFAULT_RESULTS_DIR },
+  { name: 'cache', type: 'string', description: 'pretrained model cache', default: DEFAULT_CACHE_DIR },
+  { name: 'trial-cache', type: 'string', description: 'finished-trial cache (the shared one)', default: DEFAULT_TRIAL_CACHE_DIR },
+  { name: 'replace', type: 'boolean', description: 'replace a results folder made by another experiment file, or one with more finished trials' },
+  { name: 'no-report', type: 'boolean', description: 'do not write the HTML report' },
+  { name: 'json', type: 'boolean', description: 'one JSON object on stdout: counts, the results folder and the missing trials' },
+  { name: 'help', type: 'boolean', description: 'show this help' },
+];
+
+export function collectUsage(): string {
+  return [
+    'usage: peftscale collect FILE [flags]',
+    '',
+    'Builds results/<experiment>/ and the report from the cached trials, and lists the missing ones.',
+    'Exit status 0: complete; 2: some trials missing (the cached ones are written); 1: an error.',
+    '',
+    `FILE: a shipped experiment (${shippedExperiments().join(', ')}) or a path to an experiment file`,
+    '',
+    formatFlags(COLLECT_FLAGS),
+  ].join('\n');
+}
+
+/** A trial not in the cache, with its shard when the shard count is known. */
+export interface MissingTrial {
+  key: string;
+  description: string;
+  shard: number | null;
+}
+
+export interface CollectResult {
+  experiment: string;
+  trials: number;
+  cached: number;
+  missing: MissingTrial[];
+  /** Shards with missing trials (with --shards): what to resubmit. */
+  shardsToRerun: number[];
+  /** null when nothing is cached yet (no results folder is written then). */
+  resultsDir: string | null;
+}
+
+export async function runCollect(argv: string[]): Promise<CollectResult | null> {
+  const args = parseArgs(argv, COLLECT_FLAGS, 'collect');
+  if (booleanFlag(args, 'help')) {
+    process.stdout.write(`${collectUsage()}\n`);
+    return null;
+  }
+  if (args.positionals.length !== 1) throw new Error(`collect: expected one experiment file, got ${args.positionals.length === 0 ? 'none' : args.positionals.join(' ')}; see --help`);
+  const shards = numberFlag(args, 'shards');
+  if (shards !== undefined && shards < 1) throw new Error(`collect: --shards = ${shards}: allowed: an integer ≥ 1`);
+  const experiment = resolveExperiment(experimentPath(args.positionals[0]), stringFlag(args, 'profile') ?? 'quick');
+  const modelCacheDir = stringFlag(args, 'cache') ?? DEFAULT_CACHE_DIR;
+  const trialCacheDir = stringFlag(args, 'trial-cache') ?? DEFAULT_TRIAL_CACHE_DIR;
+  const resultsRoot = stringFlag(args, 'results') ?? DEFAULT_RESULTS_DIR;
+  const replaceResults = booleanFlag(args, 'replace');
+  const notOurs = replaceResults ? null : await ownershipProblem(resultsDirFor(resultsRoot, experiment.name), experiment.file);
+  if (notOurs !== null) throw new Error(`collect: ${notOurs}`);
+  const plan = await planRun(experiment, trialCacheDir, (message) => void process.stderr.write(`warning: ${message}\n`));
+
+  const assignment = shards === undefined ? null : partitionTrials(plan.trials, shards);
+  const missing = plan.toRun.map((trial) => ({ key: trial.key, description: describeTrial(trial), shard: assignment?.get(trial.key) ?? null }));
+  const shardsToRerun = [...new Set(missing.flatMap((m) => (m.shard === null ? [] : [m.shard])))].sort((a, b) => a - b);
+  // Only finished models are used; a missing one would be pretrained, which collecting never does.
+  const ready: string[] = [];
+  for (const preset of experiment.presets) {
+    const dir = pretrainedModelDir({ preset, profile: experiment.pretrainProfile, seed: experiment.pretrainSeed, steps: experiment.pretrainSteps, cacheDir: modelCacheDir });
+    if ((await readPretrainedSummary(dir)) !== null) ready.push(preset);
+  }
+
+  let resultsDir: string | null = null;
+  if (plan.cached.size > 0) {
+    resultsDir = resultsDirFor(resultsRoot, experiment.name);
+    const outcome = await runPlannedExperiment({ ...experiment, presets: ready }, { ...plan, toRun: [] }, { backend: stringFlag(args, 'backend'), modelCacheDir, trialCacheDir, resultsDir, replaceResults, jobs: 1 });
+    if (!booleanFlag(args, 'json')) process.stdout.write(`\n${formatSummaryTable(summarize(outcome.records, baselineMethod().name))}\n`);
+    process.stderr.write(`results: ${resultsDir}/ (${plan.cached.size} of ${plan.trials.length} trials)\n`);
+    if (!booleanFlag(args, 'no-report')) await writeExperimentReport(resultsRoot, resultsDir);
+  }
+  const unready = experiment.presets.filter((preset) => !ready.includes(preset));
+  if (unready.length > 0) process.stderr.write(`not pretrained yet (left out of run.json): ${unready.join(', ')}\n`);
+
+  const result: CollectResult = { experiment: experiment.name, trials: plan.trials.length, cached: plan.cached.size, missing, shardsToRerun, resultsDir };
+  if (booleanFlag(args, 'json')) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  if (missing.length === 0) {
+    process.stderr.write(`${experiment.name}: complete, all ${plan.trials.length} trials cached\n`);
+  } else {
+    process.stderr.write(`${experiment.name}: ${missing.length} of ${plan.trials.length} trials missing${resultsDir === null ? ' (nothing cached yet: no results written)' : ''}:\n`);
+    for (const m of missing) process.stderr.write(`  ${m.key}  ${m.description}${m.shard === null ? '' : `  (shard ${m.shard}/${shards})`}\n`);
+    if (shardsToRerun.length > 0) process.stderr.write(`shards to run again: ${shardsToRerun.join(',')} (peftscale slurm ... --tasks ${shardsToRerun.join(',')} --submit)\n`);
+    if (process.exitCode === undefined || process.exitCode === 0) process.exitCode = 2;
+  }
+  return result;
+}

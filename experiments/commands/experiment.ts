@@ -1,0 +1,226 @@
+/**
+ * `peftscale experiment [FILE] [--profile quick|full] [--workers N] [--dry-run] [--json]`: what
+ * `npm run experiment` runs (FILE defaults to `default`, which covers the scaling, prompt-length and
+ * initialisation sweeps). Plans the trials, reuses cached ones, pretrains the frozen models it needs,
+ * runs the rest on worker threads and writes results/<experiment>/ (results.jsonl, results.csv,
+ * summary.json, summary.csv, run.json), then prints the summary table. With `--shard I/N` it runs one
+ * share of the trials and `--pretrain-only` only the pretraining (the pieces of `peftscale slurm`).
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { booleanFlag, formatFlags, numberFlag, parseArgs, stringFlag, type FlagSpec } from '../../src/util/cli_args.js';
+import { probeOutputFolder } from '../../src/io/input_files.js';
+import { formatDuration } from '../../src/util/progress.js';
+import { accuracyInterval, AVERAGE_TASK, RESULT_FILES, summarize, summaryCounts, type SummaryRow } from '../../src/results/results.js';
+import { gateVerdict, measuredTasks } from '../../reports/gates.js';
+import { formatGates } from '../pretrain/gates.js';
+import { writeReport } from '../../reports/report.js';
+import { DEFAULT_CACHE_DIR } from '../pretrain/pretrain_family.js';
+import { PROFILE_NAMES } from '../pretrain/pretrain_profiles.js';
+import { BENCH_SUBDIR, DEFAULT_RESULTS_DIR, ownershipProblem } from '../run/results_files.js';
+import { describeTrial, planRun, resultsDirFor, runPlannedExperiment, type RunOptions, type RunPlan } from '../run/runner.js';
+import { EXPERIMENT_SCHEMA } from '../plan/schema.js';
+import { experimentPath, PROFILE_DESCRIPTIONS, resolveExperiment, shippedExperiments, type ResolvedExperiment } from '../plan/spec.js';
+import { DEFAULT_TRIAL_CACHE_DIR } from '../run/trial_cache.js';
+import { importTrialRecords } from '../run/trial_import.js';
+import { parseShard, shardPlan, type Shard } from '../cluster/shard.js';
+import { baselineMethod } from '../../src/adapt/peft.js';
+
+
+export const EXPERIMENT_FLAGS: readonly FlagSpec[] = [
+  { name: 'profile', type: 'string', description: `${PROFILE_NAMES.join(' or ')}: ${Object.entries(PROFILE_DESCRIPTIONS).map(([n, d]) => `${n}: ${d}`).join('; ')}`, default: 'quick' },
+  { name: 'workers', type: 'integer', description: 'worker threads (default: one per core)' },
+  { name: 'dry-run', type: 'boolean', description: 'print the trials (and which are cached) and run nothing' },
+  { name: 'json', type: 'boolean', description: 'with --dry-run: one JSON object with the trials and counts; otherwise the summary as JSON on stdout' },
+  { name: 'backend', type: 'string', description: 'tensorflow, wasm or cpu (default: the first that loads)' },
+  { name: 'results', type: 'string', description: 'results root: results go to <root>/<experiment>/', default: DEFAULT_RESULTS_DIR },
+  { name: 'cache', type: 'string', description: 'pretrained model cache', default: DEFAULT_CACHE_DIR },
+  { name: 'trial-cache', type: 'string', description: 'finished-trial cache', default: DEFAULT_TRIAL_CACHE_DIR },
+  { name: 'replace', type: 'boolean', description: 'replace a results folder made by another experiment file, or one with more finished trials (otherwise kept, and the new results go beside it)' },
+  { name: 'no-report', type: 'boolean', description: 'do not write the HTML report at the end (peftscale report RESULTS writes it later)' },
+  { name: 'schema', type: 'boolean', description: 'print the experiment file JSON schema and exit' },
+  { name: 'shard', type: 'string', description: 'I/N: run only the I-th of N deterministic shares of the trials (balanced by estimated cost) against a trial cache that may be shared; writes no results (peftscale collect does)' },
+  { name: 'import-trials', type: 'string', description: 'a results folder (e.g. docs/results/scaling) whose results.jsonl seeds the trial cache first: its records of planned trials count as cached, so a run that spans sessions goes on where it stopped' },
+  { name: 'pretrain-only', type: 'boolean', description: 'pretrain (or reuse) the frozen models the experiment needs, and run no trial (the first job of peftscale slurm)' },
+  { name: 'help', type: 'boolean', description: 'show this help' },
+];
+
+export function experimentUsage(): string {
+  return [
+    'usage: peftscale experiment [FILE] [flags]',
+    '',
+    `FILE: a shipped experiment (${shippedExperiments().join(', ')}) or a path to an experiment file (default: default)`,
+    '',
+    formatFlags(EXPERIMENT_FLAGS),
+  ].join('\n');
+}
+
+/** What the command returns (tests call it directly). */
+export interface ExperimentCommandResult {
+  experiment: string;
+  trials: number;
+  cached: number;
+  ran: number;
+  failed: number;
+  resultsDir: string | null;
+  summary: SummaryRow[];
+}
+
+export async function runExperiment(argv: string[]): Promise<ExperimentCommandResult | null> {
+  const args = parseArgs(argv, EXPERIMENT_FLAGS, 'experiment');
+  if (booleanFlag(args, 'help')) {
+    process.stdout.write(`${experimentUsage()}\n`);
+    return null;
+  }
+  if (booleanFlag(args, 'schema')) {
+    process.stdout.write(`${JSON.stringify(EXPERIMENT_SCHEMA, null, 2)}\n`);
+    return null;
+  }
+  if (args.positionals.length > 1) throw new Error(`experiment: expected at most one experiment file, got ${args.positionals.join(' ')}`);
+  const workers = numberFlag(args, 'workers');
+  if (workers !== undefined && workers < 1) throw new Error(`experiment: --workers = ${workers}: allowed: an integer ≥ 1`);
+  const file = experimentPath(args.positionals[0] ?? 'default');
+  const dryRun = booleanFlag(args, 'dry-run');
+  // A dry run plans checkpoints whose folder is missing from their shape, and says what a real run would refuse.
+  const experiment = resolveExperiment(file, stringFlag(args, 'profile') ?? 'quick', { allowMissingCheckpoints: dryRun });
+  const shardText = stringFlag(args, 'shard');
+  const shard = shardText === undefined ? null : parseShard(shardText);
+  if (shard !== null && booleanFlag(args, 'pretrain-only')) throw new Error(`experiment: --shard ${shardText} and --pretrain-only: allowed: one of them (pretraining covers every preset)`);
+  const trialCacheDir = stringFlag(args, 'trial-cache') ?? DEFAULT_TRIAL_CACHE_DIR;
+  const warn = (message: string): void => void process.stderr.write(`warning: ${message}\n`);
+  const importFrom = stringFlag(args, 'import-trials');
+  if (importFrom !== undefined && dryRun) throw new Error(`experiment: --import-trials ${importFrom} and --dry-run: allowed: one of them (a dry run writes nothing)`);
+  if (importFrom !== undefined) {
+    probeOutputFolder(trialCacheDir, 'trial cache (--trial-cache)');
+    const done = await importTrialRecords(importFrom, trialCacheDir, experiment.trials);
+    process.stderr.write(`imported ${done.imported} trial record(s) from ${done.file} (${done.alreadyCached} already cached, ${done.notPlanned} not of this plan)\n`);
+  }
+  const wholePlan = await planRun(experiment, trialCacheDir, warn);
+  const plan = shard === null ? wholePlan : shardPlan(wholePlan, shard);
+  const json = booleanFlag(args, 'json');
+
+  if (dryRun) {
+    for (const missing of experiment.missingCheckpoints) process.stderr.write(`warning: ${missing}: the real run will refuse to start until it exists\n`);
+    const list = plan.trials.map((trial) => ({ key: trial.key, cached: plan.cached.has(trial.key), sweeps: trial.sweeps, ...trial.config }));
+    if (json) {
+      process.stdout.write(
+        `${JSON.stringify({ experiment: experiment.name, profile: experiment.profile, file: experiment.file, shard, presets: experiment.presets, trials: plan.trials.length, cached: plan.cached.size, toRun: plan.toRun.length, missingCheckpoints: experiment.missingCheckpoints, datasets: experiment.datasets, list }, null, 2)}\n`,
+      );
+    } else {
+      process.stdout.write(`${experiment.name} (${experiment.file}, profile ${experiment.profile})${shard === null ? '' : `, shard ${shard.index}/${shard.count}`}: ${plan.trials.length} trials, ${plan.cached.size} cached, ${plan.toRun.length} to run\n`);
+      for (const trial of plan.trials) {
+        process.stdout.write(`  ${plan.cached.has(trial.key) ? 'cached' : 'to run'}  ${trial.key}  ${describeTrial(trial)}  [${trial.sweeps.join(', ')}] ${trial.config.training.steps} steps ${trial.config.training.optimizer} lr ${trial.config.training.learningRate}\n`);
+      }
+    }
+    return { experiment: experiment.name, trials: plan.trials.length, cached: plan.cached.size, ran: 0, failed: 0, resultsDir: null, summary: [] };
+  }
+
+  if (shard !== null || booleanFlag(args, 'pretrain-only')) {
+    probeOutputFolder(trialCacheDir, 'trial cache (--trial-cache)');
+    probeOutputFolder(stringFlag(args, 'cache') ?? DEFAULT_CACHE_DIR, 'model cache (--cache)');
+    return await runPartial(experiment, plan, shard, json, { workers, backend: stringFlag(args, 'backend'), modelCacheDir: stringFlag(args, 'cache') ?? DEFAULT_CACHE_DIR, trialCacheDir, resultsDir: '' });
+  }
+  const resultsDir = resultsDirFor(stringFlag(args, 'results') ?? DEFAULT_RESULTS_DIR, experiment.name);
+  // Before any work: every output folder takes a file and has room, and the results folder is ours.
+  probeOutputFolder(stringFlag(args, 'results') ?? DEFAULT_RESULTS_DIR, 'results root (--results)');
+  probeOutputFolder(trialCacheDir, 'trial cache (--trial-cache)');
+  probeOutputFolder(stringFlag(args, 'cache') ?? DEFAULT_CACHE_DIR, 'model cache (--cache)');
+  const replaceResults = booleanFlag(args, 'replace');
+  const notOurs = replaceResults ? null : await ownershipProblem(resultsDir, experiment.file);
+  if (notOurs !== null) throw new Error(notOurs);
+  process.stderr.write(
+    `${experiment.name}, profile ${experiment.profile}: ${plan.trials.length} trials on ${experiment.presets.join(', ')}; ${plan.cached.size} cached, ${plan.toRun.length} to run\n`,
+  );
+  const outcome = await runPlannedExperiment(experiment, plan, {
+    workers,
+    backend: stringFlag(args, 'backend'),
+    modelCacheDir: stringFlag(args, 'cache') ?? DEFAULT_CACHE_DIR,
+    trialCacheDir,
+    resultsDir,
+    replaceResults,
+  });
+  const summary = summarize(outcome.records, baselineMethod().name);
+  if (json) process.stdout.write(`${JSON.stringify(summary, (_, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`);
+  else process.stdout.write(`\n${formatSummaryTable(summary)}\n`);
+  // What the run can and cannot show: the frozen models' gates and the trials that kept their init.
+  for (const p of outcome.manifest.pretrained) if (p.gates !== undefined) process.stderr.write(`${formatGates(p.preset, p.gates)}\n`);
+  const counts = summaryCounts(summary);
+  process.stderr.write(`\n${gateVerdict(outcome.manifest, measuredTasks(outcome.records)).text}\n${counts.noGain} of ${counts.trained} trained trials kept their untrained init (no gain over init: best dev at step 0).\n`);
+  process.stderr.write(
+    `\n${outcome.ran} trial(s) run, ${outcome.cached} from the cache, ${outcome.manifest.trials.diverged} diverged, ${outcome.failed.length} failed; ` +
+      `${formatDuration(outcome.wallSeconds)}; backend ${outcome.manifest.environment.backend}\nresults: ${resultsDir}/\n`,
+  );
+  if (!booleanFlag(args, 'no-report')) await writeExperimentReport(stringFlag(args, 'results') ?? DEFAULT_RESULTS_DIR, resultsDir);
+  for (const failure of outcome.failed) process.stderr.write(`FAILED ${failure.description} (${failure.key}): ${failure.message}\n`);
+  if (outcome.failed.length > 0) {
+    process.stderr.write(`${outcome.failed.length} trial(s) failed and are not cached: fix the cause and run the same command again (finished trials are kept).\n`);
+    process.exitCode = 1;
+  }
+  return { experiment: experiment.name, trials: plan.trials.length, cached: outcome.cached, ran: outcome.ran, failed: outcome.failed.length, resultsDir, summary };
+}
+
+/**
+ * Writes the report of a results folder (with <results root>/bench/bench.json when `npm run bench` wrote
+ * one). The results are written by then: a report that fails loses nothing, says how to retry, and sets
+ * the exit code.
+ */
+export async function writeExperimentReport(resultsRoot: string, resultsDir: string): Promise<void> {
+  try {
+    const benchFile = path.join(resultsRoot, BENCH_SUBDIR, RESULT_FILES.bench);
+    const report = await writeReport(resultsDir, existsSync(benchFile) ? { benchFile } : {});
+    const drawn = report.figures.filter((f) => f.drawn).length;
+    process.stderr.write(`report: ${report.htmlPath} (${drawn} of ${report.figures.length} figures drawn)\n`);
+  } catch (error) {
+    process.stderr.write(`report failed: ${(error as Error).message}\nthe results are kept in ${resultsDir}/; retry with: peftscale report ${resultsDir}\n`);
+    process.exitCode = 1;
+  }
+}
+
+/**
+ * A shard (its trials, pretraining only the presets they need, no ensembles: those need every shard's
+ * prompts) or, with no shard, the pretraining alone. Writes no results folder: shards would overwrite one
+ * another's; `peftscale collect` builds it from the shared cache. Exits 1 when a trial or a pretraining failed.
+ */
+async function runPartial(experiment: ResolvedExperiment, plan: RunPlan, shard: Shard | null, json: boolean, options: RunOptions): Promise<ExperimentCommandResult> {
+  const presets = shard === null ? experiment.presets : experiment.presets.filter((preset) => plan.toRun.some((trial) => trial.config.preset === preset));
+  const what = shard === null ? `pretraining only: ${presets.join(', ')}` : `shard ${shard.index}/${shard.count}: ${plan.trials.length} trials; ${plan.cached.size} cached, ${plan.toRun.length} to run`;
+  process.stderr.write(`${experiment.name}, profile ${experiment.profile}, ${what}\n`);
+  if (shard !== null && plan.toRun.length === 0) return { experiment: experiment.name, trials: plan.trials.length, cached: plan.cached.size, ran: 0, failed: 0, resultsDir: null, summary: [] };
+  const outcome = await runPlannedExperiment(
+    { ...experiment, presets, ensemble: false },
+    shard === null ? { ...plan, toRun: [] } : plan,
+    { ...options, writeResults: false, jobs: shard === null ? presets.length : plan.toRun.length },
+  );
+  const ready = new Set(outcome.manifest.pretrained.map((info) => info.preset));
+  const unready = presets.filter((preset) => !ready.has(preset));
+  for (const failure of outcome.failed) process.stderr.write(`FAILED ${failure.description} (${failure.key}): ${failure.message}\n`);
+  if (unready.length > 0) process.stderr.write(`FAILED: pretraining ${unready.join(', ')}\n`);
+  process.stderr.write(`${outcome.ran} trial(s) run, ${outcome.cached} from the cache, ${outcome.failed.length} failed; ${formatDuration(outcome.wallSeconds)}; backend ${outcome.manifest.environment.backend}\n`);
+  if (outcome.failed.length > 0 || unready.length > 0) process.exitCode = 1;
+  const result = { experiment: experiment.name, trials: plan.trials.length, cached: outcome.cached, ran: outcome.ran, failed: outcome.failed.length + unready.length, resultsDir: null, summary: [] };
+  if (json) process.stdout.write(`${JSON.stringify({ ...result, shard, pretrained: outcome.manifest.pretrained, failures: outcome.failed })}\n`);
+  return result;
+}
+
+/** The summary on the console: per preset and method (and options), the task average when there are several tasks. */
+export function formatSummaryTable(rows: readonly SummaryRow[]): string {
+  const hasAverage = rows.some((r) => r.task === AVERAGE_TASK);
+  const shown = rows.filter((r) => (hasAverage ? r.task === AVERAGE_TASK : true));
+  const percent = (x: number): string => (Number.isFinite(x) ? (100 * x).toFixed(1) : '--');
+  const header = ['preset', 'method', 'options', 'task', 'n', 'test acc %', '95% CI', 'gap to full', 'no gain', 'trainable %'];
+  const body = shown.map((r) => [
+    r.preset,
+    r.method,
+    r.optionsLabel,
+    r.task,
+    `${r.n}${r.diverged > 0 ? ` (+${r.diverged} diverged)` : ''}`,
+    percent(r.mean),
+    r.n >= 2 ? accuracyInterval(r).map(percent).join('–') : '--',
+    r.gapToFull === null ? '--' : `${r.gapToFull >= 0 ? '+' : ''}${percent(r.gapToFull)}`,
+    r.noGain === null ? '--' : `${r.noGain}/${r.n}`,
+    r.percent.toPrecision(3),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
+  const line = (cells: string[]): string => cells.map((cell, i) => (i < 4 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ');
+  return [`test accuracy by preset and method${hasAverage ? ' (mean over tasks per seed)' : ''}:`, line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
+}

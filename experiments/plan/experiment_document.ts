@@ -1,0 +1,59 @@
+/**
+ * The experiment document's types (an experiment file after includes and the profile are merged), apart
+ * from spec.ts so that the modules resolving its parts (sources.ts) need not import the resolver.
+ */
+import type { DatasetEntry } from '../../datasets/file_tasks.js';
+import type { TaskSource } from '../../datasets/types.js';
+import type { FigureKind, TrainingConfig } from '../../src/results/results.js';
+import type { CheckpointEntry } from './checkpoints.js';
+
+export type JsonObject = Record<string, unknown>;
+
+export interface MethodEntry {
+  method: string;
+  options?: JsonObject;
+  sweep?: Record<string, unknown[]>;
+  training?: Partial<TrainingConfig>;
+}
+
+export interface SweepSpec {
+  name: string;
+  figure?: FigureKind | null;
+  description?: string;
+  presets?: string[];
+  tasks?: string[];
+  seeds?: number[];
+  methods?: MethodEntry[];
+  training?: Partial<TrainingConfig>;
+  /** Tune the never-trained control of each preset instead of the pretrained model. */
+  control?: boolean;
+}
+
+/** An experiment after includes and the profile are merged (not yet expanded). */
+export interface ExperimentDocument {
+  name?: string;
+  description?: string;
+  presets?: string[];
+  tasks?: string[];
+  seeds?: number[];
+  pretrainSeed?: number;
+  pretrainSteps?: number;
+  ensemble?: boolean;
+  data?: { train?: number; dev?: number; test?: number };
+  training?: Partial<TrainingConfig>;
+  methodTraining?: Record<string, Partial<TrainingConfig>>;
+  sweeps?: SweepSpec[];
+  /** Tasks from files, by name (tasks lists may name them). */
+  datasets?: Record<string, DatasetEntry>;
+  /** Frozen models from checkpoint folders, by name (presets lists may name them). */
+  checkpoints?: Record<string, CheckpointEntry>;
+}
+
+/** A task from files as the run uses it: its files, split derivation and fingerprint. */
+export interface DatasetInfo {
+  name: string;
+  fingerprint: string;
+  source: TaskSource;
+  sizes: { train: number; dev: number; test: number };
+}
+

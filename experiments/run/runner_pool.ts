@@ -1,0 +1,398 @@
+/**
+ * The runner's worker pool: hands jobs (pretrain a preset, run a trial, ensemble a group of prompts) to
+ * worker threads one at a time, hears each job's messages back, and replaces workers that exit.
+ *
+ * Scheduling: pretraining jobs go first, in the queue's order (largest preset first: it takes longest); a
+ * trial goes to an idle worker once its preset's model is ready, smallest presets first; ensembles run
+ * after every trial. A trial that fails (an error in the trial, a worker that dies) is reported and the
+ * sweep goes on; it is not cached, so a rerun retries it. Workers write finished trials to the cache
+ * themselves, so a run killed at any point keeps every finished trial.
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { configureNativeThreads } from '../../src/model/backend.js';
+import { getMethod } from '../../src/adapt/peft.js';
+import type { EnsembleRecord, PretrainedInfo, TrialRecord } from '../../src/results/results.js';
+import { optionsLabel } from '../../src/results/results.js';
+import { formatDuration, Progress } from '../../src/util/progress.js';
+import { frequentTokensForTrials } from '../pretrain/pretrain_profiles.js';
+import type { PlannedTrial, ResolvedExperiment } from '../plan/spec.js';
+import { canonicalJson } from '../plan/spec.js';
+import type { EnsembleGroup, MainMessage, WorkerMessage, WorkerSetup } from './worker_protocol.js';
+
+/** What the pool needs of the run's options. */
+export interface PoolOptions {
+  /** Worker threads (default: one per core). */
+  workers?: number;
+  /** Jobs the run expects, which bounds the worker count (default: the trials to run). */
+  jobs?: number;
+  modelCacheDir: string;
+  trialCacheDir: string;
+  log: (message: string) => void;
+  progressStream?: { write(text: string): unknown; isTTY?: boolean };
+}
+
+/** A preset's pretrained model and its never-trained control. */
+export interface PretrainedModels {
+  info: PretrainedInfo;
+  dir: string;
+  controlDir: string;
+}
+
+/** What the pool's jobs produced. */
+export interface PoolResult {
+  /** Cached and newly finished records by key. */
+  records: Map<string, TrialRecord>;
+  failed: { key: string; description: string; message: string }[];
+  pretrained: Map<string, PretrainedModels>;
+  ensembles: EnsembleRecord[];
+  /** As the first worker to start reported them ('unknown' and {} if none started). */
+  backend: string;
+  versions: Record<string, string>;
+}
+
+type Job = { kind: 'trial'; trial: PlannedTrial } | { kind: 'pretrain'; preset: string } | { kind: 'ensemble'; id: string };
+
+interface WorkerSlot {
+  worker: Worker;
+  id: number;
+  ready: boolean;
+  busy: Job | null;
+  exiting: boolean;
+}
+
+/** Runs a plan's uncached trials (and pretraining, ensembles) on worker threads; {@link WorkerPool.run} once. */
+export class WorkerPool {
+  private readonly result: PoolResult;
+  private readonly progress: Progress;
+  /** What each worker is doing, for the progress display. */
+  private readonly activity = new Map<number, string>();
+  private readonly pretrainFailed = new Map<string, string>();
+  /** Checkpoint folders are ready as they are; only ps-* presets are pretrained. */
+  private readonly checkpointDirs: Map<string, string>;
+  private readonly pretrainQueue: string[];
+  private readonly pending: PlannedTrial[];
+  /** Per trial to run, the corpus's frequent tokens (sampled-vocab init): computed once here, not per worker. */
+  private readonly frequentTokens: Map<string, readonly number[]>;
+  private readonly ensembleQueue: EnsembleGroup[] = [];
+  /** Ensembles run after every trial: 'pending' until then, 'running' while their jobs are out. */
+  private ensemblePhase: 'pending' | 'running' | 'done';
+  private readonly workerCount: number;
+  private readonly slots: WorkerSlot[] = [];
+  private nextId = 1;
+  private restarts = 0;
+  private done = 0;
+  private settled = false;
+  private resolve: (result: PoolResult) => void = () => undefined;
+  private reject: (error: Error) => void = () => undefined;
+
+  constructor(
+    private readonly experiment: ResolvedExperiment,
+    private readonly plan: { trials: PlannedTrial[]; cached: Map<string, TrialRecord>; toRun: PlannedTrial[] },
+    private readonly setup: WorkerSetup,
+    private readonly options: PoolOptions,
+  ) {
+    this.result = { records: new Map(plan.cached), failed: [], pretrained: new Map(), ensembles: [], backend: 'unknown', versions: {} };
+    this.checkpointDirs = new Map(experiment.checkpoints.map((c) => [c.name, c.dir]));
+    this.pretrainQueue = [...experiment.presets].filter((preset) => !this.checkpointDirs.has(preset)).reverse();
+    this.pending = [...plan.toRun].sort((a, b) => experiment.presets.indexOf(a.config.preset) - experiment.presets.indexOf(b.config.preset));
+    this.frequentTokens = frequentTokensForTrials(plan.toRun);
+    this.progress = new Progress({ label: experiment.name, total: plan.toRun.length, unit: 'trial', stream: options.progressStream ?? process.stderr, intervalSeconds: 30 });
+    this.ensemblePhase = experiment.ensemble ? 'pending' : 'done';
+    this.workerCount = Math.max(1, Math.min(options.workers ?? availableParallelism(), Math.max(1, options.jobs ?? plan.toRun.length)));
+  }
+
+  /** Starts the workers and settles when every job has finished (or a worker failed to start). */
+  run(): Promise<PoolResult> {
+    configureNativeThreads(Math.max(1, Math.floor(availableParallelism() / this.workerCount))); // workers × threads ≤ cores, before any worker loads TensorFlow
+    return new Promise<PoolResult>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+      // With every trial cached, one worker still runs: it reads the pretrained models' table for run.json.
+      for (let i = 0; i < this.workerCount; i++) this.spawn();
+      this.redraw();
+    });
+  }
+
+  // ---- workers ----
+
+  private spawn(): void {
+    const slot: WorkerSlot = { worker: new Worker(new URL('./worker.js', import.meta.url), { workerData: this.setup }), id: this.nextId++, ready: false, busy: null, exiting: false };
+    this.slots.push(slot);
+    slot.worker.on('message', (message: WorkerMessage) => this.onMessage(slot, message));
+    slot.worker.on('error', (error) => this.options.log(`worker ${slot.id}: ${error.stack ?? error.message}`));
+    slot.worker.on('exit', (code) => this.onExit(slot, code));
+  }
+
+  private onExit(slot: WorkerSlot, code: number): void {
+    this.slots.splice(this.slots.indexOf(slot), 1);
+    this.activity.delete(slot.id);
+    if (slot.exiting || this.settled) return;
+    const lost = slot.busy;
+    const doing = lost === null ? '' : lost.kind === 'trial' ? ` while running ${describeTrial(lost.trial)}` : lost.kind === 'pretrain' ? ` while pretraining ${lost.preset}` : ' while ensembling';
+    this.options.log(`worker ${slot.id} exited (code ${code})${doing}`);
+    if (lost?.kind === 'ensemble') {
+      this.progress.line(`! ensemble ${lost.id} skipped: the worker exited`);
+    } else if (lost?.kind === 'trial') {
+      this.result.failed.push({ key: lost.trial.key, description: describeTrial(lost.trial), message: `worker exited with code ${code}` });
+      this.done += 1;
+    } else if (lost?.kind === 'pretrain') {
+      this.pretrainFailed.set(lost.preset, `worker exited with code ${code}`);
+    }
+    if (this.restarts < 2 * this.workerCount && this.jobsQueued()) {
+      this.restarts += 1;
+      this.spawn();
+    }
+    if (this.slots.length === 0 && !this.settled && this.jobsQueued()) {
+      for (const trial of this.pending.splice(0)) this.result.failed.push({ key: trial.key, description: describeTrial(trial), message: 'no worker left to run it' });
+      this.pretrainQueue.splice(0);
+      this.ensembleQueue.splice(0);
+    }
+    // Idle workers must see what the exit changed (a preset whose pretraining died fails its trials).
+    this.dispatchAll();
+  }
+
+  // ---- dispatch: the next job for an idle worker ----
+
+  private dispatchAll(): void {
+    for (const slot of this.slots) this.dispatch(slot);
+    this.finish();
+  }
+
+  private dispatch(slot: WorkerSlot): void {
+    if (!slot.ready || slot.busy !== null || slot.exiting || this.settled) return;
+    const preset = this.pretrainQueue.shift();
+    if (preset !== undefined) {
+      this.startPretrain(slot, preset);
+      return;
+    }
+    this.failTrialsOfFailedPresets();
+    const index = this.pending.findIndex((t) => this.ready(t.config.preset));
+    const group = index < 0 && this.ensemblePhase === 'running' ? this.ensembleQueue.shift() : undefined;
+    if (group !== undefined) {
+      this.startEnsemble(slot, group);
+      return;
+    }
+    if (index < 0) {
+      this.activity.delete(slot.id);
+      this.finish();
+      return;
+    }
+    const [trial] = this.pending.splice(index, 1);
+    this.startTrial(slot, trial);
+  }
+
+  private startPretrain(slot: WorkerSlot, preset: string): void {
+    const { profile, pretrainSeed: seed, pretrainSteps: steps } = this.experiment;
+    slot.busy = { kind: 'pretrain', preset };
+    this.activity.set(slot.id, `pretraining ${preset}`);
+    this.post(slot, { type: 'pretrain', preset, profile, seed, steps, cacheDir: this.options.modelCacheDir });
+  }
+
+  private startEnsemble(slot: WorkerSlot, group: EnsembleGroup): void {
+    slot.busy = { kind: 'ensemble', id: group.id };
+    this.activity.set(slot.id, `ensemble ${group.trials[0].config.preset} ${group.trials.length} prompts`);
+    this.post(slot, { type: 'ensemble', group, modelDir: this.modelDirOf(group.trials[0].config.preset), trialCacheDir: this.options.trialCacheDir });
+  }
+
+  private startTrial(slot: WorkerSlot, trial: PlannedTrial): void {
+    const { preset, method, task, seed, control } = trial.config;
+    slot.busy = { kind: 'trial', trial };
+    this.activity.set(slot.id, `${preset} ${method} ${task} s${seed}`);
+    // Control sweeps tune the never-trained model of the same preset (pretraining-dependence control).
+    const modelDir = control === true ? (this.result.pretrained.get(preset)?.controlDir as string) : this.modelDirOf(preset);
+    this.post(slot, trialMessage(trial, modelDir, this.options.trialCacheDir, this.frequentTokens));
+  }
+
+  private post(slot: WorkerSlot, message: MainMessage): void {
+    slot.worker.postMessage(message);
+    this.redraw();
+  }
+
+  /** Trials of a preset whose pretraining failed can never run. */
+  private failTrialsOfFailedPresets(): void {
+    for (let i = this.pending.length - 1; i >= 0; i--) {
+      const reason = this.pretrainFailed.get(this.pending[i].config.preset);
+      if (reason !== undefined) {
+        const [trial] = this.pending.splice(i, 1);
+        this.result.failed.push({ key: trial.key, description: describeTrial(trial), message: `pretraining ${trial.config.preset} failed: ${reason.split('\n')[0]}` });
+        this.done += 1;
+      }
+    }
+  }
+
+  private ready(preset: string): boolean {
+    return this.checkpointDirs.has(preset) || this.result.pretrained.has(preset);
+  }
+
+  private modelDirOf(preset: string): string {
+    return this.checkpointDirs.get(preset) ?? (this.result.pretrained.get(preset)?.dir as string);
+  }
+
+  private jobsQueued(): boolean {
+    return this.pending.length > 0 || this.pretrainQueue.length > 0 || this.ensembleQueue.length > 0;
+  }
+
+  // ---- messages from workers: one handler per kind ----
+
+  private onMessage(slot: WorkerSlot, message: WorkerMessage): void {
+    switch (message.type) {
+      case 'ready':
+        return this.onReady(slot, message);
+      case 'log':
+        return this.progress.line(message.text);
+      case 'pretrain-progress':
+        this.activity.set(slot.id, `pretraining ${message.preset} ${message.step}/${message.steps}`);
+        return this.redraw();
+      case 'pretrained':
+        return this.onPretrained(slot, message);
+      case 'trial-progress':
+        this.activity.set(slot.id, `${slot.busy?.kind === 'trial' ? `${slot.busy.trial.config.preset} ${slot.busy.trial.config.method} ` : ''}${message.step}/${message.steps} loss ${message.loss.toFixed(3)}`);
+        return this.redraw();
+      case 'trial-done':
+        return this.onTrialDone(slot, message.record);
+      case 'ensemble-done':
+        return this.onEnsembleDone(slot, message.record);
+      case 'error':
+        return this.onError(slot, message);
+    }
+  }
+
+  private onReady(slot: WorkerSlot, message: Extract<WorkerMessage, { type: 'ready' }>): void {
+    slot.ready = true;
+    if (this.result.backend === 'unknown') {
+      this.result.backend = message.backend;
+      // Stamped on run.json, also when every trial comes from the cache.
+      this.result.versions = message.versions;
+      this.options.log(`worker ${slot.id} ready on backend ${message.backend}`);
+    }
+    this.dispatch(slot);
+  }
+
+  private onPretrained(slot: WorkerSlot, message: Extract<WorkerMessage, { type: 'pretrained' }>): void {
+    const { preset, info, dir, controlDir } = message;
+    this.result.pretrained.set(preset, { info, dir, controlDir });
+    slot.busy = null;
+    this.progress.line(
+      `${preset}: frozen model ready (${info.parameters.toLocaleString('en-US')} parameters, held-out loss ${info.heldOutLoss.toFixed(4)}, never-trained control ${info.controlHeldOutLoss.toFixed(4)})`,
+    );
+    this.dispatchAll();
+  }
+
+  private onTrialDone(slot: WorkerSlot, record: TrialRecord): void {
+    this.result.records.set(record.key, record);
+    const trial = slot.busy?.kind === 'trial' ? slot.busy.trial : null;
+    slot.busy = null;
+    this.done += 1;
+    this.progress.line(`${record.status === 'diverged' ? '✗' : '✓'} [${this.done}/${this.plan.toRun.length}] ${trial === null ? record.key : describeTrial(trial)}: ${formatTrialResult(record)}`);
+    this.redraw();
+    this.dispatchAll();
+  }
+
+  private onEnsembleDone(slot: WorkerSlot, record: EnsembleRecord): void {
+    this.result.ensembles.push(record);
+    slot.busy = null;
+    this.progress.line(
+      `ensemble ${record.preset} ${record.method} ${record.optionsLabel} ${record.task}, ${record.perPrompt.length} prompts: ` +
+        `vote ${record.ensemble.toFixed(3)}, average ${record.average.toFixed(3)}, best ${record.best.toFixed(3)}`,
+    );
+    this.dispatchAll();
+  }
+
+  /** A failed job: an ensemble is skipped, a trial or a pretraining fails; a failed start stops the run. */
+  private onError(slot: WorkerSlot, message: Extract<WorkerMessage, { type: 'error' }>): void {
+    if (process.env.PEFTSCALE_DEBUG === '1') this.progress.line(message.stack);
+    const job = slot.busy;
+    if (job === null) {
+      this.settled = true;
+      for (const s of this.slots) void s.worker.terminate();
+      this.reject(new Error(`worker ${slot.id} failed to start: ${message.message}`));
+      return;
+    }
+    if (job.kind === 'ensemble') {
+      this.progress.line(`! ensemble ${job.id} skipped: ${message.message}`);
+    } else if (job.kind === 'trial') {
+      this.result.failed.push({ key: job.trial.key, description: describeTrial(job.trial), message: message.message });
+      this.done += 1;
+      this.progress.line(`! [${this.done}/${this.plan.toRun.length}] ${describeTrial(job.trial)}: FAILED: ${message.message}`);
+    } else {
+      this.pretrainFailed.set(job.preset, message.message);
+      this.progress.line(`! pretraining ${job.preset} FAILED: ${message.message}`);
+    }
+    slot.busy = null;
+    this.dispatchAll();
+  }
+
+  // ---- the end: ensembles once every trial is done, then the workers exit ----
+
+  private finish(): void {
+    if (this.settled) return;
+    if (this.slots.some((s) => s.busy !== null) || this.jobsQueued()) return;
+    if (this.startEnsembles()) return;
+    this.settled = true;
+    for (const slot of this.slots) {
+      slot.exiting = true;
+      slot.worker.postMessage({ type: 'exit' } satisfies MainMessage);
+    }
+    this.progress.done();
+    this.resolve(this.result);
+  }
+
+  /** Queues the ensembles (once, after every trial) and dispatches them; false if there are none. */
+  private startEnsembles(): boolean {
+    if (this.ensemblePhase !== 'pending') return false;
+    this.ensemblePhase = 'running';
+    this.ensembleQueue.push(...ensembleGroups(this.plan.trials, this.result.records).filter((group) => this.ready(group.trials[0].config.preset)));
+    if (this.ensembleQueue.length === 0) return false;
+    this.progress.line(`ensembling the prompts of each configuration across seeds: ${this.ensembleQueue.length} configuration(s)`);
+    this.dispatchAll();
+    return true;
+  }
+
+  private redraw(): void {
+    this.progress.update(this.done, Object.fromEntries([...this.activity].map(([id, text]) => [`w${id}`, text])));
+  }
+}
+
+/** The job message of a trial: what the worker needs, the corpus's frequent tokens included. */
+export function trialMessage(trial: PlannedTrial, modelDir: string, trialCacheDir: string, frequentTokens: ReadonlyMap<string, readonly number[]>): MainMessage {
+  const tokens = frequentTokens.get(trial.key);
+  if (tokens === undefined) throw new Error(`runner: no token frequencies for trial ${trial.key} (computed for the trials to run only)`);
+  return { type: 'trial', planned: trial, modelDir, trialCacheDir, frequentTokens: tokens };
+}
+
+/** A trial in a line: "ps-mini prompt-tuning init=class-label length=20 verify seed 0". */
+export function describeTrial(trial: PlannedTrial): string {
+  const { preset, method, options, task, seed } = trial.config;
+  const label = optionsLabel(options);
+  return `${preset} ${method}${label === '' ? '' : ` ${label}`} ${task} seed ${seed}`;
+}
+
+/**
+ * Trials of a method with a learned prompt (its descriptor's learnedPrompt: prompt tuning) that differ
+ * only in their seed and all finished (not diverged), two or more per configuration: the ensembles of
+ * Lester et al. Table 3.
+ */
+export function ensembleGroups(trials: readonly PlannedTrial[], records: ReadonlyMap<string, TrialRecord>): EnsembleGroup[] {
+  const groups = new Map<string, PlannedTrial[]>();
+  for (const trial of trials) {
+    if (getMethod(trial.config.method).learnedPrompt === undefined || records.get(trial.key)?.status !== 'finished') continue;
+    const id = canonicalJson({ ...trial.config, seed: null });
+    groups.set(id, [...(groups.get(id) ?? []), trial]);
+  }
+  return [...groups]
+    .filter(([, members]) => members.length >= 2)
+    .map(([id, members]) => ({ id, trials: [...members].sort((a, b) => a.config.seed - b.config.seed) }));
+}
+
+/** "test 0.733 (dev 0.750 at step 150; majority 0.500), 41s, 1.2k tok/s". */
+export function formatTrialResult(record: TrialRecord): string {
+  const diverged = record.divergedAt === null ? '' : `DIVERGED at step ${record.divergedAt.step} (loss ${record.divergedAt.loss}); best checkpoint before it: `;
+  return (
+    `${diverged}test ${record.test.accuracy.toFixed(3)} (dev ${record.dev.accuracy.toFixed(3)} at step ${record.dev.bestStep}; majority ${record.test.majority.toFixed(3)}), ` +
+    `${formatDuration(record.timing.trainSeconds + record.timing.evalSeconds)}` +
+    (record.timing.tokensPerSecond > 0 ? `, ${Math.round(record.timing.tokensPerSecond).toLocaleString('en-US')} tok/s` : '') +
+    // Inputs cut to fit the context change what the model saw: said on the line, counted in the record.
+    (record.inputs !== undefined && record.inputs.truncated.test > 0 ? `; ${record.inputs.truncated.test}/${record.test.examples} test inputs truncated to ${record.inputs.maxInputTokens} tokens` : '')
+  );
+}

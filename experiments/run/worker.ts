@@ -1,0 +1,228 @@
+/**
+ * A worker thread of the experiment runner: it initialises its own backend, then takes jobs from the
+ * main thread one at a time: pretrain a preset (with its never-trained control) or run a trial. A
+ * finished trial's record is written to the trial cache by the worker itself (atomically) before the
+ * main thread hears of it, so a run killed at any moment loses only the trials in flight.
+ *
+ * Frozen models and task suites are loaded once per worker and reused across trials; the corpus's token
+ * frequencies come with each trial (the main thread computed them once).
+ */
+import { mkdir } from 'node:fs/promises';
+import { parentPort, workerData } from 'node:worker_threads';
+import { initBackend } from '../../src/model/backend.js';
+import type { GPT2 } from '../../src/model/model.js';
+import type { TrialEnvironment } from '../../src/results/results.js';
+import '../../methods/index.js';
+import { buildTaskSuite, findTask, type Task } from '../../datasets/tasks.js';
+import * as tf from '@tensorflow/tfjs-core';
+import { loadWeights, saveTensors } from '../../src/io/checkpoint.js';
+import { evaluateEnsemble } from '../../src/inference/ensemble.js';
+import { countParameters, modelParameterSpecs } from '../../src/model/params.js';
+import { getMethod, registeredMethods } from '../../src/adapt/peft.js';
+import { optionsLabel, type EnsembleRecord } from '../../src/results/results.js';
+import type { Tokenizer } from '../../src/io/tokenizer.js';
+import { datasetFingerprint, loadFileTask } from '../../datasets/file_tasks.js';
+import { loadFrozenModel } from '../pretrain/frozen_model.js';
+import { trialPromptPath, writeTrialRecord } from './trial_cache.js';
+import { nonFiniteTensors } from '../../src/io/finite.js';
+import { ensurePretrained, gatesOf } from '../pretrain/pretrain_family.js';
+import { resolveProfile } from '../pretrain/pretrain_profiles.js';
+import { encodedSplit, inputBudget, runTrial } from './trial.js';
+import type { EnsembleGroup, MainMessage, WorkerMessage, WorkerSetup } from './worker_protocol.js';
+import type { PlannedTrial } from '../plan/spec.js';
+
+const port = parentPort;
+if (port === null) throw new Error('experiments/run/worker.js must run as a worker thread');
+const setup = workerData as WorkerSetup;
+const send = (message: WorkerMessage): void => port.postMessage(message);
+
+const models = new Map<string, { model: GPT2; tokenizer: Tokenizer }>();
+const suites = new Map<string, Task[]>();
+let environment: TrialEnvironment | null = null;
+
+async function start(): Promise<void> {
+  const backend = await initBackend(setup.backend);
+  environment = { ...setup.environment, backend: backend.name, versions: backend.versions };
+  // One small op before anything else: a worker that loaded tfjs-node and exited without ever running an
+  // op (a fully cached run) crashed the whole process with SIGSEGV at exit on the tensorflow backend.
+  tf.tidy(() => tf.add(tf.scalar(1), tf.scalar(1)).dataSync());
+  send({ type: 'ready', backend: backend.name, versions: backend.versions });
+}
+
+async function handle(message: MainMessage): Promise<void> {
+  if (message.type === 'exit') {
+    for (const { model } of models.values()) model.dispose();
+    process.exit(0);
+  }
+  if (message.type === 'pretrain') {
+    const { preset, seed, steps, cacheDir } = message;
+    const profile = resolveProfile(message.profile); // by name: a profile object cannot cross threads
+    const log = (text: string): void => send({ type: 'log', text });
+    const control = await ensurePretrained({ preset, profile, seed, steps, cacheDir, control: true, progress: false, log });
+    let lastReport = 0;
+    const trained = await ensurePretrained({
+      preset,
+      profile,
+      seed,
+      steps,
+      cacheDir,
+      progress: false,
+      log,
+      onStep: (step, steps) => {
+        const now = Date.now();
+        if (now - lastReport > 1000 || step === steps) {
+          lastReport = now;
+          send({ type: 'pretrain-progress', preset, step, steps });
+        }
+      },
+    });
+    const gates = await gatesOf(trained, control, profile, log);
+    send({
+      type: 'pretrained',
+      preset,
+      info: { preset, parameters: trained.parameters, steps: trained.steps, heldOutLoss: trained.heldOutLoss, controlHeldOutLoss: control.heldOutLoss, trainingSeconds: trained.trainingSeconds, gates },
+      dir: trained.dir,
+      controlDir: control.dir,
+    });
+    return;
+  }
+  if (message.type === 'ensemble') {
+    send({ type: 'ensemble-done', id: message.group.id, record: await ensemble(message.group, message.modelDir, message.trialCacheDir) });
+    return;
+  }
+  const { planned, modelDir, trialCacheDir, frequentTokens } = message;
+  const config = planned.config;
+  const { model: base, tokenizer } = await baseModel(modelDir);
+  const task = taskOf(planned);
+  if (environment === null) throw new Error('worker: a trial arrived before the backend was ready');
+  let lastReport = 0;
+  // A learned prompt (the method declares learnedPrompt) is kept beside the record, for ensembles across seeds.
+  let prompt: Map<string, tf.Tensor> | null = null;
+  const record = runTrial(config, planned.key, planned.sweeps, { base, task, tokenizer, frequentTokens, environment }, {
+    onStep: ({ step, steps, loss }) => {
+      // Fault injection for the crash-safety test (experiments/commands/faults.test.ts): this worker thread dies
+      // mid-trial, as a crashed or OOM-killed worker would. Unset in every real run.
+      if (process.env.PEFTSCALE_FAULT_WORKER_EXIT_AT_STEP !== undefined && step === Number(process.env.PEFTSCALE_FAULT_WORKER_EXIT_AT_STEP)) process.exit(70);
+      const now = Date.now();
+      if (now - lastReport > 1000 || step === steps) {
+        lastReport = now;
+        send({ type: 'trial-progress', key: planned.key, step, steps, loss });
+      }
+    },
+    onAdapter: (tensors) => {
+      if (getMethod(config.method).learnedPrompt !== undefined) prompt = new Map([...tensors].map(([name, tensor]) => [name, tensor.clone()]));
+    },
+  });
+  // A cache that refuses a write (read-only, full) costs the cache entry, not the result: the run
+  // still reports the trial, and a later run computes it again.
+  const notCached = (error: unknown): void => send({ type: 'log', text: `warning: ${(error as Error).message}; trial ${planned.key} is in this run's results but not cached` });
+  const kept = prompt as Map<string, tf.Tensor> | null;
+  let promptSaved = true;
+  if (kept !== null) {
+    const promptPath = trialPromptPath(trialCacheDir, planned.key);
+    try {
+      await mkdir(trialCacheDir, { recursive: true });
+      await saveTensors(promptPath, kept, { key: planned.key });
+    } catch (error) {
+      promptSaved = false;
+      notCached(new Error(`cannot write ${promptPath}: ${(error as Error).message}`));
+    } finally {
+      for (const tensor of kept.values()) tensor.dispose();
+    }
+  }
+  // The record is written last: its presence means the trial (and its prompt) is finished.
+  if (promptSaved) await writeTrialRecord(trialCacheDir, record).catch(notCached);
+  send({ type: 'trial-done', record });
+}
+
+async function baseModel(modelDir: string): Promise<{ model: GPT2; tokenizer: Tokenizer }> {
+  let base = models.get(modelDir);
+  if (base === undefined) {
+    base = await loadFrozenModel(modelDir);
+    const broken = nonFiniteTensors(base.model.parameters());
+    if (broken.length > 0) {
+      base.model.dispose();
+      throw new Error(`${modelDir}: ${broken.length} weight tensor(s) hold NaN or infinite values: ${broken.slice(0, 3).join('; ')}${broken.length > 3 ? '; …' : ''}`);
+    }
+    models.set(modelDir, base);
+  }
+  return base;
+}
+
+function taskOf(planned: PlannedTrial): Task {
+  const config = planned.config;
+  if (planned.dataset !== undefined) {
+    // Loaded again here from the paths; the fingerprint proves the files are those that were planned.
+    const cacheKey = JSON.stringify(['files', config.task, config.dataset?.fingerprint]);
+    const cached = suites.get(cacheKey);
+    if (cached !== undefined) return cached[0];
+    const task = loadFileTask(planned.dataset);
+    const fingerprint = datasetFingerprint(planned.dataset, task.source as NonNullable<Task['source']>);
+    if (fingerprint !== config.dataset?.fingerprint) {
+      throw new Error(`dataset "${config.task}": its files changed after the experiment was planned (fingerprint ${fingerprint}, planned ${config.dataset?.fingerprint}); run the command again`);
+    }
+    suites.set(cacheKey, [task]);
+    return task;
+  }
+  // One task at a time: split sizes that fit one task may not fit another of the same world.
+  const suiteKey = JSON.stringify([config.pretrainSeed, config.data, config.task]);
+  let suite = suites.get(suiteKey);
+  if (suite === undefined) {
+    const { worldSize, townCount, train, dev, test } = config.data;
+    suite = buildTaskSuite({ seed: config.pretrainSeed, worldSize, townCount, sizes: { train, dev, test }, tasks: [config.task] });
+    suites.set(suiteKey, suite);
+  }
+  return findTask(suite, config.task);
+}
+
+/** Scores a group's prompts together on test and votes (src/inference/ensemble.ts). */
+async function ensemble(group: EnsembleGroup, modelDir: string, trialCacheDir: string): Promise<EnsembleRecord> {
+  const { model: base, tokenizer } = await baseModel(modelDir);
+  const first = group.trials[0].config;
+  const task = taskOf(group.trials[0]);
+  const promptTensor = getMethod(first.method).learnedPrompt?.tensor;
+  if (promptTensor === undefined) throw new Error(`ensemble: method "${first.method}" declares no learnedPrompt; allowed: ${registeredMethods().filter((m) => m.learnedPrompt !== undefined).map((m) => m.name).join(', ')}`);
+  const prompts: tf.Tensor[] = [];
+  try {
+    for (const trial of group.trials) {
+      const { tensors } = await loadWeights(trialPromptPath(trialCacheDir, trial.key));
+      const prompt = tensors.get(promptTensor);
+      if (prompt === undefined) throw new Error(`${trialPromptPath(trialCacheDir, trial.key)} holds no "${promptTensor}" tensor`);
+      for (const [name, tensor] of tensors) if (name !== promptTensor) tensor.dispose();
+      prompts.push(prompt);
+    }
+    const labels = task.labels.map((label) => tokenizer.encode(label));
+    const budget = inputBudget(task, tokenizer, base.config.contextLength, prompts[0].shape[0]);
+    const examples = encodedSplit(task, 'test', tokenizer, budget).map((e) => ({ context: e.context, labels, answer: e.answer }));
+    const result = evaluateEnsemble(base, prompts, examples, { batchSize: 64, startId: tokenizer.endOfTextId, padId: tokenizer.padId });
+    return {
+      preset: first.preset,
+      baseParameters: countParameters(modelParameterSpecs(base.config)),
+      method: first.method,
+      optionsLabel: optionsLabel(first.options),
+      task: first.task,
+      keys: group.trials.map((t) => t.key),
+      seeds: group.trials.map((t) => t.config.seed),
+      perPrompt: result.perPrompt,
+      average: result.average,
+      best: result.best,
+      ensemble: result.ensemble,
+      examples: result.examples,
+      tiedVotes: result.tiedVotes,
+    };
+  } finally {
+    for (const prompt of prompts) prompt.dispose();
+  }
+}
+
+// Jobs run one at a time, in arrival order.
+let queue: Promise<void> = start().catch((error: unknown) => send({ type: 'error', job: null, ...errorText(error) }));
+port.on('message', (message: MainMessage) => {
+  queue = queue.then(() =>
+    handle(message).catch((error: unknown) => send({ type: 'error', job: message.type === 'trial' ? message.planned.key : message.type === 'pretrain' ? `pretrain:${message.preset}` : message.type === 'ensemble' ? `ensemble:${message.group.id}` : null, ...errorText(error) })),
+  );
+});
+
+function errorText(error: unknown): { message: string; stack: string } {
+  return error instanceof Error ? { message: error.message, stack: error.stack ?? '' } : { message: String(error), stack: '' };
+}
