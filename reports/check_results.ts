@@ -4,6 +4,7 @@
  * line, field, value and what is allowed; JSON null in a numeric field (how JSON.stringify writes NaN)
  * reads back as NaN.
  */
+import { HYPOTHESIS_KINDS, HYPOTHESIS_STATISTICS, hypothesesHash, type HypothesesRecord, type Hypothesis } from '../src/results/hypotheses.js';
 import { FIGURE_KINDS, READABLE_RESULTS_FORMATS, type CapabilityGates, type GateScore, type RunManifest, type SummaryRow, type TrialRecord } from '../src/results/results.js';
 import { Checker } from './check.js';
 
@@ -244,7 +245,26 @@ export function checkManifest(value: unknown, where: string): RunManifest {
     pretrained,
     ...(c.get('checkpoints') === undefined ? {} : { checkpoints: c.array('checkpoints') as NonNullable<RunManifest['checkpoints']> }),
     ...(c.get('datasets') === undefined ? {} : { datasets: c.array('datasets') as NonNullable<RunManifest['datasets']> }),
+    ...(c.get('hypotheses') === undefined ? {} : { hypotheses: checkHypotheses(c) }),
   };
   c.throwIfProblems();
   return manifest;
+}
+
+/** run.json's hypotheses record: its fields, each hypothesis's kind and statistic, and a list that still matches its hash. */
+function checkHypotheses(c: Checker): HypothesesRecord {
+  const list = c.array('hypotheses.list').map((item, i) => {
+    const h = new Checker(`${c.where}: hypotheses.list[${i}]`, item);
+    h.string('id');
+    h.string('statement');
+    h.oneOf('kind', HYPOTHESIS_KINDS);
+    h.oneOf('statistic', HYPOTHESIS_STATISTICS);
+    h.string('method.method');
+    c.problems.push(...h.problems);
+    return item as Hypothesis;
+  });
+  const hash = c.string('hypotheses.hash');
+  if (c.problems.length === 0 && hypothesesHash(list) !== hash) c.problem('hypotheses.hash', hash, 'the sha256 of the recorded list (the list was edited after it was recorded)');
+  const git = c.get('hypotheses.git') as HypothesesRecord['git'] | undefined;
+  return { hash, statedAt: c.string('hypotheses.statedAt'), git: git ?? { commit: null, fileClean: null }, list };
 }

@@ -6,7 +6,8 @@
  * A scaling claim is stated only when the largest model's gates pass; otherwise the report says in plain
  * words that the frozen models had nothing to unlock. Runs made before gates existed say "not measured".
  */
-import type { PretrainedInfo, RunManifest, TrialRecord } from '../src/results/results.js';
+import type { GateScore, PretrainedInfo, RunManifest, TrialRecord } from '../src/results/results.js';
+import { judge } from '../src/results/gate_rule.js';
 import { escapeHtml, formatCount, listText } from './format.js';
 import { htmlTable } from './html.js';
 import { runLine } from './tables.js';
@@ -72,6 +73,42 @@ export function gatesHtml(manifest: RunManifest, tasks: readonly string[] = []):
   const measured = manifest.pretrained.filter((p) => p.gates !== undefined).sort((a, b) => a.parameters - b.parameters);
   const missing = manifest.pretrained.filter((p) => p.gates === undefined).map((p) => p.preset);
   if (measured.length === 0) return paragraph;
+  const rule = [...new Set(measured.map((p) => p.gates?.rule ?? ''))].filter((r) => r !== '');
+  const note = missing.length === 0 ? '' : `<p>Not measured for ${escapeHtml(listText(missing))}.</p>`;
+  const detail = gateDetailRows(measured);
+  return `${paragraph}${gateMatrix(measured, tasks)}${note}<p class="caption">${escapeHtml(
+    `From run.json (measured when each model was pretrained). One column per frozen model, smallest first; each cell: pass or fail by the rule, the pretrained model's score and, in brackets, its margin in points over the higher of chance and the never-trained control. Probes: the skill each task needs, in the pretraining wording; a task's gate is the probe of its skill (or its own zero-shot score for world-fact tasks). Rule: ${rule.join('; ') || 'none recorded'}. ${runLine(manifest)}`,
+  )}</p><details><summary>Every gate measurement (${detail.length} rows: zero-shot accuracy per task, label-word loss, probes, per-task reasons)</summary>${htmlTable(['frozen model', 'gate', 'pretrained', 'never-trained control', 'chance', 'examples / why'], detail, [2, 3, 4])}</details>`;
+}
+
+/** The compact matrix: a row per gate (each probe, each measured task, all gates), a column per frozen model. */
+function gateMatrix(measured: readonly PretrainedInfo[], tasks: readonly string[]): string {
+  const probes = [...new Set(measured.flatMap((p) => Object.keys(p.gates?.probes ?? {})))];
+  const cell = (pass: boolean, text: string): string => `<span class="${pass ? 'verdict-holds' : 'verdict-does-not-hold'}">${pass ? 'pass' : 'fail'}</span>${text === '' ? '' : ` ${text}`}`;
+  const scoreText = (s: GateScore): string => `${pct(s.model)}% (${signed(s.model - Math.max(s.chance, s.control))})`;
+  const rows: string[][] = probes.map((probe) => [
+    escapeHtml(`probe: ${probe}`),
+    ...measured.map((p) => {
+      const s = p.gates?.probes[probe];
+      return s === undefined ? '--' : cell(judge(probe, s).pass, scoreText(s));
+    }),
+  ]);
+  for (const task of tasks) {
+    rows.push([
+      escapeHtml(`task ${task}`),
+      ...measured.map((p) => {
+        const t = p.gates?.tasks?.[task];
+        const s = p.gates?.zeroShot[task];
+        return t === undefined ? '--' : cell(t.pass, escapeHtml(`by ${t.gate}${s === undefined ? '' : `; zero-shot ${pct(s.model)}% (${signed(s.model - Math.max(s.chance, s.control))})`}`));
+      }),
+    ]);
+  }
+  rows.push(['<strong>all gates</strong>', ...measured.map((p) => cell(p.gates?.pass === true, ''))]);
+  return htmlTable(['gate', ...measured.map((p) => `${escapeHtml(p.preset)} (${formatCount(p.parameters)})`)], rows, []);
+}
+
+/** Every measurement, a row each (folded away under the matrix). */
+function gateDetailRows(measured: readonly PretrainedInfo[]): string[][] {
   const rows: string[][] = [];
   for (const p of measured) {
     const g = p.gates;
@@ -86,9 +123,9 @@ export function gatesHtml(manifest: RunManifest, tasks: readonly string[] = []):
     for (const [task, t] of Object.entries(g.tasks ?? {})) rows.push([model, escapeHtml(`task ${task} (decided by ${t.gate})`), t.pass ? 'pass' : 'fail', '', '', escapeHtml(t.reasons.join('; '))]);
     rows.push([model, '<strong>gates</strong>', g.pass ? '<span class="verdict-holds">pass</span>' : '<span class="verdict-does-not-hold">fail</span>', '', '', escapeHtml(g.reasons.join('; '))]);
   }
-  const rule = [...new Set(measured.map((p) => p.gates?.rule ?? ''))].filter((r) => r !== '');
-  const note = missing.length === 0 ? '' : `<p>Not measured for ${escapeHtml(listText(missing))}.</p>`;
-  return `${paragraph}${htmlTable(['frozen model', 'gate', 'pretrained', 'never-trained control', 'chance', 'examples / why'], rows, [2, 3, 4])}${note}<p class="caption">${escapeHtml(
-    `From run.json (measured when each model was pretrained). Zero-shot: label-word scoring with nothing tuned. Label-word loss: mean nats of the label's first (deciding) token and of the rest (spelling). Probes: the skill each task needs, in the pretraining wording. Rule: ${rule.join('; ') || 'none recorded'}. ${runLine(manifest)}`,
-  )}</p>`;
+  return rows;
+}
+
+function signed(x: number): string {
+  return `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}`;
 }

@@ -5,6 +5,7 @@
  * each naming the file, line, field, value and what is allowed. JSON null in a numeric field (how
  * JSON.stringify writes NaN, e.g. the mean of a group whose trials all diverged) reads back as NaN.
  */
+import type { Hypothesis } from '../src/results/hypotheses.js';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { BenchReport } from '../src/results/bench.js';
@@ -34,6 +35,8 @@ export interface LoadedResults {
   /** ensembles.json; null when the run did not ensemble prompts (the file is absent). */
   ensembles: EnsembleRecord[] | null;
   bench: LoadedBench | null;
+  /** Every hypothesis the Findings section evaluates (set by the report; figures such as the margin one draw from it). */
+  hypotheses?: Hypothesis[];
 }
 
 export interface LoadOptions {

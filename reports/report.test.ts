@@ -36,11 +36,11 @@ describe('writeReport', () => {
   it('writes index.html with each figure’s spec, SVG and CSV beside it, and claims.csv', async () => {
     const files = (await readdir(report.outDir)).sort();
     const expected = ['claims.csv', 'index.html'];
-    for (const [n, id] of [[1, 'scaling'], [2, 'gap'], [3, 'prompt-length'], [4, 'init'], [5, 'efficiency'], [6, 'curves'], [7, 'compute'], [9, 'overhead'], [10, 'gates'], [11, 'recovered']] as const) {
+    for (const [n, id] of [[1, 'scaling'], [2, 'gap'], [3, 'prompt-length'], [4, 'init'], [5, 'efficiency'], [6, 'curves'], [7, 'compute'], [9, 'overhead'], [10, 'gates'], [11, 'recovered'], [12, 'margin']] as const) {
       expected.push(`fig${n}-${id}.csv`, `fig${n}-${id}.svg`, `fig${n}-${id}.vl.json`);
     }
     assert.deepEqual(files, expected.sort());
-    assert.equal(report.figures.filter((f) => f.drawn).length, 10);
+    assert.equal(report.figures.filter((f) => f.drawn).length, 11);
     assert.equal(report.benchFile, path.join(path.resolve(results), 'bench.json'));
     assert.equal(report.ensembles, 6);
     assert.deepEqual(report.warnings, [], 'the fixture draws without notes or Vega-Lite warnings');
@@ -190,7 +190,7 @@ describe('peftscale report', () => {
   });
 
   it('an unknown flag is named with the allowed ones', async () => {
-    await assert.rejects(runReport([results, '--outdir', 'x']), /unknown flag "--outdir".*Allowed: --out, --bench, --json/);
+    await assert.rejects(runReport([results, '--outdir', 'x']), /unknown flag "--outdir".*Allowed: --out, --hypotheses, --bench, --json/);
   });
 
   it('a folder that is not a results folder says what one holds', async () => {
@@ -206,7 +206,7 @@ describe('peftscale report', () => {
     const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script]);
     const printed = JSON.parse(stdout) as ReportResult;
     assert.equal(printed.htmlPath, path.join(out, 'index.html'));
-    assert.equal(printed.figures.length, 10);
+    assert.equal(printed.figures.length, 11);
     assert.ok((await readdir(out)).includes('index.html'));
   });
 

@@ -21,6 +21,8 @@ import { figureHtml, pageHtml, type FigureSection } from './html.js';
 import { gatesHtml, measuredTasks } from './gates.js';
 import { controlSectionHtml } from './control_section.js';
 import { loadResults, type LoadedResults } from './load.js';
+import { findings, findingsHtml, type HypothesisSources } from './findings.js';
+import type { Hypothesis } from '../src/results/hypotheses.js';
 import { summaryCounts } from '../src/results/results.js';
 import { LESTER_FINDINGS } from './references.js';
 import { renderSvg } from './render.js';
@@ -46,6 +48,16 @@ export interface ReportOptions {
   outDir?: string;
   /** A bench.json to show (default: RESULTS/bench.json when present); a missing file is an error. */
   benchFile?: string;
+  /** The experiment file's hypotheses now, and any given for this report alone (the Findings section). */
+  hypotheses?: HypothesisSources;
+}
+
+/** How the command finds hypotheses in experiment files (the experiments layer supplies it: reports/ reads results only). */
+export interface HypothesisFiles {
+  /** The hypotheses now in the file a run was made from, or null when it cannot be read. */
+  current(runFile: string, experiment: string, profile: string): { file: string; list: Hypothesis[] } | null;
+  /** The hypotheses of a named experiment file (--hypotheses FILE). */
+  ofFile(file: string, profile: string): { file: string; list: Hypothesis[] };
 }
 
 /** The default output folder of a results folder: reports/out/<experiment> under the working directory. */
@@ -70,7 +82,10 @@ function fileStem(figure: FigurePlan): string {
 
 /** Reads `resultsDir` (and the bench.json of `options.benchFile`), writes the report into `options.outDir` and returns the paths. */
 export async function writeReport(resultsDir: string, options: ReportOptions = {}): Promise<ReportResult> {
-  const results = await loadResults(resultsDir, options.benchFile === undefined ? {} : { benchFile: options.benchFile });
+  const loaded = await loadResults(resultsDir, options.benchFile === undefined ? {} : { benchFile: options.benchFile });
+  const sources = options.hypotheses ?? { current: null, posthoc: null };
+  const found = findings(loaded.records, loaded.manifest, sources);
+  const results: LoadedResults = { ...loaded, hypotheses: found.map((f) => f.hypothesis) };
   const out = options.outDir ?? defaultOutDir(results);
   await mkdir(out, { recursive: true });
   const plans = planFigures(results);
@@ -97,7 +112,8 @@ export async function writeReport(resultsDir: string, options: ReportOptions = {
   const claimsCsvPath = path.join(out, 'claims.csv');
   await writeFile(claimsCsvPath, csvText(claims.map((c) => ({ ...c }))));
 
-  const html = await pageHtml(`peftscale report: ${results.manifest.experiment}`, bodySections(results, sections, claimsHtml(claims), warnings), sections);
+  const drawn = new Map(sections.filter((f) => f.spec !== null).map((f) => [f.id, f.number]));
+  const html = await pageHtml(`peftscale report: ${results.manifest.experiment}`, bodySections(results, sections, claimsHtml(claims), warnings, findingsHtml(found, drawn)), sections);
   const htmlPath = path.join(out, 'index.html');
   await writeFile(htmlPath, html);
   return { htmlPath, outDir: out, figures, claimsCsvPath, benchFile: results.bench?.file ?? null, ensembles: results.ensembles?.length ?? null, warnings };
@@ -107,7 +123,7 @@ export async function writeReport(resultsDir: string, options: ReportOptions = {
  * The page body, in order: header and run, contents, the gates (with their figure), the other figures but
  * the overhead one, claims, prompt ensembles, benchmarks (with the overhead figure), tables, references, notes.
  */
-function bodySections(results: LoadedResults, figures: readonly FigureSection[], claims: string, warnings: readonly string[]): string[] {
+function bodySections(results: LoadedResults, figures: readonly FigureSection[], claims: string, warnings: readonly string[], findingsSection: string): string[] {
   const m = results.manifest;
   // The gates figure sits in the gates section, before every score figure: it says what may be claimed.
   const gatesFigureSection = figures.find((f) => f.id === GATES_FIGURE);
@@ -118,6 +134,7 @@ function bodySections(results: LoadedResults, figures: readonly FigureSection[],
   const claimsHeading = `${numberOf(CLAIMS_TABLE.id)}. ${CLAIMS_TABLE.title}`;
   const sources = ['results.jsonl', 'summary.json', 'run.json', ...(results.ensembles === null ? [] : ['ensembles.json'])];
   const contents = [
+    '<li><a href="#findings">Findings: the hypotheses and their verdicts</a></li>',
     '<li><a href="#gates">Capability gates of the frozen models (what may be claimed)</a></li>',
     ...main.map((f) => `<li><a href="#fig-${f.id}">Figure ${f.number}. ${escapeHtml(f.title)}</a></li>`),
     `<li><a href="#${CLAIMS_TABLE.id}">${escapeHtml(claimsHeading)}</a></li>`,
@@ -134,6 +151,7 @@ function bodySections(results: LoadedResults, figures: readonly FigureSection[],
   const sections = [
     `<h1>peftscale report: ${escapeHtml(m.experiment)}</h1>`,
     `<p class="lead">${escapeHtml(m.description)}</p>`,
+    findingsSection,
     `<p>Parameter-efficient fine-tuning methods on frozen GPT-2-architecture models, after Lester et al. 2021 (“The Power of Scale for Parameter-Efficient Prompt Tuning”). Scores are test accuracies in percent; intervals are 95% Student-t intervals over seeds. Every number comes from the results folder (${sources.join(', ')})${results.bench === null ? '' : ' or, in the benchmark section, from bench.json'} unless it is marked as published.</p>`,
     runTable(m, results.records),
     `<nav><h3>Contents</h3><ul>${contents.join('')}</ul></nav>`,
@@ -171,6 +189,7 @@ function summaryCaption(results: LoadedResults): string {
 
 const REPORT_FLAGS: FlagSpec[] = [
   { name: 'out', type: 'string', description: 'folder to write the report into', default: 'reports/out/<experiment>' },
+  { name: 'hypotheses', type: 'string', description: "an experiment file whose hypotheses are evaluated on this run as stated after it (e.g. the replication's, on an older run)" },
   { name: 'bench', type: 'string', description: 'bench.json to show (peftscale bench writes results/bench/bench.json)', default: 'RESULTS/bench.json when present' },
   { name: 'json', type: 'boolean', description: 'print what was written as one JSON object' },
 ];
@@ -186,7 +205,7 @@ offline, with each figure's Vega-Lite spec (.vl.json), static SVG and data (.csv
 ${formatFlags(REPORT_FLAGS)}`;
 
 /** The `peftscale report` command. */
-export async function runReport(argv: string[]): Promise<void> {
+export async function runReport(argv: string[], files?: HypothesisFiles): Promise<void> {
   if (argv.includes('--help') || argv.includes('-h')) {
     console.log(REPORT_USAGE);
     return;
@@ -197,7 +216,15 @@ export async function runReport(argv: string[]): Promise<void> {
   }
   const outDir = stringFlag(args, 'out');
   const benchFile = stringFlag(args, 'bench');
-  const result = await writeReport(args.positionals[0], { ...(outDir === undefined ? {} : { outDir }), ...(benchFile === undefined ? {} : { benchFile }) });
+  const hypothesesFile = stringFlag(args, 'hypotheses');
+  const { manifest } = await loadResults(args.positionals[0]);
+  if (hypothesesFile !== undefined && files === undefined) throw new Error('peftscale report --hypotheses: experiment files cannot be read here');
+  // Read before any writing: a bad --hypotheses file is refused with nothing written.
+  const hypotheses: HypothesisSources = {
+    current: files?.current(manifest.file, manifest.experiment, manifest.profile) ?? null,
+    posthoc: hypothesesFile === undefined || files === undefined ? null : files.ofFile(hypothesesFile, manifest.profile),
+  };
+  const result = await writeReport(args.positionals[0], { ...(outDir === undefined ? {} : { outDir }), ...(benchFile === undefined ? {} : { benchFile }), hypotheses });
   if (booleanFlag(args, 'json')) {
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     return;

@@ -17,6 +17,7 @@ import { findPreset } from '../src/model/config.js';
 import { countParameters, modelParameterSpecs } from '../src/model/params.js';
 import type { OptionValue } from '../src/adapt/peft.js';
 import { Random } from '../src/util/random.js';
+import { fixtureHypothesesRecord } from './report_fixture_hypotheses.js';
 import '../methods/index.js'; // the reports read method names, colours and roles from the registry
 import type { LoadedResults } from '../reports/load.js';
 import { fixtureBench } from './report_fixture_bench.js';
@@ -187,6 +188,7 @@ export function fixtureManifest(records: readonly TrialRecord[], gates: FixtureG
     wallSeconds: 3_600 + records.length * 7,
     trials: { total: records.length, ran: records.length, cached: 0, diverged, failed: 0 },
     environment: ENVIRONMENT,
+    hypotheses: fixtureHypothesesRecord(FINISHED_AT - 3_600_000),
     pretrained: FIXTURE_PRESETS.map((preset, i) => ({
       preset,
       parameters: countParameters(modelParameterSpecs(findPreset(preset).config)),

@@ -18,6 +18,8 @@ import { describeTrial, planRun, resultsDirFor, runPlannedExperiment } from '../
 import { partitionTrials } from '../cluster/shard.js';
 import { experimentPath, resolveExperiment, shippedExperiments } from '../plan/spec.js';
 import { DEFAULT_TRIAL_CACHE_DIR } from '../run/trial_cache.js';
+import { recordHypotheses } from '../run/hypotheses_record.js';
+import { mkdir } from 'node:fs/promises';
 import { baselineMethod } from '../../src/adapt/peft.js';
 
 export const COLLECT_FLAGS: readonly FlagSpec[] = [
@@ -95,10 +97,13 @@ export async function runCollect(argv: string[]): Promise<CollectResult | null> 
   let resultsDir: string | null = null;
   if (plan.cached.size > 0) {
     resultsDir = resultsDirFor(resultsRoot, experiment.name);
-    const outcome = await runPlannedExperiment({ ...experiment, presets: ready }, { ...plan, toRun: [] }, { backend: stringFlag(args, 'backend'), modelCacheDir, trialCacheDir, resultsDir, replaceResults, jobs: 1 });
+    await mkdir(resultsDir, { recursive: true });
+    // The folder's record of the hypotheses is kept; one made now is dated now, and the report says it came after the trials.
+    const hypotheses = await recordHypotheses(resultsDir, experiment.file, experiment.hypotheses, null, (message) => void process.stderr.write(`warning: ${message}\n`));
+    const outcome = await runPlannedExperiment({ ...experiment, presets: ready }, { ...plan, toRun: [] }, { backend: stringFlag(args, 'backend'), modelCacheDir, trialCacheDir, resultsDir, replaceResults, jobs: 1, hypotheses });
     if (!booleanFlag(args, 'json')) process.stdout.write(`\n${formatSummaryTable(summarize(outcome.records, baselineMethod().name))}\n`);
     process.stderr.write(`results: ${resultsDir}/ (${plan.cached.size} of ${plan.trials.length} trials)\n`);
-    if (!booleanFlag(args, 'no-report')) await writeExperimentReport(resultsRoot, resultsDir);
+    if (!booleanFlag(args, 'no-report')) await writeExperimentReport(resultsRoot, resultsDir, experiment);
   }
   const unready = experiment.presets.filter((preset) => !ready.includes(preset));
   if (unready.length > 0) process.stderr.write(`not pretrained yet (left out of run.json): ${unready.join(', ')}\n`);

@@ -7,6 +7,7 @@
  * share of the trials and `--pretrain-only` only the pretraining (the pieces of `peftscale slurm`).
  */
 import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { booleanFlag, formatFlags, numberFlag, parseArgs, stringFlag, type FlagSpec } from '../../src/util/cli_args.js';
 import { probeOutputFolder } from '../../src/io/input_files.js';
@@ -23,6 +24,7 @@ import { EXPERIMENT_SCHEMA } from '../plan/schema.js';
 import { experimentPath, PROFILE_DESCRIPTIONS, resolveExperiment, shippedExperiments, type ResolvedExperiment } from '../plan/spec.js';
 import { DEFAULT_TRIAL_CACHE_DIR } from '../run/trial_cache.js';
 import { importTrialRecords } from '../run/trial_import.js';
+import { recordHypotheses } from '../run/hypotheses_record.js';
 import { parseShard, shardPlan, type Shard } from '../cluster/shard.js';
 import { baselineMethod } from '../../src/adapt/peft.js';
 
@@ -128,6 +130,10 @@ export async function runExperiment(argv: string[]): Promise<ExperimentCommandRe
   const replaceResults = booleanFlag(args, 'replace');
   const notOurs = replaceResults ? null : await ownershipProblem(resultsDir, experiment.file);
   if (notOurs !== null) throw new Error(notOurs);
+  // Stated before any trial runs: hypotheses.json in the results folder (kept from an earlier sitting or an import).
+  await mkdir(resultsDir, { recursive: true });
+  const hypotheses = await recordHypotheses(resultsDir, experiment.file, experiment.hypotheses, importFrom ?? null, warn);
+  if (hypotheses !== null) process.stderr.write(`${hypotheses.list.length} hypotheses recorded at ${hypotheses.statedAt} in ${resultsDir}/hypotheses.json (hash ${hypotheses.hash.slice(0, 12)}…)\n`);
   process.stderr.write(
     `${experiment.name}, profile ${experiment.profile}: ${plan.trials.length} trials on ${experiment.presets.join(', ')}; ${plan.cached.size} cached, ${plan.toRun.length} to run\n`,
   );
@@ -138,6 +144,7 @@ export async function runExperiment(argv: string[]): Promise<ExperimentCommandRe
     trialCacheDir,
     resultsDir,
     replaceResults,
+    hypotheses,
   });
   const summary = summarize(outcome.records, baselineMethod().name);
   if (json) process.stdout.write(`${JSON.stringify(summary, (_, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`);
@@ -150,7 +157,7 @@ export async function runExperiment(argv: string[]): Promise<ExperimentCommandRe
     `\n${outcome.ran} trial(s) run, ${outcome.cached} from the cache, ${outcome.manifest.trials.diverged} diverged, ${outcome.failed.length} failed; ` +
       `${formatDuration(outcome.wallSeconds)}; backend ${outcome.manifest.environment.backend}\nresults: ${resultsDir}/\n`,
   );
-  if (!booleanFlag(args, 'no-report')) await writeExperimentReport(stringFlag(args, 'results') ?? DEFAULT_RESULTS_DIR, resultsDir);
+  if (!booleanFlag(args, 'no-report')) await writeExperimentReport(stringFlag(args, 'results') ?? DEFAULT_RESULTS_DIR, resultsDir, experiment);
   for (const failure of outcome.failed) process.stderr.write(`FAILED ${failure.description} (${failure.key}): ${failure.message}\n`);
   if (outcome.failed.length > 0) {
     process.stderr.write(`${outcome.failed.length} trial(s) failed and are not cached: fix the cause and run the same command again (finished trials are kept).\n`);
@@ -164,10 +171,11 @@ export async function runExperiment(argv: string[]): Promise<ExperimentCommandRe
  * one). The results are written by then: a report that fails loses nothing, says how to retry, and sets
  * the exit code.
  */
-export async function writeExperimentReport(resultsRoot: string, resultsDir: string): Promise<void> {
+export async function writeExperimentReport(resultsRoot: string, resultsDir: string, experiment: Pick<ResolvedExperiment, 'file' | 'hypotheses'>): Promise<void> {
   try {
     const benchFile = path.join(resultsRoot, BENCH_SUBDIR, RESULT_FILES.bench);
-    const report = await writeReport(resultsDir, existsSync(benchFile) ? { benchFile } : {});
+    const hypotheses = { current: { file: experiment.file, list: experiment.hypotheses }, posthoc: null };
+    const report = await writeReport(resultsDir, { ...(existsSync(benchFile) ? { benchFile } : {}), hypotheses });
     const drawn = report.figures.filter((f) => f.drawn).length;
     process.stderr.write(`report: ${report.htmlPath} (${drawn} of ${report.figures.length} figures drawn)\n`);
   } catch (error) {

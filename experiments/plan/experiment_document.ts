@@ -6,6 +6,7 @@ import type { DatasetEntry } from '../../datasets/file_tasks.js';
 import type { TaskSource } from '../../datasets/types.js';
 import type { FigureKind, TrainingConfig } from '../../src/results/results.js';
 import type { CheckpointEntry } from './checkpoints.js';
+import type { Hypothesis } from '../../src/results/hypotheses.js';
 
 export type JsonObject = Record<string, unknown>;
 
@@ -29,6 +30,7 @@ export interface SweepSpec {
   control?: boolean;
 }
 
+
 /** An experiment after includes and the profile are merged (not yet expanded). */
 export interface ExperimentDocument {
   name?: string;
@@ -47,6 +49,8 @@ export interface ExperimentDocument {
   datasets?: Record<string, DatasetEntry>;
   /** Frozen models from checkpoint folders, by name (presets lists may name them). */
   checkpoints?: Record<string, CheckpointEntry>;
+  /** Findings stated before the run (src/results/hypotheses.ts). */
+  hypotheses?: Hypothesis[];
 }
 
 /** A task from files as the run uses it: its files, split derivation and fingerprint. */

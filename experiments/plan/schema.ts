@@ -10,6 +10,7 @@ import { OPTIMIZER_NAMES } from '../../src/training/train.js';
 import { PROFILE_NAMES } from '../pretrain/pretrain_profiles.js';
 import { TASK_NAMES } from '../../datasets/tasks.js';
 import { RECIPES } from '../../datasets/recipes/index.js';
+import { EFFECTS, HYPOTHESIS_KINDS, HYPOTHESIS_STATISTICS, KIND_DOCS, SIZE_SELECTORS } from '../../src/results/hypotheses.js';
 
 /** The subset of JSON Schema this validator understands. */
 export interface Schema {
@@ -37,6 +38,47 @@ export interface Schema {
  * (batch 1e9) is refused before work starts instead of failing deep inside a worker.
  */
 export const LIMITS = { steps: 1_000_000, batchSize: 4096, examples: 1_000_000, pretrainSteps: 10_000_000, seed: 2 ** 31 - 1 } as const;
+
+const METHOD_REF: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['method'],
+  properties: {
+    method: { type: 'string', description: 'a registered method' },
+    options: { type: 'object', description: 'options that pick its trials (every one named must match; the plan must leave exactly one option set)', additionalProperties: true },
+  },
+};
+
+const SIZE_HELP = `a preset of the plan, or ${SIZE_SELECTORS.map((s) => `"${s}"`).join(', ')} (among the presets with this comparison's trials, by size)`;
+
+const HYPOTHESIS: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'statement', 'kind', 'statistic', 'method'],
+  description:
+    'a finding stated before the run. Verdict, for every kind: holds when the 95% interval of its statistic lies above 0; does not hold when its high end is at or below 0; inconclusive otherwise (or when it cannot be measured, with the reason)',
+  properties: {
+    id: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$', patternHelp: '1 to 32 letters, digits, ".", "_" or "-"', description: 'a short id (H1)' },
+    statement: { type: 'string', description: 'the hypothesis in one line' },
+    kind: { type: 'string', enum: [...HYPOTHESIS_KINDS], description: `what is compared: ${HYPOTHESIS_KINDS.map((k) => `${k}: ${KIND_DOCS[k]}`).join('; ')}` },
+    statistic: {
+      type: 'string',
+      enum: [...HYPOTHESIS_STATISTICS],
+      description: 't: Student-t 95% interval of the mean over seeds (paired by seed where two sides are compared); bootstrap: percentile 95% interval, 10,000 seeded resamples (of seeds; of groups for rank-correlation, which allows only bootstrap)',
+    },
+    method: { ...METHOD_REF, description: 'the method whose trials are compared' },
+    baseline: { ...METHOD_REF, description: 'gap-shrinks, rank-correlation: the method measured against (full model tuning); effect-shrinks: optional, for the "smallest-where-baseline-clears-chance" selector' },
+    task: { type: 'string', description: 'the task (above-chance, gap-shrinks, effect-shrinks)' },
+    tasks: { type: 'array', items: { type: 'string' }, minItems: 1, description: 'rank-correlation: the tasks whose (preset, task) groups are correlated' },
+    at: { type: 'string', description: `above-chance: the size, ${SIZE_HELP}` },
+    from: { type: 'string', description: `gap-shrinks, effect-shrinks: the size where the quantity is expected larger, ${SIZE_HELP}` },
+    to: { type: 'string', description: `gap-shrinks, effect-shrinks: the size where it is expected smaller, ${SIZE_HELP}` },
+    option: { type: 'string', description: "effect-shrinks: the method's option whose effect is measured (length, init)" },
+    values: { type: 'array', minItems: 2, description: 'effect-shrinks: the option values compared (difference: exactly two, values[0] minus values[1])' },
+    effect: { type: 'string', enum: [...EFFECTS], description: 'effect-shrinks: spread (largest minus smallest accuracy over the values, per seed) or difference (values[0] minus values[1], per seed)' },
+    figure: { type: 'string', description: 'the report figure that shows it (a figure id: scaling, gap, prompt-length, init, margin, ...), linked from the Findings section' },
+  },
+};
 
 /** What an experiment name may be: it becomes a folder name (results/<name>/). */
 export const EXPERIMENT_NAME: Schema = {
@@ -167,6 +209,7 @@ const BODY_PROPERTIES: Record<string, Schema> = {
     additionalProperties: TRAINING,
   },
   sweeps: { type: 'array', items: SWEEP, description: 'the sweeps; each expands into trials' },
+  hypotheses: { type: 'array', items: HYPOTHESIS, description: 'findings stated before the run, evaluated by the report (recorded with their hash in the results folder when the plan is made)' },
 };
 
 /** The schema of one experiment file. Every field is optional in an included file; the resolved experiment needs `name` and `sweeps`. */

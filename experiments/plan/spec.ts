@@ -3,7 +3,8 @@
  *
  * A file is JSON (schema: experiments/configs/schema.json). `include` lists files merged first, in order; the
  * including file overrides them. Merging is deep for objects, replaces lists and scalars, and merges
- * `sweeps` by name (a sweep of the same name is merged into the earlier one; a new name is appended).
+ * `sweeps` by name and `hypotheses` by id (one of the same name or id is merged into the earlier one; a new
+ * one is appended).
  * Then `profiles.<profile>` is merged over the result the same way. Every problem is reported before
  * any work starts, with the file, the field path, the value and what is allowed.
  *
@@ -33,6 +34,8 @@ import { DATASET_VERSION } from '../../datasets/world.js';
 import { pretrainedModelDir } from '../pretrain/pretrain_family.js';
 import { PRETRAIN_PROFILES, PROFILE_NAMES, resolveProfile, type PretrainProfile, type PretrainProfileName } from '../pretrain/pretrain_profiles.js';
 import { EXPERIMENT_SCHEMA, validate } from './schema.js';
+import { hypothesisProblems } from './hypothesis_check.js';
+import type { Hypothesis } from '../../src/results/hypotheses.js';
 import '../../methods/index.js'; // registers every method: experiment files name them
 
 /**
@@ -92,6 +95,8 @@ export interface ResolvedExperiment {
   missingCheckpoints: string[];
   /** Tasks from files that the trials use. */
   datasets: DatasetInfo[];
+  /** Findings stated in the file, checked against the plan (evaluated by the report). */
+  hypotheses: Hypothesis[];
 }
 
 /** An experiment file by name (a shipped one: "scaling") or by path; unknown names suggest shipped ones. */
@@ -146,19 +151,20 @@ export function loadExperimentDocument(file: string, chain: string[] = []): Json
   return mergeDocuments(merged, own);
 }
 
-/** Deep merge: objects recursively, lists and scalars replaced, `sweeps` merged by name. */
+/** Deep merge: objects recursively, lists and scalars replaced, `sweeps` merged by name and `hypotheses` by id. */
 export function mergeDocuments(base: JsonObject, override: JsonObject): JsonObject {
   const result: JsonObject = { ...base };
   for (const [key, value] of Object.entries(override)) {
     const existing = result[key];
-    if (key === 'sweeps' && Array.isArray(existing) && Array.isArray(value)) {
-      const sweeps = [...(existing as JsonObject[])];
-      for (const sweep of value as JsonObject[]) {
-        const index = sweeps.findIndex((s) => s.name === sweep.name);
-        if (index >= 0) sweeps[index] = mergeDocuments(sweeps[index], sweep);
-        else sweeps.push(sweep);
+    const by = key === 'sweeps' ? 'name' : key === 'hypotheses' ? 'id' : null;
+    if (by !== null && Array.isArray(existing) && Array.isArray(value)) {
+      const items = [...(existing as JsonObject[])];
+      for (const item of value as JsonObject[]) {
+        const index = items.findIndex((s) => s[by] === item[by]);
+        if (index >= 0) items[index] = mergeDocuments(items[index], item);
+        else items.push(item);
       }
-      result[key] = sweeps;
+      result[key] = items;
     } else if (isPlainObject(existing) && isPlainObject(value)) {
       result[key] = mergeDocuments(existing, value);
     } else {
@@ -301,6 +307,8 @@ export function resolveExperiment(file: string, profileName: string, options: Re
       for (const [message, onPresets] of optionProblems) problems.push(`${entryAt} on ${[...new Set(onPresets)].join(', ')}: ${message}`);
     }
   }
+  const hypotheses = document.hypotheses ?? [];
+  if (problems.length === 0) problems.push(...hypothesisProblems(hypotheses, [...byKey.values()], [...presetsUsed]));
   if (problems.length > 0) throw new Error(`${where} (profile ${profile}): ${problems.length} problem(s):\n  ${[...new Set(problems)].join('\n  ')}`);
   const size = (preset: string): number => countParameters(modelParameterSpecs((sources.model(preset, '') as { config: ModelConfig }).config));
   const presets = [...presetsUsed].sort((a, b) => size(a) - size(b));
@@ -320,6 +328,7 @@ export function resolveExperiment(file: string, profileName: string, options: Re
     checkpoints: sources.checkpoints(),
     missingCheckpoints: sources.missingCheckpoints,
     datasets: sources.datasets(),
+    hypotheses,
   };
 }
 

@@ -10,7 +10,8 @@ import { GPT2 } from '../../src/model/model.js';
 import type { GateScore } from '../../src/results/results.js';
 import { ByteTokenizer } from '../../src/io/tokenizer.js';
 import { TASK_NAMES } from '../../datasets/tasks.js';
-import { computeGates, decide, decidingIndex, ensureGates, GATE_PROBES, GATES_FILE, readGates, skillOfTask, wilsonInterval } from './gates.js';
+import { computeGates, decide, decidingIndex, ensureGates, GATE_PROBES, GATES_FILE, readGates, skillOfTask } from './gates.js';
+import { wilsonInterval } from '../../src/results/gate_rule.js';
 
 const corpus = { seed: 2, worldSize: 40, townCount: 4 };
 const tempDirs: string[] = [];

@@ -21,6 +21,7 @@ import { GPT2 } from '../../src/model/model.js';
 import { Random } from '../../src/util/random.js';
 import type { CapabilityGates, GateScore, LabelLossSplit } from '../../src/results/results.js';
 import { writeFileAtomic } from '../../src/io/atomic_file.js';
+import { judge } from '../../src/results/gate_rule.js';
 import { argmax, padRows } from '../../src/inference/scoring.js';
 import { ByteTokenizer, SPECIAL_TOKENS } from '../../src/io/tokenizer.js';
 import type { CorpusConfig } from '../../datasets/corpus.js';
@@ -57,25 +58,6 @@ interface Question {
 }
 
 const tokenizer = new ByteTokenizer();
-
-/** 95% Wilson score interval of k successes in n trials. */
-export function wilsonInterval(k: number, n: number, z = 1.959964): [number, number] {
-  if (n === 0) return [0, 1];
-  const p = k / n;
-  const denominator = 1 + (z * z) / n;
-  const centre = (p + (z * z) / (2 * n)) / denominator;
-  const half = (z * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n))) / denominator;
-  return [Math.max(0, centre - half), Math.min(1, centre + half)];
-}
-
-/** Whether a score passes the rule, and why not. */
-export function judge(name: string, score: GateScore): { pass: boolean; reason: string | null } {
-  const [low] = wilsonInterval(Math.round(score.model * score.n), score.n);
-  const [, controlHigh] = wilsonInterval(Math.round(score.control * score.n), score.n);
-  if (!(low > score.chance)) return { pass: false, reason: `${name}: ${pct(score.model)} (95% interval from ${pct(low)}) is not clear of chance ${pct(score.chance)} (n = ${score.n})` };
-  if (!(low > controlHigh)) return { pass: false, reason: `${name}: ${pct(score.model)} (95% interval from ${pct(low)}) is not clear of the control's ${pct(score.control)} (interval to ${pct(controlHigh)})` };
-  return { pass: true, reason: null };
-}
 
 function pct(x: number): string {
   return `${(100 * x).toFixed(1)}%`;

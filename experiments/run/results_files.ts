@@ -232,6 +232,7 @@ async function writeResultsFolder(
       csv(ensembles.map((e) => ({ preset: e.preset, base_parameters: e.baseParameters, method: e.method, options: e.optionsLabel, task: e.task, prompts: e.perPrompt.length, seeds: e.seeds.join(';'), average: e.average, best: e.best, ensemble: e.ensemble, examples: e.examples, tied_votes: e.tiedVotes }))),
     );
   }
+  if (manifest.hypotheses !== undefined) await writeFileAtomic(path.join(dir, RESULT_FILES.hypotheses), `${JSON.stringify(manifest.hypotheses, null, 2)}\n`);
   await writeFileAtomic(path.join(dir, RESULT_FILES.manifest), `${JSON.stringify({ ...manifest, document: JSON.parse(resolvedDocument) as unknown }, null, 2)}\n`);
   return summary;
 }

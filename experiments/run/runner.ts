@@ -18,6 +18,7 @@ import { EXPERIMENT_NAME } from '../plan/schema.js';
 import { readTrialRecord } from './trial_cache.js';
 import type { WorkerSetup } from './worker_protocol.js';
 import { writeResults } from './results_files.js';
+import type { HypothesesRecord } from '../../src/results/hypotheses.js';
 
 export { describeTrial, ensembleGroups, formatTrialResult } from './runner_pool.js';
 
@@ -41,6 +42,8 @@ export interface RunOptions {
   writeResults?: boolean;
   /** Jobs the run expects, which bounds the worker count (default: the trials to run). */
   jobs?: number;
+  /** The hypotheses as recorded when the plan was made (run.json carries them). */
+  hypotheses?: HypothesesRecord | null;
 }
 
 /** Which planned trials are cached (and their records). */
@@ -109,7 +112,7 @@ export async function runPlannedExperiment(experiment: ResolvedExperiment, plan:
     return record === undefined ? [] : [{ ...record, sweeps: trial.sweeps }];
   });
   const wallSeconds = (performance.now() - started) / 1000;
-  const manifest = runManifest(experiment, plan, ordered, result, { ...environmentBase, backend: result.backend, versions: result.versions }, { startedAt, wallSeconds });
+  const manifest = runManifest(experiment, plan, ordered, result, { ...environmentBase, backend: result.backend, versions: result.versions }, { startedAt, wallSeconds }, options.hypotheses ?? null);
   if (options.writeResults !== false) {
     await writeResults(options.resultsDir, ordered, manifest, canonicalJson(experiment.document), result.ensembles, { replace: options.replaceResults === true });
   }
@@ -124,6 +127,7 @@ function runManifest(
   result: PoolResult,
   environment: TrialEnvironment,
   time: { startedAt: Date; wallSeconds: number },
+  hypotheses: HypothesesRecord | null,
 ): RunManifest {
   return {
     format: RESULTS_FORMAT_VERSION,
@@ -149,6 +153,7 @@ function runManifest(
     }),
     ...(experiment.checkpoints.length === 0 ? {} : { checkpoints: experiment.checkpoints.map(({ name, dir, parameters, tokenizer, fingerprint }) => ({ name, dir, parameters, tokenizer, fingerprint })) }),
     ...(experiment.datasets.length === 0 ? {} : { datasets: experiment.datasets.map(({ name, fingerprint, source }) => ({ name, fingerprint, ...source })) }),
+    ...(hypotheses === null ? {} : { hypotheses }),
   };
 }
 

@@ -61,7 +61,7 @@ const records = fixtureRecords();
 const summary = summarize(records, 'full');
 
 describe('figure specs from fixture results', () => {
-  it('plans the ten figures (1–7, 10 and 11 from the results, 9 from bench.json), all drawable from the fixture', () => {
+  it('plans the eleven figures (1–7, 10–12 from the results, 9 from bench.json), all drawable from the fixture', () => {
     assert.deepEqual(
       plans.map((p) => [p.number, p.id, p.spec !== null]),
       [
@@ -75,6 +75,7 @@ describe('figure specs from fixture results', () => {
         [9, 'overhead', true],
         [10, 'gates', true],
         [11, 'recovered', true],
+        [12, 'margin', true],
       ],
     );
   });
@@ -286,7 +287,7 @@ describe('figures from partial results', () => {
     const partial = planFigures(only(() => true, ['scaling']));
     assert.deepEqual(
       partial.map((p) => p.spec !== null),
-      [true, true, false, false, true, true, true, false, true, true],
+      [true, true, false, false, true, true, true, false, true, true, true],
     );
     assert.match(figure(partial, 'overhead').notice!, /No bench\.json/);
     assert.match(figure(partial, 'prompt-length').notice!, /no sweep whose figure is “prompt-length”/);

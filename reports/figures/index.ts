@@ -12,6 +12,7 @@ import type { FigureDefinition, FigurePlan } from './figure.js';
 import { gapFigure } from './gap.js';
 import { gatesFigure } from './gates.js';
 import { initFigure } from './init.js';
+import { marginFigure } from './margin.js';
 import { overheadFigure } from './overhead.js';
 import { promptLengthFigure } from './prompt_length.js';
 import { recoveredFigure } from './recovered.js';
@@ -35,6 +36,7 @@ const NUMBERED: readonly (FigureDefinition | typeof CLAIMS_TABLE)[] = [
   overheadFigure,
   gatesFigure,
   recoveredFigure,
+  marginFigure,
 ];
 
 /** The number of a figure (or of the claims table) by id. */

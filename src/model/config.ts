@@ -43,7 +43,9 @@ function gpt2Shape(dModel: number, nLayers: number, nHeads: number): ModelConfig
 export const PRESETS: readonly Preset[] = [
   { name: 'ps-nano', kind: 'pretrain', config: small(32, 2, 2), description: 'smallest pretrainable preset' },
   { name: 'ps-micro', kind: 'pretrain', config: small(64, 2, 2), description: '' },
+  { name: 'ps-milli', kind: 'pretrain', config: small(80, 3, 4), description: 'between ps-micro and ps-mini (the replication experiment)' },
   { name: 'ps-mini', kind: 'pretrain', config: small(96, 3, 3), description: '' },
+  { name: 'ps-midi', kind: 'pretrain', config: small(104, 4, 4), description: 'between ps-mini and ps-small (the replication experiment)' },
   { name: 'ps-small', kind: 'pretrain', config: small(128, 4, 4), description: 'the reference-step width' },
   { name: 'ps-base', kind: 'pretrain', config: small(192, 6, 6), description: '' },
   { name: 'ps-large', kind: 'pretrain', config: small(256, 8, 8), description: 'largest pretrainable preset' },

@@ -3,6 +3,7 @@
  * their capability gates, environment), ensembles.json and the file names inside the folder.
  */
 import type { TrialEnvironment } from './results_record.js';
+import type { HypothesesRecord } from './hypotheses.js';
 
 /** The figure a sweep feeds in the report (null: tables only). */
 export const FIGURE_KINDS = ['scaling', 'prompt-length', 'init', 'control'] as const;
@@ -87,6 +88,8 @@ export interface RunManifest {
   checkpoints?: { name: string; dir: string; parameters: number; tokenizer: string; fingerprint: string }[];
   /** Tasks from files: recipe, files (path, SHA-256, rows), how each split was made, fingerprint. */
   datasets?: { name: string; fingerprint: string; recipe: string; files: { split: string; path: string; sha256: string; rows: number }[]; splits: string[] }[];
+  /** The experiment's hypotheses as first recorded when its plan was made (absent: it stated none). */
+  hypotheses?: HypothesesRecord;
 }
 
 /**
@@ -123,4 +126,5 @@ export const RESULT_FILES = {
   ensembles: 'ensembles.json',
   ensemblesCsv: 'ensembles.csv',
   bench: 'bench.json',
+  hypotheses: 'hypotheses.json',
 } as const;

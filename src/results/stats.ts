@@ -8,6 +8,7 @@
  * studentTQuantile(0.975, 4)             // 2.7764
  */
 import { mean as mathMean, std as mathStd } from 'mathjs';
+import { Random } from '../util/random.js';
 
 /** ln Γ(x) for x > 0 (Lanczos approximation, g = 7, 9 terms; about 15 significant digits). */
 export function logGamma(x: number): number {
@@ -109,4 +110,62 @@ export function confidenceInterval(values: readonly number[], level = 0.95): Int
   const std = Number(mathStd([...values], 'unbiased'));
   const half = (studentTQuantile(1 - (1 - level) / 2, n - 1) * std) / Math.sqrt(n);
   return { n, mean, std, low: mean - half, high: mean + half };
+}
+
+/**
+ * A percentile bootstrap 95% interval: `resamples` draws of n indices with replacement (seeded by
+ * `stream`, so the interval is the same on every run), the statistic of each, and its 2.5th and 97.5th
+ * percentiles. Resamples whose statistic is not finite (a rank correlation of constant values) are left
+ * out; [NaN, NaN] when fewer than half remain.
+ */
+export function bootstrapInterval(n: number, statistic: (indices: number[]) => number, resamples: number, stream: string, level = 0.95): [number, number] {
+  const rng = new Random(0, `bootstrap:${stream}`);
+  const values: number[] = [];
+  for (let r = 0; r < resamples; r++) {
+    const pick = Array.from({ length: n }, () => rng.int(n));
+    const value = statistic(pick);
+    if (Number.isFinite(value)) values.push(value);
+  }
+  if (values.length < resamples / 2) return [NaN, NaN];
+  values.sort((a, b) => a - b);
+  const at = (q: number): number => {
+    const position = q * (values.length - 1);
+    const below = Math.floor(position);
+    const above = Math.min(values.length - 1, below + 1);
+    return values[below] + (position - below) * (values[above] - values[below]);
+  };
+  return [at((1 - level) / 2), at(1 - (1 - level) / 2)];
+}
+
+/** Ranks from 1, ties sharing their average rank. */
+export function averageRanks(values: readonly number[]): number[] {
+  const order = values.map((v, i) => [v, i] as const).sort((a, b) => a[0] - b[0]);
+  const ranks = new Array<number>(values.length);
+  for (let start = 0; start < order.length; ) {
+    let end = start;
+    while (end + 1 < order.length && order[end + 1][0] === order[start][0]) end++;
+    for (let k = start; k <= end; k++) ranks[order[k][1]] = (start + end) / 2 + 1;
+    start = end + 1;
+  }
+  return ranks;
+}
+
+/** Spearman's rank correlation (Pearson's on average ranks); NaN when either side is constant or n < 2. */
+export function spearman(x: readonly number[], y: readonly number[]): number {
+  if (x.length !== y.length) throw new Error(`spearman: ${x.length} x values against ${y.length} y values: allowed: the same number`);
+  if (x.length < 2) return NaN;
+  const rx = averageRanks(x);
+  const ry = averageRanks(y);
+  const mean = (xs: number[]): number => xs.reduce((s, v) => s + v, 0) / xs.length;
+  const mx = mean(rx);
+  const my = mean(ry);
+  let sxy = 0;
+  let sxx = 0;
+  let syy = 0;
+  for (let i = 0; i < rx.length; i++) {
+    sxy += (rx[i] - mx) * (ry[i] - my);
+    sxx += (rx[i] - mx) ** 2;
+    syy += (ry[i] - my) ** 2;
+  }
+  return sxx === 0 || syy === 0 ? NaN : sxy / Math.sqrt(sxx * syy);
 }
