@@ -159,8 +159,10 @@ export function mergeDocuments(base: JsonObject, override: JsonObject): JsonObje
     const by = key === 'sweeps' ? 'name' : key === 'hypotheses' ? 'id' : null;
     if (by !== null && Array.isArray(existing) && Array.isArray(value)) {
       const items = [...(existing as JsonObject[])];
+      // Hypotheses merge with the included ones only: two of one id in one file stay two (and are refused).
+      const searched = by === 'id' ? items.length : Infinity;
       for (const item of value as JsonObject[]) {
-        const index = items.findIndex((s) => s[by] === item[by]);
+        const index = items.findIndex((s, i) => i < searched && s[by] === item[by]);
         if (index >= 0) items[index] = mergeDocuments(items[index], item);
         else items.push(item);
       }
