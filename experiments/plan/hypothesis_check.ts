@@ -10,6 +10,7 @@ import { optionsLabel, type TrialConfig } from '../../src/results/results.js';
 /** Fields each kind needs (besides id, statement, kind, statistic, method). */
 const REQUIRED: Readonly<Record<HypothesisKind, readonly (keyof Hypothesis)[]>> = {
   'above-chance': ['task', 'at'],
+  'above-control': ['task', 'at'],
   'gap-shrinks': ['baseline', 'task', 'from', 'to'],
   'effect-shrinks': ['task', 'from', 'to', 'option', 'values', 'effect'],
   'rank-correlation': ['baseline', 'tasks'],
@@ -17,6 +18,7 @@ const REQUIRED: Readonly<Record<HypothesisKind, readonly (keyof Hypothesis)[]>> 
 /** Statistics each kind allows: a rank correlation over groups has no per-seed Student-t interval. */
 const STATISTICS: Readonly<Record<HypothesisKind, readonly string[]>> = {
   'above-chance': HYPOTHESIS_STATISTICS,
+  'above-control': HYPOTHESIS_STATISTICS,
   'gap-shrinks': HYPOTHESIS_STATISTICS,
   'effect-shrinks': HYPOTHESIS_STATISTICS,
   'rank-correlation': ['bootstrap'],

@@ -70,7 +70,7 @@ const HYPOTHESIS: Schema = {
     baseline: { ...METHOD_REF, description: 'gap-shrinks, rank-correlation: the method measured against (full model tuning); effect-shrinks: optional, for the "smallest-where-baseline-clears-chance" selector' },
     task: { type: 'string', description: 'the task (above-chance, gap-shrinks, effect-shrinks)' },
     tasks: { type: 'array', items: { type: 'string' }, minItems: 1, description: 'rank-correlation: the tasks whose (preset, task) groups are correlated' },
-    at: { type: 'string', description: `above-chance: the size, ${SIZE_HELP}` },
+    at: { type: 'string', description: `above-chance, above-control: the size, ${SIZE_HELP}` },
     from: { type: 'string', description: `gap-shrinks, effect-shrinks: the size where the quantity is expected larger, ${SIZE_HELP}` },
     to: { type: 'string', description: `gap-shrinks, effect-shrinks: the size where it is expected smaller, ${SIZE_HELP}` },
     option: { type: 'string', description: "effect-shrinks: the method's option whose effect is measured (length, init)" },

@@ -133,6 +133,19 @@ describe('hypothesis evaluation, against hand computations', () => {
     assert.match(two.reason ?? '', /2 group\(s\)/);
   });
 
+  it('above-control: the pretrained model against its never-trained control, paired by seed', () => {
+    const h: Hypothesis = { id: 'C', statement: 's', kind: 'above-control', statistic: 't', method: PT, task: 't', at: 'largest' };
+    const control = (accuracies: number[]): TrialRecord[] => seeds('large', 'prompt-tuning', PT.options, accuracies).map((x) => ({ ...x, config: { ...x.config, control: true as const } }));
+    // pretrained 0.40, 0.42, 0.44 against control 0.25, 0.25, 0.27 → 0.15, 0.17, 0.17: mean 0.163333, s 0.011547
+    const r = evaluateHypotheses([h], { records: [...seeds('large', 'prompt-tuning', PT.options, [0.4, 0.42, 0.44]), ...control([0.25, 0.25, 0.27])], pretrained: [] })[0];
+    assert.ok(Math.abs(r.estimate - 0.49 / 3) < 1e-9);
+    assert.ok(Math.abs(r.low - (0.49 / 3 - HALF_3(0.011547))) < 1e-5);
+    assert.equal(r.verdict, 'holds');
+    assert.match(r.detail, /pretrained large .*never-trained control/);
+    const none = evaluateHypotheses([h], { records: seeds('large', 'prompt-tuning', PT.options, [0.4, 0.42, 0.44]), pretrained: [] })[0];
+    assert.match(none.reason ?? '', /both the pretrained model and its never-trained control/);
+  });
+
   it('never-trained controls are not sizes a selector can pick', () => {
     const h: Hypothesis = { id: 'A', statement: 's', kind: 'above-chance', statistic: 't', method: PT, task: 't', at: 'largest' };
     const control = seeds('large', 'prompt-tuning', PT.options, [0.25, 0.25, 0.25]).map((x) => ({ ...x, config: { ...x.config, control: true as const } }));

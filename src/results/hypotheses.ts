@@ -12,13 +12,13 @@
  * Sizes are chosen among the frozen models (presets) that have records for the comparison, by name or
  * by a rule stated with the hypothesis (SIZE_SELECTORS).
  */
-import { frozenModelName, optionsLabel, type TrialRecord } from './results_record.js';
+import { optionsLabel, type TrialRecord } from './results_record.js';
 import type { PretrainedInfo } from './results_run.js';
 import { bootstrapInterval, confidenceInterval, spearman } from './stats.js';
 import { canonicalJson } from '../util/canonical_json.js';
 import { createHash } from 'node:crypto';
 
-export const HYPOTHESIS_KINDS = ['above-chance', 'gap-shrinks', 'effect-shrinks', 'rank-correlation'] as const;
+export const HYPOTHESIS_KINDS = ['above-chance', 'above-control', 'gap-shrinks', 'effect-shrinks', 'rank-correlation'] as const;
 export type HypothesisKind = (typeof HYPOTHESIS_KINDS)[number];
 export const HYPOTHESIS_STATISTICS = ['t', 'bootstrap'] as const;
 export type HypothesisStatistic = (typeof HYPOTHESIS_STATISTICS)[number];
@@ -33,6 +33,8 @@ export const BOOTSTRAP_RESAMPLES = 10_000;
 /** What each kind compares, in words (the schema's documentation and the report's). */
 export const KIND_DOCS: Readonly<Record<HypothesisKind, string>> = {
   'above-chance': 'method on the preset `at` scores above chance on `task`: per seed, accuracy minus chance',
+  'above-control':
+    "method on the pretrained preset `at` scores above the same method on that preset's never-trained control (a control sweep): per seed, accuracy on the pretrained model minus accuracy on the control, paired by seed",
   'gap-shrinks':
     "the gap of `method` to `baseline` (baseline minus method, paired by seed) is larger at size `from` than at size `to`: per seed, gap(from) minus gap(to)",
   'effect-shrinks':
@@ -114,14 +116,14 @@ export function verdictOf(low: number, high: number): Verdict {
 }
 
 /** The records a reference picks on one task: per preset (frozen model), test accuracy by seed. */
-function scoresOf(records: readonly TrialRecord[], ref: MethodRef, task: string, extra: Record<string, string | number | boolean> = {}): Map<string, Map<number, { accuracy: number; chance: number }>> {
+function scoresOf(records: readonly TrialRecord[], ref: MethodRef, task: string, extra: Record<string, string | number | boolean> = {}, controls = false): Map<string, Map<number, { accuracy: number; chance: number }>> {
   const wanted = { ...(ref.options ?? {}), ...extra };
   const byPreset = new Map<string, Map<number, { accuracy: number; chance: number }>>();
   for (const r of records) {
-    // Never-trained controls are not sizes of the family: no selector may pick one.
-    if (r.status !== 'finished' || r.config.control === true || r.config.method !== ref.method || r.config.task !== task) continue;
+    // Never-trained controls are not sizes of the family: no selector may pick one (only above-control asks for them, by name).
+    if (r.status !== 'finished' || (r.config.control === true) !== controls || r.config.method !== ref.method || r.config.task !== task) continue;
     if (!Object.entries(wanted).every(([name, value]) => r.config.options[name] === value)) continue;
-    const preset = frozenModelName(r.config);
+    const preset = r.config.preset;
     const bySeed = byPreset.get(preset) ?? new Map<number, { accuracy: number; chance: number }>();
     bySeed.set(r.config.seed, { accuracy: r.test.accuracy, chance: r.test.majority });
     byPreset.set(preset, bySeed);
@@ -205,6 +207,19 @@ const NONE: Interval95 = { estimate: NaN, low: NaN, high: NaN, n: 0 };
 
 function pairedValues(a: Map<number, number>, b: Map<number, number>): number[] {
   return [...a.keys()].filter((seed) => b.has(seed)).sort((x, y) => x - y).map((seed) => (a.get(seed) as number) - (b.get(seed) as number));
+}
+
+function evaluateAboveControl(h: Hypothesis, inputs: EvaluationInputs): HypothesisResult {
+  const task = h.task as string;
+  const trained = scoresOf(inputs.records, h.method, task);
+  const controls = scoresOf(inputs.records, h.method, task, {}, true);
+  const { preset, reason } = selectSize(h.at as string, bySize(inputs, [...trained.keys()].filter((p) => controls.has(p))), () => false);
+  if (preset === null) return result(h, NONE, '', reason === 'no preset has records for this comparison' ? 'no preset has records on both the pretrained model and its never-trained control' : reason);
+  const a = new Map([...(trained.get(preset) as Map<number, { accuracy: number }>)].map(([seed, v]) => [seed, v.accuracy]));
+  const b = new Map([...(controls.get(preset) as Map<number, { accuracy: number }>)].map(([seed, v]) => [seed, v.accuracy]));
+  const stat = meanInterval(pairedValues(a, b), h.statistic, h.id);
+  const side = (label: string, m: Map<number, number>): string => `${label} ${interval(meanInterval([...m.values()], h.statistic, `${h.id}:${label}`), pct)}%`;
+  return result(h, stat, `${h.method.method} on ${task}: ${side(`pretrained ${preset}`, a)}; ${side('never-trained control', b)}; difference ${interval(stat)} points`, stat.n < 2 ? `${stat.n} seed(s) paired: at least 2 are needed` : null);
 }
 
 function evaluateAboveChance(h: Hypothesis, inputs: EvaluationInputs): HypothesisResult {
@@ -331,6 +346,8 @@ export function evaluateHypotheses(list: readonly Hypothesis[], inputs: Evaluati
     switch (h.kind) {
       case 'above-chance':
         return evaluateAboveChance(h, inputs);
+      case 'above-control':
+        return evaluateAboveControl(h, inputs);
       case 'gap-shrinks':
         return evaluateGapShrinks(h, inputs);
       case 'effect-shrinks':
