@@ -20,7 +20,7 @@ import { booleanFlag, formatFlags, numberFlag, parseArgs, stringFlag, type FlagS
 import { DEFAULT_CACHE_DIR } from '../pretrain/pretrain_family.js';
 import { PROFILE_NAMES } from '../pretrain/pretrain_profiles.js';
 import { DEFAULT_RESULTS_DIR } from '../run/results_files.js';
-import { experimentPath, resolveExperiment, shippedExperiments } from '../plan/spec.js';
+import { defaultProfile, experimentPath, resolveExperiment, shippedExperiments } from '../plan/spec.js';
 import { DEFAULT_TRIAL_CACHE_DIR } from '../run/trial_cache.js';
 
 export const SLURM_FLAGS: readonly FlagSpec[] = [
@@ -100,7 +100,7 @@ export function parseTaskList(text: string, n: number): string {
 /** Validates the flags against the experiment; every problem is reported at once. */
 export function planSlurm(args: ParsedArgs, cwd = process.cwd()): SlurmPlan {
   if (args.positionals.length !== 1) throw new Error(`slurm: expected one experiment file, got ${args.positionals.length === 0 ? 'none' : args.positionals.join(' ')}; see --help`);
-  const profile = stringFlag(args, 'profile') ?? 'quick';
+  const profile = stringFlag(args, 'profile') ?? defaultProfile(experimentPath(args.positionals[0]));
   const experiment = resolveExperiment(experimentPath(args.positionals[0]), profile);
   const trials = experiment.trials.length;
   const problems: string[] = [];

@@ -16,7 +16,7 @@ import { PROFILE_NAMES } from '../pretrain/pretrain_profiles.js';
 import { DEFAULT_RESULTS_DIR, ownershipProblem } from '../run/results_files.js';
 import { describeTrial, planRun, resultsDirFor, runPlannedExperiment } from '../run/runner.js';
 import { partitionTrials } from '../cluster/shard.js';
-import { experimentPath, resolveExperiment, shippedExperiments } from '../plan/spec.js';
+import { defaultProfile, experimentPath, resolveExperiment, shippedExperiments } from '../plan/spec.js';
 import { DEFAULT_TRIAL_CACHE_DIR } from '../run/trial_cache.js';
 import { recordHypotheses } from '../run/hypotheses_record.js';
 import { mkdir } from 'node:fs/promises';
@@ -75,7 +75,7 @@ export async function runCollect(argv: string[]): Promise<CollectResult | null> 
   if (args.positionals.length !== 1) throw new Error(`collect: expected one experiment file, got ${args.positionals.length === 0 ? 'none' : args.positionals.join(' ')}; see --help`);
   const shards = numberFlag(args, 'shards');
   if (shards !== undefined && shards < 1) throw new Error(`collect: --shards = ${shards}: allowed: an integer ≥ 1`);
-  const experiment = resolveExperiment(experimentPath(args.positionals[0]), stringFlag(args, 'profile') ?? 'quick');
+  const experiment = resolveExperiment(experimentPath(args.positionals[0]), stringFlag(args, 'profile') ?? defaultProfile(experimentPath(args.positionals[0])));
   const modelCacheDir = stringFlag(args, 'cache') ?? DEFAULT_CACHE_DIR;
   const trialCacheDir = stringFlag(args, 'trial-cache') ?? DEFAULT_TRIAL_CACHE_DIR;
   const resultsRoot = stringFlag(args, 'results') ?? DEFAULT_RESULTS_DIR;

@@ -21,7 +21,7 @@ import { PROFILE_NAMES } from '../pretrain/pretrain_profiles.js';
 import { BENCH_SUBDIR, DEFAULT_RESULTS_DIR, ownershipProblem } from '../run/results_files.js';
 import { describeTrial, planRun, resultsDirFor, runPlannedExperiment, type RunOptions, type RunPlan } from '../run/runner.js';
 import { EXPERIMENT_SCHEMA } from '../plan/schema.js';
-import { experimentPath, PROFILE_DESCRIPTIONS, resolveExperiment, shippedExperiments, type ResolvedExperiment } from '../plan/spec.js';
+import { defaultProfile, experimentPath, PROFILE_DESCRIPTIONS, resolveExperiment, shippedExperiments, type ResolvedExperiment } from '../plan/spec.js';
 import { DEFAULT_TRIAL_CACHE_DIR } from '../run/trial_cache.js';
 import { importTrialRecords } from '../run/trial_import.js';
 import { recordHypotheses } from '../run/hypotheses_record.js';
@@ -29,8 +29,11 @@ import { parseShard, shardPlan, type Shard } from '../cluster/shard.js';
 import { baselineMethod } from '../../src/adapt/peft.js';
 
 
+/** What `peftscale experiment` (and `npm run experiment`) runs without a FILE: the experiment that shows a finding. */
+export const DEFAULT_EXPERIMENT = 'finding';
+
 export const EXPERIMENT_FLAGS: readonly FlagSpec[] = [
-  { name: 'profile', type: 'string', description: `${PROFILE_NAMES.join(' or ')}: ${Object.entries(PROFILE_DESCRIPTIONS).map(([n, d]) => `${n}: ${d}`).join('; ')}`, default: 'quick' },
+  { name: 'profile', type: 'string', description: `${PROFILE_NAMES.join(' or ')}: ${Object.entries(PROFILE_DESCRIPTIONS).map(([n, d]) => `${n}: ${d}`).join('; ')}`, default: "the experiment file's \"profile\", else quick" },
   { name: 'workers', type: 'integer', description: 'worker threads (default: one per core)' },
   { name: 'dry-run', type: 'boolean', description: 'print the trials (and which are cached) and run nothing' },
   { name: 'json', type: 'boolean', description: 'with --dry-run: one JSON object with the trials and counts; otherwise the summary as JSON on stdout' },
@@ -51,7 +54,7 @@ export function experimentUsage(): string {
   return [
     'usage: peftscale experiment [FILE] [flags]',
     '',
-    `FILE: a shipped experiment (${shippedExperiments().join(', ')}) or a path to an experiment file (default: default)`,
+    `FILE: a shipped experiment (${shippedExperiments().join(', ')}) or a path to an experiment file (default: ${DEFAULT_EXPERIMENT})`,
     '',
     formatFlags(EXPERIMENT_FLAGS),
   ].join('\n');
@@ -81,10 +84,10 @@ export async function runExperiment(argv: string[]): Promise<ExperimentCommandRe
   if (args.positionals.length > 1) throw new Error(`experiment: expected at most one experiment file, got ${args.positionals.join(' ')}`);
   const workers = numberFlag(args, 'workers');
   if (workers !== undefined && workers < 1) throw new Error(`experiment: --workers = ${workers}: allowed: an integer ≥ 1`);
-  const file = experimentPath(args.positionals[0] ?? 'default');
+  const file = experimentPath(args.positionals[0] ?? DEFAULT_EXPERIMENT);
   const dryRun = booleanFlag(args, 'dry-run');
   // A dry run plans checkpoints whose folder is missing from their shape, and says what a real run would refuse.
-  const experiment = resolveExperiment(file, stringFlag(args, 'profile') ?? 'quick', { allowMissingCheckpoints: dryRun });
+  const experiment = resolveExperiment(file, stringFlag(args, 'profile') ?? defaultProfile(file), { allowMissingCheckpoints: dryRun });
   const shardText = stringFlag(args, 'shard');
   const shard = shardText === undefined ? null : parseShard(shardText);
   if (shard !== null && booleanFlag(args, 'pretrain-only')) throw new Error(`experiment: --shard ${shardText} and --pretrain-only: allowed: one of them (pretraining covers every preset)`);

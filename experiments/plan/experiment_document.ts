@@ -34,6 +34,8 @@ export interface SweepSpec {
 /** An experiment after includes and the profile are merged (not yet expanded). */
 export interface ExperimentDocument {
   name?: string;
+  /** The pretraining profile when the command line names none. */
+  profile?: string;
   description?: string;
   presets?: string[];
   tasks?: string[];

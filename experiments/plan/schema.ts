@@ -222,6 +222,7 @@ export const EXPERIMENT_SCHEMA: Schema & { $schema: string; title: string } = {
     $schema: { type: 'string', description: 'for editors; ignored' },
     name: EXPERIMENT_NAME,
     include: { type: 'array', items: { type: 'string' }, description: 'files merged first, in order (paths relative to this file); this file overrides them' },
+    profile: { type: 'string', enum: [...PROFILE_NAMES], description: 'the pretraining profile when the command line gives no --profile (default quick)' },
     ...BODY_PROPERTIES,
     profiles: {
       type: 'object',

@@ -115,6 +115,15 @@ export function shippedExperiments(): string[] {
     .sort();
 }
 
+/**
+ * The pretraining profile of an experiment when the command line names none: the file's own `profile`
+ * field (through includes), else quick.
+ */
+export function defaultProfile(file: string): string {
+  const document = loadExperimentDocument(file);
+  return typeof document.profile === 'string' ? document.profile : 'quick';
+}
+
 /** How deep `include` may nest, and how large one experiment file may be: more is a mistake, not an experiment. */
 export const MAX_INCLUDE_DEPTH = 32;
 export const MAX_EXPERIMENT_FILE_BYTES = 1024 * 1024;
