@@ -2,7 +2,7 @@
 """Train here, load with PEFT: run by hand in the fixture venv (see make_fixtures.py), after `npm run build`.
 
 Runs scripts/golden/ours_to_peft.mjs, which writes peftscale adapters (prompt tuning, projected prefix
-tuning, LSTM P-tuning, LoRA on three sites) in PEFT's format with our logits beside each, then loads every
+tuning, LSTM P-tuning, LoRA on three sites, (IA)³ on four sites with two feed-forward ones) in PEFT's format with our logits beside each, then loads every
 one with PeftModel.from_pretrained onto test/fixtures/hf/tiny-gpt2 and compares PEFT's logits with ours.
 It also loads a checkpoint written here (d_ff != 4d, so n_inner is read) with GPT2LMHeadModel.from_pretrained.
 Exits 1 if any differs by more than 1e-4.

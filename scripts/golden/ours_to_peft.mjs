@@ -20,6 +20,7 @@ const CASES = {
   'prefix-tuning': { length: 3, projection: 16 },
   'p-tuning': { length: 4, encoder: 'lstm', hidden: 8 },
   lora: { rank: 2, alpha: 5, targets: ['c_attn', 'c_proj', 'c_fc'] },
+  ia3: { targets: ['c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'], feedforward: ['mlp.c_proj', 'attn.c_proj'] },
 };
 await initBackend('cpu');
 const { model: base, tokenizer } = await loadPretrained('test/fixtures/hf/tiny-gpt2');
