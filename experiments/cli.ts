@@ -18,6 +18,7 @@ import { runExperiment } from './commands/experiment.js';
 import { collectUsage, runCollect } from './commands/collect.js';
 import { runSlurm, slurmUsage } from './cluster/slurm.js';
 import { runPretrain } from './commands/pretrain_command.js';
+import { exportUsage, runExport } from './commands/export_command.js';
 import { REPORT_USAGE, runReport } from '../reports/report.js';
 
 const BACKEND_FLAG: FlagSpec = { name: 'backend', type: 'string', description: 'tensorflow, wasm, cpu or auto (also PEFTSCALE_BACKEND)' };
@@ -162,6 +163,7 @@ const COMMANDS: Command[] = [
   { name: 'experiment', summary: 'run an experiment file (default: default): pretraining, the sweep on worker threads, results and report', usage: '', run: async (argv) => void (await runExperiment(argv)) },
   { name: 'slurm', summary: 'an experiment as Slurm jobs: pretraining, a job array of trial shards, collect; prints or submits them', usage: slurmUsage(), run: async (argv) => void (await runSlurm(argv)) },
   { name: 'collect', summary: 'results and report from whatever the trial cache holds; lists the missing trials', usage: collectUsage(), run: async (argv) => void (await runCollect(argv)) },
+  { name: 'export', summary: "the trained adapters of an experiment's cached trials, each with its record (PEFT folders where PEFT has the method)", usage: exportUsage(), run: async (argv) => void (await runExport(argv)) },
   { name: 'report', summary: 'write the HTML report (Vega-Lite figures, SVGs, CSVs) of a results folder', usage: REPORT_USAGE, run: runReport },
 ];
 
