@@ -161,7 +161,8 @@ export const lora: PeftMethod = {
       r: integerOption(options, 'rank'),
       lora_alpha: numberOption(options, 'alpha'),
       lora_dropout: numberOption(options, 'dropout'),
-      target_modules: listOption(options, 'targets'),
+      // PEFT reads "all-linear" as a string only (in a list it is a module name that matches nothing).
+      target_modules: listOption(options, 'targets').includes('all-linear') ? 'all-linear' : listOption(options, 'targets'),
       // GPT-2's Conv1D stores weights [in, out]: PEFT marks that with fan_in_fan_out.
       fan_in_fan_out: true,
       bias: 'none',
