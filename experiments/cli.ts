@@ -18,6 +18,7 @@ import { runExperiment } from './commands/experiment.js';
 import { collectUsage, runCollect } from './commands/collect.js';
 import { runSlurm, slurmUsage } from './cluster/slurm.js';
 import { runPretrain } from './commands/pretrain_command.js';
+import { exportUsage, runExport } from './commands/export_command.js';
 import { REPORT_USAGE, runReport } from '../reports/report.js';
 import { currentHypotheses, hypothesesOfFile } from './plan/hypotheses_file.js';
 
@@ -160,9 +161,10 @@ const COMMANDS: Command[] = [
   { name: 'bench', summary: 'cost benchmarks: training and inference per method, storage, mixed-task serving, the reference step', usage: BENCH_USAGE, run: runBenchCommand },
   { name: 'data', summary: 'the generated task suite: list tasks, print samples', usage: `peftscale data tasks [--json] | peftscale data sample --task NAME --split train|dev|test --n 3\n${formatFlags(dataFlags)}`, run: runData },
   { name: 'pretrain', summary: 'pretrain the frozen model family on the generated corpus (cached, resumable)', usage: '', run: runPretrain },
-  { name: 'experiment', summary: 'run an experiment file (default: default): pretraining, the sweep on worker threads, results and report', usage: '', run: async (argv) => void (await runExperiment(argv)) },
+  { name: 'experiment', summary: 'run an experiment file (default: finding): pretraining, the sweep on worker threads, results and report', usage: '', run: async (argv) => void (await runExperiment(argv)) },
   { name: 'slurm', summary: 'an experiment as Slurm jobs: pretraining, a job array of trial shards, collect; prints or submits them', usage: slurmUsage(), run: async (argv) => void (await runSlurm(argv)) },
   { name: 'collect', summary: 'results and report from whatever the trial cache holds; lists the missing trials', usage: collectUsage(), run: async (argv) => void (await runCollect(argv)) },
+  { name: 'export', summary: "the trained adapters of an experiment's cached trials, each with its record (PEFT folders where PEFT has the method)", usage: exportUsage(), run: async (argv) => void (await runExport(argv)) },
   { name: 'report', summary: 'write the HTML report (Vega-Lite figures, SVGs, CSVs) of a results folder', usage: REPORT_USAGE, run: (argv) => runReport(argv, { current: currentHypotheses, ofFile: hypothesesOfFile }) },
 ];
 

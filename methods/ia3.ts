@@ -12,6 +12,9 @@
  * match: c_proj names both projections). GPT-2 fuses queries, keys and values in attn.c_attn, so, as in
  * PEFT, its vector [3D] rescales the queries too; the input of mlp.c_proj is the GELU activation [d_ff].
  *
+ * PEFT format: peft_type "IA3", target_modules, feedforward_modules; PEFT stores a vector [out, 1] (or
+ * [1, in] for a feed-forward target) as base_model.model.transformer.h.{l}.{site}.ia3_l.
+ *
  * Model, per layer and target: `h.{l}.{site}.ia3_l` [out] or [in], initialised to ones, so at
  * initialisation the model is the base model exactly. Closed form: L · Σ over targets (out, or in for
  * feed-forward ones); gpt2 with the defaults: 12 × (2,304 + 3,072) = 64,512, PEFT's count.
@@ -25,6 +28,7 @@ import type { ModelConfig } from '../src/model/config.js';
 import { LINEAR_SITES, linearShape, type LinearSite, type ParamSpec } from '../src/model/params.js';
 import type { BaseReader, MethodOptions, PeftMethod, TensorMap } from '../src/adapt/peft.js';
 import { listOption, tensorOf } from './common.js';
+import { peftTargetSites, targetsOption } from './peft_targets.js';
 
 const METHOD = 'ia3';
 /** What `targets` and `feedforward` accept: full site names and PEFT's suffix forms. */
@@ -171,4 +175,66 @@ export const ia3: PeftMethod = {
     for (const [name, compute] of foldedWeights(tensors, config, options, base)) merged.set(name, tf.tidy(compute));
     return merged;
   },
+
+  peft: {
+    peftType: 'IA3',
+    config: (_config, options) => ({
+      target_modules: listOption(options, 'targets'),
+      feedforward_modules: listOption(options, 'feedforward'),
+      // GPT-2's Conv1D stores weights [in, out]: PEFT marks that with fan_in_fan_out.
+      fan_in_fan_out: true,
+      init_ia3_weights: true,
+      modules_to_save: null,
+      exclude_modules: null,
+    }),
+    options(fields, config, problems) {
+      const unsupported: [string, (value: unknown) => boolean, string][] = [
+        ['modules_to_save', (v) => v === undefined || v === null, 'null'],
+        ['exclude_modules', (v) => v === undefined || v === null || (Array.isArray(v) && v.length === 0), 'null (no module excluded)'],
+      ];
+      for (const [field, ok, allowed] of unsupported) if (!ok(fields[field])) problems.push(`${field} = ${JSON.stringify(fields[field])}: not supported; allowed: ${allowed}`);
+      const targetSites = peftTargetSites('target_modules', fields.target_modules, config, problems);
+      // PEFT's feedforward_modules may be empty or null (no feed-forward target).
+      const empty = fields.feedforward_modules === undefined || fields.feedforward_modules === null || (Array.isArray(fields.feedforward_modules) && fields.feedforward_modules.length === 0);
+      const feedforwardSites = empty ? [] : peftTargetSites('feedforward_modules', fields.feedforward_modules, config, problems);
+      const outside = (feedforwardSites ?? []).filter((site) => targetSites !== null && !targetSites.includes(site));
+      if (outside.length > 0) problems.push(`feedforward_modules = ${JSON.stringify(fields.feedforward_modules)}: ${outside.join(', ')} is not a target; allowed: a subset of target_modules`);
+      return {
+        targets: targetSites === null ? [] : targetsOption(fields.target_modules, targetSites, IA3_TARGET_NAMES),
+        feedforward: empty || feedforwardSites === null ? [] : targetsOption(fields.feedforward_modules, feedforwardSites, IA3_TARGET_NAMES),
+      };
+    },
+    toPeft: (tensors, _config, options) => reshapedVectors(tensors, options, 'toPeft'),
+    fromPeft: (tensors, _config, options) => reshapedVectors(tensors, options, 'fromPeft'),
+  },
 };
+
+/** Where PEFT's IA3 vectors of a GPT2LMHeadModel live: PeftModel → IA3Model → GPT2LMHeadModel → GPT2Model. */
+export const PEFT_IA3_PREFIX = 'base_model.model.transformer.';
+const IA3_TENSOR = /^h\.(\d+)\.(attn\.c_attn|attn\.c_proj|mlp\.c_fc|mlp\.c_proj)\.ia3_l$/;
+
+/**
+ * PEFT keeps an output vector as [out, 1] and a feed-forward (input) one as [1, in]; ours are flat.
+ * Only a tensor of the orientation its site's role calls for is reshaped: one of the other orientation
+ * keeps its rank, so the shape check reports it instead of applying it to the wrong side.
+ */
+function reshapedVectors(tensors: TensorMap, options: MethodOptions, direction: 'toPeft' | 'fromPeft'): Map<string, tf.Tensor> {
+  const inputSites = new Set(adaptedSites(options).filter(({ input }) => input).map(({ site }) => site));
+  const out = new Map<string, tf.Tensor>();
+  for (const [name, tensor] of tensors) {
+    const bare = direction === 'toPeft' ? name : name.startsWith(PEFT_IA3_PREFIX) ? name.slice(PEFT_IA3_PREFIX.length) : null;
+    const match = bare === null ? null : IA3_TENSOR.exec(bare);
+    if (bare === null || match === null) {
+      out.set(name, tensor.clone());
+      continue;
+    }
+    const input = inputSites.has(match[2] as LinearSite);
+    if (direction === 'toPeft') {
+      out.set(`${PEFT_IA3_PREFIX}${bare}`, tensor.rank === 1 ? tf.reshape(tensor, input ? [1, tensor.size] : [tensor.size, 1]) : tensor.clone());
+    } else {
+      const fits = tensor.rank === 2 && (input ? tensor.shape[0] === 1 : tensor.shape[1] === 1);
+      out.set(bare, fits ? tf.reshape(tensor, [tensor.size]) : tensor.clone());
+    }
+  }
+  return out;
+}

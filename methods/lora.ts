@@ -26,6 +26,7 @@ import { LINEAR_SITES, linearShape, type LinearSite, type ParamSpec } from '../s
 import type { MethodOptions, PeftMethod, TensorMap } from '../src/adapt/peft.js';
 import { Random } from '../src/util/random.js';
 import { integerOption, listOption, numberOption, tensorOf } from './common.js';
+import { peftTargetSites, targetsOption } from './peft_targets.js';
 
 const METHOD = 'lora';
 /** What `targets` accepts: full site names, PEFT's suffix forms, and all-linear. */
@@ -160,7 +161,8 @@ export const lora: PeftMethod = {
       r: integerOption(options, 'rank'),
       lora_alpha: numberOption(options, 'alpha'),
       lora_dropout: numberOption(options, 'dropout'),
-      target_modules: listOption(options, 'targets'),
+      // PEFT reads "all-linear" as a string only (in a list it is a module name that matches nothing).
+      target_modules: listOption(options, 'targets').includes('all-linear') ? 'all-linear' : listOption(options, 'targets'),
       // GPT-2's Conv1D stores weights [in, out]: PEFT marks that with fan_in_fan_out.
       fan_in_fan_out: true,
       bias: 'none',
@@ -173,24 +175,23 @@ export const lora: PeftMethod = {
       alpha_pattern: {},
       modules_to_save: null,
     }),
-    options(fields, _config, problems) {
+    options(fields, config, problems) {
       const unsupported: [string, (value: unknown) => boolean, string][] = [
         ['use_dora', (v) => v === undefined || v === false, 'false (DoRA is not implemented)'],
         ['use_rslora', (v) => v === undefined || v === false, 'false (rsLoRA scaling is not implemented)'],
         ['bias', (v) => v === undefined || v === 'none', '"none" (LoRA bias training is not implemented)'],
         ['layers_to_transform', (v) => v === undefined || v === null, 'null (every layer)'],
         ['modules_to_save', (v) => v === undefined || v === null, 'null'],
+        ['exclude_modules', (v) => v === undefined || v === null || (Array.isArray(v) && v.length === 0), 'null (no module excluded)'],
+        ['target_parameters', (v) => v === undefined || v === null || (Array.isArray(v) && v.length === 0), 'null (LoRA on parameters is not implemented)'],
         ['rank_pattern', (v) => v === undefined || (typeof v === 'object' && v !== null && Object.keys(v).length === 0), '{} (one rank for every module)'],
         ['alpha_pattern', (v) => v === undefined || (typeof v === 'object' && v !== null && Object.keys(v).length === 0), '{} (one alpha for every module)'],
       ];
       for (const [field, ok, allowed] of unsupported) if (!ok(fields[field])) problems.push(`${field} = ${JSON.stringify(fields[field])}: not supported; allowed: ${allowed}`);
-      const targets = fields.target_modules;
-      // PEFT reads a string as a regular expression; only lists of module names (or all-linear) map onto our sites.
-      const list = targets === 'all-linear' ? ['all-linear'] : targets;
-      if (!Array.isArray(list) || list.length === 0 || list.some((t) => typeof t !== 'string' || !(LORA_TARGET_NAMES as readonly string[]).includes(t))) {
-        problems.push(`target_modules = ${JSON.stringify(targets)}: allowed: a list of ${LORA_TARGET_NAMES.join(', ')}`);
-      }
-      return { rank: fields.r, alpha: fields.lora_alpha, dropout: fields.lora_dropout ?? 0, targets: list };
+      // Names, full module paths (what PEFT saves for all-linear) or a pattern: honoured when they resolve to whole sites.
+      const sites = peftTargetSites('target_modules', fields.target_modules, config, problems);
+      const targets = sites === null ? [] : targetsOption(fields.target_modules, sites, LORA_TARGET_NAMES);
+      return { rank: fields.r, alpha: fields.lora_alpha, dropout: fields.lora_dropout ?? 0, targets };
     },
     toPeft: (tensors) => renameTransposed(tensors, (name) => `${PEFT_LORA_PREFIX}${name}`, ''),
     fromPeft: (tensors) => renameTransposed(tensors, (name) => name.slice(PEFT_LORA_PREFIX.length), PEFT_LORA_PREFIX),

@@ -20,12 +20,13 @@ import { readSafetensorsFile } from '../src/io/safetensors.js';
 import { goldenTensors, HF_FIXTURES, LOGIT_TOLERANCE, maxDifference } from '../test/golden.js';
 import './index.js';
 
-const METHODS = ['prompt-tuning', 'prefix-tuning', 'p-tuning', 'lora'] as const;
+/** Fixture folder → the method it loads as (lora-all-linear: PEFT's all-linear, saved as full module paths). */
+const FIXTURES: [string, string][] = [['prompt-tuning', 'prompt-tuning'], ['prefix-tuning', 'prefix-tuning'], ['p-tuning', 'p-tuning'], ['lora', 'lora'], ['ia3', 'ia3'], ['lora-all-linear', 'lora']];
 /** Fields of adapter_config.json that decide what PEFT builds; ours must equal PEFT's. */
 const KEY_FIELDS = [
   'peft_type', 'task_type', 'inference_mode', 'num_virtual_tokens', 'token_dim', 'num_layers', 'num_attention_heads', 'num_transformer_submodules',
   'encoder_reparameterization_type', 'encoder_hidden_size', 'prefix_projection', 'r', 'lora_alpha', 'lora_dropout', 'target_modules', 'fan_in_fan_out',
-  'bias', 'use_dora', 'use_rslora',
+  'bias', 'use_dora', 'use_rslora', 'feedforward_modules',
 ];
 
 describe('PEFT adapters (golden: PEFT 0.21)', () => {
@@ -45,13 +46,13 @@ describe('PEFT adapters (golden: PEFT 0.21)', () => {
     fs.rmSync(root, { recursive: true, force: true });
   });
 
-  for (const name of METHODS) {
+  for (const [name, methodName] of FIXTURES) {
     it(`${name}: PEFT's adapter gives PEFT's logits; written back, the same tensors and config fields; reloaded, the same logits`, async () => {
       const fixture = path.join(HF_FIXTURES, 'adapters', name);
       const loaded = await loadAdapter(fixture, base);
       const expected = golden.logits.get(name) as tf.Tensor3D;
       try {
-        assert.equal(loaded.method.name, name);
+        assert.equal(loaded.method.name, methodName);
         const logits = loaded.forward(golden.inputIds);
         const difference = maxDifference(logits, expected);
         assert.ok(difference <= LOGIT_TOLERANCE, `max |ours - PEFT| = ${difference}`);
@@ -79,7 +80,12 @@ describe('PEFT adapters (golden: PEFT 0.21)', () => {
         }
         const theirConfig = JSON.parse(fs.readFileSync(path.join(fixture, PEFT_CONFIG_FILE), 'utf8')) as Record<string, unknown>;
         const ourConfig = JSON.parse(fs.readFileSync(path.join(again, PEFT_CONFIG_FILE), 'utf8')) as Record<string, unknown>;
-        for (const field of KEY_FIELDS) if (field in theirConfig) assert.deepEqual(ourConfig[field], theirConfig[field], field);
+        for (const field of KEY_FIELDS) {
+          if (!(field in theirConfig)) continue;
+          // PEFT's resolved all-linear (one full path per layer and site) is written back as the sites it covers.
+          if (name === 'lora-all-linear' && field === 'target_modules') assert.deepEqual(ourConfig[field], ['attn.c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj']);
+          else assert.deepEqual(ourConfig[field], theirConfig[field], field);
+        }
 
         const reloaded = await loadAdapter(again, base);
         assert.equal(maxDifference(reloaded.forward(golden.inputIds), logits), 0);
@@ -122,13 +128,47 @@ describe('PEFT adapters (golden: PEFT 0.21)', () => {
       fs.writeFileSync(file, JSON.stringify(json));
       return dir;
     };
-    await assert.rejects(loadAdapter(copy('lora', (j) => (j.peft_type = 'IA3')), base), /peft_type "IA3" is not supported; allowed: .*PROMPT_TUNING.*LORA/);
+    await assert.rejects(loadAdapter(copy('lora', (j) => (j.peft_type = 'ADALORA')), base), /peft_type "ADALORA" is not supported; allowed: .*PROMPT_TUNING.*LORA.*IA3/);
     await assert.rejects(loadAdapter(copy('lora', (j) => (j.task_type = 'SEQ_CLS')), base), /task_type "SEQ_CLS" is not supported; allowed: "CAUSAL_LM"/);
     await assert.rejects(
       loadAdapter(copy('lora', (j) => Object.assign(j, { use_dora: true, target_modules: '.*attn.*' })), base),
-      /cannot be loaded onto the base model:\n {2}use_dora = true: not supported[\s\S]*target_modules = "\.\*attn\.\*": allowed: a list of/,
+      /cannot be loaded onto the base model:\n {2}use_dora = true: not supported[\s\S]*target_modules = "\.\*attn\.\*": matches transformer\.h\.0\.attn, transformer\.h\.0\.attn\.attn_dropout, transformer\.h\.0\.attn\.resid_dropout and \d+ more, not linear layers here/,
     );
     await assert.rejects(loadAdapter(copy('prefix-tuning', (j) => Object.assign(j, { token_dim: 64, num_layers: 5 })), base), /token_dim = 64: the base model has 32\n {2}num_layers = 5: the base model has 2/);
     await assert.rejects(loadAdapter(copy('p-tuning', (j) => (j.num_virtual_tokens = 6)), base), /prompt_embeddings: shape \[4,32\], expected \[6,32\]/);
+  });
+
+  it('target_modules as full paths, a regex or "all-linear" load when they cover whole sites; the rest is refused, field by field', async () => {
+    const copy = (name: string, edit: (json: Record<string, unknown>) => void): string => {
+      const dir = fs.mkdtempSync(path.join(root, `${name}-targets-`));
+      fs.cpSync(path.join(HF_FIXTURES, 'adapters', name), dir, { recursive: true });
+      const file = path.join(dir, PEFT_CONFIG_FILE);
+      const json = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+      edit(json);
+      fs.writeFileSync(file, JSON.stringify(json));
+      return dir;
+    };
+    const expected = golden.logits.get('lora-all-linear') as tf.Tensor3D;
+    for (const targets of ['all-linear', '.*\\.(c_attn|c_proj|c_fc)', 'transformer\\.h\\.\\d+\\.(attn|mlp)\\.c_.*', ['c_attn', 'c_proj', 'c_fc']]) {
+      const loaded = await loadAdapter(copy('lora-all-linear', (j) => (j.target_modules = targets)), base);
+      assert.deepEqual(loaded.method.name, 'lora');
+      const difference = maxDifference(loaded.forward(golden.inputIds), expected);
+      assert.ok(difference <= LOGIT_TOLERANCE, `${JSON.stringify(targets)}: max |ours - PEFT| = ${difference}`);
+      loaded.dispose();
+    }
+    // The fixture's own list without layer 1: PEFT would adapt layer 0 only, which is not a setting here.
+    await assert.rejects(
+      loadAdapter(copy('lora-all-linear', (j) => (j.target_modules = (j.target_modules as string[]).filter((t) => t.startsWith('transformer.h.0.')))), base),
+      /target_modules = .*: attn\.c_attn is matched in layer 0 of 2; allowed: every layer/,
+    );
+    await assert.rejects(loadAdapter(copy('lora', (j) => (j.target_modules = ['c_attn', 'lm_head'])), base), /target_modules = \["c_attn","lm_head"\]: matches lm_head, not linear layers here/);
+    await assert.rejects(loadAdapter(copy('lora', (j) => (j.target_modules = ['c_atn'])), base), /"c_atn" matches no module of GPT-2/);
+    await assert.rejects(loadAdapter(copy('lora', (j) => (j.target_modules = '(?P<x>c_attn)')), base), /target_modules = "\(\?P<x>c_attn\)": not a regular expression this build can read/);
+    await assert.rejects(loadAdapter(copy('ia3', (j) => (j.feedforward_modules = ['c_fc'])), base), /feedforward_modules = \["c_fc"\]: mlp\.c_fc is not a target; allowed: a subset of target_modules/);
+    // A vector of the other orientation (PEFT's [1, in] where [out, 1] is due) is reported, not applied to the wrong side.
+    await assert.rejects(
+      loadAdapter(copy('ia3', (j) => (j.feedforward_modules = [])), base),
+      /h\.0\.mlp\.c_proj\.ia3_l: shape \[1,128\], expected \[32\]/,
+    );
   });
 });

@@ -5,6 +5,7 @@
  * current directory, nor a file that includes it). Done per file, before includes are merged.
  */
 import path from 'node:path';
+import { parseHubReference, resolveHubModel } from '../../src/io/hf_cache.js';
 
 type Json = Record<string, unknown>;
 
@@ -27,6 +28,17 @@ function resolveOne(value: unknown, field: string, file: string): unknown {
   return path.resolve(path.dirname(file), expandPath(value, field, file));
 }
 
+/** A checkpoint folder: a path, or `hf:NAME[@REVISION]`, a model in the local Hugging Face cache (src/io/hf_cache.ts). */
+function checkpointPath(value: unknown, field: string, file: string): unknown {
+  const hub = typeof value === 'string' ? parseHubReference(expandPath(value, field, file)) : null;
+  if (hub === null) return resolveOne(value, field, file);
+  try {
+    return resolveHubModel(hub.repoId, hub.revision);
+  } catch (error) {
+    throw new Error(`${file}: ${field} = ${JSON.stringify(value)}: ${(error as Error).message}`);
+  }
+}
+
 /** The paths of one document body (top level or a profile) made absolute. */
 function resolveBody(body: Json, file: string, prefix: string): Json {
   const result = { ...body };
@@ -41,7 +53,7 @@ function resolveBody(body: Json, file: string, prefix: string): Json {
   }
   if (isObject(body.checkpoints)) {
     result.checkpoints = Object.fromEntries(
-      Object.entries(body.checkpoints).map(([name, entry]) => [name, isObject(entry) ? { ...entry, path: resolveOne(entry.path, `${prefix}checkpoints.${name}.path`, file) } : entry]),
+      Object.entries(body.checkpoints).map(([name, entry]) => [name, isObject(entry) ? { ...entry, path: checkpointPath(entry.path, `${prefix}checkpoints.${name}.path`, file) } : entry]),
     );
   }
   return result;

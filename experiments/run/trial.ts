@@ -13,7 +13,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { AdaptedModel } from '../../src/adapt/adapted.js';
 import { adapterTensors } from '../../src/io/adapter_io.js';
 import type { GPT2 } from '../../src/model/model.js';
-import { getMethod, type MethodContext } from '../../src/adapt/peft.js';
+import { getMethod, type MethodContext, type MethodOptions } from '../../src/adapt/peft.js';
 import { countParameters, modelParameterSpecs, numel } from '../../src/model/params.js';
 import { Random } from '../../src/util/random.js';
 import type { Evaluation, TrialConfig, TrialEnvironment, TrialRecord, TrialStatus } from '../../src/results/results.js';
@@ -47,8 +47,8 @@ export interface TrialOptions {
   onStep?: (progress: TrialProgress) => void;
   /** Rows per evaluation batch (default 64). */
   evalBatchSize?: number;
-  /** Receives the adapter tensors of the chosen checkpoint (disposed after the call returns). */
-  onAdapter?: (tensors: ReadonlyMap<string, tf.Tensor>) => void;
+  /** Receives the adapter tensors of the chosen checkpoint (disposed after the call returns) and the resolved options. */
+  onAdapter?: (tensors: ReadonlyMap<string, tf.Tensor>, options: MethodOptions) => void;
 }
 
 /** An example as token ids. */
@@ -241,7 +241,7 @@ export function runTrial(config: TrialConfig, key: string, sweeps: string[], res
     const adapter = adapterTensors(model);
     const adapterValues = [...adapter.values()].reduce((sum, t) => sum + numel(t.shape), 0);
     try {
-      options.onAdapter?.(adapter);
+      options.onAdapter?.(adapter, model.options);
     } finally {
       for (const t of adapter.values()) t.dispose();
     }

@@ -1,10 +1,13 @@
 /**
  * The trial cache: one JSON file per finished trial, named by its key, written atomically (a temporary
  * file renamed into place), so a reader never sees half a record and a killed run leaves none behind.
+ * Beside a record of an adapter method: its trained adapter as a folder (`<key>.adapter/`, PEFT's format
+ * where PEFT has the method), written whole under a temporary name and renamed into place before the
+ * record, so a record's presence means its adapter is complete.
  */
-import { mkdir, readFile, rename } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { writeFileAtomic } from '../../src/io/atomic_file.js';
+import { temporaryPathFor, writeFileAtomic } from '../../src/io/atomic_file.js';
 import { canonicalJson } from '../../src/util/canonical_json.js';
 import { RESULTS_FORMAT_VERSION, type TrialRecord } from '../../src/results/results.js';
 
@@ -17,6 +20,43 @@ export function trialRecordPath(cacheDir: string, key: string): string {
 /** The saved prompt of a prompt-tuning trial (for ensembles), beside its record. */
 export function trialPromptPath(cacheDir: string, key: string): string {
   return path.join(cacheDir, `${key}.prompt.safetensors`);
+}
+
+/** The trained adapter of a trial, beside its record (a folder that loadAdapter reads). */
+export function trialAdapterPath(cacheDir: string, key: string): string {
+  return path.join(cacheDir, `${key}.adapter`);
+}
+
+/**
+ * The largest adapter kept in the cache (64 MiB by default; PEFTSCALE_ADAPTER_CACHE_MAX_MB changes it): a
+ * gpt2 LoRA is about 1 MB and a prompt a few hundred kB, but full tuning saves the whole model (500 MB
+ * for gpt2), which a sweep of seeds would multiply. Larger adapters are not kept; the record still is.
+ */
+export function adapterCacheMaxBytes(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.PEFTSCALE_ADAPTER_CACHE_MAX_MB;
+  if (raw === undefined || raw === '') return 64 * 2 ** 20;
+  const mb = Number(raw);
+  if (!Number.isFinite(mb) || mb < 0) throw new Error(`PEFTSCALE_ADAPTER_CACHE_MAX_MB = ${JSON.stringify(raw)}: allowed: a number of MiB ≥ 0 (0 keeps no adapter)`);
+  return mb * 2 ** 20;
+}
+
+/**
+ * Writes a trial's adapter folder: `save` fills a temporary folder beside the target, which then replaces
+ * the target in one rename, so a reader sees the old folder, no folder or the whole new one.
+ */
+export async function writeTrialAdapter(cacheDir: string, key: string, save: (dir: string) => Promise<unknown>): Promise<string> {
+  const target = trialAdapterPath(cacheDir, key);
+  const temporary = temporaryPathFor(target);
+  try {
+    await mkdir(cacheDir, { recursive: true });
+    await save(temporary);
+    await rm(target, { recursive: true, force: true });
+    await rename(temporary, target);
+  } catch (error) {
+    await rm(temporary, { recursive: true, force: true }).catch(() => undefined);
+    throw new Error(`cannot write the trial adapter ${target}: ${(error as Error).message}`);
+  }
+  return target;
 }
 
 /** Where records that fail validation are moved (kept for inspection, never reported). */

@@ -18,12 +18,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import { loadWeights, saveTensors } from '../../src/io/checkpoint.js';
 import { evaluateEnsemble } from '../../src/inference/ensemble.js';
 import { countParameters, modelParameterSpecs } from '../../src/model/params.js';
-import { getMethod, registeredMethods } from '../../src/adapt/peft.js';
+import { getMethod, registeredMethods, type MethodOptions } from '../../src/adapt/peft.js';
 import { optionsLabel, type EnsembleRecord } from '../../src/results/results.js';
 import type { Tokenizer } from '../../src/io/tokenizer.js';
 import { datasetFingerprint, loadFileTask } from '../../datasets/file_tasks.js';
 import { loadFrozenModel } from '../pretrain/frozen_model.js';
-import { trialPromptPath, writeTrialRecord } from './trial_cache.js';
+import { adapterCacheMaxBytes, trialPromptPath, writeTrialAdapter, writeTrialRecord } from './trial_cache.js';
+import { saveAdapterTensors } from '../../src/io/adapter_io.js';
 import { nonFiniteTensors } from '../../src/io/finite.js';
 import { ensurePretrained, gatesOf } from '../pretrain/pretrain_family.js';
 import { resolveProfile } from '../pretrain/pretrain_profiles.js';
@@ -96,8 +97,11 @@ async function handle(message: MainMessage): Promise<void> {
   const task = taskOf(planned);
   if (environment === null) throw new Error('worker: a trial arrived before the backend was ready');
   let lastReport = 0;
-  // A learned prompt (the method declares learnedPrompt) is kept beside the record, for ensembles across seeds.
+  // A learned prompt (the method declares learnedPrompt) is kept beside the record, for ensembles across seeds;
+  // every adapter up to the cache's size limit is kept as a folder (`peftscale export` takes it from there).
   let prompt: Map<string, tf.Tensor> | null = null;
+  let adapter: { tensors: Map<string, tf.Tensor>; options: MethodOptions } | null = null;
+  let adapterSkipped: string | null = null;
   const record = runTrial(config, planned.key, planned.sweeps, { base, task, tokenizer, frequentTokens, environment }, {
     onStep: ({ step, steps, loss }) => {
       // Fault injection for the crash-safety test (experiments/commands/faults.test.ts): this worker thread dies
@@ -109,8 +113,12 @@ async function handle(message: MainMessage): Promise<void> {
         send({ type: 'trial-progress', key: planned.key, step, steps, loss });
       }
     },
-    onAdapter: (tensors) => {
+    onAdapter: (tensors, options) => {
       if (getMethod(config.method).learnedPrompt !== undefined) prompt = new Map([...tensors].map(([name, tensor]) => [name, tensor.clone()]));
+      const bytes = [...tensors.values()].reduce((sum, tensor) => sum + 4 * tensor.size, 0);
+      if (tensors.size === 0) return; // prompt design: nothing trained
+      if (bytes > adapterCacheMaxBytes()) adapterSkipped = `its adapter (${(bytes / 2 ** 20).toFixed(1)} MiB) is over the cache's limit of ${(adapterCacheMaxBytes() / 2 ** 20).toFixed(0)} MiB (PEFTSCALE_ADAPTER_CACHE_MAX_MB)`;
+      else adapter = { tensors: new Map([...tensors].map(([name, tensor]) => [name, tensor.clone()])), options };
     },
   });
   // A cache that refuses a write (read-only, full) costs the cache entry, not the result: the run
@@ -130,7 +138,19 @@ async function handle(message: MainMessage): Promise<void> {
       for (const tensor of kept.values()) tensor.dispose();
     }
   }
-  // The record is written last: its presence means the trial (and its prompt) is finished.
+  const trained = adapter as { tensors: Map<string, tf.Tensor>; options: MethodOptions } | null;
+  if (trained !== null) {
+    try {
+      const metadata = { key: planned.key, task: config.task, preset: config.preset, seed: config.seed, base: config.preset };
+      await writeTrialAdapter(trialCacheDir, planned.key, (dir) => saveAdapterTensors(dir, getMethod(config.method), trained.options, base.config, trained.tensors, metadata));
+    } catch (error) {
+      send({ type: 'log', text: `warning: ${(error as Error).message}; trial ${planned.key} is cached without its adapter` });
+    } finally {
+      for (const tensor of trained.tensors.values()) tensor.dispose();
+    }
+  }
+  if (adapterSkipped !== null) send({ type: 'log', text: `trial ${planned.key}: ${adapterSkipped}; the record is cached without it` });
+  // The record is written last: its presence means the trial (and its prompt and adapter) is finished.
   if (promptSaved) await writeTrialRecord(trialCacheDir, record).catch(notCached);
   send({ type: 'trial-done', record });
 }

@@ -2,9 +2,12 @@
 """Train here, load with PEFT: run by hand in the fixture venv (see make_fixtures.py), after `npm run build`.
 
 Runs scripts/golden/ours_to_peft.mjs, which writes peftscale adapters (prompt tuning, projected prefix
-tuning, LSTM P-tuning, LoRA on three sites) in PEFT's format with our logits beside each, then loads every
+tuning, LSTM P-tuning, LoRA on three sites, (IA)³ on four sites with two feed-forward ones) in PEFT's format with our logits beside each, then loads every
 one with PeftModel.from_pretrained onto test/fixtures/hf/tiny-gpt2 and compares PEFT's logits with ours.
 It also loads a checkpoint written here (d_ff != 4d, so n_inner is read) with GPT2LMHeadModel.from_pretrained.
+Then a quick experiment (scripts/golden/export_experiment.json: tiny-gpt2 on the RTE rows, a few steps of
+prompt tuning, LoRA on all four sites and (IA)³) runs through the CLI, `peftscale export` writes its
+adapters, and every PEFT-format one is loaded with PeftModel.from_pretrained and compared the same way.
 Exits 1 if any differs by more than 1e-4.
 """
 import json
@@ -40,4 +43,25 @@ with tempfile.TemporaryDirectory() as out:
         difference = (logits - expected).abs().max().item()
         worst = max(worst, difference)
         print(f'{name}: max |PEFT - peftscale| = {difference:.2e}')
+
+    # A quick experiment run: its trained adapters, exported, must load in PEFT with our logits.
+    cli = os.path.join(ROOT, 'dist', 'experiments', 'cli.js')
+    experiment = os.path.join(ROOT, 'scripts', 'golden', 'export_experiment.json')
+    trials, exported = os.path.join(out, 'run', 'trials'), os.path.join(out, 'run', 'exported')
+    subprocess.run(['node', cli, 'experiment', experiment, '--trial-cache', trials, '--results', os.path.join(out, 'run', 'results'),
+                    '--cache', os.path.join(out, 'run', 'cache'), '--workers', '1', '--no-report'], cwd=ROOT, check=True)
+    subprocess.run(['node', cli, 'export', experiment, '--trial-cache', trials, '--out', exported], cwd=ROOT, check=True)
+    folders = sorted(os.listdir(exported))
+    assert len(folders) == 3, folders
+    for name in folders:
+        folder = os.path.join(exported, name)
+        subprocess.run(['node', os.path.join(ROOT, 'scripts', 'golden', 'ours_to_peft.mjs'), '--logits', folder], cwd=ROOT, check=True)
+        ours = json.load(open(os.path.join(folder, 'ours.json')))
+        model = PeftModel.from_pretrained(GPT2LMHeadModel.from_pretrained(BASE, dtype=torch.float32), folder).eval()
+        ids = torch.tensor([ours['input_ids']])
+        with torch.no_grad():
+            logits = model(input_ids=ids, attention_mask=torch.ones_like(ids)).logits[:, -ids.shape[1]:, :]
+        difference = (logits - torch.tensor(ours['logits']).view(*ours['shape'])).abs().max().item()
+        worst = max(worst, difference)
+        print(f'exported {name}: max |PEFT - peftscale| = {difference:.2e}')
     sys.exit(0 if worst <= 1e-4 else 1)

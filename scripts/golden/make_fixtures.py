@@ -7,7 +7,7 @@ prefix tuning, P-tuning and LoRA, and the expected logits and token ids that the
 compare against. CI never runs this: it only reads the committed files.
 
     python3 -m venv /tmp/golden-venv
-    /tmp/golden-venv/bin/pip install torch transformers peft safetensors tokenizers numpy
+    /tmp/golden-venv/bin/pip install torch transformers peft safetensors tokenizers numpy pyarrow datasets
     /tmp/golden-venv/bin/python scripts/golden/make_fixtures.py
 
 Folders written (under test/fixtures/hf/):
@@ -19,7 +19,15 @@ Folders written (under test/fixtures/hf/):
   tiny-gpt2-hub-f16/         the layout of older hub files: float16, no `transformer.` prefix, the
                              attention buffers h.N.attn.bias / h.N.attn.masked_bias, an explicit
                              lm_head.weight equal to wte; vocab.json + merges.txt only
-  adapters/<method>/         adapter_config.json + adapter_model.safetensors as PEFT saves them
+  adapters/<method>/         adapter_config.json + adapter_model.safetensors as PEFT saves them (also
+                             ia3: IA3Config's GPT-2 defaults; lora-all-linear: target_modules="all-linear",
+                             which PEFT saves as the list of full module paths)
+  data/                      the rows of test/fixtures/data as Hugging Face `datasets` writes them: Parquet
+                             (<name>.parquet) and JSON lines (<name>.datasets.jsonl), integer ClassLabel labels
+                             for RTE, SST-2 with its `idx` column (the row of the original dev.tsv)
+  hub-cache/                 a Hugging Face hub cache ($HF_HUB_CACHE) holding tiny-gpt2 as the hub client lays
+                             it out: models--tiny-gpt2/{blobs,refs/main,snapshots/<revision>/} (snapshot files
+                             are relative symlinks into blobs/), with a second, pinned revision
   golden.safetensors         input_ids and the logits of every case (see CASES below)
   golden.json                versions, shapes, the cases, and tokenizer goldens (text -> ids)
 """
@@ -35,7 +43,7 @@ import peft
 import tokenizers
 import torch
 import transformers
-from peft import (LoraConfig, PeftModel, PrefixTuningConfig, PromptEncoderConfig, PromptTuningConfig,
+from peft import (IA3Config, LoraConfig, PeftModel, PrefixTuningConfig, PromptEncoderConfig, PromptTuningConfig,
                   TaskType, get_peft_model)
 from safetensors.torch import load_file, save_file
 from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel, GPT2TokenizerFast
@@ -167,6 +175,62 @@ def hub_style_copy(model: GPT2LMHeadModel, folder: str, tokenizer_folder: str) -
         shutil.copy(os.path.join(tokenizer_folder, file), folder)
 
 
+DATA = os.path.join(ROOT, 'test', 'fixtures', 'data')
+
+
+def data_fixtures(folder: str) -> None:
+    """RTE and SST-2 rows as `datasets` writes them: Parquet and JSON lines, labels as ClassLabel integers."""
+    import datasets
+    os.makedirs(folder)
+    rte = datasets.Features({'premise': datasets.Value('string'), 'hypothesis': datasets.Value('string'),
+                             'idx': datasets.Value('int32'),
+                             'label': datasets.ClassLabel(names=['entailment', 'not_entailment'])})
+    sst2 = datasets.Features({'sentence': datasets.Value('string'),
+                              'label': datasets.ClassLabel(names=['negative', 'positive']),
+                              'idx': datasets.Value('int32')})
+    for name in ('rte-train', 'rte-val'):
+        with open(os.path.join(DATA, f'{name}.jsonl'), encoding='utf-8') as f:
+            rows = [json.loads(line) for line in f if line.strip()]
+        rows = [{'premise': r['premise'], 'hypothesis': r['hypothesis'], 'idx': r['idx'],
+                 'label': rte['label'].str2int(r['label'])} for r in rows]
+        table = datasets.Dataset.from_list(rows, features=rte)
+        table.to_parquet(os.path.join(folder, f'{name}.parquet'))
+        table.to_json(os.path.join(folder, f'{name}.datasets.jsonl'))
+    with open(os.path.join(DATA, 'sst2-dev.tsv'), encoding='utf-8') as f:
+        lines = f.read().split('\n')
+    assert lines[0] == 'sentence\tlabel', lines[0]
+    rows = [{'sentence': line.split('\t')[0], 'label': int(line.split('\t')[1]), 'idx': i}
+            for i, line in enumerate(l for l in lines[1:] if l)]
+    table = datasets.Dataset.from_list(rows, features=sst2)
+    table.to_parquet(os.path.join(folder, 'sst2-dev.parquet'))
+    table.to_json(os.path.join(folder, 'sst2-dev.datasets.jsonl'))
+
+
+def hub_cache(folder: str, model_dir: str) -> None:
+    """models--tiny-gpt2 as huggingface_hub's cache holds it: blobs by hash, snapshots of symlinks, refs/main."""
+    import hashlib
+    repo = os.path.join(folder, 'models--tiny-gpt2')
+    os.makedirs(os.path.join(repo, 'blobs'))
+    os.makedirs(os.path.join(repo, 'refs'))
+    main_revision = hashlib.sha1(b'tiny-gpt2 main').hexdigest()
+    pinned_revision = hashlib.sha1(b'tiny-gpt2 pinned').hexdigest()
+    files = ('config.json', 'model.safetensors', 'vocab.json', 'merges.txt', 'tokenizer.json',
+             'tokenizer_config.json', 'generation_config.json')
+    for revision, names in ((main_revision, files), (pinned_revision, files[:4])):
+        snapshot = os.path.join(repo, 'snapshots', revision)
+        os.makedirs(snapshot)
+        for name in names:
+            with open(os.path.join(model_dir, name), 'rb') as f:
+                data = f.read()
+            blob = hashlib.sha256(data).hexdigest()
+            if not os.path.exists(os.path.join(repo, 'blobs', blob)):
+                with open(os.path.join(repo, 'blobs', blob), 'wb') as f:
+                    f.write(data)
+            os.symlink(os.path.join('..', '..', 'blobs', blob), os.path.join(snapshot, name))
+    with open(os.path.join(repo, 'refs', 'main'), 'w') as f:
+        f.write(main_revision)  # the hub client writes the commit hash without a newline
+
+
 def main() -> None:
     if os.path.exists(OUT):
         shutil.rmtree(OUT)
@@ -191,7 +255,7 @@ def main() -> None:
     texts = ['The quick brown fox jumps over', "It's 3.14159, isn't it? Café 🤗!"]
     rows = [tokenizer(t)['input_ids'] for t in texts]
     length = min(len(r) for r in rows)
-    length = min(length, 7)  # keeps golden.safetensors small: 8 cases x [2, 7, 384] float32
+    length = min(length, 7)  # keeps golden.safetensors small: 10 cases x [2, 7, 384] float32
     ids = torch.tensor([r[:length] for r in rows], dtype=torch.long)  # [B, T]
 
     golden: dict[str, torch.Tensor] = {'input_ids': ids.to(torch.int32)}
@@ -234,6 +298,16 @@ def main() -> None:
     adapter_case('lora', LoraConfig(task_type=TaskType.CAUSAL_LM, r=LORA_RANK, lora_alpha=LORA_ALPHA,
                                     target_modules=['c_attn', 'mlp.c_proj'], fan_in_fan_out=True,
                                     lora_dropout=0.0), 0)
+    # Added after the others, so that their seeds (SEED + case index) and files stay as they were.
+    adapter_case('ia3', IA3Config(task_type=TaskType.CAUSAL_LM, fan_in_fan_out=True), 0)
+    adapter_case('lora-all-linear', LoraConfig(task_type=TaskType.CAUSAL_LM, r=2, lora_alpha=3,
+                                               target_modules='all-linear', fan_in_fan_out=True,
+                                               lora_dropout=0.0), 0)
+    with open(os.path.join(OUT, 'adapters', 'lora-all-linear', 'adapter_config.json')) as f:
+        saved_targets = json.load(f)['target_modules']
+    assert all(t.startswith('transformer.h.') for t in saved_targets), saved_targets  # PEFT wrote full paths
+    data_fixtures(os.path.join(OUT, 'data'))
+    hub_cache(os.path.join(OUT, 'hub-cache'), base_dir)
 
     save_file({name: t.contiguous() for name, t in golden.items()}, os.path.join(OUT, 'golden.safetensors'),
               metadata={'format': 'pt'})

@@ -13,13 +13,26 @@ import { getMethod, resolveOptions } from '../../dist/src/adapt/peft.js';
 import { loadPretrained } from '../../dist/src/io/pretrained.js';
 import '../../dist/methods/index.js';
 
+import { loadAdapter } from '../../dist/src/io/adapter_io.js';
+
+// `--logits ADAPTER_DIR`: our logits of a saved adapter (an exported trial's) on tiny-gpt2, as ours.json in that folder.
+if (process.argv[2] === '--logits') {
+  await initBackend('cpu');
+  const { model: base, tokenizer } = await loadPretrained('test/fixtures/hf/tiny-gpt2');
+  const ids = tokenizer.encode('Prompt tuning closes the gap, or does it?').slice(0, 10);
+  const adapter = await loadAdapter(process.argv[3], base);
+  const logits = adapter.forward(tf.tensor2d([ids], [1, ids.length], 'int32'));
+  writeFileSync(path.join(process.argv[3], 'ours.json'), JSON.stringify({ input_ids: ids, shape: logits.shape, logits: Array.from(logits.dataSync()) }));
+  process.exit(0);
+}
 const out = process.argv[2];
-if (out === undefined) throw new Error('usage: node scripts/golden/ours_to_peft.mjs OUT_DIR');
+if (out === undefined) throw new Error('usage: node scripts/golden/ours_to_peft.mjs OUT_DIR | --logits ADAPTER_DIR');
 const CASES = {
   'prompt-tuning': { length: 5 },
   'prefix-tuning': { length: 3, projection: 16 },
   'p-tuning': { length: 4, encoder: 'lstm', hidden: 8 },
   lora: { rank: 2, alpha: 5, targets: ['c_attn', 'c_proj', 'c_fc'] },
+  ia3: { targets: ['c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'], feedforward: ['mlp.c_proj', 'attn.c_proj'] },
 };
 await initBackend('cpu');
 const { model: base, tokenizer } = await loadPretrained('test/fixtures/hf/tiny-gpt2');

@@ -1,7 +1,7 @@
 /**
  * Adapters on disk: what one method saves for one task, as a folder.
  *
- * Methods that Hugging Face PEFT has (prompt tuning, prefix tuning, P-tuning, LoRA: those with a
+ * Methods that Hugging Face PEFT has (prompt tuning, prefix tuning, P-tuning, LoRA, (IA)³: those with a
  * {@link PeftFormat}) are saved in PEFT's format, so `PeftModel.from_pretrained(model, dir)` loads ours and
  * we load PEFT's: `adapter_config.json` (PEFT's fields: peft_type, task_type, the method's fields) and
  * `adapter_model.safetensors` (PEFT's tensor names and layouts). Our own record (method, resolved options,
@@ -9,7 +9,8 @@
  * "peftscale", which PEFT ignores; an adapter PEFT wrote has none, and its options come from its config.
  *
  * The others (BitFit, full tuning, prompt design) have no PEFT format: `adapter.safetensors` + `adapter.json`
- * (format tag and version, method name, resolved options, the base model's config, counts, metadata).
+ * (format tag and version, method name, resolved options, the base model's config, counts, metadata, and a
+ * `note` saying that PEFT has no such method, so the folder is peftscale's own format).
  *
  * What is saved: a method's {@link PeftMethod.adapterTensors} when it has them (the computed prompts of
  * P-tuning and projected prefix tuning), otherwise its trainable tensors (added ones, and the trained
@@ -105,17 +106,42 @@ export async function saveAdapter(
   model: AdaptedModel,
   metadata: Record<string, JsonValue> = {},
 ): Promise<{ weightsPath: string; configPath: string }> {
-  await mkdir(dir, { recursive: true });
-  const source: AdapterSource = { method: model.method, options: model.options, config: model.base.config, plan: model.plan };
-  if (model.method.peft !== undefined) return savePeftAdapter(dir, source, model.method.peft, adapterTensors(model), metadata);
-  const weightsPath = path.join(dir, ADAPTER_WEIGHTS_FILE);
-  const configPath = path.join(dir, ADAPTER_CONFIG_FILE);
   const tensors = adapterTensors(model);
   try {
-    await saveTensors(weightsPath, tensors, { format: 'pt', method: model.method.name });
-    await writeFileAtomic(configPath, `${JSON.stringify(adapterRecord(source, tensors, metadata), null, 2)}\n`);
+    return await saveAdapterTensors(dir, model.method, model.options, model.base.config, tensors, metadata);
   } finally {
     for (const tensor of tensors.values()) tensor.dispose();
+  }
+}
+
+/** What a method without a PEFT format says in its adapter.json, so a reader knows why it is not PEFT's. */
+export function notPeftNote(method: PeftMethod): string {
+  return `peftscale's own adapter format (${ADAPTER_CONFIG_FILE} + ${ADAPTER_WEIGHTS_FILE}): Hugging Face PEFT has no "${method.name}" method, so PeftModel cannot load it; load it with peftscale's loadAdapter`;
+}
+
+/**
+ * Saves a method's saved tensors (what {@link adapterTensors} gives, e.g. a trial's onAdapter) with their
+ * options and base config, as {@link saveAdapter} does; `tensors` stay the caller's.
+ */
+export async function saveAdapterTensors(
+  dir: string,
+  method: PeftMethod,
+  options: MethodOptions,
+  config: ModelConfig,
+  tensors: ReadonlyMap<string, tf.Tensor>,
+  metadata: Record<string, JsonValue> = {},
+): Promise<{ weightsPath: string; configPath: string }> {
+  await mkdir(dir, { recursive: true });
+  const source: AdapterSource = { method, options, config, plan: planParameters(config, method, options) };
+  const copies = new Map([...tensors].map(([name, tensor]) => [name, tensor.clone()]));
+  if (method.peft !== undefined) return savePeftAdapter(dir, source, method.peft, copies, metadata);
+  const weightsPath = path.join(dir, ADAPTER_WEIGHTS_FILE);
+  const configPath = path.join(dir, ADAPTER_CONFIG_FILE);
+  try {
+    await saveTensors(weightsPath, copies, { format: 'pt', method: method.name });
+    await writeFileAtomic(configPath, `${JSON.stringify({ ...adapterRecord(source, copies, metadata), note: notPeftNote(method) }, null, 2)}\n`);
+  } finally {
+    for (const tensor of copies.values()) tensor.dispose();
   }
   return { weightsPath, configPath };
 }

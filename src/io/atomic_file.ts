@@ -70,7 +70,7 @@ export async function removeStaleTemporaries(dir: string): Promise<string[]> {
     const match = TEMPORARY.exec(name);
     if (match === null || match[1] !== HOST_TAG || processAlive(Number(match[2]))) continue;
     const file = path.join(dir, name);
-    await rm(file, { force: true });
+    await rm(file, { force: true, recursive: true }); // a folder written whole, then renamed (a trial's adapter), too
     removed.push(file);
   }
   return removed;

@@ -3,7 +3,7 @@
  * their capability gates, environment), ensembles.json and the file names inside the folder.
  */
 import type { TrialEnvironment } from './results_record.js';
-import type { HypothesesRecord } from './hypotheses.js';
+import type { HypothesesRecord } from './hypothesis_types.js';
 
 /** The figure a sweep feeds in the report (null: tables only). */
 export const FIGURE_KINDS = ['scaling', 'prompt-length', 'init', 'control'] as const;
