@@ -20,6 +20,7 @@ import type { Evaluation, TrialConfig, TrialEnvironment, TrialRecord, TrialStatu
 import { RESULTS_FORMAT_VERSION } from '../../src/results/results.js';
 import { argmax, labelRows, NonFiniteScoresError, sequenceScores } from '../../src/inference/scoring.js';
 import type { Tokenizer } from '../../src/io/tokenizer.js';
+import { forwardBytesPerRow } from '../../src/model/memory.js';
 import { createOptimizer, trainStep } from '../../src/training/train.js';
 import { median } from '../../src/util/bench_timing.js';
 import type { Task, TaskExample } from '../../datasets/tasks.js';
@@ -45,7 +46,7 @@ export interface TrialProgress {
 export interface TrialOptions {
   /** Called after every training step. */
   onStep?: (progress: TrialProgress) => void;
-  /** Rows per evaluation batch (default 64). */
+  /** At most this many rows per evaluation batch (default 64); fewer when they would not fit scoringMemoryBytes(). */
   evalBatchSize?: number;
   /** Receives the adapter tensors of the chosen checkpoint (disposed after the call returns). */
   onAdapter?: (tensors: ReadonlyMap<string, tf.Tensor>) => void;
@@ -84,12 +85,17 @@ export function encodedSplit(task: Task, split: 'train' | 'dev' | 'test', tokeni
   return encodeExamples(task, task.splits[split], tokenizer, budget);
 }
 
-/** Accuracy of label-word scoring over encoded examples, with the current hooks of `model`. */
-export function evaluateAccuracy(model: AdaptedModel, task: Task, examples: readonly EncodedExample[], batchSize: number, tokenizer: Tokenizer): number {
+/**
+ * Accuracy of label-word scoring over encoded examples, with the current hooks of `model`. Batches hold
+ * at most `batchSize` rows and what fits scoringMemoryBytes() (rows of `virtual` extra positions each).
+ */
+export function evaluateAccuracy(model: AdaptedModel, task: Task, examples: readonly EncodedExample[], batchSize: number, tokenizer: Tokenizer, virtual = 0): number {
   if (examples.length === 0) return NaN;
   const labels = task.labels.map((label) => tokenizer.encode(label));
+  const longestLabel = Math.max(...labels.map((label) => label.length));
   const rows = examples.flatMap((example) => labelRows(example.context, labels, tokenizer.endOfTextId));
-  const scores = sequenceScores((tokens) => model.forward(tokens, false), rows, { batchSize, padId: tokenizer.padId });
+  const rowBytes = (length: number): number => forwardBytesPerRow(model.base.config, length, virtual, longestLabel);
+  const scores = sequenceScores((tokens, positions) => model.logitsAt(tokens, positions, false), rows, { batchSize, padId: tokenizer.padId, rowBytes });
   let correct = 0;
   examples.forEach((example, i) => {
     if (argmax(scores.slice(i * labels.length, (i + 1) * labels.length)) === example.answer) correct += 1;
@@ -150,7 +156,7 @@ export function runTrial(config: TrialConfig, key: string, sweeps: string[], res
     let evalSeconds = 0;
     const evaluate = (examples: readonly EncodedExample[]): number => {
       const started = performance.now();
-      const accuracy = evaluateAccuracy(model, task, examples, evalBatchSize, tokenizer);
+      const accuracy = evaluateAccuracy(model, task, examples, evalBatchSize, tokenizer, virtual);
       evalSeconds += (performance.now() - started) / 1000;
       sampleMemory();
       return accuracy;
