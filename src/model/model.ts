@@ -106,12 +106,18 @@ export class GPT2 {
     }
     return tf.tidy(() => {
       const { hidden, w } = this.finalHidden(tokens, options); // [B·T, D]
-      return this.head(embed(hidden, tf.tensor1d(Int32Array.from(positions), 'int32')), w) as tf.Tensor2D; // [P, D] → [P, V]
+      return this.head(embed(hidden, tf.tensor1d(Int32Array.from(positions), 'int32')), w, true) as tf.Tensor2D; // [P, D] → [P, V]
     });
   }
 
-  /** The tied LM head: hidden states [N, D] → logits [N, V]. */
-  private head(hidden: tf.Tensor, w: (name: string) => tf.Tensor): tf.Tensor {
+  /**
+   * The tied LM head: hidden states [N, D] → logits [N, V]. `flagged`: TensorFlow multiplies by wteᵀ
+   * through its transpose flag without copying the V × D table (gpt2: 154 MB a pass); wasm's flagged
+   * matmul is ~10x slower than its plain one (fast_gradients.ts), so it keeps the explicit transpose.
+   * forward() always transposes, so that pretraining stays bit for bit what it was.
+   */
+  private head(hidden: tf.Tensor, w: (name: string) => tf.Tensor, flagged = false): tf.Tensor {
+    if (flagged && tf.getBackend() === 'tensorflow') return tf.matMul(hidden, w('wte.weight'), false, true); // [N, V]
     return tf.matMul(hidden, tf.transpose(w('wte.weight'))); // [N, V]
   }
 
