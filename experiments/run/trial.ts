@@ -18,7 +18,7 @@ import { countParameters, modelParameterSpecs, numel } from '../../src/model/par
 import { Random } from '../../src/util/random.js';
 import type { Evaluation, TrialConfig, TrialEnvironment, TrialRecord, TrialStatus } from '../../src/results/results.js';
 import { RESULTS_FORMAT_VERSION } from '../../src/results/results.js';
-import { argmax, labelRows, NonFiniteScoresError, sequenceScores } from '../../src/inference/scoring.js';
+import { argmax, labelRows, NonFiniteScoresError, sequenceScores, sharedContextScores } from '../../src/inference/scoring.js';
 import type { Tokenizer } from '../../src/io/tokenizer.js';
 import { forwardBytesPerRow } from '../../src/model/memory.js';
 import { createOptimizer, trainStep } from '../../src/training/train.js';
@@ -93,14 +93,24 @@ export function evaluateAccuracy(model: AdaptedModel, task: Task, examples: read
   if (examples.length === 0) return NaN;
   const labels = task.labels.map((label) => tokenizer.encode(label));
   const longestLabel = Math.max(...labels.map((label) => label.length));
-  const rows = examples.flatMap((example) => labelRows(example.context, labels, tokenizer.endOfTextId));
   const rowBytes = (length: number): number => forwardBytesPerRow(model.base.config, length, virtual, longestLabel);
-  const scores = sequenceScores((tokens, positions) => model.logitsAt(tokens, positions, false), rows, { batchSize, padId: tokenizer.padId, rowBytes });
+  const logitsAt = (tokens: tf.Tensor2D, positions: Int32Array): tf.Tensor2D => model.logitsAt(tokens, positions, false);
+  const options = { batchSize, padId: tokenizer.padId, rowBytes, startId: tokenizer.endOfTextId };
+  // Single-token labels (RTE's " yes"/" no", the generated tasks' words) share one row per example.
+  const perExample =
+    longestLabel === 1
+      ? sharedContextScores(logitsAt, examples.map((e) => e.context), labels.map((label) => label[0]), options)
+      : chunked(sequenceScores(logitsAt, examples.flatMap((example) => labelRows(example.context, labels, tokenizer.endOfTextId)), options), labels.length);
   let correct = 0;
   examples.forEach((example, i) => {
-    if (argmax(scores.slice(i * labels.length, (i + 1) * labels.length)) === example.answer) correct += 1;
+    if (argmax(perExample[i]) === example.answer) correct += 1;
   });
   return correct / examples.length;
+}
+
+/** values cut into consecutive groups of `size`. */
+function chunked(values: readonly number[], size: number): number[][] {
+  return Array.from({ length: values.length / size }, (_, i) => values.slice(i * size, (i + 1) * size));
 }
 
 /** The method context of a task: label words, demonstrations (prompt design's shots), corpus frequencies. */

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { GPT2 } from '../model/model.js';
-import { argmax, labelRows, padRows, scoreFromLogits, scoringBatches, sequenceScores } from './scoring.js';
+import { argmax, labelRows, padRows, scoreFromLogits, scoringBatches, sequenceScores, sharedContextScores } from './scoring.js';
 import { SPECIAL_TOKENS } from '../io/tokenizer.js';
 import { testBackends, TINY_CONFIG, useBackend } from '../../test/helpers.js';
 
@@ -44,6 +44,18 @@ for (const backend of testBackends()) {
       for (let i = 0; i < rows.length; i++) assert.ok(Math.abs(headed[i] - old[i]) < 1e-5, `row ${i}: ${headed[i]} vs ${old[i]}`);
       tokens.dispose();
       logits.dispose();
+      model.dispose();
+    });
+
+    it('single-token labels scored from one shared row per context equal one row per label', () => {
+      const model = GPT2.initialize(TINY_CONFIG, 6);
+      const contexts = [[10, 11, 12], [30, 31, 32, 33, 34, 35, 36], [7], [50, 51]];
+      const labelIds = [20, 21, 99];
+      const logitsAt = (tokens: tf.Tensor2D, positions: Int32Array): tf.Tensor2D => model.logitsAt(tokens, positions);
+      const shared = sharedContextScores(logitsAt, contexts, labelIds, { batchSize: 3 });
+      const perLabel = sequenceScores(logitsAt, contexts.flatMap((context) => labelRows(context, labelIds.map((id) => [id]))), { batchSize: 64 });
+      assert.equal(shared.length, contexts.length);
+      shared.forEach((scores, e) => scores.forEach((score, l) => assert.ok(Math.abs(score - perLabel[e * 3 + l]) < 1e-5, `example ${e} label ${l}: ${score} vs ${perLabel[e * 3 + l]}`)));
       model.dispose();
     });
 

@@ -176,6 +176,34 @@ export function sequenceScores(logitsAt: PositionLogits, rows: readonly ScoredRo
   return scores;
 }
 
+/**
+ * Scores of single-token labels after each context, one row per context instead of one per label: the
+ * logits at the context's last position give log p(label) for every label at once, which is what
+ * labelRows + sequenceScores computes (each of its rows repeats the context). Returns scores[example][label].
+ */
+export function sharedContextScores(logitsAt: PositionLogits, contexts: readonly (readonly number[])[], labelIds: readonly number[], options: ScoringOptions & { startId?: number }): number[][] {
+  if (labelIds.length === 0) throw new Error('sharedContextScores: no labels');
+  const startId = options.startId ?? SPECIAL_TOKENS.endOfText;
+  // Each row ends with the first label so that its length matches labelRows' rows (the same batches).
+  const rows: ScoredRow[] = contexts.map((context) => ({ tokens: [startId, ...context, labelIds[0]], targetStart: 1 + context.length }));
+  const scores: number[][] = [];
+  let start = 0;
+  for (const size of scoringBatches(rows, options)) {
+    const chunk = rows.slice(start, start + size);
+    start += size;
+    const tokens = padRows(chunk, options.padId);
+    const { positions } = scoredPositions(chunk, tokens.shape[1]);
+    const picked = tf.tidy(() => {
+      const logProbabilities = tf.logSoftmax(logitsAt(tokens, positions)); // [b, V]
+      return tf.gather(logProbabilities, tf.tensor1d(Int32Array.from(labelIds), 'int32'), 1); // [b, L]
+    });
+    const values = picked.dataSync();
+    tf.dispose([picked, tokens]);
+    for (let b = 0; b < chunk.length; b++) scores.push(Array.from(values.subarray(b * labelIds.length, (b + 1) * labelIds.length)));
+  }
+  return scores;
+}
+
 /** Scores that hold NaN: the model that produced them has non-finite weights or activations. */
 export class NonFiniteScoresError extends RangeError {
   override readonly name = 'NonFiniteScoresError';
