@@ -1,7 +1,7 @@
 /**
- * The `peftscale bench [reference]` command: its flags, checked before any backend starts (each error
+ * The `peftscale bench [reference|head]` command: its flags, checked before any backend starts (each error
  * names the flag, the value and what is allowed), then bench_run.ts (every benchmark, bench.json) or
- * bench_reference.ts alone (with --compare-pytorch, beside bench_pytorch.ts).
+ * bench_reference.ts alone (with --compare-pytorch, beside bench_pytorch.ts), or bench_head.ts alone.
  */
 import { describeBackend, initBackend } from '../../src/model/backend.js';
 import { booleanFlag, formatFlags, numberFlag, parseArgs, stringFlag, type FlagSpec, type ParsedArgs } from '../../src/util/cli_args.js';
@@ -9,6 +9,7 @@ import { findPreset, PRESETS, REFERENCE_STEP, unknownNameMessage } from '../../s
 import { baselineMethod } from '../../src/adapt/peft.js';
 import { allMethods, benchOptionsOf } from '../bench/bench_methods.js';
 import { checkPytorch, PYTHON_ENV_VAR, runPytorchReference, type PytorchReference } from '../bench/bench_pytorch.js';
+import { formatHeadBench, runHeadBench } from '../bench/bench_head.js';
 import { describeReference, referenceMethods, runReferenceStep, type ReferenceOptions } from '../bench/bench_reference.js';
 import { benchEnvironment, DEFAULT_BENCH_DIR, DEFAULT_BENCH_PRESETS, runBenchmarks, WEIGHT_CHOICES, writeBenchReport, type BenchOptions, type WeightChoice } from '../bench/bench_run.js';
 import { fixed, formatBenchReport } from '../bench/bench_text.js';
@@ -35,9 +36,16 @@ export const BENCH_FLAGS: readonly FlagSpec[] = [
   { name: 'steps', type: 'integer', description: 'bench reference only: measured steps', default: 20 },
   { name: 'compare-pytorch', type: 'boolean', description: 'bench reference only: also run the step in PyTorch (one thread) and print the ratio' },
   { name: 'python', type: 'string', description: `bench reference only: the Python with torch for --compare-pytorch (also ${PYTHON_ENV_VAR}; default python3)` },
+  { name: 'preset', type: 'string', description: 'bench head only: the model shape (any preset; seeded initial weights)', default: 'gpt2' },
+  { name: 'layers', type: 'integer', description: "bench head only: blocks (default the preset's)" },
+  { name: 'scored', type: 'integer', description: 'bench head only: answer tokens per row', default: 2 },
 ];
 
+/** `bench head`'s own defaults where the shared flags' suit the full benchmark (gpt2 steps take seconds here). */
+const HEAD_DEFAULTS = { 'batch-size': 4, 'sequence-length': 64, warmup: 1, iterations: 3 } as const;
+
 export const BENCH_USAGE = `peftscale bench [flags]            every benchmark; bench.json under --out
+peftscale bench head [--preset gpt2] [--layers N] [--batch-size 4] [--sequence-length 64] [--scored 2] [--warmup 1] [--iterations 3] [--json]
 peftscale bench reference [--method ${referenceMethods().join('|')}] [--steps N] [--warmup N] [--compare-pytorch [--python PY]] [--json]
 ${formatFlags(BENCH_FLAGS)}`;
 
@@ -52,10 +60,33 @@ function listFlag(value: string): string[] {
 export async function runBenchCommand(argv: string[]): Promise<void> {
   const args = parseArgs(argv, BENCH_FLAGS, 'peftscale bench');
   const [which, ...extra] = args.positionals;
-  if (extra.length > 0 || (which !== undefined && which !== 'reference')) {
-    throw new Error(`peftscale bench: ${unknownNameMessage('benchmark', args.positionals.join(' '), ['reference'])} (or none for every benchmark)`);
+  if (extra.length > 0 || (which !== undefined && which !== 'reference' && which !== 'head')) {
+    throw new Error(`peftscale bench: ${unknownNameMessage('benchmark', args.positionals.join(' '), ['reference', 'head'])} (or none for every benchmark)`);
   }
   const json = booleanFlag(args, 'json');
+  if (which === 'head') {
+    const allowed = ['preset', 'layers', 'batch-size', 'sequence-length', 'scored', 'warmup', 'iterations', 'backend', 'json'];
+    const given = [...args.flags.keys()].filter((name) => !allowed.includes(name));
+    if (given.length > 0) throw new Error(`peftscale bench head: --${given[0]} does not apply; allowed: ${allowed.map((a) => `--${a}`).join(', ')}`);
+    const preset = stringFlag(args, 'preset') ?? 'gpt2';
+    withFlag('preset', () => findPreset(preset));
+    const count = (name: keyof typeof HEAD_DEFAULTS, least: number): number => (args.flags.has(name) ? atLeast(args, name, least) : HEAD_DEFAULTS[name]);
+    const options = {
+      preset,
+      layers: args.flags.has('layers') ? atLeast(args, 'layers', 1) : undefined,
+      batchSize: count('batch-size', 1),
+      sequenceLength: count('sequence-length', 2),
+      scored: atLeast(args, 'scored', 1),
+      warmup: count('warmup', 0),
+      iterations: count('iterations', 1),
+    };
+    const backend = await initBackend(stringFlag(args, 'backend'));
+    if (!json) process.stderr.write(`${describeBackend(backend)}\n`);
+    const result = runHeadBench(options);
+    if (json) process.stdout.write(`${JSON.stringify({ benchmark: 'lm-head', backend: backend.name, ...result, environment: benchEnvironment(backend) })}\n`);
+    else console.log(formatHeadBench(result, backend.name));
+    return;
+  }
   if (which === 'reference') {
     const allowed = ['method', 'steps', 'warmup', 'backend', 'json', 'compare-pytorch', 'python'];
     const given = [...args.flags.keys()].filter((name) => !allowed.includes(name));

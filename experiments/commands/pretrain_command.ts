@@ -11,6 +11,8 @@ import type { CapabilityGates } from '../../src/results/results.js';
 import { corpusFingerprint } from '../../datasets/corpus.js';
 import { formatGates } from '../pretrain/gates.js';
 import { DEFAULT_CACHE_DIR, ensurePretrained, gatesOf, PRETRAIN_CODE_VERSION, pretrainedModelDir, type EnsuredModel } from '../pretrain/pretrain_family.js';
+import { DEFAULT_SHIPPED_DIR, SHIPPED_ENV, shippedDir } from '../pretrain/shipped_family.js';
+import { exportFamily, verifyFamily } from './pretrain_shipped.js';
 import { PROFILE_NAMES, profileCorpusConfig, resolveProfile } from '../pretrain/pretrain_profiles.js';
 
 export const PRETRAIN_FLAGS: readonly FlagSpec[] = [
@@ -21,6 +23,10 @@ export const PRETRAIN_FLAGS: readonly FlagSpec[] = [
   { name: 'backend', type: 'string', description: 'tensorflow, wasm, cpu or auto (default: $PEFTSCALE_BACKEND, else auto)' },
   { name: 'cache', type: 'string', description: 'cache folder for models', default: DEFAULT_CACHE_DIR },
   { name: 'json', type: 'boolean', description: 'print the result table as JSON on stdout' },
+  { name: 'export', type: 'string', description: 'write the finished models and controls of the profile from the cache into this folder, with a manifest (sha256 of every file)' },
+  { name: 'verify', type: 'boolean', description: 'pretrain every shipped model again and compare its weights (bit for bit, or within --tolerance)' },
+  { name: 'shipped', type: 'string', description: `--verify: the shipped folder (default $${SHIPPED_ENV}, else ${DEFAULT_SHIPPED_DIR})` },
+  { name: 'tolerance', type: 'number', description: '--verify: the largest weight difference accepted (another backend needs one)', default: 0 },
   { name: 'help', type: 'boolean', description: 'show this help' },
 ];
 
@@ -68,7 +74,7 @@ export function formatPretrainTable(rows: readonly PretrainTableRow[]): string {
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }
 
-/** `peftscale pretrain [--profile quick|full] [--model NAME] [--seed N] [--steps N] [--backend B] [--cache DIR] [--json]`. */
+/** `peftscale pretrain [--profile quick|full] [--model NAME] [--seed N] [--steps N] [--backend B] [--cache DIR] [--json] [--export DIR | --verify [--shipped DIR] [--tolerance X]]`. */
 export async function runPretrain(argv: string[]): Promise<void> {
   const args = parseArgs(argv, PRETRAIN_FLAGS, 'pretrain');
   if (booleanFlag(args, 'help')) {
@@ -86,8 +92,28 @@ export async function runPretrain(argv: string[]): Promise<void> {
   const presets = model === undefined ? [...profile.presets] : [model];
   for (const preset of presets) pretrainedModelDir({ preset, profile, seed, cacheDir, steps }); // validates names early
 
+  const exportDir = stringFlag(args, 'export');
+  const verify = booleanFlag(args, 'verify');
+  if (exportDir !== undefined && verify) throw new Error('pretrain: --export and --verify go in separate runs');
+  for (const flag of ['shipped', 'tolerance']) if (args.flags.has(flag) && !verify) throw new Error(`pretrain: --${flag} applies with --verify only`);
+  const tolerance = numberFlag(args, 'tolerance') ?? 0;
+  if (!(tolerance >= 0)) throw new Error(`pretrain: --tolerance = ${tolerance}: allowed: a number ≥ 0`);
+  const log = (message: string): void => void process.stderr.write(`${message}\n`);
+  if (exportDir !== undefined) {
+    if (steps !== undefined) throw new Error('pretrain: --steps does not apply with --export (it exports what the profile pretrains)');
+    await exportFamily(exportDir, { profile, seed, cacheDir, presets }, log);
+    return;
+  }
+
   const backend = await initBackend(stringFlag(args, 'backend'));
   process.stderr.write(`${describeBackend(backend)}\n`);
+  if (verify) {
+    const shipped = stringFlag(args, 'shipped') ?? shippedDir() ?? DEFAULT_SHIPPED_DIR;
+    const rows = await verifyFamily(shipped, { profile, seed, cacheDir, presets }, tolerance, backend.name, log);
+    if (json) process.stdout.write(`${JSON.stringify({ shipped, tolerance, backend: backend.name, rows }, null, 2)}\n`);
+    else process.stdout.write(`verified ${rows.length} shipped models in ${shipped}: ${rows.map((r) => `${r.preset} ${r.kind} ${r.outcome}`).join(', ')}\n`);
+    return;
+  }
   const corpusConfig = profileCorpusConfig(profile, seed);
   const fingerprint = corpusFingerprint(corpusConfig);
   process.stderr.write(`profile ${profile.name}: ${profile.description}; corpus ${fingerprint} (world ${corpusConfig.worldSize}, ${corpusConfig.corpusBytes} bytes), seed ${seed}\n`);

@@ -15,7 +15,8 @@
  *     <cache>/<preset>/control-c<fingerprint>-s<seed>-v<code version>/   (same files, no training)
  *     <cache>/pretrain-<profile>-s<seed>-c<fingerprint>.json             (the held-out loss table)
  *
- * A finished folder is reused (and says so); an unfinished one resumes from its last checkpoint. A
+ * A finished folder is reused (and says so); a model shipped with the repository (shipped_family.ts) is
+ * installed into the cache when its files verify; an unfinished one resumes from its last checkpoint. A
  * finished folder whose files are damaged is an error telling the user to delete it (never silently
  * retrained: pretraining can take hours and damage means something outside went wrong).
  */
@@ -36,6 +37,7 @@ import type { CapabilityGates } from '../../src/results/results.js';
 import { corpusFingerprint, type CorpusConfig } from '../../datasets/corpus.js';
 import { withFileLock } from '../../src/io/file_lock.js';
 import { ensureGates } from './gates.js';
+import { installShippedModel, shippedDir } from './shipped_family.js';
 import { corpusFor, DEFAULT_GATE_EXAMPLES, profileCorpusConfig, type PretrainProfile } from './pretrain_profiles.js';
 
 /**
@@ -97,6 +99,8 @@ export interface EnsurePretrainedOptions extends PretrainedModelSpec {
   stopAfterStep?: number;
   /** Called after every pretraining step (for a display elsewhere, e.g. the experiment runner's). */
   onStep?: (step: number, steps: number) => void;
+  /** Where shipped models are looked for (shipped_family.ts); null: never. Default shippedDir(). */
+  shippedDir?: string | null;
 }
 
 /** A model folder ready to load with loadCheckpoint (or, with finished false, a stopped pretraining). */
@@ -173,7 +177,15 @@ async function ensurePretrainedLocked(options: EnsurePretrainedOptions): Promise
   const parameters = countParameters(modelParameterSpecs(config));
   const base = { dir, preset: options.preset, kind, config, parameters, corpusFingerprint: fingerprint, corpus: corpusConfig } as const;
 
-  const existing = await readPretrainedSummary(dir, { verify: true });
+  let existing = await readPretrainedSummary(dir, { verify: true });
+  if (existing === null) {
+    // A shipped copy of exactly this model (shipped_family.ts) replaces pretraining when its files verify.
+    const installed = await installShippedModel(dir, options.preset, options.shippedDir === undefined ? shippedDir() : options.shippedDir);
+    if (installed !== null) {
+      log(installed);
+      existing = await readPretrainedSummary(dir, { verify: true });
+    }
+  }
   if (existing !== null) {
     log(`${options.preset}: reusing the finished ${kind} model in ${dir} (held-out loss ${existing.heldOutLoss.toFixed(4)})`);
     const steps = typeof existing.details.steps === 'number' ? existing.details.steps : 0;

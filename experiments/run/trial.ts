@@ -18,8 +18,9 @@ import { countParameters, modelParameterSpecs, numel } from '../../src/model/par
 import { Random } from '../../src/util/random.js';
 import type { Evaluation, TrialConfig, TrialEnvironment, TrialRecord, TrialStatus } from '../../src/results/results.js';
 import { RESULTS_FORMAT_VERSION } from '../../src/results/results.js';
-import { argmax, labelRows, NonFiniteScoresError, sequenceScores } from '../../src/inference/scoring.js';
+import { argmax, labelRows, NonFiniteScoresError, sequenceScores, sharedContextScores } from '../../src/inference/scoring.js';
 import type { Tokenizer } from '../../src/io/tokenizer.js';
+import { forwardBytesPerRow } from '../../src/model/memory.js';
 import { createOptimizer, trainStep } from '../../src/training/train.js';
 import { median } from '../../src/util/bench_timing.js';
 import type { Task, TaskExample } from '../../datasets/tasks.js';
@@ -45,7 +46,7 @@ export interface TrialProgress {
 export interface TrialOptions {
   /** Called after every training step. */
   onStep?: (progress: TrialProgress) => void;
-  /** Rows per evaluation batch (default 64). */
+  /** At most this many rows per evaluation batch (default 64); fewer when they would not fit scoringMemoryBytes(). */
   evalBatchSize?: number;
   /** Receives the adapter tensors of the chosen checkpoint (disposed after the call returns) and the resolved options. */
   onAdapter?: (tensors: ReadonlyMap<string, tf.Tensor>, options: MethodOptions) => void;
@@ -84,17 +85,32 @@ export function encodedSplit(task: Task, split: 'train' | 'dev' | 'test', tokeni
   return encodeExamples(task, task.splits[split], tokenizer, budget);
 }
 
-/** Accuracy of label-word scoring over encoded examples, with the current hooks of `model`. */
-export function evaluateAccuracy(model: AdaptedModel, task: Task, examples: readonly EncodedExample[], batchSize: number, tokenizer: Tokenizer): number {
+/**
+ * Accuracy of label-word scoring over encoded examples, with the current hooks of `model`. Batches hold
+ * at most `batchSize` rows and what fits scoringMemoryBytes() (rows of `virtual` extra positions each).
+ */
+export function evaluateAccuracy(model: AdaptedModel, task: Task, examples: readonly EncodedExample[], batchSize: number, tokenizer: Tokenizer, virtual = 0): number {
   if (examples.length === 0) return NaN;
   const labels = task.labels.map((label) => tokenizer.encode(label));
-  const rows = examples.flatMap((example) => labelRows(example.context, labels, tokenizer.endOfTextId));
-  const scores = sequenceScores((tokens) => model.forward(tokens, false), rows, { batchSize, padId: tokenizer.padId });
+  const longestLabel = Math.max(...labels.map((label) => label.length));
+  const rowBytes = (length: number): number => forwardBytesPerRow(model.base.config, length, virtual, longestLabel);
+  const logitsAt = (tokens: tf.Tensor2D, positions: Int32Array): tf.Tensor2D => model.logitsAt(tokens, positions, false);
+  const options = { batchSize, padId: tokenizer.padId, rowBytes, startId: tokenizer.endOfTextId };
+  // Single-token labels (RTE's " yes"/" no", the generated tasks' words) share one row per example.
+  const perExample =
+    longestLabel === 1
+      ? sharedContextScores(logitsAt, examples.map((e) => e.context), labels.map((label) => label[0]), options)
+      : chunked(sequenceScores(logitsAt, examples.flatMap((example) => labelRows(example.context, labels, tokenizer.endOfTextId)), options), labels.length);
   let correct = 0;
   examples.forEach((example, i) => {
-    if (argmax(scores.slice(i * labels.length, (i + 1) * labels.length)) === example.answer) correct += 1;
+    if (argmax(perExample[i]) === example.answer) correct += 1;
   });
   return correct / examples.length;
+}
+
+/** values cut into consecutive groups of `size`. */
+function chunked(values: readonly number[], size: number): number[][] {
+  return Array.from({ length: values.length / size }, (_, i) => values.slice(i * size, (i + 1) * size));
 }
 
 /** The method context of a task: label words, demonstrations (prompt design's shots), corpus frequencies. */
@@ -150,7 +166,7 @@ export function runTrial(config: TrialConfig, key: string, sweeps: string[], res
     let evalSeconds = 0;
     const evaluate = (examples: readonly EncodedExample[]): number => {
       const started = performance.now();
-      const accuracy = evaluateAccuracy(model, task, examples, evalBatchSize, tokenizer);
+      const accuracy = evaluateAccuracy(model, task, examples, evalBatchSize, tokenizer, virtual);
       evalSeconds += (performance.now() - started) / 1000;
       sampleMemory();
       return accuracy;

@@ -130,6 +130,11 @@ export class AdaptedModel {
     return this.base.forward(tokens, { hooks: this.hooks(), training });
   }
 
+  /** Next-token logits at flat positions b·T + t only: [P, V] (GPT2.logitsAt). */
+  logitsAt(tokens: tf.Tensor2D, positions: ArrayLike<number>, training = false): tf.Tensor2D {
+    return this.base.logitsAt(tokens, positions, { hooks: this.hooks(), training });
+  }
+
   /** Next-token loss over the positions marked in lossMask (all, when absent). */
   loss(tokens: tf.Tensor2D, lossMask?: tf.Tensor2D, training = true): tf.Scalar {
     return this.base.languageModelLoss(tokens, { hooks: this.hooks(), training, ...(lossMask === undefined ? {} : { lossMask }) });

@@ -114,7 +114,7 @@ for (const backend of testBackends()) {
       const result = evaluateEnsemble(base, prompts, examples, { batchSize: 7 }); // chunks of 7 rows cut across examples
       assert.equal(tf.memory().numTensors, tensorsBefore, 'evaluateEnsemble leaks tensors');
       const alone = prompts.map((prompt) =>
-        examples.map((example) => sequenceScores((tokens) => base.forward(tokens, { hooks: { inputPrefix: () => prompt } }), labelRows(example.context, example.labels), { batchSize: 64 })),
+        examples.map((example) => sequenceScores((tokens, positions) => base.logitsAt(tokens, positions, { hooks: { inputPrefix: () => prompt } }), labelRows(example.context, example.labels), { batchSize: 64 })),
       );
       const expected = alone.map((perExample) => perExample.map((scores) => argmax(scores)));
       assert.deepEqual(result.predictions, expected);

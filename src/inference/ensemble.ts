@@ -13,7 +13,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { GPT2 } from '../model/model.js';
-import { forwardWithRowPrompts } from './serving.js';
+import { logitsAtWithRowPrompts } from './serving.js';
+import { forwardBytesPerRow } from '../model/memory.js';
 import { argmax, labelRows, sequenceScores, type ScoredRow } from './scoring.js';
 
 /** One example: its text's token ids, each label word's token ids, and the index of the right label. */
@@ -134,16 +135,18 @@ export function evaluateEnsemble(base: GPT2, prompts: readonly tf.Tensor[], exam
       rowPrompt.push(...labelled.map(() => p));
     });
   }
+  const longestLabel = Math.max(1, ...examples.flatMap((example) => example.labels.map((label) => label.length)));
   const stacked = tf.stack([...prompts]) as tf.Tensor3D; // [N, k, D]
   let flat: number[];
   try {
     // sequenceScores passes the chunks in row order: `start` follows them to pick each chunk's prompts.
     let start = 0;
-    flat = sequenceScores((tokens) => {
+    const rowBytes = (length: number): number => forwardBytesPerRow(base.config, length, prompts[0].shape[0], longestLabel);
+    flat = sequenceScores((tokens, positions) => {
       const chunkPrompts = rowPrompt.slice(start, start + tokens.shape[0]);
       start += tokens.shape[0];
-      return forwardWithRowPrompts(base, tokens, stacked, chunkPrompts); // [b, T, V]
-    }, rows, { batchSize: options.batchSize, padId: options.padId });
+      return logitsAtWithRowPrompts(base, tokens, stacked, chunkPrompts, positions); // [P, V]
+    }, rows, { batchSize: options.batchSize, padId: options.padId, rowBytes });
   } finally {
     stacked.dispose();
   }

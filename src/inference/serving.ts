@@ -22,7 +22,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { loadAdapter, type LoadedAdapter } from '../io/adapter_io.js';
 import { unknownNameMessage } from '../model/config.js';
 import { HOOK_SHARES_BATCH, type ModelHooks } from '../adapt/hooks.js';
-import type { GPT2 } from '../model/model.js';
+import type { ForwardOptions, GPT2 } from '../model/model.js';
 
 /** The hooks an adapter uses that cannot share a pass with other tasks: any not declared shareable in HOOK_SHARES_BATCH (unknown ones included). */
 function unshareableHooks(hooks: ModelHooks): string[] {
@@ -58,17 +58,25 @@ export function adapterPrompt(adapter: LoadedAdapter, source = 'adapter'): tf.Te
  * [P, k, D] and rowPrompt[b] ∈ [0, P) choosing row b's prompt → [B, T, V].
  */
 export function forwardWithRowPrompts(base: GPT2, tokens: tf.Tensor2D, prompts: tf.Tensor3D, rowPrompt: readonly number[]): tf.Tensor3D {
+  return tf.tidy(() => base.forward(tokens, rowPromptOptions(base, tokens, prompts, rowPrompt))); // [B, T, V]
+}
+
+/** forwardWithRowPrompts at flat positions b·T + t only: [P, V] (GPT2.logitsAt). */
+export function logitsAtWithRowPrompts(base: GPT2, tokens: tf.Tensor2D, prompts: tf.Tensor3D, rowPrompt: readonly number[], positions: ArrayLike<number>): tf.Tensor2D {
+  return tf.tidy(() => base.logitsAt(tokens, positions, rowPromptOptions(base, tokens, prompts, rowPrompt))); // [P, V]
+}
+
+/** The forward options that give row b the prompt rowPrompt[b] (call inside a tidy). */
+function rowPromptOptions(base: GPT2, tokens: tf.Tensor2D, prompts: tf.Tensor3D, rowPrompt: readonly number[]): ForwardOptions {
   const [batchSize] = tokens.shape;
   const [count, length, width] = prompts.shape;
   if (width !== base.config.dModel) throw new Error(`forwardWithRowPrompts: prompts [${prompts.shape}] must be [P, k, ${base.config.dModel}]`);
   if (rowPrompt.length !== batchSize) throw new Error(`forwardWithRowPrompts: ${rowPrompt.length} prompt indices for ${batchSize} rows`);
   const bad = rowPrompt.findIndex((p) => !(Number.isInteger(p) && p >= 0 && p < count));
   if (bad !== -1) throw new Error(`forwardWithRowPrompts: row ${bad} asks for prompt ${rowPrompt[bad]}; allowed: 0..${count - 1}`);
-  if (length === 0) return base.forward(tokens);
-  return tf.tidy(() => {
-    const prefix = tf.gather(prompts, tf.tensor1d(Int32Array.from(rowPrompt), 'int32')); // [B, k, D]
-    return base.forward(tokens, { hooks: { inputPrefix: () => prefix } }); // [B, T, V]
-  });
+  if (length === 0) return {};
+  const prefix = tf.gather(prompts, tf.tensor1d(Int32Array.from(rowPrompt), 'int32')); // [B, k, D]
+  return { hooks: { inputPrefix: () => prefix } };
 }
 
 /**

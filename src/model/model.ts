@@ -83,65 +83,108 @@ export class GPT2 {
 
   /** Next-token logits for the real tokens: tokens [B, T] int32 → [B, T, V]. */
   forward(tokens: tf.Tensor2D, options: ForwardOptions = {}): tf.Tensor3D {
-    const { vocabSize, dModel } = this.config;
+    const [batchSize, sequenceLength] = tokens.shape;
+    return tf.tidy(() => {
+      const { hidden, w } = this.finalHidden(tokens, options); // [B·T, D]
+      return tf.reshape(this.head(hidden, w), [batchSize, sequenceLength, this.config.vocabSize]) as tf.Tensor3D;
+    });
+  }
+
+  /**
+   * Next-token logits at some real positions only: `positions` [P] int32 are flat indices b·T + t into
+   * the tokens [B, T]; returns [P, V], row p equal to forward(tokens)[b, t] (within float rounding). The
+   * LM head is the largest matrix of a GPT-2 (50,257 × D), and a loss or a label score needs it only at
+   * a few positions per row: the hidden states are gathered first, so the head costs P rows, not B·T.
+   */
+  logitsAt(tokens: tf.Tensor2D, positions: ArrayLike<number>, options: ForwardOptions = {}): tf.Tensor2D {
+    const [batchSize, sequenceLength] = tokens.shape;
+    for (let i = 0; i < positions.length; i++) {
+      const p = positions[i];
+      if (!(Number.isInteger(p) && p >= 0 && p < batchSize * sequenceLength)) {
+        throw new Error(`GPT2.logitsAt: position ${i} = ${p}; allowed: an integer 0..${batchSize * sequenceLength - 1} (b·T + t for tokens [${tokens.shape}])`);
+      }
+    }
+    return tf.tidy(() => {
+      const { hidden, w } = this.finalHidden(tokens, options); // [B·T, D]
+      return this.head(embed(hidden, tf.tensor1d(Int32Array.from(positions), 'int32')), w, true) as tf.Tensor2D; // [P, D] → [P, V]
+    });
+  }
+
+  /**
+   * The tied LM head: hidden states [N, D] → logits [N, V]. `flagged`: TensorFlow multiplies by wteᵀ
+   * through its transpose flag without copying the V × D table (gpt2: 154 MB a pass); wasm's flagged
+   * matmul is ~10x slower than its plain one (fast_gradients.ts), so it keeps the explicit transpose.
+   * forward() always transposes, so that pretraining stays bit for bit what it was.
+   */
+  private head(hidden: tf.Tensor, w: (name: string) => tf.Tensor, flagged = false): tf.Tensor {
+    if (flagged && tf.getBackend() === 'tensorflow') return tf.matMul(hidden, w('wte.weight'), false, true); // [N, V]
+    return tf.matMul(hidden, tf.transpose(w('wte.weight'))); // [N, V]
+  }
+
+  /** The final LayerNorm's output at the real tokens, [B·T, D], and the parameter lookup of this pass (hooks applied). */
+  private finalHidden(tokens: tf.Tensor2D, options: ForwardOptions): { hidden: tf.Tensor2D; w: (name: string) => tf.Tensor } {
+    const { dModel } = this.config;
     const [batchSize, sequenceLength] = tokens.shape;
     if (tokens.dtype !== 'int32') throw new Error(`GPT2.forward: tokens must be int32, got ${tokens.dtype}`);
     const hooks = options.hooks ?? {};
     const context: ForwardContext = { config: this.config, batchSize, sequenceLength, training: options.training ?? false };
     const w = (name: string): tf.Tensor => hooks.parameterOverrides?.get(name) ?? this.parameter(name);
 
-    return tf.tidy(() => {
-      const wte = w('wte.weight'); // [V, D]
-      let x: tf.Tensor = tf.reshape(embed(wte, tf.reshape(tokens, [-1])), [batchSize, sequenceLength, dModel]); // [B, T, D]
+    const wte = w('wte.weight'); // [V, D]
+    let x: tf.Tensor = tf.reshape(embed(wte, tf.reshape(tokens, [-1])), [batchSize, sequenceLength, dModel]); // [B, T, D]
 
-      const prefix = hooks.inputPrefix?.(context) ?? null;
-      const virtualTokens = prefix === null ? 0 : prefix.shape[prefix.rank - 2];
-      if (prefix !== null && virtualTokens > 0) {
-        x = tf.concat([broadcastRows(prefix, batchSize, dModel, 'inputPrefix'), x], 1); // [B, S, D]
-      }
-      const totalLength = virtualTokens + sequenceLength;
-      // Key/value prefixes count as past tokens (PEFT's and transformers' convention): the sequence takes
-      // positions pastLength..pastLength+S-1, so every layer's prefix must have the same length.
-      const layerPrefixes = Array.from({ length: this.config.nLayers }, (_, layer) => hooks.attentionPrefix?.(layer, context) ?? null);
-      const prefixLengths = new Set(layerPrefixes.map((p) => (p === null ? 0 : p.key.shape[p.key.rank - 2])));
-      if (prefixLengths.size > 1) throw new Error(`attentionPrefix: every layer needs a prefix of the same length, got lengths ${[...prefixLengths].join(', ')}`);
-      const pastLength = [...prefixLengths][0];
-      if (pastLength + totalLength > this.config.contextLength) {
-        throw new Error(
-          `GPT2.forward: ${sequenceLength} tokens + ${virtualTokens} virtual tokens${pastLength > 0 ? ` + ${pastLength} prefix positions` : ''} = ${pastLength + totalLength} exceeds the context length ${this.config.contextLength}`,
-        );
-      }
+    const prefix = hooks.inputPrefix?.(context) ?? null;
+    const virtualTokens = prefix === null ? 0 : prefix.shape[prefix.rank - 2];
+    if (prefix !== null && virtualTokens > 0) {
+      x = tf.concat([broadcastRows(prefix, batchSize, dModel, 'inputPrefix'), x], 1); // [B, S, D]
+    }
+    const totalLength = virtualTokens + sequenceLength;
+    // Key/value prefixes count as past tokens (PEFT's and transformers' convention): the sequence takes
+    // positions pastLength..pastLength+S-1, so every layer's prefix must have the same length.
+    const layerPrefixes = Array.from({ length: this.config.nLayers }, (_, layer) => hooks.attentionPrefix?.(layer, context) ?? null);
+    const prefixLengths = new Set(layerPrefixes.map((p) => (p === null ? 0 : p.key.shape[p.key.rank - 2])));
+    if (prefixLengths.size > 1) throw new Error(`attentionPrefix: every layer needs a prefix of the same length, got lengths ${[...prefixLengths].join(', ')}`);
+    const pastLength = [...prefixLengths][0];
+    if (pastLength + totalLength > this.config.contextLength) {
+      throw new Error(
+        `GPT2.forward: ${sequenceLength} tokens + ${virtualTokens} virtual tokens${pastLength > 0 ? ` + ${pastLength} prefix positions` : ''} = ${pastLength + totalLength} exceeds the context length ${this.config.contextLength}`,
+      );
+    }
 
-      const positions = tf.slice(w('wpe.weight'), [pastLength, 0], [totalLength, dModel]); // [S, D]
-      x = tf.reshape(tf.add(x, positions), [batchSize * totalLength, dModel]); // [N, D]
+    const positions = tf.slice(w('wpe.weight'), [pastLength, 0], [totalLength, dModel]); // [S, D]
+    x = tf.reshape(tf.add(x, positions), [batchSize * totalLength, dModel]); // [N, D]
 
-      for (let layer = 0; layer < this.config.nLayers; layer++) {
-        const p = `h.${layer}`;
-        const normed = layerNorm(x, w(`${p}.ln_1.weight`), w(`${p}.ln_1.bias`), this.config.layerNormEps); // [N, D]
-        const attended = this.attention(layer, normed, batchSize, totalLength, layerPrefixes[layer], hooks, context, w);
-        x = tf.add(x, attended); // [N, D]
-        const hidden = this.project(layer, 'mlp.c_fc', layerNorm(x, w(`${p}.ln_2.weight`), w(`${p}.ln_2.bias`), this.config.layerNormEps), hooks, context, w); // [N, 4D]
-        x = tf.add(x, this.project(layer, 'mlp.c_proj', gelu(hidden), hooks, context, w)); // [N, D]
-      }
-      x = layerNorm(x, w('ln_f.weight'), w('ln_f.bias'), this.config.layerNormEps); // [N, D]
+    for (let layer = 0; layer < this.config.nLayers; layer++) {
+      const p = `h.${layer}`;
+      const normed = layerNorm(x, w(`${p}.ln_1.weight`), w(`${p}.ln_1.bias`), this.config.layerNormEps); // [N, D]
+      const attended = this.attention(layer, normed, batchSize, totalLength, layerPrefixes[layer], hooks, context, w);
+      x = tf.add(x, attended); // [N, D]
+      const hidden = this.project(layer, 'mlp.c_fc', layerNorm(x, w(`${p}.ln_2.weight`), w(`${p}.ln_2.bias`), this.config.layerNormEps), hooks, context, w); // [N, 4D]
+      x = tf.add(x, this.project(layer, 'mlp.c_proj', gelu(hidden), hooks, context, w)); // [N, D]
+    }
+    x = layerNorm(x, w('ln_f.weight'), w('ln_f.bias'), this.config.layerNormEps); // [N, D]
 
-      if (virtualTokens > 0) {
-        // Drop the virtual positions: logits are for real tokens only.
-        x = tf.reshape(tf.slice(tf.reshape(x, [batchSize, totalLength, dModel]), [0, virtualTokens, 0], [batchSize, sequenceLength, dModel]), [batchSize * sequenceLength, dModel]); // [B·T, D]
-      }
-      const logits = tf.matMul(x, tf.transpose(wte)); // [B·T, V]: the LM head is tied to wte
-      return tf.reshape(logits, [batchSize, sequenceLength, vocabSize]) as tf.Tensor3D;
-    });
+    if (virtualTokens > 0) {
+      // Drop the virtual positions: logits are for real tokens only.
+      x = tf.reshape(tf.slice(tf.reshape(x, [batchSize, totalLength, dModel]), [0, virtualTokens, 0], [batchSize, sequenceLength, dModel]), [batchSize * sequenceLength, dModel]); // [B·T, D]
+    }
+    return { hidden: x as tf.Tensor2D, w };
   }
 
   /**
    * Mean next-token cross-entropy: the logits at position t predict tokens[t + 1]. With `lossMask`
-   * [B, T] (1 = count, 0 = ignore), only positions whose target is marked count.
+   * [B, T] (1 = count, 0 = ignore), only positions whose target is marked count, and the LM head is
+   * computed at those positions only (see logitsAt); without one, at every position.
    */
   languageModelLoss(tokens: tf.Tensor2D, options: ForwardOptions & { lossMask?: tf.Tensor2D } = {}): tf.Scalar {
     const [batchSize, sequenceLength] = tokens.shape;
     if (sequenceLength < 2) throw new Error(`languageModelLoss: need at least 2 tokens per row, got [${tokens.shape}]`);
+    const marked = options.lossMask === undefined ? null : markedTargets(options.lossMask, tokens);
     return tf.tidy(() => {
+      if (marked !== null && marked.positions.length > 0) {
+        const logits = this.logitsAt(tokens, marked.positions, options); // [P, V]
+        return crossEntropy(logits, tf.tensor1d(marked.targets, 'int32'), tf.tensor1d(marked.weights, 'float32'));
+      }
       const logits = this.forward(tokens, options); // [B, T, V]
       const predicting = tf.reshape(tf.slice(logits, [0, 0, 0], [batchSize, sequenceLength - 1, this.config.vocabSize]), [-1, this.config.vocabSize]); // [B·(T-1), V]
       const targets = tf.reshape(tf.slice(tokens, [0, 1], [batchSize, sequenceLength - 1]), [-1]) as tf.Tensor1D; // [B·(T-1)]
@@ -256,6 +299,30 @@ export class GPT2 {
     }
     return mask;
   }
+}
+
+/**
+ * The targets a loss mask [B, T] counts (t ≥ 1 with a non-zero weight), as the flat positions b·T + t − 1
+ * that predict them, the target ids and the weights. Masks are data made on the CPU: reading one back is cheap.
+ */
+function markedTargets(lossMask: tf.Tensor2D, tokens: tf.Tensor2D): { positions: number[]; targets: number[]; weights: number[] } {
+  const [batchSize, sequenceLength] = tokens.shape;
+  if (lossMask.shape.join() !== tokens.shape.join()) throw new Error(`languageModelLoss: lossMask [${lossMask.shape}] must match tokens [${tokens.shape}]`);
+  const mask = lossMask.dataSync();
+  const ids = tokens.dataSync();
+  const positions: number[] = [];
+  const targets: number[] = [];
+  const weights: number[] = [];
+  for (let b = 0; b < batchSize; b++) {
+    for (let t = 1; t < sequenceLength; t++) {
+      const weight = mask[b * sequenceLength + t];
+      if (weight === 0) continue;
+      positions.push(b * sequenceLength + t - 1);
+      targets.push(ids[b * sequenceLength + t]);
+      weights.push(weight);
+    }
+  }
+  return { positions, targets, weights };
 }
 
 /** [k, D] → [B, k, D] by broadcasting; [B, k, D] is checked and passed through. */
