@@ -95,6 +95,7 @@ export async function runExperiment(argv: string[]): Promise<ExperimentCommandRe
     probeOutputFolder(trialCacheDir, 'trial cache (--trial-cache)');
     const done = await importTrialRecords(importFrom, trialCacheDir, experiment.trials);
     process.stderr.write(`imported ${done.imported} trial record(s) from ${done.file} (${done.alreadyCached} already cached, ${done.notPlanned} not of this plan)\n`);
+    if (done.unsealed > 0) process.stderr.write(`${done.unsealed} of them carry no checksum (written before records were sealed): accepted because their fields agree with one another (status, dev curve, final scores, counts over examples); an edit that keeps them consistent cannot be detected\n`);
   }
   const wholePlan = await planRun(experiment, trialCacheDir, warn);
   const plan = shard === null ? wholePlan : shardPlan(wholePlan, shard);

@@ -130,6 +130,12 @@ export interface TrialRecord {
   environment: TrialEnvironment;
   /** ISO time the trial finished. */
   finishedAt: string;
+  /**
+   * "sha256:" and the hex digest of the record's canonical content (every field but `sweeps`, which a
+   * run sets per experiment, and this one), written when the trial finishes (record_checksum.ts): an
+   * import or a cache read refuses a record whose content no longer matches. Absent in older records.
+   */
+  checksum?: string;
 }
 
 /** The tokenizer and the context budget of a trial's inputs. */
