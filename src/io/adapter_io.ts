@@ -294,7 +294,8 @@ async function loadPeftAdapter(dir: string, base: GPT2): Promise<LoadedAdapter> 
         options = resolveOptions(method, fromPeft, base.config);
       } catch (error) {
         // The method speaks in flags (--rank); this file has PEFT's fields (r): name the field and the file.
-        throw new Error(`${configPath}: ${peftFieldNames((error as Error).message, raw, fromPeft)}`);
+        const peft = method.peft;
+        throw new Error(`${configPath}: ${peftFieldNames((error as Error).message, raw, fromPeft, (fields) => peft.options(fields, base.config, []))}`);
       }
     }
     tensors = method.peft.fromPeft(stored, base.config, options);
@@ -374,11 +375,14 @@ function refuseNonFinite(tensors: Map<string, tf.Tensor>, weightsPath: string): 
   throw new Error(`${weightsPath}: ${problems.length} tensor(s) hold non-finite values (a diverged or damaged adapter): allowed: finite values only\n  ${problems.join('\n  ')}`);
 }
 
-/** "--rank = 0" → "r = 0 (--rank)": the adapter_config.json field whose value became the option, when exactly one did. */
-function peftFieldNames(message: string, raw: Record<string, unknown>, options: Record<string, unknown>): string {
+/**
+ * "--rank = 0" → "r (--rank) = 0": the adapter_config.json field the option was read from, found by
+ * changing each field with the option's value and seeing which one the option follows.
+ */
+function peftFieldNames(message: string, raw: Record<string, unknown>, options: Record<string, unknown>, optionsOf: (fields: Record<string, unknown>) => Record<string, unknown>): string {
+  const marker = Symbol('field');
   return message.replace(/--([a-z][\w-]*)/g, (flag: string, name: string) => {
-    const value = options[name];
-    const fields = typeof value === 'object' ? [] : Object.keys(raw).filter((field) => raw[field] === value && field !== 'peft_type');
-    return fields.length === 1 ? `${fields[0]} (${flag})` : `${flag} (from its fields)`;
+    const fields = Object.keys(raw).filter((field) => raw[field] === options[name] && optionsOf({ ...raw, [field]: marker })[name] === marker);
+    return fields.length === 1 ? `${fields[0]} (${flag})` : flag;
   });
 }
