@@ -71,14 +71,16 @@ test('file tasks: the fingerprint follows the contents, not the path', () => {
 });
 
 test('file tasks: CB, BoolQ and COPA in their official JSONL fields', () => {
+  // The same rows as train and test (a format check, not a measurement): a second file with other bytes, overlap allowed.
+  const twin = (train: string): string => file(`twin-${path.basename(train)}`, `${readFileSync(train, 'utf8')}\n`);
   const cb = file('cb.jsonl', '{"premise": "It rained.", "hypothesis": "The street is wet.", "label": "entailment", "idx": 0}\n{"premise": "It was dry.", "hypothesis": "It rained.", "label": "contradiction", "idx": 1}\n{"premise": "He left.", "hypothesis": "He was sad.", "label": "neutral", "idx": 2}\n');
-  const cbTask = loadFileTask(resolved('cb', { recipe: 'cb', files: { train: cb, test: cb } }));
+  const cbTask = loadFileTask(resolved('cb', { recipe: 'cb', files: { train: cb, test: twin(cb) }, maxOverlap: 1 }));
   assert.deepEqual(cbTask.labels, [' yes', ' no', ' maybe']);
   const boolq = file('boolq.jsonl', '{"question": "is water wet", "passage": "Water is wet.", "idx": 0, "label": true}\n{"question": "is fire cold", "passage": "Fire is hot.", "idx": 1, "label": false}\n');
-  const boolqTask = loadFileTask(resolved('boolq', { recipe: 'boolq', files: { train: boolq, test: boolq } }));
+  const boolqTask = loadFileTask(resolved('boolq', { recipe: 'boolq', files: { train: boolq, test: twin(boolq) }, maxOverlap: 1 }));
   assert.equal(boolqTask.format(boolqTask.splits.test[0]) + boolqTask.splits.test[0].label, 'Water is wet.\nQuestion: is water wet?\nAnswer: yes');
   const copa = file('copa.jsonl', '{"premise": "My body cast a shadow over the grass.", "choice1": "The sun was rising.", "choice2": "The grass was cut.", "question": "cause", "idx": 0, "label": 0}\n{"premise": "The man broke his toe.", "choice1": "He dropped a hammer on his foot.", "choice2": "He got a hole in his sock.", "question": "cause", "idx": 1, "label": 0}\n');
-  const copaTask = loadFileTask(resolved('copa', { recipe: 'copa', files: { train: copa, test: copa } }));
+  const copaTask = loadFileTask(resolved('copa', { recipe: 'copa', files: { train: copa, test: twin(copa) }, maxOverlap: 1 }));
   assert.deepEqual(copaTask.labels, [' 1', ' 2']);
   assert.equal(
     copaTask.format(copaTask.splits.test[0]) + copaTask.splits.test[0].label,

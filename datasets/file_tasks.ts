@@ -15,10 +15,12 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { checkInputFile } from '../src/io/input_files.js';
 import { unknownNameMessage } from '../src/model/config.js';
 import { loadTask, validateLoaderConfig, type LoaderConfig } from './loaders.js';
 import type { Recipe } from './recipe.js';
 import { RECIPE_NAMES, RECIPES } from './recipes/index.js';
+import { DEFAULT_MAX_OVERLAP, overlapProblem, splitOverlap } from './split_overlap.js';
 import { majorityOf, SPLIT_NAMES, type Task, type TaskExample, type TaskSource, type TaskSplits } from './types.js';
 
 type Split = keyof TaskSplits;
@@ -41,6 +43,8 @@ export interface DatasetEntry {
   sizes?: Partial<Record<Split, SplitCap>>;
   /** Fractions of the pool carved out for dev and test when no file gives them (default 0.1 and 0.2). */
   heldOut?: { dev?: number; test?: number };
+  /** Most share of a split's rows that may also be in another split (default 0.01); above it the task is refused. */
+  maxOverlap?: number;
 }
 
 /** A checked dataset entry: everything a worker needs to load it again. */
@@ -51,11 +55,13 @@ export interface ResolvedDataset {
   truncateField: string | undefined;
   sizes: Record<Split, SplitCap>;
   heldOut: { dev: number; test: number };
+  /** Refuses the task above this share of shared rows (not in the fingerprint: it changes no result). */
+  maxOverlap: number;
 }
 
 export const DEFAULT_HELD_OUT = { dev: 0.1, test: 0.2 };
 
-const ENTRY_FIELDS = ['recipe', 'files', 'format', 'textFields', 'labelField', 'labelWords', 'template', 'idField', 'truncateField', 'sizes', 'heldOut'];
+const ENTRY_FIELDS = ['recipe', 'files', 'format', 'textFields', 'labelField', 'labelWords', 'template', 'idField', 'truncateField', 'sizes', 'heldOut', 'maxOverlap'];
 
 export function findRecipe(name: string): Recipe {
   const recipe = RECIPES.find((r) => r.name === name);
@@ -103,17 +109,25 @@ export function resolveDataset(name: string, entry: DatasetEntry, defaultSizes: 
   }
   if (heldOut.dev + heldOut.test >= 1) problems.push(`${at}.heldOut = ${JSON.stringify(heldOut)}: dev + test must leave examples to train on (sum < 1)`);
   const sizes = { ...defaultSizes, ...entry.sizes };
+  const maxOverlap = entry.maxOverlap ?? DEFAULT_MAX_OVERLAP;
+  if (!(typeof maxOverlap === 'number' && maxOverlap >= 0 && maxOverlap <= 1)) problems.push(`${at}.maxOverlap = ${JSON.stringify(maxOverlap)}: allowed: a fraction in [0, 1]`);
   if (problems.length > 0 || loader === null) return { dataset: null, problems };
-  return { dataset: { name, recipe: recipe.name, loader, truncateField, sizes, heldOut }, problems };
+  return { dataset: { name, recipe: recipe.name, loader, truncateField, sizes, heldOut, maxOverlap }, problems };
 }
 
-/** SHA-256 (hex) of a file's bytes; a missing file is an error naming the dataset field. */
+/** The largest data file read (a JavaScript string holds at most about 512 MiB). */
+export const MAX_DATA_FILE_BYTES = 512 * 1024 * 1024;
+
+/** SHA-256 (hex) of a file's bytes, after checking it is a regular file of bounded size; an error names the dataset field. */
 export function fileSha256(path: string, what: string): string {
   let bytes: Buffer;
   try {
+    // Before any read: /dev/zero would grow without end, a FIFO would block, a directory is no data.
+    checkInputFile(path, 'data file', MAX_DATA_FILE_BYTES);
     bytes = readFileSync(path);
   } catch (error) {
-    throw new Error(`${what} = ${JSON.stringify(path)}: cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); allowed: an existing file`);
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new Error(`${what} = ${JSON.stringify(path)}: cannot be read (${code === undefined ? (error as Error).message : code}); allowed: an existing regular file of at most ${MAX_DATA_FILE_BYTES.toLocaleString('en-US')} bytes`);
   }
   return createHash('sha256').update(bytes).digest('hex');
 }
@@ -142,6 +156,11 @@ export function loadFileTask(dataset: ResolvedDataset): Task {
     const path = loader.files[split] as string;
     return { split, path, sha256: fileSha256(path, `dataset "${dataset.name}": files.${split}`), rows: 0 };
   });
+  // The same bytes given as two splits would score a model on what it trained on.
+  for (const [i, file] of files.entries()) {
+    const twin = files.slice(0, i).find((other) => other.sha256 === file.sha256);
+    if (twin !== undefined) throw new Error(`dataset "${dataset.name}": files.${twin.split} = ${JSON.stringify(twin.path)} and files.${file.split} = ${JSON.stringify(file.path)} have the same content (SHA-256 ${file.sha256.slice(0, 12)}…): allowed: a different file per split (leave a split out to carve it from the pool)`);
+  }
   const loaded = loadTask(loader);
   for (const file of files) {
     file.rows = loaded.splits[file.split].length;
@@ -185,6 +204,9 @@ export function loadFileTask(dataset: ResolvedDataset): Task {
     if (kept.length < all.length) notes.push(`${split}: capped at ${cap} of ${all.length} (the first by SHA-256 of the example id)`);
     splits[split] = inFileOrder(everything, kept);
   }
+  const overlap = splitOverlap(splits, dataset.maxOverlap);
+  const refused = overlapProblem(overlap);
+  if (refused !== null) throw new Error(`dataset "${dataset.name}": ${refused}`);
   const labels = loaded.labels;
   return {
     ...loaded,
@@ -192,7 +214,7 @@ export function loadFileTask(dataset: ResolvedDataset): Task {
     splits,
     majorityBaseline: (split) => majorityOf(splits[split], labels),
     truncateField: dataset.truncateField,
-    source: { recipe: dataset.recipe, files, splits: notes },
+    source: { recipe: dataset.recipe, files, splits: notes, overlap },
   };
 }
 

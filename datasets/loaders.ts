@@ -199,6 +199,12 @@ function parseRows(format: LoaderConfig['format'], text: string, file: string, p
   const report = (line: number, message: string): void => {
     problems.push({ file, line, message });
   };
+  // A byte-order mark (Excel, Notepad) is accepted in every format; CR-only line ends are named, not "no rows".
+  if (text.startsWith('\uFEFF')) text = text.slice(1);
+  if (text.includes('\r') && !text.includes('\n')) {
+    report(1, `line ends are CR only (classic Mac OS): the file reads as one line; allowed: LF or CRLF line ends (convert: tr '\\r' '\\n' < IN > OUT)`);
+    return [];
+  }
   if (format === 'jsonl') return parseJsonl(text, report);
   const records = format === 'csv' ? parseCsv(text, report) : parseTsv(text);
   return recordsToRows(records, report);

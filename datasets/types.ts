@@ -55,6 +55,8 @@ export interface TaskSource {
   files: { split: keyof TaskSplits; path: string; sha256: string; rows: number }[];
   /** How each split was made from the files, in words (derived splits, caps). */
   splits: string[];
+  /** Rows shared between the splits (the same input text), per pair, and the share the experiment allowed. */
+  overlap?: { pairs: { split: keyof TaskSplits; with: keyof TaskSplits; shared: number; rows: number; share: number }[]; maxShare: number };
 }
 
 /** The split names in order. */

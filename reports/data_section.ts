@@ -25,7 +25,7 @@ export function dataSourcesHtml(manifest: RunManifest, records: readonly TrialRe
   }
   for (const dataset of datasets) {
     const files = dataset.files.map((f) => `${escapeHtml(f.split)}: <code>${escapeHtml(f.path)}</code> (${formatCount(f.rows)} rows, SHA-256 <code>${escapeHtml(f.sha256.slice(0, 12))}</code>)`);
-    parts.push(`<h3>Task ${escapeHtml(dataset.name)} (recipe ${escapeHtml(dataset.recipe)})</h3><p>${files.join('<br>')}</p><ul>${dataset.splits.map((line) => `<li>${escapeHtml(line)}</li>`).join('')}</ul>`);
+    parts.push(`<h3>Task ${escapeHtml(dataset.name)} (recipe ${escapeHtml(dataset.recipe)})</h3><p>${files.join('<br>')}</p><ul>${[...dataset.splits, ...overlapNotes(dataset.overlap)].map((line) => `<li>${escapeHtml(line)}</li>`).join('')}</ul>`);
   }
   // Per frozen model and task: test inputs shortened (the range over methods, whose virtual positions differ).
   const cells = new Map<string, { preset: string; task: string; truncated: number[]; examples: number; budget: number[] }>();
@@ -49,4 +49,13 @@ export function dataSourcesHtml(manifest: RunManifest, records: readonly TrialRe
     );
   }
   return `<section><h2 id="data">Data and checkpoint folders</h2><p class="caption">From run.json and results.jsonl: the checkpoint folders and data files this run read (fingerprints are of their contents), how each split was made, and how many test inputs were cut in their text (never in the label) to fit the model's context, per frozen model and task (a range over methods: their virtual positions take room).</p>${parts.join('')}</section>`;
+}
+
+/** The split overlap in words: the shared rows per pair, or that there are none (nothing for older run.json files). */
+function overlapNotes(overlap: NonNullable<RunManifest['datasets']>[number]['overlap']): string[] {
+  if (overlap === undefined) return [];
+  const shared = overlap.pairs.filter((p) => p.shared > 0);
+  const allowed = `allowed: ${(100 * overlap.maxShare).toFixed(1)}% of a split`;
+  if (shared.length === 0) return [`overlap: no input text of dev or test is also in another split (${allowed})`];
+  return shared.map((p) => `overlap: ${p.split}: ${p.shared} of ${p.rows} rows (${(100 * p.share).toFixed(1)}%) also in ${p.with}: its score is partly on rows seen in ${p.with} (${allowed})`);
 }

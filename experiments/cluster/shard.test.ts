@@ -30,7 +30,7 @@ describe('--shard I/N', () => {
   it('partitions the trials completely and disjointly, the same way every time and in any file order, balanced by estimated cost', () => {
     assert.ok(trials.length >= 50, `${trials.length} trials`);
     const emptyPlan: RunPlan = { trials, cached: new Map(), toRun: trials };
-    for (const count of [1, 2, 3, 5, 8, 16, 78, 100]) {
+    for (const count of [1, 2, 3, 5, 8, 16, 78, trials.length]) {
       const seen = new Map<string, number>();
       for (let index = 1; index <= count; index++) {
         for (const trial of shardPlan(emptyPlan, { index, count }).trials) {
@@ -44,13 +44,22 @@ describe('--shard I/N', () => {
       assert.deepEqual(new Map([...partitionTrials([...trials].reverse(), count)].sort()), new Map([...seen].sort()));
       // Longest-processing-time first: the fullest shard exceeds the emptiest by at most one trial.
       const loads = shardLoads(trials, count);
-      const largest = Math.max(...trials.map((t) => estimateTrialCost(t.config)));
+      const largest = Math.max(...trials.map((t) => estimateTrialCost(t)));
       assert.ok(Math.max(...loads) - Math.min(...loads) <= largest, `${count} shards: loads ${loads.join(', ')}`);
     }
     // With 3 shards on the default experiment's trials of very different sizes (ps-nano to ps-mini), no shard is more than 10% over the mean.
     const loads = shardLoads(trials, 3);
     const mean = loads.reduce((a, b) => a + b, 0) / 3;
     assert.ok(Math.max(...loads) <= 1.1 * mean, `loads ${loads.join(', ')}`);
+  });
+
+  it('a shard count above the trial count is refused with the numbers, at once (no allocation per shard)', () => {
+    const started = performance.now();
+    for (const count of [trials.length + 1, 1_000_000_000]) {
+      assert.throws(() => partitionTrials(trials, count, '--shard 1/' + count), new RegExp(`--shard 1/${count}: ${count} shard\\(s\\) for ${trials.length} trial\\(s\\): allowed: 1 to ${trials.length} shards`));
+    }
+    assert.throws(() => parseShard('1/100000000000000000000'), /allowed: I\/N with integers/);
+    assert.ok(performance.now() - started < 1000);
   });
 
   it('the partition does not depend on the cache: a shard skips its cached trials and never takes another shard’s', () => {
@@ -144,5 +153,33 @@ describe('shards over one shared cache, end to end', () => {
     assert.deepEqual([complete?.cached, complete?.missing.length], [plan.trials.length, 0]);
     const records = readFileSync(path.join(root, 'results', 'shards', RESULT_FILES.records), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { key: string });
     assert.deepEqual(records.map((r) => r.key).sort(), plan.trials.map((t) => t.key).sort());
+  });
+});
+
+describe('shards of an experiment with its own checkpoint folder (tiny-files)', () => {
+  it('costs each trial from the folder’s config.json, and `experiment tiny-files --shard I/2` then `collect tiny-files --shards 2` complete', async () => {
+    const experiment = resolveExperiment(experimentPath('tiny-files'), 'quick');
+    const folder = experiment.checkpoints[0];
+    assert.equal(folder.name, 'tiny-gpt2');
+    // The real shape, read from config.json (no preset of that name exists).
+    const config = JSON.parse(readFileSync(path.join(folder.dir, 'config.json'), 'utf8')) as { n_embd: number; n_layer: number; vocab_size: number };
+    for (const trial of experiment.trials) assert.deepEqual([trial.modelConfig.dModel, trial.modelConfig.nLayers, trial.modelConfig.vocabSize], [config.n_embd, config.n_layer, config.vocab_size]);
+    assert.ok(experiment.trials.every((t) => estimateTrialCost(t) > 0));
+    await assert.rejects(runExperiment(['tiny-files', '--shard', `1/${experiment.trials.length + 1}`, '--dry-run']), new RegExp(`${experiment.trials.length + 1} shard\\(s\\) for ${experiment.trials.length} trial\\(s\\)`));
+
+    const dir = path.join(root, 'tiny-files');
+    const flags = ['--cache', path.join(dir, 'models'), '--trial-cache', path.join(dir, 'trials'), '--workers', '1', '--backend', 'wasm'];
+    const assignment = partitionTrials(experiment.trials, 2);
+    for (const index of [1, 2]) {
+      const shard = await runExperiment(['tiny-files', '--shard', `${index}/2`, ...flags]);
+      assert.deepEqual([shard?.ran, shard?.failed], [experiment.trials.filter((t) => assignment.get(t.key) === index).length, 0]);
+    }
+    const exitCodeBefore = process.exitCode;
+    const collected = await runCollect(['tiny-files', '--shards', '2', '--results', path.join(dir, 'results'), '--no-report', ...flags.slice(0, 4), '--backend', 'wasm']);
+    assert.equal(process.exitCode ?? 0, exitCodeBefore ?? 0);
+    assert.deepEqual([collected?.cached, collected?.missing.length], [experiment.trials.length, 0]);
+    const lines = readFileSync(path.join(dir, 'results', 'tiny-files', RESULT_FILES.records), 'utf8').trim().split('\n');
+    assert.equal(lines.length, experiment.trials.length);
+    await assert.rejects(runCollect(['tiny-files', '--shards', '2', '--trial-cache', path.join(dir, 'no-such-cache')]), /--trial-cache = ".*no-such-cache": no such folder/);
   });
 });

@@ -13,10 +13,8 @@
  * the longest shard within one trial of the best possible for these estimates.
  */
 import { planParameters } from '../../src/adapt/adapted.js';
-import { findPreset } from '../../src/model/config.js';
 import { countParameters, modelParameterSpecs } from '../../src/model/params.js';
 import { getMethod } from '../../src/adapt/peft.js';
-import type { TrialConfig } from '../../src/results/results.js';
 import type { RunPlan } from '../run/runner.js';
 import type { PlannedTrial } from '../plan/spec.js';
 
@@ -33,8 +31,18 @@ export function parseShard(text: string, flag = '--shard'): Shard {
   if (match === null) throw new Error(`${flag} = ${JSON.stringify(text)}: allowed: ${allowed}`);
   const index = Number(match[1]);
   const count = Number(match[2]);
-  if (count < 1 || index < 1 || index > count) throw new Error(`${flag} = ${JSON.stringify(text)}: allowed: ${allowed}`);
+  if (!Number.isSafeInteger(count) || count < 1 || index < 1 || index > count) throw new Error(`${flag} = ${JSON.stringify(text)}: allowed: ${allowed}`);
   return { index, count };
+}
+
+/**
+ * A shard count must not exceed the trials it shares: an empty shard is a mistake (and a count of 1e9
+ * would allocate a load per shard). Checked before any partition is computed; `what` names the flag.
+ */
+export function checkShardCount(count: number, trials: number, what: string): void {
+  if (!Number.isSafeInteger(count) || count < 1 || count > trials) {
+    throw new Error(`${what}: ${count} shard(s) for ${trials} trial(s): allowed: 1 to ${trials} shards (one trial at least in each)`);
+  }
 }
 
 /** Positions a task example takes on average (the generated tasks' rows are 20 to 80 bytes). */
@@ -46,8 +54,8 @@ const TYPICAL_EXAMPLE_TOKENS = 48;
  * every evaluation and over test once. Extra positions a method adds (a prompt's `length`) count as
  * tokens. Only the ratios between trials matter: it balances shards, it predicts no time.
  */
-export function estimateTrialCost(config: TrialConfig): number {
-  const modelConfig = findPreset(config.preset).config;
+export function estimateTrialCost(trial: Pick<PlannedTrial, 'config' | 'modelConfig'>): number {
+  const { config, modelConfig } = trial;
   const parameters = countParameters(modelParameterSpecs(modelConfig));
   const method = getMethod(config.method);
   const trains = planParameters(modelConfig, method, config.options).trainable > 0;
@@ -61,9 +69,9 @@ export function estimateTrialCost(config: TrialConfig): number {
 }
 
 /** The shard (1-based) of every trial key: the whole partition. */
-export function partitionTrials(trials: readonly PlannedTrial[], count: number): Map<string, number> {
-  if (!Number.isInteger(count) || count < 1) throw new Error(`shard count ${count}: allowed: an integer ≥ 1`);
-  const costed = trials.map((trial) => ({ key: trial.key, cost: estimateTrialCost(trial.config) }));
+export function partitionTrials(trials: readonly PlannedTrial[], count: number, what = 'shard count'): Map<string, number> {
+  checkShardCount(count, trials.length, what);
+  const costed = trials.map((trial) => ({ key: trial.key, cost: estimateTrialCost(trial) }));
   // Largest first; equal costs in key order, so the order (and the partition) never depends on file order.
   costed.sort((a, b) => b.cost - a.cost || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   const load = new Array<number>(count).fill(0);
@@ -81,13 +89,13 @@ export function partitionTrials(trials: readonly PlannedTrial[], count: number):
 export function shardLoads(trials: readonly PlannedTrial[], count: number): number[] {
   const assignment = partitionTrials(trials, count);
   const load = new Array<number>(count).fill(0);
-  for (const trial of trials) load[(assignment.get(trial.key) as number) - 1] += estimateTrialCost(trial.config);
+  for (const trial of trials) load[(assignment.get(trial.key) as number) - 1] += estimateTrialCost(trial);
   return load;
 }
 
 /** A shard's part of a plan: its trials, those of them cached, and those it still has to run. */
 export function shardPlan(plan: RunPlan, shard: Shard): RunPlan {
-  const assignment = partitionTrials(plan.trials, shard.count);
+  const assignment = partitionTrials(plan.trials, shard.count, `--shard ${shard.index}/${shard.count}`);
   const trials = plan.trials.filter((trial) => assignment.get(trial.key) === shard.index);
   const keys = new Set(trials.map((trial) => trial.key));
   return {

@@ -85,7 +85,7 @@ const skip = !testBackends().includes('wasm')
     : false;
 
 describe('peftscale slurm on a real one-node Slurm cluster', () => {
-  it('submits smoke as a 3-task array; the collected results equal a local run’s; a resubmitted task recomputes only its missing trial', { skip, timeout: 600_000 }, async (t) => {
+  it('submits smoke as a 3-task array; the collected results equal a local run’s; a resubmitted task recomputes only its missing trial; a checkpoint-folder experiment (tiny-files) runs as a 2-task array', { skip, timeout: 600_000 }, async (t) => {
     assert.equal(unavailable, null, `PEFTSCALE_REQUIRE_SLURM=1 but ${unavailable}`);
     let phase = Date.now();
     const lap = (what: string): void => {
@@ -96,17 +96,17 @@ describe('peftscale slurm on a real one-node Slurm cluster', () => {
     lap('cluster started');
     try {
       const caches = ['--cache', path.join(root, 'models'), '--trial-cache', path.join(root, 'slurm-trials'), '--results', path.join(root, 'slurm-results')];
-      const submit = (extra: string[]): { pretrain: string; trials: string; collect: string; logDir: string } => {
+      const submit = (extra: string[], experimentName = 'smoke', arraySize = 3, logDir = path.join(root, 'logs')): { pretrain: string; trials: string; collect: string; logDir: string } => {
         // Run from the test folder: the jobs start there and write the report under it.
-        const run = spawnSync(process.execPath, [cli, 'slurm', 'smoke', '--array-size', '3', '--cpus-per-task', '1', '--backend', 'wasm', ...caches, '--log-dir', path.join(root, 'logs'), '--submit', '--json', ...extra], { cwd: root, env: cluster.env, encoding: 'utf8' });
+        const run = spawnSync(process.execPath, [cli, 'slurm', experimentName, '--array-size', String(arraySize), '--cpus-per-task', '1', '--backend', 'wasm', ...caches, '--log-dir', logDir, '--submit', '--json', ...extra], { cwd: root, env: cluster.env, encoding: 'utf8' });
         assert.equal(run.status, 0, run.stderr);
         return JSON.parse(run.stdout) as { pretrain: string; trials: string; collect: string; logDir: string };
       };
-      const waitAll = async (ids: { pretrain: string; trials: string; collect: string }, what: string): Promise<void> => {
+      const waitAll = async (ids: { pretrain: string; trials: string; collect: string }, what: string, logDir = path.join(root, 'logs')): Promise<void> => {
         const all = [ids.pretrain, ids.trials, ids.collect];
         const finished = await cluster.waitForJobs(all, 300);
         const states = cluster.jobStates(all);
-        const logs = readdirSync(path.join(root, 'logs')).filter((n) => n.endsWith('.out')).map((n) => `--- ${n}\n${readFileSync(path.join(root, 'logs', n), 'utf8').slice(-1500)}`).join('\n');
+        const logs = readdirSync(logDir).filter((n) => n.endsWith('.out')).map((n) => `--- ${n}\n${readFileSync(path.join(logDir, n), 'utf8').slice(-1500)}`).join('\n');
         assert.ok(finished, `${what}: the jobs did not finish within 300 s: ${JSON.stringify(states)}\n${cluster.logs()}`);
         for (const job of states) assert.deepEqual([job.state, job.exitCode], ['COMPLETED', '0:0'], `${what}: job ${job.id} (${job.name})\n${logs}`);
       };
@@ -148,6 +148,22 @@ describe('peftscale slurm on a real one-node Slurm cluster', () => {
       assert.equal((log.match(/^✓ /gm) ?? []).length, 1, log);
       for (const [name, text] of kept) assert.equal(readFileSync(path.join(trialDir, name), 'utf8'), text, `${name} was not recomputed`);
       assert.deepEqual(scores(readRecords(path.join(root, 'slurm-results'))), scores(collected), 'the recomputed trial scores the same');
+
+      // An experiment with its own checkpoint folder and file datasets (tiny-files): the pretraining job has
+      // nothing to pretrain, the 2 shards are costed from the folder's config.json, collect writes every trial.
+      const filesLogs = path.join(root, 'logs-files');
+      const files = submit([], 'tiny-files', 2, filesLogs);
+      await waitAll(files, 'tiny-files (a checkpoint folder)', filesLogs);
+      lap('tiny-files: pretrain (nothing), 2-task array and collect');
+      assert.match(readFileSync(path.join(filesLogs, `pretrain-${files.pretrain}.out`), 'utf8'), /nothing to pretrain \(every model is a checkpoint folder\)/);
+      const tiny = resolveExperiment(experimentPath('tiny-files'), 'quick');
+      const tinyShards = partitionTrials(tiny.trials, 2);
+      for (let task = 1; task <= 2; task++) {
+        const taskLog = readFileSync(path.join(filesLogs, `trials-${files.trials}_${task}.out`), 'utf8');
+        assert.equal((taskLog.match(/^✓ /gm) ?? []).length, tiny.trials.filter((t) => tinyShards.get(t.key) === task).length, `tiny-files task ${task} ran its share:\n${taskLog}`);
+      }
+      const tinyRecords = readFileSync(path.join(root, 'slurm-results', 'tiny-files', RESULT_FILES.records), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as TrialRecord);
+      assert.deepEqual(tinyRecords.map((r) => r.key).sort(), tiny.trials.map((t) => t.key).sort(), 'collect wrote every tiny-files trial');
     } finally {
       await cluster.stop();
     }

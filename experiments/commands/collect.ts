@@ -7,6 +7,7 @@
  * Exit status: 0 when every trial is cached, 2 when some are missing (what is cached is written all the
  * same), 1 on an error.
  */
+import { existsSync, statSync } from 'node:fs';
 import { booleanFlag, formatFlags, numberFlag, parseArgs, stringFlag, type FlagSpec } from '../../src/util/cli_args.js';
 import { summarize } from '../../src/results/results.js';
 import { readPretrainedSummary } from '../../src/training/pretrain_checkpoint.js';
@@ -15,7 +16,7 @@ import { DEFAULT_CACHE_DIR, pretrainedModelDir } from '../pretrain/pretrain_fami
 import { PROFILE_NAMES } from '../pretrain/pretrain_profiles.js';
 import { DEFAULT_RESULTS_DIR, ownershipProblem } from '../run/results_files.js';
 import { describeTrial, planRun, resultsDirFor, runPlannedExperiment } from '../run/runner.js';
-import { partitionTrials } from '../cluster/shard.js';
+import { checkShardCount, partitionTrials } from '../cluster/shard.js';
 import { defaultProfile, experimentPath, resolveExperiment, shippedExperiments } from '../plan/spec.js';
 import { DEFAULT_TRIAL_CACHE_DIR } from '../run/trial_cache.js';
 import { recordHypotheses } from '../run/hypotheses_record.js';
@@ -76,8 +77,13 @@ export async function runCollect(argv: string[]): Promise<CollectResult | null> 
   const shards = numberFlag(args, 'shards');
   if (shards !== undefined && shards < 1) throw new Error(`collect: --shards = ${shards}: allowed: an integer ≥ 1`);
   const experiment = resolveExperiment(experimentPath(args.positionals[0]), stringFlag(args, 'profile') ?? defaultProfile(experimentPath(args.positionals[0])));
+  if (shards !== undefined) checkShardCount(shards, experiment.trials.length, `collect: --shards = ${shards}`);
   const modelCacheDir = stringFlag(args, 'cache') ?? DEFAULT_CACHE_DIR;
   const trialCacheDir = stringFlag(args, 'trial-cache') ?? DEFAULT_TRIAL_CACHE_DIR;
+  // A mistyped cache path is not "nothing cached yet": every shard and the pretraining job create it.
+  if (!existsSync(trialCacheDir) || !statSync(trialCacheDir).isDirectory()) {
+    throw new Error(`collect: --trial-cache = ${JSON.stringify(trialCacheDir)}: ${existsSync(trialCacheDir) ? 'not a folder' : 'no such folder'}: allowed: the trial cache the runs or shards wrote (peftscale experiment --trial-cache)`);
+  }
   const resultsRoot = stringFlag(args, 'results') ?? DEFAULT_RESULTS_DIR;
   const replaceResults = booleanFlag(args, 'replace');
   const notOurs = replaceResults ? null : await ownershipProblem(resultsDirFor(resultsRoot, experiment.name), experiment.file);
@@ -89,7 +95,13 @@ export async function runCollect(argv: string[]): Promise<CollectResult | null> 
   const shardsToRerun = [...new Set(missing.flatMap((m) => (m.shard === null ? [] : [m.shard])))].sort((a, b) => a - b);
   // Only finished models are used; a missing one would be pretrained, which collecting never does.
   const ready: string[] = [];
+  const fromFolders = new Set(experiment.checkpoints.map((checkpoint) => checkpoint.name));
   for (const preset of experiment.presets) {
+    // A checkpoint folder is ready by definition (it was checked when the experiment was planned).
+    if (fromFolders.has(preset)) {
+      ready.push(preset);
+      continue;
+    }
     const dir = pretrainedModelDir({ preset, profile: experiment.pretrainProfile, seed: experiment.pretrainSeed, steps: experiment.pretrainSteps, cacheDir: modelCacheDir });
     if ((await readPretrainedSummary(dir)) !== null) ready.push(preset);
   }

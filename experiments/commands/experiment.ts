@@ -25,7 +25,7 @@ import { defaultProfile, experimentPath, PROFILE_DESCRIPTIONS, resolveExperiment
 import { DEFAULT_TRIAL_CACHE_DIR } from '../run/trial_cache.js';
 import { importTrialRecords } from '../run/trial_import.js';
 import { recordHypotheses } from '../run/hypotheses_record.js';
-import { parseShard, shardPlan, type Shard } from '../cluster/shard.js';
+import { checkShardCount, parseShard, shardPlan, type Shard } from '../cluster/shard.js';
 import { baselineMethod } from '../../src/adapt/peft.js';
 
 
@@ -90,6 +90,7 @@ export async function runExperiment(argv: string[]): Promise<ExperimentCommandRe
   const experiment = resolveExperiment(file, stringFlag(args, 'profile') ?? defaultProfile(file), { allowMissingCheckpoints: dryRun });
   const shardText = stringFlag(args, 'shard');
   const shard = shardText === undefined ? null : parseShard(shardText);
+  if (shard !== null) checkShardCount(shard.count, experiment.trials.length, `experiment: --shard ${shardText}`);
   if (shard !== null && booleanFlag(args, 'pretrain-only')) throw new Error(`experiment: --shard ${shardText} and --pretrain-only: allowed: one of them (pretraining covers every preset)`);
   const trialCacheDir = stringFlag(args, 'trial-cache') ?? DEFAULT_TRIAL_CACHE_DIR;
   const warn = (message: string): void => void process.stderr.write(`warning: ${message}\n`);
@@ -99,6 +100,7 @@ export async function runExperiment(argv: string[]): Promise<ExperimentCommandRe
     probeOutputFolder(trialCacheDir, 'trial cache (--trial-cache)');
     const done = await importTrialRecords(importFrom, trialCacheDir, experiment.trials);
     process.stderr.write(`imported ${done.imported} trial record(s) from ${done.file} (${done.alreadyCached} already cached, ${done.notPlanned} not of this plan)\n`);
+    if (done.unsealed > 0) process.stderr.write(`${done.unsealed} of them carry no checksum (written before records were sealed): accepted because their fields agree with one another (status, dev curve, final scores, counts over examples); an edit that keeps them consistent cannot be detected\n`);
   }
   const wholePlan = await planRun(experiment, trialCacheDir, warn);
   const plan = shard === null ? wholePlan : shardPlan(wholePlan, shard);
@@ -193,16 +195,18 @@ export async function writeExperimentReport(resultsRoot: string, resultsDir: str
  * another's; `peftscale collect` builds it from the shared cache. Exits 1 when a trial or a pretraining failed.
  */
 async function runPartial(experiment: ResolvedExperiment, plan: RunPlan, shard: Shard | null, json: boolean, options: RunOptions): Promise<ExperimentCommandResult> {
-  const presets = shard === null ? experiment.presets : experiment.presets.filter((preset) => plan.toRun.some((trial) => trial.config.preset === preset));
-  const what = shard === null ? `pretraining only: ${presets.join(', ')}` : `shard ${shard.index}/${shard.count}: ${plan.trials.length} trials; ${plan.cached.size} cached, ${plan.toRun.length} to run`;
+  const folders = new Set(experiment.checkpoints.map((checkpoint) => checkpoint.name));
+  const presets = shard === null ? experiment.presets.filter((preset) => !folders.has(preset)) : experiment.presets.filter((preset) => plan.toRun.some((trial) => trial.config.preset === preset));
+  const what = shard === null ? `pretraining only: ${presets.length === 0 ? 'nothing to pretrain (every model is a checkpoint folder)' : presets.join(', ')}` : `shard ${shard.index}/${shard.count}: ${plan.trials.length} trials; ${plan.cached.size} cached, ${plan.toRun.length} to run`;
   process.stderr.write(`${experiment.name}, profile ${experiment.profile}, ${what}\n`);
-  if (shard !== null && plan.toRun.length === 0) return { experiment: experiment.name, trials: plan.trials.length, cached: plan.cached.size, ran: 0, failed: 0, resultsDir: null, summary: [] };
+  if ((shard !== null && plan.toRun.length === 0) || (shard === null && presets.length === 0)) return { experiment: experiment.name, trials: plan.trials.length, cached: plan.cached.size, ran: 0, failed: 0, resultsDir: null, summary: [] };
   const outcome = await runPlannedExperiment(
     { ...experiment, presets, ensemble: false },
     shard === null ? { ...plan, toRun: [] } : plan,
     { ...options, writeResults: false, jobs: shard === null ? presets.length : plan.toRun.length },
   );
-  const ready = new Set(outcome.manifest.pretrained.map((info) => info.preset));
+  // Checkpoint folders are never pretrained: they are ready when the experiment resolves.
+  const ready = new Set([...outcome.manifest.pretrained.map((info) => info.preset), ...experiment.checkpoints.map((checkpoint) => checkpoint.name)]);
   const unready = presets.filter((preset) => !ready.has(preset));
   for (const failure of outcome.failed) process.stderr.write(`FAILED ${failure.description} (${failure.key}): ${failure.message}\n`);
   if (unready.length > 0) process.stderr.write(`FAILED: pretraining ${unready.join(', ')}\n`);

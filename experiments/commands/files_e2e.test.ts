@@ -72,11 +72,15 @@ describe('an experiment on dataset files and a checkpoint folder, end to end', (
     assert.deepEqual(manifest.pretrained, [], 'nothing was pretrained');
     assert.deepEqual(manifest.checkpoints?.map((c) => [c.name, c.tokenizer]).sort(), [['byte', 'byte'], ['tiny-gpt2', 'bpe']]);
     assert.deepEqual(manifest.datasets?.map((d) => d.name).sort(), ['rte', 'sst2']);
+    // Split overlap: counted per pair on the splits used, in run.json and each record, and shown in the report.
+    for (const dataset of manifest.datasets ?? []) assert.deepEqual(dataset.overlap?.pairs.map((p) => [p.split, p.with, p.shared]), [['dev', 'train', 0], ['test', 'train', 0], ['test', 'dev', 0]]);
+    assert.ok(records.every((r) => r.dataset?.overlap?.maxShare === 0.01 && typeof r.checksum === 'string'), 'records carry the overlap and their checksum');
     const html = readFileSync(path.join(REPO, 'reports', 'out', 'files-e2e', 'index.html'), 'utf8');
     assert.match(html, /rte/);
     assert.match(html, /sst2/);
     assert.match(html, /<h2 id="data">Data and checkpoint folders<\/h2>/);
     assert.match(html, /test: rte-val\.jsonl \(16 rows; no labelled test file/);
+    assert.match(html, /overlap: no input text of dev or test is also in another split \(allowed: 1\.0% of a split\)/);
     assert.match(html, /<td>byte<\/td><td>rte<\/td><td class="num">[1-8]<\/td><td class="num">8<\/td>/, 'shortened RTE test inputs on the byte model');
 
     // A rerun takes everything from the cache.

@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '../../methods/index.js';
 import { nonFiniteTensors } from '../../src/io/finite.js';
 import { checkInputFile, probeOutputFolder } from '../../src/io/input_files.js';
-import { RESULT_FILES, type TrialRecord } from '../../src/results/results.js';
+import { RESULT_FILES, sealRecord, type TrialRecord } from '../../src/results/results.js';
 import { argmax } from '../../src/inference/scoring.js';
 import { fixtureManifest, fixtureRecords } from '../../test/report_fixtures.js';
 import { runExperiment } from './experiment.js';
@@ -214,7 +214,8 @@ describe('hostile inputs: output folders', () => {
 });
 
 describe('hostile inputs: the trial cache', () => {
-  const record = fixtureRecords()[0];
+  // Sealed as a run writes it (the fixture's synthetic scores are no counts over examples).
+  const record = sealRecord(fixtureRecords()[0]);
   const write = (dir: string, value: unknown): void => {
     mkdirSync(dir, { recursive: true });
     writeFileSync(trialRecordPath(dir, record.key), typeof value === 'string' ? value : JSON.stringify(value));
@@ -227,6 +228,10 @@ describe('hostile inputs: the trial cache', () => {
     ['a negative parameter count', { ...record, parameters: { ...record.parameters, trainable: -3 } }, /parameters\.trainable = -3/],
     ['a record whose config is another trial', { ...record, config: { ...record.config, seed: 99 } }, /config: differs from the trial this key names/],
     ['a dev score that is null (NaN written as JSON)', { ...record, dev: { ...record.dev, accuracy: null } }, /dev\.accuracy = null/],
+    ['a sealed record whose score was edited', { ...record, test: { ...record.test, accuracy: 0.875 } }, /checksum sha256:\w+… does not match the record's content/],
+    ['a record edited to "diverged" without a step', { ...record, status: 'diverged' }, /status "diverged" with divergedAt = null/],
+    ['a finished record with a divergence step', { ...record, divergedAt: { step: 3, loss: null } }, /status "finished" with divergedAt = \{"step":3,"loss":null\}: allowed: divergedAt null/],
+    ['a checksum that is not a digest', { ...record, checksum: 'md5:1' }, /checksum = "md5:1": allowed: "sha256:" and 64 hex digits/],
   ];
   for (const [what, value, expected] of cases) {
     it(`${what}: moved aside with a warning, and recomputed`, async () => {

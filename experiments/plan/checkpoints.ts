@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { BYTE_VOCAB_SIZE, findPreset, validateModelConfig, type ModelConfig } from '../../src/model/config.js';
+import { checkInputFile, MAX_JSON_FILE_BYTES } from '../../src/io/input_files.js';
 import { countParameters, modelParameterSpecs } from '../../src/model/params.js';
 
 /** A checkpoint as an experiment file names it (path already resolved). */
@@ -42,11 +43,18 @@ const ALLOWED_DTYPES = ['F32', 'F16', 'BF16'];
 const BUFFER_SUFFIXES = ['.attn.bias', '.attn.masked_bias'];
 
 function readJson(file: string, what: string): unknown {
+  let text: string;
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as unknown;
+    checkInputFile(file, 'JSON file', MAX_JSON_FILE_BYTES);
+    text = readFileSync(file, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new Error(`${what}: ${file} ${code === 'ENOENT' ? 'does not exist' : `is not valid JSON (${(error as Error).message})`}`);
+    throw new Error(`${what}: ${code === 'ENOENT' ? `${file} does not exist` : (error as Error).message}`);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new Error(`${what}: ${file} is not valid JSON (${(error as Error).message})`);
   }
 }
 
@@ -58,7 +66,11 @@ export function checkpointModelConfig(dir: string): ModelConfig {
   const c = raw as Record<string, unknown>;
   if (c.format === 'peftscale-gpt2') return validateModelConfig(c.model as ModelConfig, `model config in ${file}`);
   if (c.model_type !== undefined && c.model_type !== 'gpt2') throw new Error(`${file}: model_type ${JSON.stringify(c.model_type)}; allowed: "gpt2" (a GPT-2 checkpoint) or a peftscale config`);
-  const missing = ['vocab_size', 'n_positions', 'n_embd', 'n_layer', 'n_head'].filter((k) => typeof c[k] !== 'number');
+  const shapeFields = ['vocab_size', 'n_positions', 'n_embd', 'n_layer', 'n_head'];
+  const missing = shapeFields.filter((k) => c[k] === undefined);
+  // A field that is there with the wrong type ("32") is named with its value, not called missing.
+  const mistyped = shapeFields.filter((k) => c[k] !== undefined && typeof c[k] !== 'number');
+  if (mistyped.length > 0) throw new Error(`${file}: ${mistyped.map((k) => `${k} = ${JSON.stringify(c[k])}`).join(', ')}: allowed: a positive integer (a JSON number, not a string)`);
   if (missing.length > 0) throw new Error(`${file}: neither a Hugging Face GPT-2 config (missing ${missing.join(', ')}) nor a peftscale one (format "peftscale-gpt2")`);
   const dModel = c.n_embd as number;
   const config: ModelConfig = {
@@ -87,6 +99,8 @@ function weightFiles(dir: string): string[] {
 /** Name → shape and dtype from a safetensors header; the file must hold every byte the header promises. */
 function safetensorsHeader(file: string): Map<string, { shape: number[]; dtype: string }> {
   if (!existsSync(file)) throw new Error(`weights file ${file} does not exist`);
+  // Only the header is read here, so any size will do; a directory, device or FIFO is refused by type.
+  checkInputFile(file, 'weights file', Number.MAX_SAFE_INTEGER);
   const size = statSync(file).size;
   const fd = openSync(file, 'r');
   try {
@@ -138,6 +152,7 @@ function weightProblems(config: ModelConfig, files: string[]): string[] {
 
 /** SHA-256 of a file, read in chunks (checkpoints are gigabytes). */
 function fileHash(file: string): string {
+  checkInputFile(file, 'checkpoint file', Number.MAX_SAFE_INTEGER); // read in chunks: any size, but a regular file
   const hash = createHash('sha256');
   const fd = openSync(file, 'r');
   try {
@@ -192,8 +207,12 @@ export function inspectCheckpoint(name: string, entry: CheckpointEntry, at: stri
   }
   if (problems.length > 0) return { info: null, problems };
   const hash = createHash('sha256');
-  for (const file of [path.join(dir, 'config.json'), ...tokenizer.map((f) => path.join(dir, f)), ...files]) {
-    hash.update(`${path.basename(file)}:${fileHash(file)}\n`);
+  try {
+    for (const file of [path.join(dir, 'config.json'), ...tokenizer.map((f) => path.join(dir, f)), ...files]) {
+      hash.update(`${path.basename(file)}:${fileHash(file)}\n`);
+    }
+  } catch (error) {
+    return { info: null, problems: [`${at}: ${(error as Error).message}`] };
   }
   return {
     info: { name, dir, config, parameters: countParameters(modelParameterSpecs(config)), tokenizer: tokenizer.length === 0 ? 'byte' : 'bpe', fingerprint: hash.digest('hex').slice(0, 16) },

@@ -169,6 +169,7 @@ const DATASET: Schema = {
       description: 'fractions of the pool carved out when no file gives dev or test (default dev 0.1, test 0.2)',
       properties: { dev: { type: 'number', exclusiveMinimum: 0, maximum: 0.9 }, test: { type: 'number', exclusiveMinimum: 0, maximum: 0.9 } },
     },
+    maxOverlap: { type: 'number', minimum: 0, maximum: 1, description: 'most share of a split\'s rows whose input text is also in another split (train in dev, train or dev in test) before the task is refused (default 0.01); the counts go to run.json and the report either way' },
   },
 };
 

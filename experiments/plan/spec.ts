@@ -62,6 +62,8 @@ export interface PlannedTrial {
   dataset?: ResolvedDataset;
   /** A frozen model from a checkpoint folder: the folder (the key holds only its fingerprint). */
   checkpointDir?: string;
+  /** The frozen model's shape (a preset's, or read from the checkpoint's config.json): what shard costs are estimated from. */
+  modelConfig: ModelConfig;
 }
 
 /** Options of {@link resolveExperiment}. */
@@ -308,7 +310,7 @@ export function resolveExperiment(file: string, profileName: string, options: Re
               }
               const planned = byKey.get(key);
               if (planned === undefined) {
-                byKey.set(key, { key, config, sweeps: [sweep.name], ...(dataset === null ? {} : { dataset: dataset.resolved }), ...(checkpoint === null ? {} : { checkpointDir: checkpoint.dir }) });
+                byKey.set(key, { key, config, sweeps: [sweep.name], modelConfig: model.config, ...(dataset === null ? {} : { dataset: dataset.resolved }), ...(checkpoint === null ? {} : { checkpointDir: checkpoint.dir }) });
               }
               else if (!planned.sweeps.includes(sweep.name)) planned.sweeps.push(sweep.name);
             }

@@ -17,7 +17,7 @@ import { getMethod, type MethodContext, type MethodOptions } from '../../src/ada
 import { countParameters, modelParameterSpecs, numel } from '../../src/model/params.js';
 import { Random } from '../../src/util/random.js';
 import type { Evaluation, TrialConfig, TrialEnvironment, TrialRecord, TrialStatus } from '../../src/results/results.js';
-import { RESULTS_FORMAT_VERSION } from '../../src/results/results.js';
+import { RESULTS_FORMAT_VERSION, sealRecord } from '../../src/results/results.js';
 import { argmax, labelRows, NonFiniteScoresError, sequenceScores, sharedContextScores } from '../../src/inference/scoring.js';
 import type { Tokenizer } from '../../src/io/tokenizer.js';
 import { forwardBytesPerRow } from '../../src/model/memory.js';
@@ -269,7 +269,8 @@ export function runTrial(config: TrialConfig, key: string, sweeps: string[], res
       examples: task.splits[split].length,
       majority: task.majorityBaseline(split).accuracy,
     });
-    return {
+    // Sealed here, where the trial is produced: a later edit of the record no longer matches its checksum.
+    return sealRecord({
       format: RESULTS_FORMAT_VERSION,
       key,
       sweeps,
@@ -296,7 +297,7 @@ export function runTrial(config: TrialConfig, key: string, sweeps: string[], res
       ...(task.source === undefined ? {} : { dataset: task.source }),
       environment: resources.environment,
       finishedAt: new Date().toISOString(),
-    };
+    });
   } finally {
     for (const t of snapshots) t.dispose();
     model.dispose();

@@ -9,7 +9,7 @@ import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { temporaryPathFor, writeFileAtomic } from '../../src/io/atomic_file.js';
 import { canonicalJson } from '../../src/util/canonical_json.js';
-import { RESULTS_FORMAT_VERSION, type TrialRecord } from '../../src/results/results.js';
+import { checksumProblem, recordConsistencyProblems, RESULTS_FORMAT_VERSION, statusProblems, type TrialRecord } from '../../src/results/results.js';
 
 export const DEFAULT_TRIAL_CACHE_DIR = path.join('.cache', 'peftscale', 'trials');
 
@@ -123,6 +123,12 @@ export function trialRecordProblems(value: unknown, key: string, plannedConfig?:
   }
   if (!isRecordObject(value.timing) || !isRecordObject(value.memory) || !isRecordObject(value.environment)) problems.push('timing, memory, environment: allowed: objects');
   if (!Array.isArray(value.lossCurve) || !Array.isArray(value.devCurve)) problems.push('lossCurve, devCurve: allowed: lists');
+  // Edits: a status without its step; a checksum that no longer matches; without a checksum (a record
+  // written before them), fields that disagree with one another.
+  problems.push(...statusProblems(value));
+  const edited = checksumProblem(value);
+  if (edited !== null) problems.push(edited);
+  else if (value.checksum === undefined && problems.length === 0) problems.push(...recordConsistencyProblems(value));
   return problems;
 }
 

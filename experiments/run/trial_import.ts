@@ -9,11 +9,18 @@
  * planned trial that is not valid is an error naming the line and the field, before any work starts.
  * Records of trials this run does not plan are counted and left alone; a trial already in the cache keeps
  * its cached record. Prompt-tuning prompts (for ensembles) are not in results.jsonl and are not imported.
+ *
+ * Records are verified, not believed (src/results/record_checksum.ts): a record's checksum must match its
+ * content, its status must agree with `divergedAt`, and two lines of one trial must be the same record.
+ * A record without a checksum (written before records were sealed, as the committed docs/results/ are)
+ * is accepted only when its fields agree with one another, and the import says how many were.
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { RESULT_FILES, type TrialRecord } from '../../src/results/results.js';
+import { checkInputFile } from '../../src/io/input_files.js';
+import { canonicalJson } from '../../src/util/canonical_json.js';
+import { recordChecksum, RESULT_FILES, type TrialRecord } from '../../src/results/results.js';
 import { trialRecordPath, trialRecordProblems, writeTrialRecord } from './trial_cache.js';
 
 /** What an import did. */
@@ -25,6 +32,25 @@ export interface TrialImport {
   alreadyCached: number;
   /** Records of trials this run does not plan (another profile, code version or config). */
   notPlanned: number;
+  /** Records of planned trials without a checksum, accepted on their consistency checks alone. */
+  unsealed: number;
+}
+
+/** results.jsonl larger than this is not a results file (the 96-trial scaling run's is 0.3 MB). */
+export const MAX_IMPORT_BYTES = 256 * 1024 * 1024;
+
+/** The leaf fields (dotted paths) where two JSON values differ, at most `limit`. */
+export function differingFields(a: unknown, b: unknown, at = '', limit = 5): string[] {
+  if (canonicalJson(a) === canonicalJson(b)) return [];
+  const objects = typeof a === 'object' && a !== null && !Array.isArray(a) && typeof b === 'object' && b !== null && !Array.isArray(b);
+  if (!objects) return [at === '' ? '(the whole record)' : at];
+  const out: string[] = [];
+  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+  for (const key of keys) {
+    if (out.length >= limit) break;
+    out.push(...differingFields((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key], at === '' ? key : `${at}.${key}`, limit - out.length));
+  }
+  return out;
 }
 
 /** A planned trial, as far as importing needs it. */
@@ -38,21 +64,25 @@ export async function importTrialRecords(resultsDir: string, trialCacheDir: stri
   const file = path.join(resultsDir, RESULT_FILES.records);
   let text: string;
   try {
+    checkInputFile(file, 'results file', MAX_IMPORT_BYTES);
     text = await readFile(file, 'utf8');
   } catch (error) {
     throw new Error(`--import-trials ${resultsDir}: cannot read ${file} (${(error as Error).message}); allowed: a results folder written by peftscale experiment or collect`);
   }
   const byKey = new Map(planned.map((p) => [p.key, p]));
-  const accepted: TrialRecord[] = [];
+  const accepted = new Map<string, { record: TrialRecord; line: number; content: string }>();
   const problems: string[] = [];
   let notPlanned = 0;
+  let unsealed = 0;
   text.split('\n').forEach((line, index) => {
     if (line.trim() === '') return;
+    const at = `${file}:${index + 1}`;
     let value: unknown;
     try {
       value = JSON.parse(line) as unknown;
     } catch (error) {
-      problems.push(`line ${index + 1}: not JSON (${(error as Error).message})`);
+      const bom = index === 0 && line.startsWith('\uFEFF') ? ' (the file starts with a byte-order mark, U+FEFF: save it as UTF-8 without one)' : '';
+      problems.push(`${at}: not JSON${bom} (${(error as Error).message})`);
       return;
     }
     const key = typeof value === 'object' && value !== null && 'key' in value ? (value as { key: unknown }).key : undefined;
@@ -62,18 +92,30 @@ export async function importTrialRecords(resultsDir: string, trialCacheDir: stri
       return;
     }
     const wrong = trialRecordProblems(value, trial.key, trial.config);
-    if (wrong.length > 0) problems.push(`line ${index + 1} (trial ${trial.key}): ${wrong.join('; ')}`);
-    else accepted.push(value as TrialRecord);
+    if (wrong.length > 0) {
+      problems.push(`${at} (trial ${trial.key}): ${wrong.join('; ')}`);
+      return;
+    }
+    const record = value as TrialRecord;
+    // One trial, two lines: the same record twice is harmless; two different ones leave no way to choose.
+    const content = recordChecksum(record);
+    const earlier = accepted.get(trial.key);
+    if (earlier === undefined) {
+      accepted.set(trial.key, { record, line: index + 1, content });
+      if (record.checksum === undefined) unsealed += 1;
+    } else if (earlier.content !== content) {
+      problems.push(`${at} (trial ${trial.key}): a second record of the trial on line ${earlier.line} that differs in ${differingFields(earlier.record, record).filter((f) => f !== 'sweeps' && f !== 'checksum').join(', ')}; allowed: one record per trial`);
+    }
   });
-  if (problems.length > 0) throw new Error(`--import-trials ${file}: ${problems.length} record(s) of planned trials are not valid, nothing imported:\n  ${problems.slice(0, 10).join('\n  ')}`);
+  if (problems.length > 0) throw new Error(`--import-trials ${file}: ${problems.length} record(s) of planned trials are not valid, nothing imported:\n  ${problems.slice(0, 10).join('\n  ')}${problems.length > 10 ? `\n  … ${problems.length - 10} more` : ''}`);
   let imported = 0;
   let alreadyCached = 0;
-  for (const record of accepted) {
+  for (const { record } of accepted.values()) {
     if (existsSync(trialRecordPath(trialCacheDir, record.key))) alreadyCached += 1;
     else {
       await writeTrialRecord(trialCacheDir, record);
       imported += 1;
     }
   }
-  return { file, imported, alreadyCached, notPlanned };
+  return { file, imported, alreadyCached, notPlanned, unsealed };
 }

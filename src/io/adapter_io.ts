@@ -31,6 +31,7 @@ import type { GPT2 } from '../model/model.js';
 import { modelParameterSpecs, numel } from '../model/params.js';
 import { getMethod, methodForPeftType, peftTypes, resolveOptions, type MethodOptions, type PeftFormat, type PeftJson, type PeftMethod, type TensorMap } from '../adapt/peft.js';
 import { writeFileAtomic } from './atomic_file.js';
+import { nonFiniteTensors } from './finite.js';
 
 export const ADAPTER_WEIGHTS_FILE = 'adapter.safetensors';
 export const ADAPTER_CONFIG_FILE = 'adapter.json';
@@ -263,6 +264,7 @@ export async function loadAdapter(dir: string, base: GPT2): Promise<LoadedAdapte
   const options = resolveOptions(method, file.options, base.config);
   const weightsPath = path.join(dir, ADAPTER_WEIGHTS_FILE);
   const { tensors } = await loadWeights(weightsPath);
+  refuseNonFinite(tensors, weightsPath);
   return checkedAdapter(method, options, tensors, base, weightsPath, configPath, file.metadata);
 }
 
@@ -292,6 +294,7 @@ async function loadPeftAdapter(dir: string, base: GPT2): Promise<LoadedAdapter> 
     throw new Error(`${configPath}: task_type ${JSON.stringify(raw.task_type)} is not supported; allowed: "CAUSAL_LM" (a GPT-2 language model)`);
   }
   const { tensors: stored, metadata } = await loadWeights(weightsPath);
+  refuseNonFinite(stored, weightsPath);
   let tensors: Map<string, tf.Tensor>;
   let options: MethodOptions;
   let recordMetadata: Record<string, JsonValue> = {};
@@ -313,7 +316,13 @@ async function loadPeftAdapter(dir: string, base: GPT2): Promise<LoadedAdapter> 
       const problems: string[] = [];
       const fromPeft = method.peft.options(raw, base.config, problems);
       if (problems.length > 0) throw new Error(`${configPath}: this ${String(raw.peft_type)} adapter cannot be loaded onto the base model:\n  ${problems.join('\n  ')}`);
-      options = resolveOptions(method, fromPeft, base.config);
+      try {
+        options = resolveOptions(method, fromPeft, base.config);
+      } catch (error) {
+        // The method speaks in flags (--rank); this file has PEFT's fields (r): name the field and the file.
+        const peft = method.peft;
+        throw new Error(`${configPath}: ${peftFieldNames((error as Error).message, raw, fromPeft, (fields) => peft.options(fields, base.config, []))}`);
+      }
     }
     tensors = method.peft.fromPeft(stored, base.config, options);
   } finally {
@@ -379,4 +388,27 @@ function adapterHooks(method: PeftMethod, tensors: TensorMap, base: GPT2, option
   const overrides = new Map<string, tf.Tensor>(hooks.parameterOverrides ?? []);
   for (const name of baseNames) overrides.set(name, tensors.get(name) as tf.Tensor);
   return { ...hooks, parameterOverrides: overrides };
+}
+
+/**
+ * An adapter whose weights hold NaN or ±Infinity loads and then gives all-NaN logits: refused at load,
+ * naming each tensor and how many values (the tensors are disposed).
+ */
+function refuseNonFinite(tensors: Map<string, tf.Tensor>, weightsPath: string): void {
+  const problems = nonFiniteTensors(tensors);
+  if (problems.length === 0) return;
+  for (const tensor of tensors.values()) tensor.dispose();
+  throw new Error(`${weightsPath}: ${problems.length} tensor(s) hold non-finite values (a diverged or damaged adapter): allowed: finite values only\n  ${problems.join('\n  ')}`);
+}
+
+/**
+ * "--rank = 0" → "r (--rank) = 0": the adapter_config.json field the option was read from, found by
+ * changing each field with the option's value and seeing which one the option follows.
+ */
+function peftFieldNames(message: string, raw: Record<string, unknown>, options: Record<string, unknown>, optionsOf: (fields: Record<string, unknown>) => Record<string, unknown>): string {
+  const marker = Symbol('field');
+  return message.replace(/--([a-z][\w-]*)/g, (flag: string, name: string) => {
+    const fields = Object.keys(raw).filter((field) => raw[field] === options[name] && optionsOf({ ...raw, [field]: marker })[name] === marker);
+    return fields.length === 1 ? `${fields[0]} (${flag})` : flag;
+  });
 }

@@ -12,10 +12,10 @@
  * when it names one, otherwise `<|endoftext|>` (transformers' usual pad = eos).
  */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import type { Tokenizer } from './tokenizer.js';
+import { MAX_JSON_FILE_BYTES, readInputFile } from './input_files.js';
 
 export const TOKENIZER_JSON = 'tokenizer.json';
 export const TOKENIZER_CONFIG_JSON = 'tokenizer_config.json';
@@ -30,7 +30,7 @@ function isObject(value: unknown): value is Json {
 }
 
 async function readJson(filePath: string): Promise<unknown> {
-  const text = await readFile(filePath, 'utf8');
+  const text = (await readInputFile(filePath, 'tokenizer file', MAX_JSON_FILE_BYTES)).toString('utf8');
   try {
     return JSON.parse(text) as unknown;
   } catch (error) {
@@ -124,7 +124,7 @@ export class BpeTokenizer implements Tokenizer {
     }
     const vocab = await readJson(vocabPath);
     if (!isObject(vocab) || Object.values(vocab).some((id) => typeof id !== 'number')) throw new Error(`${vocabPath}: must map each token to its integer id`);
-    const merges = parseMerges(await readFile(mergesPath, 'utf8'), mergesPath);
+    const merges = parseMerges((await readInputFile(mergesPath, 'tokenizer file', MAX_JSON_FILE_BYTES)).toString('utf8'), mergesPath);
     return new BpeTokenizer(gpt2TokenizerJson(vocab as Record<string, number>, merges), config, `${vocabPath} + ${MERGES_TXT}`);
   }
 

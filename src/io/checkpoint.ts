@@ -15,13 +15,14 @@
  * move maps of TensorFlow.js tensors to and from a safetensors file.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { validateModelConfig, type ModelConfig } from '../model/config.js';
 import { hfConfigFor, isHfConfig, modelConfigFromHf } from './hf_config.js';
 import { GPT2, weightMismatches } from '../model/model.js';
 import { writeFileAtomic } from './atomic_file.js';
+import { MAX_JSON_FILE_BYTES, readInputFile } from './input_files.js';
 import { readSafetensorsFile, writeSafetensorsFile, type DecodedTensor, type SafeTensor } from './safetensors.js';
 import { ByteTokenizer, type Tokenizer } from './tokenizer.js';
 
@@ -180,7 +181,7 @@ export async function saveCheckpoint(
 export async function readJsonFile(filePath: string, what: string): Promise<unknown> {
   let text: string;
   try {
-    text = await readFile(filePath, 'utf8');
+    text = (await readInputFile(filePath, 'JSON file', MAX_JSON_FILE_BYTES)).toString('utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new Error(`${what}: ${filePath} does not exist`);

@@ -3,8 +3,15 @@
  * the folders a run writes into, made before any work starts: a wrong path fails in a second, with
  * its name, instead of hanging on /dev/zero or losing an hour of results to a read-only folder.
  */
-import { accessSync, constants, mkdirSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
+import { constants as bufferConstants } from 'node:buffer';
+import { accessSync, constants, mkdirSync, readFileSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+
+/** The largest JSON or text file of a model or adapter folder read (config.json, tokenizer.json, merges.txt). */
+export const MAX_JSON_FILE_BYTES = 64 * 1024 * 1024;
+/** The largest file read whole into memory (a weights file): what one Buffer can hold. */
+export const MAX_BUFFER_BYTES = bufferConstants.MAX_LENGTH;
 
 /**
  * A path a user gave must be a regular file of at most `maxBytes`: a directory, a device (/dev/zero
@@ -23,6 +30,18 @@ export function checkInputFile(file: string, what: string, maxBytes: number): vo
           : null;
   if (kind !== null || !stats.isFile()) throw new Error(`${what} ${file} is ${kind ?? 'not a regular file'}: allowed: a regular file`);
   if (stats.size > maxBytes) throw new Error(`${what} ${file} is ${stats.size.toLocaleString('en-US')} bytes: allowed: at most ${maxBytes.toLocaleString('en-US')}`);
+}
+
+/** {@link checkInputFile}, then the file's bytes. */
+export function readInputFileSync(file: string, what: string, maxBytes: number): Buffer {
+  checkInputFile(file, what, maxBytes);
+  return readFileSync(file);
+}
+
+/** {@link checkInputFile}, then the file's bytes (asynchronously). */
+export async function readInputFile(file: string, what: string, maxBytes: number): Promise<Buffer> {
+  checkInputFile(file, what, maxBytes);
+  return readFile(file);
 }
 
 /** Free space a run's output folders need before it starts: results, records and small models. */

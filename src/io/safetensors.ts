@@ -14,8 +14,8 @@
  * The reader refuses every malformed file with an error that names the file and what is wrong; it never
  * returns partial data.
  */
-import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from './atomic_file.js';
+import { MAX_BUFFER_BYTES, readInputFile } from './input_files.js';
 
 /** The typed array that holds each dtype this module reads and writes. */
 export interface DtypeArrays {
@@ -348,5 +348,6 @@ export async function writeSafetensorsFile(
 
 /** Reads and decodes a safetensors file; errors name the path. */
 export async function readSafetensorsFile(filePath: string): Promise<DecodedSafetensors> {
-  return decodeSafetensors(await readFile(filePath), filePath);
+  // A directory, a device or a FIFO named like a weights file is refused by type, naming the path.
+  return decodeSafetensors(await readInputFile(filePath, 'weights file', MAX_BUFFER_BYTES), filePath);
 }

@@ -132,8 +132,27 @@ export function validateModelConfig(config: ModelConfig, source = 'model config'
   if (typeof config.layerNormEps !== 'number' || !(config.layerNormEps > 0)) {
     problems.push(`layerNormEps = ${JSON.stringify(config.layerNormEps)}: must be a positive number`);
   }
+  // Bounds before anything is built from the shape: a million layers would take a minute to list, and a
+  // count past 2^53 is not exact (counted in BigInt, in closed form, so nothing is allocated here).
+  if (Number.isInteger(config.nLayers) && config.nLayers > MAX_LAYERS) problems.push(`nLayers (--layers) = ${config.nLayers}: allowed: at most ${MAX_LAYERS.toLocaleString('en-US')}`);
+  if (problems.length === 0) {
+    const count = exactParameterCount(config);
+    if (count > BigInt(Number.MAX_SAFE_INTEGER)) {
+      problems.push(`the shape has ${count.toLocaleString('en-US')} parameters: allowed: at most ${Number.MAX_SAFE_INTEGER.toLocaleString('en-US')} (2^53 - 1, past which counts are not exact)`);
+    }
+  }
   if (problems.length > 0) throw new Error(`invalid ${source}:\n  ${problems.join('\n  ')}`);
   return config;
+}
+
+/** Most layers a shape may have (GPT-3 has 96). */
+export const MAX_LAYERS = 10_000;
+
+/** The GPT-2 parameter count in BigInt (the closed form of params.ts): exact for any integer shape. */
+export function exactParameterCount(config: Pick<ModelConfig, 'vocabSize' | 'contextLength' | 'dModel' | 'nLayers' | 'dFF'>): bigint {
+  const [v, c, d, l, f] = [config.vocabSize, config.contextLength, config.dModel, config.nLayers, config.dFF].map((n) => BigInt(n));
+  const perLayer = 4n * d + (3n * d * d + 3n * d) + (d * d + d) + (d * f + f) + (f * d + d);
+  return v * d + c * d + l * perLayer + 2n * d;
 }
 
 /** Options that override or define a shape, as given by the --d-model/--layers/... flags. */

@@ -5,5 +5,6 @@
  * says about its run (results_run.ts). Import from here.
  */
 export * from './results_record.js';
+export * from './record_checksum.js';
 export * from './results_summary.js';
 export * from './results_run.js';

@@ -126,10 +126,22 @@ export interface TrialRecord {
   /** How inputs met the context (absent in records made before it was recorded). */
   inputs?: TrialInputs;
   /** A task from files: the files (path, SHA-256, rows) and how each split was made from them. */
-  dataset?: { recipe: string; files: { split: string; path: string; sha256: string; rows: number }[]; splits: string[] };
+  dataset?: {
+    recipe: string;
+    files: { split: string; path: string; sha256: string; rows: number }[];
+    splits: string[];
+    /** Rows shared between splits (the same input text) and the allowed share (absent in older records). */
+    overlap?: { pairs: { split: string; with: string; shared: number; rows: number; share: number }[]; maxShare: number };
+  };
   environment: TrialEnvironment;
   /** ISO time the trial finished. */
   finishedAt: string;
+  /**
+   * "sha256:" and the hex digest of the record's canonical content (every field but `sweeps`, which a
+   * run sets per experiment, and this one), written when the trial finishes (record_checksum.ts): an
+   * import or a cache read refuses a record whose content no longer matches. Absent in older records.
+   */
+  checksum?: string;
 }
 
 /** The tokenizer and the context budget of a trial's inputs. */

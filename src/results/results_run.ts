@@ -87,7 +87,15 @@ export interface RunManifest {
   /** Frozen models from checkpoint folders (not pretrained here): folder, size, tokenizer, content fingerprint. */
   checkpoints?: { name: string; dir: string; parameters: number; tokenizer: string; fingerprint: string }[];
   /** Tasks from files: recipe, files (path, SHA-256, rows), how each split was made, fingerprint. */
-  datasets?: { name: string; fingerprint: string; recipe: string; files: { split: string; path: string; sha256: string; rows: number }[]; splits: string[] }[];
+  datasets?: {
+    name: string;
+    fingerprint: string;
+    recipe: string;
+    files: { split: string; path: string; sha256: string; rows: number }[];
+    splits: string[];
+    /** Rows shared between splits (absent in older run.json files). */
+    overlap?: { pairs: { split: string; with: string; shared: number; rows: number; share: number }[]; maxShare: number };
+  }[];
   /** The experiment's hypotheses as first recorded when its plan was made (absent: it stated none). */
   hypotheses?: HypothesesRecord;
 }
