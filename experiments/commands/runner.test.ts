@@ -62,7 +62,8 @@ describe('the experiment runner, end to end', () => {
     assert.ok(first !== null && first.resultsDir !== null);
     assert.deepEqual([first.trials, first.cached, first.ran, first.failed], [8, 0, 8, 0]);
     const dir = first.resultsDir;
-    for (const name of Object.values(RESULT_FILES)) if (name !== RESULT_FILES.bench) assert.ok(existsSync(path.join(dir, name)), `${name} written`);
+    for (const name of Object.values(RESULT_FILES)) if (name !== RESULT_FILES.bench && name !== RESULT_FILES.hypotheses) assert.ok(existsSync(path.join(dir, name)), `${name} written`);
+    assert.ok(!existsSync(path.join(dir, RESULT_FILES.hypotheses)), 'an experiment that states no hypotheses records none');
 
     const records = readRecords(dir);
     assert.equal(records.length, 8);

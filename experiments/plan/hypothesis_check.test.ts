@@ -27,7 +27,7 @@ describe('hypotheses in an experiment file', () => {
   });
 
   it('a malformed hypothesis is refused before any work, field by field', () => {
-    assert.match(problemsWith([{ id: 'H9', kind: 'nope' }]), /hypotheses\[0\]\.kind = "nope": allowed: "above-chance", "gap-shrinks", "effect-shrinks", "rank-correlation"/);
+    assert.match(problemsWith([{ id: 'H9', kind: 'nope' }]), /hypotheses\[0\]\.kind = "nope": allowed: "above-chance", "above-control", "gap-shrinks", "effect-shrinks", "rank-correlation"/);
     const text = problemsWith([{ id: 'H9', statement: 's', kind: 'gap-shrinks', statistic: 'bootstrap', method: PT, task: 'lookup-d2', from: 'ps-nano', to: 'largest' }]);
     assert.match(text, /kind "gap-shrinks" needs the field "baseline"/);
     assert.match(text, /from: unknown size "ps-nano"/);
