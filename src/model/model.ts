@@ -153,6 +153,34 @@ export class GPT2 {
     });
   }
 
+  /**
+   * Packed training (src/adapt/packed.ts): {@link languageModelLoss} of each group of consecutive rows
+   * (`rowGroups`: rows per group, summing to B) from one forward pass → [G]. Rows never interact, so a
+   * group's loss is the loss of its rows as a batch of their own.
+   */
+  groupedLanguageModelLoss(tokens: tf.Tensor2D, options: ForwardOptions & { lossMask?: tf.Tensor2D; rowGroups: readonly number[] }): tf.Tensor1D {
+    const [batchSize, sequenceLength] = tokens.shape;
+    const { rowGroups } = options;
+    if (rowGroups.some((rows) => !(Number.isInteger(rows) && rows >= 1)) || rowGroups.reduce((a, b) => a + b, 0) !== batchSize) {
+      throw new Error(`groupedLanguageModelLoss: rowGroups [${rowGroups.join(', ')}] must be positive integers summing to the ${batchSize} rows`);
+    }
+    if (sequenceLength < 2) throw new Error(`groupedLanguageModelLoss: need at least 2 tokens per row, got [${tokens.shape}]`);
+    return tf.tidy(() => {
+      const logits = this.forward(tokens, options); // [B, T, V]
+      let start = 0;
+      const losses = rowGroups.map((rows) => {
+        const part = (t: tf.Tensor): tf.Tensor => tf.slice(t, [start, 0], [rows, t.shape[1] as number]); // this group's rows
+        const predicting = tf.reshape(tf.slice(logits, [start, 0, 0], [rows, sequenceLength - 1, this.config.vocabSize]), [-1, this.config.vocabSize]); // [b·(T-1), V]
+        const targets = tf.reshape(tf.slice(part(tokens), [0, 1], [rows, sequenceLength - 1]), [-1]) as tf.Tensor1D; // [b·(T-1)]
+        const weights =
+          options.lossMask === undefined ? undefined : (tf.reshape(tf.slice(tf.cast(part(options.lossMask), 'float32'), [0, 1], [rows, sequenceLength - 1]), [-1]) as tf.Tensor1D);
+        start += rows;
+        return crossEntropy(predicting as tf.Tensor2D, targets, weights);
+      });
+      return tf.stack(losses) as tf.Tensor1D; // [G]
+    });
+  }
+
   /** A linear layer of a block, plus any method delta: [N, in] → [N, out]. */
   private project(
     layer: number,
