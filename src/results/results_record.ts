@@ -127,6 +127,12 @@ export interface TrialRecord {
   inputs?: TrialInputs;
   /** A task from files: the files (path, SHA-256, rows) and how each split was made from them. */
   dataset?: { recipe: string; files: { split: string; path: string; sha256: string; rows: number }[]; splits: string[] };
+  /**
+   * Trials that trained packed with this one, each on its own rows of every step (an execution detail: not
+   * part of the key; the scores are those of training alone, within float tolerance). Absent: trained alone.
+   * Its timing counts its share of each packed step (its rows over the pack's).
+   */
+  packing?: { size: number; keys: string[]; rows: number };
   environment: TrialEnvironment;
   /** ISO time the trial finished. */
   finishedAt: string;
