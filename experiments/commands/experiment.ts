@@ -22,6 +22,7 @@ import { describeTrial, planRun, resultsDirFor, runPlannedExperiment, type RunOp
 import { EXPERIMENT_SCHEMA } from '../plan/schema.js';
 import { experimentPath, PROFILE_DESCRIPTIONS, resolveExperiment, shippedExperiments, type ResolvedExperiment } from '../plan/spec.js';
 import { DEFAULT_TRIAL_CACHE_DIR } from '../run/trial_cache.js';
+import { DEFAULT_PACK_ROWS } from '../run/trial_packs.js';
 import { importTrialRecords } from '../run/trial_import.js';
 import { parseShard, shardPlan, type Shard } from '../cluster/shard.js';
 import { baselineMethod } from '../../src/adapt/peft.js';
@@ -30,6 +31,7 @@ import { baselineMethod } from '../../src/adapt/peft.js';
 export const EXPERIMENT_FLAGS: readonly FlagSpec[] = [
   { name: 'profile', type: 'string', description: `${PROFILE_NAMES.join(' or ')}: ${Object.entries(PROFILE_DESCRIPTIONS).map(([n, d]) => `${n}: ${d}`).join('; ')}`, default: 'quick' },
   { name: 'workers', type: 'integer', description: 'worker threads (default: one per core)' },
+  { name: 'pack-rows', type: 'integer', description: `most rows per packed training step: trials of one frozen model, task and schedule whose methods allow it train together (default: the file's packRows, else ${DEFAULT_PACK_ROWS}; 0: every trial alone)` },
   { name: 'dry-run', type: 'boolean', description: 'print the trials (and which are cached) and run nothing' },
   { name: 'json', type: 'boolean', description: 'with --dry-run: one JSON object with the trials and counts; otherwise the summary as JSON on stdout' },
   { name: 'backend', type: 'string', description: 'tensorflow, wasm or cpu (default: the first that loads)' },
@@ -79,6 +81,8 @@ export async function runExperiment(argv: string[]): Promise<ExperimentCommandRe
   if (args.positionals.length > 1) throw new Error(`experiment: expected at most one experiment file, got ${args.positionals.join(' ')}`);
   const workers = numberFlag(args, 'workers');
   if (workers !== undefined && workers < 1) throw new Error(`experiment: --workers = ${workers}: allowed: an integer ≥ 1`);
+  const packRows = numberFlag(args, 'pack-rows');
+  if (packRows !== undefined && packRows < 0) throw new Error(`experiment: --pack-rows = ${packRows}: allowed: an integer ≥ 0 (0: no packing)`);
   const file = experimentPath(args.positionals[0] ?? 'default');
   const dryRun = booleanFlag(args, 'dry-run');
   // A dry run plans checkpoints whose folder is missing from their shape, and says what a real run would refuse.
@@ -118,7 +122,7 @@ export async function runExperiment(argv: string[]): Promise<ExperimentCommandRe
   if (shard !== null || booleanFlag(args, 'pretrain-only')) {
     probeOutputFolder(trialCacheDir, 'trial cache (--trial-cache)');
     probeOutputFolder(stringFlag(args, 'cache') ?? DEFAULT_CACHE_DIR, 'model cache (--cache)');
-    return await runPartial(experiment, plan, shard, json, { workers, backend: stringFlag(args, 'backend'), modelCacheDir: stringFlag(args, 'cache') ?? DEFAULT_CACHE_DIR, trialCacheDir, resultsDir: '' });
+    return await runPartial(experiment, plan, shard, json, { workers, packRows, backend: stringFlag(args, 'backend'), modelCacheDir: stringFlag(args, 'cache') ?? DEFAULT_CACHE_DIR, trialCacheDir, resultsDir: '' });
   }
   const resultsDir = resultsDirFor(stringFlag(args, 'results') ?? DEFAULT_RESULTS_DIR, experiment.name);
   // Before any work: every output folder takes a file and has room, and the results folder is ours.
@@ -133,6 +137,7 @@ export async function runExperiment(argv: string[]): Promise<ExperimentCommandRe
   );
   const outcome = await runPlannedExperiment(experiment, plan, {
     workers,
+    packRows,
     backend: stringFlag(args, 'backend'),
     modelCacheDir: stringFlag(args, 'cache') ?? DEFAULT_CACHE_DIR,
     trialCacheDir,

@@ -18,7 +18,7 @@ import { runTrial, type TrialResources } from './trial.js';
 import { runPackedTrials, type PackedTrialJob } from './packed_trials.js';
 
 const ENVIRONMENT: TrialEnvironment = { backend: 'test', versions: {}, gitHash: 'test', gitDirty: false, machine: { cpu: 'test', cores: 1, memoryBytes: 0, platform: 'test', node: process.version } };
-const DATA = { worldSize: 40, townCount: 4, train: 16, dev: 8, test: 12 };
+const DATA = { worldSize: 40, townCount: 4, train: 12, dev: 4, test: 4 };
 const CONFIG = { ...TINY_CONFIG, contextLength: 96 };
 
 function trialConfig(method: string, options: TrialConfig['options'], seed: number, training: Partial<TrialConfig['training']> = {}): TrialConfig {
@@ -32,7 +32,7 @@ function trialConfig(method: string, options: TrialConfig['options'], seed: numb
     task: 'verify',
     data: DATA,
     seed,
-    training: { optimizer: 'adam', learningRate: 3e-2, steps: 8, batchSize: 3, evalEvery: 4, weightDecay: 0, ...training },
+    training: { optimizer: 'adam', learningRate: 3e-2, steps: 4, batchSize: 3, evalEvery: 2, weightDecay: 0, ...training },
   };
 }
 

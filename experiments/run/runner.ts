@@ -41,6 +41,8 @@ export interface RunOptions {
   writeResults?: boolean;
   /** Jobs the run expects, which bounds the worker count (default: the trials to run). */
   jobs?: number;
+  /** Most rows per packed training step (default: the experiment's packRows, else DEFAULT_PACK_ROWS); ≤ 1: every trial alone. */
+  packRows?: number;
 }
 
 /** Which planned trials are cached (and their records). */
@@ -98,6 +100,7 @@ export async function runPlannedExperiment(experiment: ResolvedExperiment, plan:
   const pool = new WorkerPool(experiment, plan, setup, {
     workers: options.workers,
     jobs: options.jobs,
+    packRows: options.packRows ?? experiment.packRows,
     modelCacheDir: options.modelCacheDir ?? DEFAULT_CACHE_DIR,
     trialCacheDir: options.trialCacheDir,
     log,
