@@ -1,20 +1,24 @@
 import * as tf from '@tensorflow/tfjs-core';
 import './dist/methods/index.js';
-import { getMethod, resolveOptions } from './dist/src/adapt/peft.js';
+import { learnedPromptMethod, resolveOptions } from './dist/src/adapt/peft.js';
+import { AdaptedModel } from './dist/src/adapt/adapted.js';
 import { GPT2 } from './dist/src/model/model.js';
-import { buildTaskSuite, findTask } from './dist/datasets/tasks.js';
-import { ByteTokenizer } from './dist/src/io/tokenizer.js';
-import { runTrial } from './dist/experiments/run/trial.js';
+import { findPreset } from './dist/src/model/config.js';
 import { initBackend } from './dist/src/model/backend.js';
-await initBackend(process.argv[2]);
-const DATA = { worldSize: 40, townCount: 4, train: 16, dev: 8, test: 12 };
-const CONFIG = { vocabSize: 260, contextLength: 96, dModel: 16, nLayers: 2, nHeads: 2, dFF: 64, layerNormEps: 1e-5 };
-const task = findTask(buildTaskSuite({ seed: 0, worldSize: 40, townCount: 4, sizes: { train: 16, dev: 8, test: 12 }, tasks: ['verify'] }), 'verify');
-const base = GPT2.initialize(CONFIG, 1);
-const res = { base, task, tokenizer: new ByteTokenizer(), frequentTokens: [...Array(200).keys()], environment: {} };
-for (const [m, o] of [['prompt-tuning', {length: 4, init: 'class-label'}], ['p-tuning', {length: 4, encoder: 'mlp', hidden: 8}], ['prefix-tuning', {length: 3}], ['lora', {rank: 2, dropout: 0.1}], ['bitfit', {}]]) {
-  const config = { preset: 'tiny', profile: 'quick', pretrainSeed: 0, modelId: 'x', method: m, options: resolveOptions(getMethod(m), o, CONFIG), task: 'verify', data: DATA, seed: 0, training: { optimizer: 'adam', learningRate: 3e-2, steps: 4, batchSize: 3, evalEvery: 2, weightDecay: 0 } };
-  const t = performance.now();
-  const r = runTrial(config, 'k', [], res);
-  console.log(m, ((performance.now() - t)/1000).toFixed(2), 's; train', r.timing.trainSeconds.toFixed(2), 'eval', r.timing.evalSeconds.toFixed(2), 'rowLength', r.timing.tokensPerRow);
-}
+import { createOptimizer, trainStep, packedTrainStep } from './dist/src/training/train.js';
+const b = await initBackend(process.argv[2]);
+const preset = process.argv[3] ?? 'ps-nano';
+const base = GPT2.initialize(findPreset(preset).config, 0);
+const m = learnedPromptMethod();
+const ctx = (s) => ({ config: base.config, seed: s, baseParameter: (n) => base.parameter(n), encode: () => [1], labelWords: [] });
+const mk = (s) => ({ model: AdaptedModel.create(base, m, resolveOptions(m, { length: '20' }, base.config), ctx(s)), optimizer: createOptimizer('adam', 1e-2) });
+const T = 160;
+const rows = (n) => tf.tensor2d(Int32Array.from({ length: n * T }, (_, i) => (i * 7 + 3) % 250), [n, T], 'int32');
+const mask = (n) => tf.tensor2d(Array.from({ length: n * T }, (_, i) => (i % T >= T - 4 ? 1 : 0)), [n, T]);
+function time(fn, n = 8) { for (let i = 0; i < 3; i++) fn(); const s = []; for (let i = 0; i < n; i++) { const t = performance.now(); fn(); s.push(performance.now() - t); } s.sort((a, b) => a - b); return s[Math.floor(n / 2)]; }
+const one = mk(0); const t8 = rows(8), m8 = mask(8), t64 = rows(64), m64 = mask(64);
+const a8 = time(() => trainStep(one.model, one.optimizer, t8, m8));
+const a64 = time(() => trainStep(one.model, one.optimizer, t64, m64));
+const pack = Array.from({ length: 8 }, (_, i) => ({ ...mk(i + 1), rows: 8 }));
+const p64 = time(() => packedTrainStep(pack, t64, m64));
+console.log(b.name, preset, 'batch8', a8.toFixed(1), 'ms; batch64', a64.toFixed(1), 'ms (', (8 * a8 / a64).toFixed(2), 'x); packed 8x8', p64.toFixed(1), 'ms (', (8 * a8 / p64).toFixed(2), 'x)');

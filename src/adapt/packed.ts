@@ -86,16 +86,12 @@ export function packHooks(members: readonly PackMember[]): ModelHooks {
   if (uses('linearDelta')) {
     hooks.linearDelta = (layer, site, input, context) => {
       const groups = contexts(context);
-      const [rows, width] = input.shape;
+      const [rows] = input.shape;
       const positions = rows / total; // every row of the batch has the same positions
       if (!Number.isInteger(positions)) throw new Error(`packHooks: linearDelta input [${input.shape}] is not ${total} rows of equal length`);
-      let start = 0;
-      const deltas = members.map((member, g) => {
-        const count = member.rows * positions;
-        const slice = tf.slice(input, [start * positions, 0], [count, width]) as tf.Tensor2D; // [b_g·S, in]
-        start += member.rows;
-        return member.hooks.linearDelta?.(layer, site, slice, groups[g]) ?? null;
-      });
+      // split, not slice: its gradient is one concat, where each slice's would be a pad to the whole batch.
+      const inputs = members.length === 1 ? [input] : (tf.split(input, members.map((member) => member.rows * positions), 0) as tf.Tensor2D[]); // each [b_g·S, in]
+      const deltas = members.map((member, g) => member.hooks.linearDelta?.(layer, site, inputs[g], groups[g]) ?? null);
       const present = deltas.find((delta) => delta !== null);
       if (present === undefined) return null;
       const outWidth = present.shape[1];

@@ -166,16 +166,16 @@ export class GPT2 {
     }
     if (sequenceLength < 2) throw new Error(`groupedLanguageModelLoss: need at least 2 tokens per row, got [${tokens.shape}]`);
     return tf.tidy(() => {
-      const logits = this.forward(tokens, options); // [B, T, V]
-      let start = 0;
-      const losses = rowGroups.map((rows) => {
-        const part = (t: tf.Tensor): tf.Tensor => tf.slice(t, [start, 0], [rows, t.shape[1] as number]); // this group's rows
-        const predicting = tf.reshape(tf.slice(logits, [start, 0, 0], [rows, sequenceLength - 1, this.config.vocabSize]), [-1, this.config.vocabSize]); // [b·(T-1), V]
-        const targets = tf.reshape(tf.slice(part(tokens), [0, 1], [rows, sequenceLength - 1]), [-1]) as tf.Tensor1D; // [b·(T-1)]
-        const weights =
-          options.lossMask === undefined ? undefined : (tf.reshape(tf.slice(tf.cast(part(options.lossMask), 'float32'), [0, 1], [rows, sequenceLength - 1]), [-1]) as tf.Tensor1D);
-        start += rows;
-        return crossEntropy(predicting as tf.Tensor2D, targets, weights);
+      // split, not slice: its gradient is one concat, where each slice's would be a pad to the whole batch.
+      const parts = (t: tf.Tensor): tf.Tensor[] => (rowGroups.length === 1 ? [t] : tf.split(t, [...rowGroups], 0)); // (a split into one part has no gradient in tfjs)
+      const logits = parts(this.forward(tokens, options)); // each [b, T, V]
+      const targets = parts(tokens);
+      const masks = options.lossMask === undefined ? null : parts(tf.cast(options.lossMask, 'float32'));
+      const losses = rowGroups.map((rows, g) => {
+        const predicting = tf.reshape(tf.slice(logits[g], [0, 0, 0], [rows, sequenceLength - 1, this.config.vocabSize]), [-1, this.config.vocabSize]); // [b·(T-1), V]
+        const next = tf.reshape(tf.slice(targets[g], [0, 1], [rows, sequenceLength - 1]), [-1]) as tf.Tensor1D; // [b·(T-1)]
+        const weights = masks === null ? undefined : (tf.reshape(tf.slice(masks[g], [0, 1], [rows, sequenceLength - 1]), [-1]) as tf.Tensor1D);
+        return crossEntropy(predicting as tf.Tensor2D, next, weights);
       });
       return tf.stack(losses) as tf.Tensor1D; // [G]
     });
