@@ -20,9 +20,11 @@ import { PROFILE_NAMES } from '../pretrain/pretrain_profiles.js';
 import { BENCH_SUBDIR, DEFAULT_RESULTS_DIR, ownershipProblem } from '../run/results_files.js';
 import { describeTrial, planRun, resultsDirFor, runPlannedExperiment, type RunOptions, type RunPlan } from '../run/runner.js';
 import { EXPERIMENT_SCHEMA } from '../plan/schema.js';
-import { experimentPath, PROFILE_DESCRIPTIONS, resolveExperiment, shippedExperiments, type ResolvedExperiment } from '../plan/spec.js';
+import { experimentPath, PROFILE_DESCRIPTIONS, resolveExperiment, shippedExperiments, type PlannedTrial, type ResolvedExperiment } from '../plan/spec.js';
 import { DEFAULT_TRIAL_CACHE_DIR } from '../run/trial_cache.js';
-import { DEFAULT_PACK_ROWS } from '../run/trial_packs.js';
+import { DEFAULT_PACK_ROWS, packTrials } from '../run/trial_packs.js';
+import { availableParallelism } from 'node:os';
+import { findPreset } from '../../src/model/config.js';
 import { importTrialRecords } from '../run/trial_import.js';
 import { parseShard, shardPlan, type Shard } from '../cluster/shard.js';
 import { baselineMethod } from '../../src/adapt/peft.js';
@@ -112,6 +114,7 @@ export async function runExperiment(argv: string[]): Promise<ExperimentCommandRe
       );
     } else {
       process.stdout.write(`${experiment.name} (${experiment.file}, profile ${experiment.profile})${shard === null ? '' : `, shard ${shard.index}/${shard.count}`}: ${plan.trials.length} trials, ${plan.cached.size} cached, ${plan.toRun.length} to run\n`);
+      process.stdout.write(`${describePacking(experiment, plan.toRun, packRows ?? experiment.packRows ?? DEFAULT_PACK_ROWS, workers ?? availableParallelism())}\n`);
       for (const trial of plan.trials) {
         process.stdout.write(`  ${plan.cached.has(trial.key) ? 'cached' : 'to run'}  ${trial.key}  ${describeTrial(trial)}  [${trial.sweeps.join(', ')}] ${trial.config.training.steps} steps ${trial.config.training.optimizer} lr ${trial.config.training.learningRate}\n`);
       }
@@ -205,6 +208,14 @@ async function runPartial(experiment: ResolvedExperiment, plan: RunPlan, shard: 
   const result = { experiment: experiment.name, trials: plan.trials.length, cached: outcome.cached, ran: outcome.ran, failed: outcome.failed.length + unready.length, resultsDir: null, summary: [] };
   if (json) process.stdout.write(`${JSON.stringify({ ...result, shard, pretrained: outcome.manifest.pretrained, failures: outcome.failed })}\n`);
   return result;
+}
+
+/** How the trials to run would be packed: "packing: 60 of 80 trials in 9 packs (≤ 64 rows per step, 2 workers)". */
+function describePacking(experiment: ResolvedExperiment, toRun: readonly PlannedTrial[], maxRows: number, workers: number): string {
+  if (maxRows <= 1) return 'packing: off (every trial trains alone)';
+  const configs = new Map(experiment.checkpoints.map((c) => [c.name, c.config]));
+  const packs = packTrials(toRun, { maxRows, workers, modelConfig: (trial) => configs.get(trial.config.preset) ?? findPreset(trial.config.preset).config }).filter((job) => job.length > 1);
+  return `packing: ${packs.reduce((sum, pack) => sum + pack.length, 0)} of ${toRun.length} trials to run in ${packs.length} packs (≤ ${maxRows} rows per step, ${workers} workers; --pack-rows 0: every trial alone)`;
 }
 
 /** The summary on the console: per preset and method (and options), the task average when there are several tasks. */

@@ -26,7 +26,7 @@ describe('trial packs', () => {
       assert.ok(pack.reduce((sum, t) => sum + t.config.training.batchSize, 0) <= 64);
       assert.ok(pack.every((t) => getMethod(t.config.method).packing !== undefined));
     }
-    // Per group: max(packs the cap needs, min(workers, trials)) packs whose sizes differ by at most one.
+    // Per group: the packs the cap needs (there are more jobs than workers), sizes differing by at most one.
     const groups = new Map<string, PlannedTrial[][]>();
     for (const job of jobs) {
       const group = packGroup(job[0], modelConfig(job[0]));
@@ -34,17 +34,17 @@ describe('trial packs', () => {
     }
     for (const [group, members] of groups) {
       const n = members.flat().length;
-      assert.equal(members.length, Math.max(Math.ceil((8 * n) / 64), Math.min(2, n)), group);
+      assert.equal(members.length, Math.ceil((8 * n) / 64), group);
       const sizes = members.map((job) => job.length);
       assert.ok(Math.max(...sizes) - Math.min(...sizes) <= 1, `${group}: ${sizes}`);
     }
-    // ps-small prompt tuning at length 20: class-label (2 sweeps' worth: 3 seeds), random-uniform, sampled-vocab → 9 trials, 72 rows: two packs of 4 and 5.
+    // ps-small prompt tuning at length 20: class-label, random-uniform, sampled-vocab × 3 seeds → 9 trials, 72 rows: two packs of 4 and 5.
     const small20 = jobs.filter((job) => job[0].config.preset === 'ps-small' && job[0].config.method === 'prompt-tuning' && job[0].config.options.length === 20 && job[0].config.control !== true);
     assert.deepEqual(small20.map((job) => job.length).sort(), [4, 5]);
     assert.equal(jobs.filter((job) => job.some((t) => t.config.method === 'full')).every((job) => job.length === 1), true, 'full tuning trains base weights: alone');
   });
 
-  it('at least as many packs as workers while there are trials to share; none with a cap of 0 or 1', () => {
+  it('split further only while there are fewer jobs than workers; none with a cap of 0 or 1', () => {
     const nano = trials.filter((t) => t.config.preset === 'ps-nano' && t.config.method === 'prompt-tuning' && t.config.control !== true);
     assert.ok(nano.length >= 4);
     assert.equal(packTrials(nano, { maxRows: 1024, workers: 1, modelConfig }).length, 1);

@@ -2,8 +2,8 @@
  * Which trials the runner packs together (experiments/run/packed_trials.ts trains them): trials of one
  * frozen model, task, data and schedule (steps, evaluation interval) whose methods declare packing with
  * the same positions before the real tokens. A pack holds at most `maxRows` rows per step (the members'
- * batch sizes added); the trials of a group are split into packs of near-equal size, at least as many as
- * there are workers (while there are trials to share), so that packing never leaves a core idle.
+ * batch sizes added); a group's trials go into as few packs as that allows, of near-equal size, and groups
+ * are split further only while the run has fewer jobs than workers (so that packing leaves no core idle).
  */
 import { getMethod } from '../../src/adapt/peft.js';
 import { packingPositions, packingProblem } from '../../src/adapt/packed.js';
@@ -49,17 +49,30 @@ export function packTrials(trials: readonly PlannedTrial[], options: PackingOpti
     }
     (groups.get(group) as PlannedTrial[]).push(trial);
   }
+  // As few packs as the cap allows; more (splitting the largest) only while there are fewer jobs than workers.
+  const counts = new Map([...groups].map(([group, members]) => [group, Math.ceil(rowsOf(members) / options.maxRows)]));
+  let total = jobs.length - groups.size + [...counts.values()].reduce((a, b) => a + b, 0);
+  while (total < options.workers) {
+    const splittable = [...groups].filter(([group, members]) => (counts.get(group) as number) < members.length);
+    if (splittable.length === 0) break;
+    const [largest] = splittable.sort(([a, x], [b, y]) => y.length / (counts.get(b) as number) - x.length / (counts.get(a) as number))[0];
+    counts.set(largest, (counts.get(largest) as number) + 1);
+    total += 1;
+  }
   const packsOf = new Map<number, PlannedTrial[][]>();
-  for (const [group, members] of groups) packsOf.set(slots.get(group) as number, splitGroup(members, options));
+  for (const [group, members] of groups) packsOf.set(slots.get(group) as number, splitGroup(members, counts.get(group) as number, options.maxRows));
   return jobs.flatMap((job, i) => (packsOf.get(i) ?? [job]));
 }
 
-/** One group's trials in packs of at most maxRows rows and near-equal size, at least min(workers, trials) of them. */
-function splitGroup(members: readonly PlannedTrial[], options: PackingOptions): PlannedTrial[][] {
-  const rows = members.reduce((sum, trial) => sum + trial.config.training.batchSize, 0);
-  for (let count = Math.max(Math.ceil(rows / options.maxRows), Math.min(Math.max(1, options.workers), members.length)); ; count++) {
+function rowsOf(trials: readonly PlannedTrial[]): number {
+  return trials.reduce((sum, trial) => sum + trial.config.training.batchSize, 0);
+}
+
+/** One group's trials in at least `count` packs of near-equal size and at most maxRows rows each. */
+function splitGroup(members: readonly PlannedTrial[], count: number, maxRows: number): PlannedTrial[][] {
+  for (; ; count++) {
     // Consecutive runs of floor or ceil(n / count) trials; one more pack while any exceeds the cap.
     const packs = Array.from({ length: count }, (_, p) => members.slice(Math.floor((p * members.length) / count), Math.floor(((p + 1) * members.length) / count)));
-    if (count >= members.length || packs.every((pack) => pack.reduce((sum, trial) => sum + trial.config.training.batchSize, 0) <= options.maxRows)) return packs;
+    if (count >= members.length || packs.every((pack) => rowsOf(pack) <= maxRows)) return packs;
   }
 }
