@@ -12,7 +12,7 @@ import { learnedPromptMethod, resolveOptions } from '../../src/adapt/peft.js';
 import type { GPT2 } from '../../src/model/model.js';
 import type { PackingBenchRow } from '../../src/results/bench.js';
 import { createOptimizer, packedTrainStep, trainStep } from '../../src/training/train.js';
-import { timeSync } from '../../src/util/bench_timing.js';
+import { timeInterleaved } from '../../src/util/bench_timing.js';
 import { benchContext } from './bench_methods.js';
 
 /** The sweep and the cap: what `--pack-*` flags set. */
@@ -53,18 +53,17 @@ export function benchPacking(base: GPT2, preset: string, tokens: tf.Tensor2D, se
         model: AdaptedModel.create(base, method, resolveOptions(method, { length: String(length), init: settings.inits[i % settings.inits.length] }, base.config), benchContext(base, i)),
         optimizer: createOptimizer(method.training.optimizer, method.training.learningRate, { weightDecay: method.training.weightDecay }),
       }));
-    // One trial at a time: every trial of this length costs the same step, so one is timed.
-    const alone = timeSteps(members(1), batchOf(tokens, settings.batchSize), timing);
-    aloneSeconds += (trialsPerLength * settings.steps * alone) / 1000;
-    tokenCount += trialsPerLength * settings.steps * settings.batchSize * (sequenceLength + length);
-    // Packed: full packs of perPack trials, and the remainder as one smaller pack.
+    // Packed: full packs of perPack trials, and the remainder as one smaller pack. One trial at a time:
+    // every trial of this length costs the same step, so one is timed, in rounds interleaved with the packs
+    // (a machine whose speed drifts moves both alike).
     const sizes = [...Array(Math.floor(trialsPerLength / perPack)).fill(perPack), ...(trialsPerLength % perPack === 0 ? [] : [trialsPerLength % perPack])] as number[];
-    const timed = new Map<number, number>();
-    for (const size of sizes) {
-      if (!timed.has(size)) timed.set(size, timeSteps(members(size), batchOf(tokens, size * settings.batchSize), timing));
-      packedSeconds += (settings.steps * (timed.get(size) as number)) / 1000;
-      packs += 1;
-    }
+    const distinct = [...new Set([1, ...sizes])];
+    const medians = timeSteps(distinct.map((size) => ({ members: members(size), batch: batchOf(tokens, size * settings.batchSize) })), timing);
+    const stepMs = new Map(distinct.map((size, i) => [size, medians[i]]));
+    aloneSeconds += (trialsPerLength * settings.steps * (stepMs.get(1) as number)) / 1000;
+    tokenCount += trialsPerLength * settings.steps * settings.batchSize * (sequenceLength + length);
+    for (const size of sizes) packedSeconds += (settings.steps * (stepMs.get(size) as number)) / 1000;
+    packs += sizes.length;
   }
   const trials = trialsPerLength * settings.lengths.length;
   return {
@@ -95,20 +94,25 @@ function batchOf(tokens: tf.Tensor2D, rows: number): { tokens: tf.Tensor2D; mask
   });
 }
 
-/** Median milliseconds of one step of these members (alone: trainStep; several: packedTrainStep); disposes members and batch. */
-function timeSteps(members: Member[], batch: { tokens: tf.Tensor2D; mask: tf.Tensor2D }, timing: { warmup: number; iterations: number }): number {
-  const rows = batch.tokens.shape[0] / members.length;
+/** Median milliseconds of one step of each set of members (one: trainStep; several: packedTrainStep), timed in interleaved rounds; disposes them all. */
+function timeSteps(sets: { members: Member[]; batch: { tokens: tf.Tensor2D; mask: tf.Tensor2D } }[], timing: { warmup: number; iterations: number }): number[] {
   try {
-    const step =
-      members.length === 1
-        ? (): void => void trainStep(members[0].model, members[0].optimizer, batch.tokens, batch.mask)
-        : (): void => void packedTrainStep(members.map((m) => ({ ...m, rows })), batch.tokens, batch.mask);
-    return timeSync(`packing ${members.length}`, step, timing).medianMs;
+    const functions = sets.map(({ members, batch }) => {
+      const rows = batch.tokens.shape[0] / members.length;
+      const fn =
+        members.length === 1
+          ? (): void => void trainStep(members[0].model, members[0].optimizer, batch.tokens, batch.mask)
+          : (): void => void packedTrainStep(members.map((m) => ({ ...m, rows })), batch.tokens, batch.mask);
+      return { name: `${members.length} trial(s)`, fn };
+    });
+    return timeInterleaved(functions, timing).map((summary) => summary.medianMs);
   } finally {
-    tf.dispose([batch.tokens, batch.mask]);
-    for (const { model, optimizer } of members) {
-      model.dispose();
-      optimizer.dispose();
+    for (const { members, batch } of sets) {
+      tf.dispose([batch.tokens, batch.mask]);
+      for (const { model, optimizer } of members) {
+        model.dispose();
+        optimizer.dispose();
+      }
     }
   }
 }
