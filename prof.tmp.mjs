@@ -15,10 +15,11 @@ const mk = (s) => ({ model: AdaptedModel.create(base, m, resolveOptions(m, { len
 const T = 160;
 const rows = (n) => tf.tensor2d(Int32Array.from({ length: n * T }, (_, i) => (i * 7 + 3) % 250), [n, T], 'int32');
 const mask = (n) => tf.tensor2d(Array.from({ length: n * T }, (_, i) => (i % T >= T - 4 ? 1 : 0)), [n, T]);
-function time(fn, n = 8) { for (let i = 0; i < 3; i++) fn(); const s = []; for (let i = 0; i < n; i++) { const t = performance.now(); fn(); s.push(performance.now() - t); } s.sort((a, b) => a - b); return s[Math.floor(n / 2)]; }
 const one = mk(0); const t8 = rows(8), m8 = mask(8), t64 = rows(64), m64 = mask(64);
-const a8 = time(() => trainStep(one.model, one.optimizer, t8, m8));
-const a64 = time(() => trainStep(one.model, one.optimizer, t64, m64));
 const pack = Array.from({ length: 8 }, (_, i) => ({ ...mk(i + 1), rows: 8 }));
-const p64 = time(() => packedTrainStep(pack, t64, m64));
+const fns = { b8: () => trainStep(one.model, one.optimizer, t8, m8), b64: () => trainStep(one.model, one.optimizer, t64, m64), p64: () => packedTrainStep(pack, t64, m64) };
+const s = { b8: [], b64: [], p64: [] };
+for (let r = 0; r < 14; r++) for (const k of Object.keys(fns)) { const t = performance.now(); fns[k](); if (r >= 2) s[k].push(performance.now() - t); }
+const med = (a) => a.sort((x, y) => x - y)[Math.floor(a.length / 2)];
+const [a8, a64, p64] = [med(s.b8), med(s.b64), med(s.p64)];
 console.log(b.name, preset, 'batch8', a8.toFixed(1), 'ms; batch64', a64.toFixed(1), 'ms (', (8 * a8 / a64).toFixed(2), 'x); packed 8x8', p64.toFixed(1), 'ms (', (8 * a8 / p64).toFixed(2), 'x)');

@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { validateModelConfig, type ModelConfig } from './config.js';
 import type { AttentionPrefix, ForwardContext, ModelHooks } from '../adapt/hooks.js';
 import { causalAttention, type AttentionKernel } from '../ops/causal_attention.js';
-import { crossEntropy } from '../ops/cross_entropy.js';
+import { crossEntropy, groupedCrossEntropy } from '../ops/cross_entropy.js';
 import { embed } from '../ops/embedding.js';
 import { gelu } from '../ops/gelu.js';
 import { layerNorm } from '../ops/layer_norm.js';
@@ -166,18 +166,15 @@ export class GPT2 {
     }
     if (sequenceLength < 2) throw new Error(`groupedLanguageModelLoss: need at least 2 tokens per row, got [${tokens.shape}]`);
     return tf.tidy(() => {
-      // split, not slice: its gradient is one concat, where each slice's would be a pad to the whole batch.
-      const parts = (t: tf.Tensor): tf.Tensor[] => (rowGroups.length === 1 ? [t] : tf.split(t, [...rowGroups], 0)); // (a split into one part has no gradient in tfjs)
-      const logits = parts(this.forward(tokens, options)); // each [b, T, V]
-      const targets = parts(tokens);
-      const masks = options.lossMask === undefined ? null : parts(tf.cast(options.lossMask, 'float32'));
-      const losses = rowGroups.map((rows, g) => {
-        const predicting = tf.reshape(tf.slice(logits[g], [0, 0, 0], [rows, sequenceLength - 1, this.config.vocabSize]), [-1, this.config.vocabSize]); // [b·(T-1), V]
-        const next = tf.reshape(tf.slice(targets[g], [0, 1], [rows, sequenceLength - 1]), [-1]) as tf.Tensor1D; // [b·(T-1)]
-        const weights = masks === null ? undefined : (tf.reshape(tf.slice(masks[g], [0, 1], [rows, sequenceLength - 1]), [-1]) as tf.Tensor1D);
-        return crossEntropy(predicting as tf.Tensor2D, next, weights);
-      });
-      return tf.stack(losses) as tf.Tensor1D; // [G]
+      // As languageModelLoss, with one cross-entropy over every row that keeps each group's mean apart.
+      const logits = this.forward(tokens, options); // [B, T, V]
+      const predicting = tf.reshape(tf.slice(logits, [0, 0, 0], [batchSize, sequenceLength - 1, this.config.vocabSize]), [-1, this.config.vocabSize]); // [B·(T-1), V]
+      const targets = tf.reshape(tf.slice(tokens, [0, 1], [batchSize, sequenceLength - 1]), [-1]) as tf.Tensor1D; // [B·(T-1)]
+      const weights =
+        options.lossMask === undefined
+          ? undefined
+          : (tf.reshape(tf.slice(tf.cast(options.lossMask, 'float32'), [0, 1], [batchSize, sequenceLength - 1]), [-1]) as tf.Tensor1D);
+      return groupedCrossEntropy(predicting as tf.Tensor2D, targets, rowGroups.map((rows) => rows * (sequenceLength - 1)), weights); // [G]
     });
   }
 
