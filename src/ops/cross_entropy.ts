@@ -53,8 +53,9 @@ export function crossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D, weights?
 /**
  * {@link crossEntropy} of several groups of consecutive rows at once (packed training: one group per
  * trial): logits [N, V], targets [N], rows per group summing to N, optional weights [N] → [G], each
- * group's loss exactly as crossEntropy of its rows alone would compute it (its own Σweight). One pass over
- * the logits instead of one per group; the group sums are products with a [N, G] indicator.
+ * group's loss as crossEntropy of its rows alone computes it (its own Σweight). One pass over the logits
+ * instead of one per group. Group sums are taken on slices, never as products with a 0/1 indicator: a
+ * group whose values are NaN (a diverged trial) must leave the others' losses and gradients finite.
  */
 export function groupedCrossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D, groupRows: readonly number[], weights?: tf.Tensor1D): tf.Tensor1D {
   const [rows, vocab] = logits.shape;
@@ -63,32 +64,27 @@ export function groupedCrossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D, g
   }
   if (targets.rank !== 1 || targets.shape[0] !== rows) throw new Error(`groupedCrossEntropy: logits [${logits.shape}] need targets [${rows}], got [${targets.shape}]`);
   if (weights !== undefined && (weights.rank !== 1 || weights.shape[0] !== rows)) throw new Error(`groupedCrossEntropy: logits [${logits.shape}] need weights [${rows}], got [${weights.shape}]`);
-  const groups = groupRows.length;
-  const indicator = new Float32Array(rows * groups); // [N, G]: 1 where row n belongs to group g
-  let start = 0;
-  groupRows.forEach((count, g) => {
-    for (let n = start; n < start + count; n++) indicator[n * groups + g] = 1;
-    start += count;
-  });
+  const sizes = [...groupRows];
+  /** [N] → [G]: the sum over each group's rows. */
+  const groupSums = (t: tf.Tensor): tf.Tensor => tf.stack(tf.split(t, sizes, 0).map((part) => tf.sum(part)));
+  /** [G] → [N]: each row gets its group's value. */
+  const perRowOf = (t: tf.Tensor): tf.Tensor => tf.concat(sizes.map((n, g) => tf.broadcastTo(tf.slice(t, [g], [1]), [n])), 0);
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
-    const member = tf.tensor2d(indicator, [rows, groups]); // [N, G]
     const shifted = tf.sub(x, tf.max(x, -1, true)); // [N, V], every entry ≤ 0
     const exps = expNonPositive(shifted); // [N, V]
     const sums = tf.sum(exps, -1, true); // [N, 1]
     const oneHot = tf.cast(tf.oneHot(tf.cast(targets, 'int32'), vocab), 'float32'); // [N, V]
     const perRow = tf.sub(tf.log(tf.reshape(sums, [rows])), tf.sum(tf.mul(shifted, oneHot), -1)); // [N]
     // Each row's share of its group's loss: weight / Σweight over the group (Σ at least 1), or 1 / rows of the group.
-    const w = weights ?? tf.ones([rows]);
-    const totals = tf.maximum(tf.matMul(tf.reshape(w, [1, rows]), member), weights === undefined ? 0 : 1); // [1, G]
-    const share = tf.div(w, tf.reshape(tf.matMul(member, tf.reshape(totals, [groups, 1])), [rows])); // [N]
-    save([tf.div(exps, sums), oneHot, share, member]);
+    const share =
+      weights === undefined ? perRowOf(tf.tensor1d(sizes.map((n) => 1 / n))) : tf.div(weights, perRowOf(tf.maximum(groupSums(weights), 1))); // [N]
+    save([tf.div(exps, sums), oneHot, share]);
     const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]): tf.Tensor => {
-      const [probabilities, hot, rowShare, groupOf] = saved;
-      const rowDy = tf.reshape(tf.matMul(groupOf, tf.reshape(dy, [groups, 1])), [rows]); // [N]: each row's group's dy
-      return tf.mul(tf.sub(probabilities, hot), tf.reshape(tf.mul(rowShare, rowDy), [rows, 1])); // [N, V]
+      const [probabilities, hot, rowShare] = saved;
+      return tf.mul(tf.sub(probabilities, hot), tf.reshape(tf.mul(rowShare, perRowOf(dy)), [rows, 1])); // [N, V]
     };
-    return { value: tf.reshape(tf.matMul(tf.reshape(tf.mul(perRow, share), [1, rows]), member), [groups]), gradFunc };
+    return { value: groupSums(tf.mul(perRow, share)), gradFunc };
   });
   return op(logits) as tf.Tensor1D;
 }

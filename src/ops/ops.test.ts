@@ -185,6 +185,12 @@ for (const backend of testBackends()) {
         const dTheirs = tf.grad((l: tf.Tensor) => tf.sum(tf.mul(separate(l), scale)))(logits);
         assert.ok(maxAbsDifference(dOurs, dTheirs) < 1e-6, `gradient differs by ${maxAbsDifference(dOurs, dTheirs)}`);
       }
+      // A group with NaN logits (a diverged trial) leaves the other groups' losses and gradients finite.
+      const broken = tf.concat([tf.slice(logits, [0, 0], [2, 11]), tf.fill([4, 11], NaN), tf.slice(logits, [6, 0], [3, 11])]) as tf.Tensor2D;
+      const losses = groupedCrossEntropy(broken, targets, groups).dataSync();
+      assert.ok(Number.isFinite(losses[0]) && Number.isNaN(losses[1]) && Number.isFinite(losses[2]), `losses ${losses}`);
+      const gradient = tf.grad((l: tf.Tensor) => tf.sum(groupedCrossEntropy(l as tf.Tensor2D, targets, groups)))(broken).arraySync() as number[][];
+      assert.ok([0, 1, 6, 7, 8].every((row) => gradient[row].every(Number.isFinite)), 'the other groups\' gradients stay finite');
       assert.throws(() => groupedCrossEntropy(logits, targets, [2, 4]), /group rows \[2, 4\] must be positive integers summing to the 9 rows/);
     });
 
