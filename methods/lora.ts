@@ -70,6 +70,8 @@ export const lora: PeftMethod = {
   },
   benchmark: { options: { rank: '8', targets: 'c_attn' }, referenceStep: true },
   publishedGpt2: { setting: 'LoRA r = 8 on c_attn', trainable: 294_912 },
+  // Unmerged deltas from each row's own activations: each trial of a pack applies its A·B to its own rows.
+  packing: { positions: () => ({ input: 0, attention: 0 }) },
   options: [
     { name: 'rank', type: 'integer', description: 'rank r of the update (PEFT r)', default: 8, min: 1 },
     { name: 'alpha', type: 'number', description: 'scale numerator: delta is multiplied by alpha/r (PEFT lora_alpha, default 8)', default: LORA_DEFAULT_ALPHA, min: 0 },

@@ -54,6 +54,8 @@ export const pTuning: PeftMethod = {
     profiles: { quick: { learningRate: 3e-3 } },
   },
   benchmark: { options: { length: '20', encoder: 'mlp' }, referenceStep: false },
+  // The encoder's output is an input prompt: packs like prompt tuning.
+  packing: { positions: (_config, options) => ({ input: integerOption(options, 'length'), attention: 0 }) },
   options: [
     lengthOption(1),
     { name: 'encoder', type: 'string', description: 'prompt encoder (PEFT encoder_reparameterization_type)', default: 'mlp', choices: P_TUNING_ENCODERS },

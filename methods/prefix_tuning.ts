@@ -43,6 +43,8 @@ export const prefixTuning: PeftMethod = {
   },
   benchmark: { options: { length: '20' }, referenceStep: false },
   publishedGpt2: { setting: 'prefix tuning, 20 tokens', trainable: 368_640 },
+  // Per-row key/value prefixes: each trial of a pack has its own on its own rows.
+  packing: { positions: (_config, options) => ({ input: 0, attention: integerOption(options, 'length') }) },
   options: [
     lengthOption(1),
     {

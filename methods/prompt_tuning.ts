@@ -37,6 +37,8 @@ export const promptTuning: PeftMethod = {
   benchmark: { options: { length: '20' }, referenceStep: true },
   learnedPrompt: { tensor: PROMPT_EMBEDDINGS },
   publishedGpt2: { setting: 'prompt tuning, 20 tokens', trainable: 15_360 },
+  // Input embeddings only: each trial of a pack has its own prompt on its own rows.
+  packing: { positions: (_config, options) => ({ input: integerOption(options, 'length'), attention: 0 }) },
   options: [
     lengthOption(0),
     { name: 'init', type: 'string', description: 'how the prompt starts (PEFT prompt_tuning_init)', default: 'random-uniform', choices: PROMPT_TUNING_INITS },

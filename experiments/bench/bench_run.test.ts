@@ -39,6 +39,7 @@ function tinyOptions(): BenchOptions {
     iterations: 2,
     seed: 0,
     mixedServing: { tasks: 2, promptLength: 3 },
+    packing: { seeds: 3, lengths: [2, 3], inits: ['random-uniform', 'class-label'], batchSize: 2, maxRows: 8, steps: 100 },
     reference: { method: 'full', config: TINY_CONFIG, batchSize: 2, sequenceLength: 8, warmup: 1, steps: 2 },
     log: () => undefined,
   };
@@ -126,13 +127,20 @@ for (const backend of testBackends()) {
         assert.ok(m.maxAbsDifference <= 1e-5, `${m.preset}: a mixed row differs from the row alone by ${m.maxAbsDifference}`);
         assert.ok(Number.isFinite(m.speedup) && m.speedup > 0, `${m.preset}: speedup ${m.speedup}`);
       }
+      // 3 seeds × 2 inits = 6 trials per length; 4 per pack of 8 rows: a pack of 4 and one of 2 per length.
+      assert.deepEqual(json.packing?.map((p) => [p.preset, p.trials, p.packs, p.steps, p.sequenceLength]), [['tiny', 12, 4, 100, 8], ['tiny-wide', 12, 4, 100, 8]]);
+      for (const p of json.packing ?? []) {
+        assert.ok(p.aloneTrialsPerHour > 0 && p.packedTrialsPerHour > 0 && Math.abs(p.speedup - p.packedTrialsPerHour / p.aloneTrialsPerHour) < 1e-9, JSON.stringify(p));
+        assert.ok(Math.abs(p.packedTokensPerSecond / p.aloneTokensPerSecond - p.speedup) < 1e-9, 'the same tokens either way');
+      }
       const reference = json.reference ?? assert.fail('no reference step');
       assert.equal(reference.samplesMs.length, 2);
       assert.equal(reference.leakedTensors, 0);
       assert.ok(Number.isFinite(reference.lastLoss));
 
       const text = formatBenchReport(json);
-      assert.equal(text.split('\n').filter((line) => /^tiny(-wide)? /.test(line)).length, 2 * expected.length + 2, 'one table line per row and per mixed-serving entry');
+      assert.equal(text.split('\n').filter((line) => /^tiny(-wide)? /.test(line)).length, 2 * expected.length + 4, 'one table line per row, per mixed-serving entry and per packing entry');
+      assert.match(text, /trial packing: prompt-tuning, 3 seeds × lengths 2, 3 × inits random-uniform, class-label \(12 trials, batch 2, 8 tokens, 100 steps each\)/);
       assert.match(text, /reference step \(d 16, 2 layers, batch 2 × 8, full\)/);
     });
 
@@ -159,6 +167,7 @@ for (const backend of testBackends()) {
       await assert.rejects(runBenchmarks({ ...tinyOptions(), methods: ['lorra'] }, backendInfo), /methods \(--methods\): unknown method "lorra"; did you mean "lora"\?/);
       await assert.rejects(runBenchmarks({ ...tinyOptions(), models: [], iterations: 0 }, backendInfo), /presets \(--presets\): none given[\s\S]*iterations \(--iterations\) = 0: allowed: an integer ≥ 1/);
       await assert.rejects(runBenchmarks({ ...tinyOptions(), methods: ['lora', 'bitfit', 'lora'] }, backendInfo), /"lora" is listed twice/);
+      await assert.rejects(runBenchmarks({ ...tinyOptions(), packing: { seeds: 0, lengths: [], inits: ['random-uniform'], batchSize: 2, maxRows: 1, steps: 1 } }, backendInfo), /--pack-seeds = 0: allowed: an integer ≥ 1[\s\S]*--pack-rows = 1: allowed: an integer ≥ 2[\s\S]*--pack-lengths = : allowed: one or more integers ≥ 1/);
       await assert.rejects(runBenchmarks({ ...tinyOptions(), mixedServing: { tasks: 3, promptLength: 3 } }, backendInfo), /--serving-tasks\) = 3: allowed: 0 \(skip\) or an integer from 1 to the batch size 2/);
       // TINY_CONFIG's context is 64 positions; prompt design adds its 21-character instruction, the most.
       await assert.rejects(

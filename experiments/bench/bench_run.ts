@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendInfo } from '../../src/model/backend.js';
-import { BENCH_COLUMNS, BENCH_FORMAT, BENCH_FORMAT_VERSION, type BenchModelInfo, type BenchReport, type BenchRow, type MixedServingRow, type ReferenceStepResult } from '../../src/results/bench.js';
+import { BENCH_COLUMNS, BENCH_FORMAT, BENCH_FORMAT_VERSION, type BenchModelInfo, type BenchReport, type BenchRow, type MixedServingRow, type PackingBenchRow, type ReferenceStepResult } from '../../src/results/bench.js';
 import { loadCheckpoint } from '../../src/io/checkpoint.js';
 import { PRESETS, unknownNameMessage, type ModelConfig } from '../../src/model/config.js';
 import { GPT2 } from '../../src/model/model.js';
@@ -31,6 +31,7 @@ import { buildTaskSuite } from '../../datasets/tasks.js';
 import { allMethods, benchOptionsOf, benchPreset, createMethod, type MethodBenchSettings } from './bench_methods.js';
 import { describeReference, runReferenceStep, type ReferenceOptions } from './bench_reference.js';
 import { benchMixedServing } from './bench_serving.js';
+import { benchPacking, type PackingBenchSettings } from './bench_packing.js';
 import { fixed } from './bench_text.js';
 import { ensurePretrained, pretrainedModelDir } from '../pretrain/pretrain_family.js';
 import { PRETRAIN_PROFILES, profileCorpusConfig, resolveProfile } from '../pretrain/pretrain_profiles.js';
@@ -63,6 +64,8 @@ export interface BenchOptions extends MethodBenchSettings {
   seed: number;
   /** Mixed-task serving: this many tasks' prompt-tuning prompts of this length; null to skip. */
   mixedServing: { tasks: number; promptLength: number } | null;
+  /** Trial packing: the sweep and the cap (bench_packing.ts); null to skip. */
+  packing: PackingBenchSettings | null;
   reference: ReferenceOptions | null;
   /** Progress lines (default: stderr). */
   log?: (message: string) => void;
@@ -80,6 +83,7 @@ export async function runBenchmarks(options: BenchOptions, backend: BackendInfo)
   const rows: BenchRow[] = [];
   const models: BenchModelInfo[] = [];
   const mixedServing: MixedServingRow[] = [];
+  const packing: PackingBenchRow[] = [];
   const scratch = await mkdtemp(path.join(tmpdir(), 'peftscale-bench-'));
   try {
     for (const model of options.models) {
@@ -93,6 +97,11 @@ export async function runBenchmarks(options: BenchOptions, backend: BackendInfo)
           const mixed = await benchMixedServing(base, model.name, tokens, path.join(scratch, `${model.name}-serving`), options.mixedServing, options);
           mixedServing.push(mixed);
           log(`  mixed serving: ${mixed.tasks} tasks in one batch ${fixed(mixed.mixedMedianMs)} ms vs per-task batches ${fixed(mixed.separateMedianMs)} ms (${mixed.speedup.toFixed(2)}x)`);
+        }
+        if (options.packing !== null) {
+          const row = benchPacking(base, model.name, tokens, options.packing, options);
+          packing.push(row);
+          log(`  trial packing: ${row.trials} trials, ${fixed(row.aloneTrialsPerHour, 1)} trials/h alone, ${fixed(row.packedTrialsPerHour, 1)} packed in ${row.packs} packs (${row.speedup.toFixed(2)}x)`);
         }
       } finally {
         tokens.dispose();
@@ -130,6 +139,7 @@ export async function runBenchmarks(options: BenchOptions, backend: BackendInfo)
     columns: [...BENCH_COLUMNS],
     rows,
     mixedServing,
+    packing,
     reference,
   };
 }
@@ -158,6 +168,18 @@ function checkOptions(options: BenchOptions): void {
   if (serving !== null && !(Number.isInteger(serving.tasks) && serving.tasks >= 1 && serving.tasks <= options.batchSize)) {
     problems.push(`mixed-serving tasks (--serving-tasks) = ${serving.tasks}: allowed: 0 (skip) or an integer from 1 to the batch size ${options.batchSize}`);
   }
+  const packing = options.packing;
+  if (packing !== null) {
+    const positive = (value: number, flag: string, least = 1): void => {
+      if (!(Number.isInteger(value) && value >= least)) problems.push(`${flag} = ${value}: allowed: an integer ≥ ${least}`);
+    };
+    positive(packing.seeds, '--pack-seeds');
+    positive(packing.batchSize, '--pack-batch');
+    positive(packing.steps, '--pack-steps');
+    positive(packing.maxRows, '--pack-rows', 2);
+    if (packing.lengths.length === 0 || packing.lengths.some((k) => !(Number.isInteger(k) && k >= 1))) problems.push(`--pack-lengths = ${packing.lengths.join(',')}: allowed: one or more integers ≥ 1`);
+    if (packing.inits.length === 0) problems.push('--pack-inits: none given; allowed: one or more prompt inits');
+  }
   if (problems.length > 0) throw new Error(`bench: invalid settings:\n  ${problems.join('\n  ')}`);
 }
 
@@ -177,6 +199,7 @@ function checkContext(options: BenchOptions): void {
         return { what: `${name}'s`, virtual: method.identity.virtualTokens };
       });
       if (options.mixedServing !== null) needs.push({ what: "the mixed-serving prompts'", virtual: options.mixedServing.promptLength });
+      for (const length of options.packing?.lengths ?? []) needs.push({ what: "the packing sweep's (--pack-lengths)", virtual: length });
       for (const { what, virtual } of needs) {
         const allowed = model.config.contextLength - virtual;
         if (tightest === null || allowed < tightest.allowed) tightest = { allowed, why: `${what} ${virtual} virtual tokens and ${model.name}'s context of ${model.config.contextLength} positions` };

@@ -83,6 +83,19 @@ export function formatBenchReport(report: BenchReport): string {
       ),
     );
   }
+  const packing = report.packing ?? [];
+  if (packing.length > 0) {
+    const [first] = packing;
+    lines.push('', `trial packing: ${first.method}, ${first.sweep} (${first.trials} trials, batch ${first.batchSize}, ${first.sequenceLength} tokens, ${first.steps} steps each), one trial at a time against packed (≤ ${first.maxRows} rows per step)`);
+    lines.push(
+      formatTable(
+        ['preset', 'packs', 'alone trials/h', 'packed trials/h', 'speedup', 'alone tok/s', 'packed tok/s'],
+        packing.map((p) => [p.preset, String(p.packs), fixed(p.aloneTrialsPerHour, 1), fixed(p.packedTrialsPerHour, 1), `${p.speedup.toFixed(2)}x`, fixed(p.aloneTokensPerSecond, 0), fixed(p.packedTokensPerSecond, 0)]),
+        [false, true, true, true, true, true, true],
+      ),
+      'trials/h: training steps only (median step × steps); evaluation, which packing leaves as it is, is not counted.',
+    );
+  }
   const ref = report.reference;
   if (ref !== null) {
     lines.push(

@@ -13,6 +13,7 @@ import { formatHeadBench, runHeadBench } from '../bench/bench_head.js';
 import { describeReference, referenceMethods, runReferenceStep, type ReferenceOptions } from '../bench/bench_reference.js';
 import { benchEnvironment, DEFAULT_BENCH_DIR, DEFAULT_BENCH_PRESETS, runBenchmarks, WEIGHT_CHOICES, writeBenchReport, type BenchOptions, type WeightChoice } from '../bench/bench_run.js';
 import { fixed, formatBenchReport } from '../bench/bench_text.js';
+import { DEFAULT_PACKING_BENCH, type PackingBenchSettings } from '../bench/bench_packing.js';
 import { DEFAULT_CACHE_DIR } from '../pretrain/pretrain_family.js';
 import { resolveProfile } from '../pretrain/pretrain_profiles.js';
 
@@ -28,6 +29,12 @@ export const BENCH_FLAGS: readonly FlagSpec[] = [
   { name: 'warmup', type: 'integer', description: 'unmeasured calls first', default: 5 },
   { name: 'serving-tasks', type: 'integer', description: 'tasks in the mixed-serving batch (0 skips it)', default: 4 },
   { name: 'skip-reference', type: 'boolean', description: 'leave out the reference step' },
+  { name: 'pack-rows', type: 'integer', description: 'trial packing: most rows per packed step (0 skips the packing benchmark)', default: DEFAULT_PACKING_BENCH.maxRows },
+  { name: 'pack-batch', type: 'integer', description: 'trial packing: rows per step of one trial', default: DEFAULT_PACKING_BENCH.batchSize },
+  { name: 'pack-seeds', type: 'integer', description: 'trial packing: seeds in the sweep', default: DEFAULT_PACKING_BENCH.seeds },
+  { name: 'pack-lengths', type: 'string', description: 'trial packing: prompt lengths in the sweep', default: DEFAULT_PACKING_BENCH.lengths.join(',') },
+  { name: 'pack-inits', type: 'string', description: 'trial packing: prompt inits in the sweep', default: DEFAULT_PACKING_BENCH.inits.join(',') },
+  { name: 'pack-steps', type: 'integer', description: 'trial packing: steps per trial behind trials per hour', default: DEFAULT_PACKING_BENCH.steps },
   { name: 'seed', type: 'integer', description: 'seed of weights, prompts and text', default: 0 },
   { name: 'out', type: 'string', description: 'folder for bench.json', default: DEFAULT_BENCH_DIR },
   { name: 'backend', type: 'string', description: 'tensorflow, wasm, cpu or auto (also PEFTSCALE_BACKEND)' },
@@ -162,6 +169,7 @@ export async function runBenchCommand(argv: string[]): Promise<void> {
     iterations: atLeast(args, 'iterations', 1),
     seed: numberFlag(args, 'seed') ?? 0,
     mixedServing: servingTasks === 0 ? null : { tasks: servingTasks, promptLength: 20 },
+    packing: packingSettings(args),
     reference: booleanFlag(args, 'skip-reference') ? null : { ...REFERENCE_STEP, method: baselineMethod().name, warmup: 5, steps: 20 },
   };
   const backend = await initBackend(stringFlag(args, 'backend'));
@@ -171,6 +179,21 @@ export async function runBenchCommand(argv: string[]): Promise<void> {
   if (json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   else console.log(formatBenchReport(report));
   process.stderr.write(`wrote ${file}\n`);
+}
+
+/** The packing sweep from the --pack-* flags (checked with the other settings in runBenchmarks); null with --pack-rows 0. */
+function packingSettings(args: ParsedArgs): PackingBenchSettings | null {
+  const maxRows = numberFlag(args, 'pack-rows') ?? DEFAULT_PACKING_BENCH.maxRows;
+  if (maxRows === 0) return null;
+  const lengths = listFlag(stringFlag(args, 'pack-lengths') ?? DEFAULT_PACKING_BENCH.lengths.join(',')).map(Number);
+  return {
+    maxRows,
+    lengths,
+    inits: listFlag(stringFlag(args, 'pack-inits') ?? DEFAULT_PACKING_BENCH.inits.join(',')),
+    seeds: numberFlag(args, 'pack-seeds') ?? DEFAULT_PACKING_BENCH.seeds,
+    batchSize: numberFlag(args, 'pack-batch') ?? DEFAULT_PACKING_BENCH.batchSize,
+    steps: numberFlag(args, 'pack-steps') ?? DEFAULT_PACKING_BENCH.steps,
+  };
 }
 
 /** An integer flag's value (or its default in BENCH_FLAGS), refused below `least` with the flag, the value and the bound. */

@@ -21,8 +21,11 @@ import { PROFILE_NAMES } from '../pretrain/pretrain_profiles.js';
 import { BENCH_SUBDIR, DEFAULT_RESULTS_DIR, ownershipProblem } from '../run/results_files.js';
 import { describeTrial, planRun, resultsDirFor, runPlannedExperiment, type RunOptions, type RunPlan } from '../run/runner.js';
 import { EXPERIMENT_SCHEMA } from '../plan/schema.js';
-import { defaultProfile, experimentPath, PROFILE_DESCRIPTIONS, resolveExperiment, shippedExperiments, type ResolvedExperiment } from '../plan/spec.js';
+import { defaultProfile, experimentPath, PROFILE_DESCRIPTIONS, resolveExperiment, shippedExperiments, type PlannedTrial, type ResolvedExperiment } from '../plan/spec.js';
 import { DEFAULT_TRIAL_CACHE_DIR } from '../run/trial_cache.js';
+import { DEFAULT_PACK_ROWS, packTrials } from '../run/trial_packs.js';
+import { availableParallelism } from 'node:os';
+import { findPreset } from '../../src/model/config.js';
 import { importTrialRecords } from '../run/trial_import.js';
 import { recordHypotheses } from '../run/hypotheses_record.js';
 import { checkShardCount, parseShard, shardPlan, type Shard } from '../cluster/shard.js';
@@ -35,6 +38,7 @@ export const DEFAULT_EXPERIMENT = 'finding';
 export const EXPERIMENT_FLAGS: readonly FlagSpec[] = [
   { name: 'profile', type: 'string', description: `${PROFILE_NAMES.join(' or ')}: ${Object.entries(PROFILE_DESCRIPTIONS).map(([n, d]) => `${n}: ${d}`).join('; ')}`, default: "the experiment file's \"profile\", else quick" },
   { name: 'workers', type: 'integer', description: 'worker threads (default: one per core)' },
+  { name: 'pack-rows', type: 'integer', description: `most rows per packed training step: trials of one frozen model, task and schedule whose methods allow it train together (default: the file's packRows, else ${DEFAULT_PACK_ROWS}; 0: every trial alone)` },
   { name: 'dry-run', type: 'boolean', description: 'print the trials (and which are cached) and run nothing' },
   { name: 'json', type: 'boolean', description: 'with --dry-run: one JSON object with the trials and counts; otherwise the summary as JSON on stdout' },
   { name: 'backend', type: 'string', description: 'tensorflow, wasm or cpu (default: the first that loads)' },
@@ -84,6 +88,8 @@ export async function runExperiment(argv: string[]): Promise<ExperimentCommandRe
   if (args.positionals.length > 1) throw new Error(`experiment: expected at most one experiment file, got ${args.positionals.join(' ')}`);
   const workers = numberFlag(args, 'workers');
   if (workers !== undefined && workers < 1) throw new Error(`experiment: --workers = ${workers}: allowed: an integer ≥ 1`);
+  const packRows = numberFlag(args, 'pack-rows');
+  if (packRows !== undefined && packRows < 0) throw new Error(`experiment: --pack-rows = ${packRows}: allowed: an integer ≥ 0 (0: no packing)`);
   const file = experimentPath(args.positionals[0] ?? DEFAULT_EXPERIMENT);
   const dryRun = booleanFlag(args, 'dry-run');
   // A dry run plans checkpoints whose folder is missing from their shape, and says what a real run would refuse.
@@ -115,6 +121,7 @@ export async function runExperiment(argv: string[]): Promise<ExperimentCommandRe
       );
     } else {
       process.stdout.write(`${experiment.name} (${experiment.file}, profile ${experiment.profile})${shard === null ? '' : `, shard ${shard.index}/${shard.count}`}: ${plan.trials.length} trials, ${plan.cached.size} cached, ${plan.toRun.length} to run\n`);
+      process.stdout.write(`${describePacking(experiment, plan.toRun, packRows ?? experiment.packRows ?? DEFAULT_PACK_ROWS, workers ?? availableParallelism())}\n`);
       for (const trial of plan.trials) {
         process.stdout.write(`  ${plan.cached.has(trial.key) ? 'cached' : 'to run'}  ${trial.key}  ${describeTrial(trial)}  [${trial.sweeps.join(', ')}] ${trial.config.training.steps} steps ${trial.config.training.optimizer} lr ${trial.config.training.learningRate}\n`);
       }
@@ -125,7 +132,7 @@ export async function runExperiment(argv: string[]): Promise<ExperimentCommandRe
   if (shard !== null || booleanFlag(args, 'pretrain-only')) {
     probeOutputFolder(trialCacheDir, 'trial cache (--trial-cache)');
     probeOutputFolder(stringFlag(args, 'cache') ?? DEFAULT_CACHE_DIR, 'model cache (--cache)');
-    return await runPartial(experiment, plan, shard, json, { workers, backend: stringFlag(args, 'backend'), modelCacheDir: stringFlag(args, 'cache') ?? DEFAULT_CACHE_DIR, trialCacheDir, resultsDir: '' });
+    return await runPartial(experiment, plan, shard, json, { workers, packRows, backend: stringFlag(args, 'backend'), modelCacheDir: stringFlag(args, 'cache') ?? DEFAULT_CACHE_DIR, trialCacheDir, resultsDir: '' });
   }
   const resultsDir = resultsDirFor(stringFlag(args, 'results') ?? DEFAULT_RESULTS_DIR, experiment.name);
   // Before any work: every output folder takes a file and has room, and the results folder is ours.
@@ -144,6 +151,7 @@ export async function runExperiment(argv: string[]): Promise<ExperimentCommandRe
   );
   const outcome = await runPlannedExperiment(experiment, plan, {
     workers,
+    packRows,
     backend: stringFlag(args, 'backend'),
     modelCacheDir: stringFlag(args, 'cache') ?? DEFAULT_CACHE_DIR,
     trialCacheDir,
@@ -215,6 +223,14 @@ async function runPartial(experiment: ResolvedExperiment, plan: RunPlan, shard: 
   const result = { experiment: experiment.name, trials: plan.trials.length, cached: outcome.cached, ran: outcome.ran, failed: outcome.failed.length + unready.length, resultsDir: null, summary: [] };
   if (json) process.stdout.write(`${JSON.stringify({ ...result, shard, pretrained: outcome.manifest.pretrained, failures: outcome.failed })}\n`);
   return result;
+}
+
+/** How the trials to run would be packed: "packing: 60 of 80 trials in 9 packs (≤ 64 rows per step, 2 workers)". */
+function describePacking(experiment: ResolvedExperiment, toRun: readonly PlannedTrial[], maxRows: number, workers: number): string {
+  if (maxRows <= 1) return 'packing: off (every trial trains alone)';
+  const configs = new Map(experiment.checkpoints.map((c) => [c.name, c.config]));
+  const packs = packTrials(toRun, { maxRows, workers, modelConfig: (trial) => configs.get(trial.config.preset) ?? findPreset(trial.config.preset).config }).filter((job) => job.length > 1);
+  return `packing: ${packs.reduce((sum, pack) => sum + pack.length, 0)} of ${toRun.length} trials to run in ${packs.length} packs (≤ ${maxRows} rows per step, ${workers} workers; --pack-rows 0: every trial alone)`;
 }
 
 /** The summary on the console: per preset and method (and options), the task average when there are several tasks. */

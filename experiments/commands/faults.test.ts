@@ -2,7 +2,9 @@
  * Crash safety under faults: a sweep whose main process is killed with SIGKILL at seeded random moments
  * (during pretraining, training and writing), and whose worker threads die mid-trial, ends, once rerun,
  * with exactly the results of an uninterrupted run: the same trials, the same scores, curves and
- * pretrained models, and no temporary files left behind.
+ * pretrained models, and no temporary files left behind. Trials train one at a time (--pack-rows 0): kills
+ * are tied to single trials finishing, and packs that form differently after a kill agree only within float
+ * tolerance (experiments/run/packed_trials.test.ts tests packing).
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -49,7 +51,7 @@ interface Outcome {
  */
 function run(name: string, options: { killOn?: RegExp; delayMs?: number; env?: Record<string, string> } = {}): Promise<Outcome> {
   const dir = path.join(root, name);
-  const args = [cli, 'experiment', file, '--cache', path.join(dir, 'models'), '--trial-cache', path.join(dir, 'trials'), '--results', path.join(dir, 'results'), '--workers', '1', '--no-report'];
+  const args = [cli, 'experiment', file, '--cache', path.join(dir, 'models'), '--trial-cache', path.join(dir, 'trials'), '--results', path.join(dir, 'results'), '--workers', '1', '--no-report', '--pack-rows', '0'];
   const started = performance.now();
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...options.env } });
   let stderr = '';

@@ -121,6 +121,7 @@ describe('hostile inputs: experiment files', () => {
 describe('hostile inputs: flags', () => {
   const cases: [string, string[], RegExp][] = [
     ['zero workers', ['smoke', '--workers', '0', '--dry-run'], /--workers = 0: allowed: an integer ≥ 1/],
+    ['a negative packing cap', ['smoke', '--pack-rows', '-1', '--dry-run'], /--pack-rows = -1: allowed: an integer ≥ 0 \(0: no packing\)/],
     ['an unknown profile', ['smoke', '--profile', 'quik', '--dry-run'], /profile.*"quik".*did you mean "quick"/],
     ['an unknown flag', ['smoke', '--stepz', '3'], /stepz/],
     ['two experiment files', ['smoke', 'default', '--dry-run'], /expected at most one experiment file, got smoke default/],

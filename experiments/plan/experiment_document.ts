@@ -43,6 +43,8 @@ export interface ExperimentDocument {
   pretrainSeed?: number;
   pretrainSteps?: number;
   ensemble?: boolean;
+  /** Most rows per packed training step (0 or 1: no packing); an execution detail, not part of any trial key. */
+  packRows?: number;
   data?: { train?: number; dev?: number; test?: number };
   training?: Partial<TrainingConfig>;
   methodTraining?: Record<string, Partial<TrainingConfig>>;

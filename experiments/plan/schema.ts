@@ -204,6 +204,12 @@ const BODY_PROPERTIES: Record<string, Schema> = {
     type: 'boolean',
     description: 'after the sweep, ensemble the prompt-tuning prompts of each configuration across seeds by majority vote (Lester et al. Table 3)',
   },
+  packRows: {
+    type: 'integer',
+    minimum: 0,
+    maximum: LIMITS.batchSize,
+    description: 'most rows per packed training step: trials of one frozen model, task and schedule whose methods declare packing train together, each on its own rows (default 64; 0 or 1: every trial alone; --pack-rows overrides)',
+  },
   methodTraining: {
     type: 'object',
     description: 'training overrides per method name (e.g. a learning rate for lora)',

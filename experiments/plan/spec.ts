@@ -86,6 +86,8 @@ export interface ResolvedExperiment {
   pretrainSteps: number | undefined;
   /** Whether prompt-tuning prompts are ensembled across seeds after the sweep. */
   ensemble: boolean;
+  /** Most rows per packed training step, when the file sets it (experiments/run/trial_packs.ts). */
+  packRows: number | undefined;
   presets: string[];
   sweeps: SweepInfo[];
   /** The merged document (includes and profile applied), as run.json records it. */
@@ -334,6 +336,7 @@ export function resolveExperiment(file: string, profileName: string, options: Re
     pretrainSeed,
     pretrainSteps: document.pretrainSteps,
     ensemble: document.ensemble ?? false,
+    packRows: document.packRows,
     presets,
     sweeps,
     document,

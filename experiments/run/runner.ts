@@ -44,6 +44,8 @@ export interface RunOptions {
   jobs?: number;
   /** The hypotheses as recorded when the plan was made (run.json carries them). */
   hypotheses?: HypothesesRecord | null;
+  /** Most rows per packed training step (default: the experiment's packRows, else DEFAULT_PACK_ROWS); ≤ 1: every trial alone. */
+  packRows?: number;
 }
 
 /** Which planned trials are cached (and their records). */
@@ -101,6 +103,7 @@ export async function runPlannedExperiment(experiment: ResolvedExperiment, plan:
   const pool = new WorkerPool(experiment, plan, setup, {
     workers: options.workers,
     jobs: options.jobs,
+    packRows: options.packRows ?? experiment.packRows,
     modelCacheDir: options.modelCacheDir ?? DEFAULT_CACHE_DIR,
     trialCacheDir: options.trialCacheDir,
     log,

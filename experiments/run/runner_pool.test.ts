@@ -45,11 +45,11 @@ describe('the token frequencies sent with each trial', () => {
     assert.ok(seed0.length > 20 && seed0.length <= 256, 'byte ids that occur in the corpus');
     assert.notDeepEqual(seed0, seed1, 'another seed is another corpus');
     for (const [trial, expected] of [...planned.map((t) => [t, seed0] as const), [otherSeed, seed1] as const, [fromCheckpoint, []] as const]) {
-      const message = await received(trialMessage(trial, '/models/x', '/trials', frequencies));
-      assert.equal(message.type, 'trial');
-      if (message.type !== 'trial') return;
-      assert.deepEqual(message.frequentTokens, expected, `${trial.key}: the frequencies the worker gets`);
-      assert.equal(message.planned.key, trial.key);
+      const message = await received(trialMessage([trial], '/models/x', '/trials', frequencies));
+      assert.equal(message.type, 'trials');
+      if (message.type !== 'trials') return;
+      assert.deepEqual(message.trials[0].frequentTokens, expected, `${trial.key}: the frequencies the worker gets`);
+      assert.equal(message.trials[0].planned.key, trial.key);
     }
   });
 
@@ -57,6 +57,6 @@ describe('the token frequencies sent with each trial', () => {
     assert.ok(planned.length >= 2);
     for (const trial of planned) assert.equal(frequencies.get(trial.key), frequencies.get(first.key), 'one array shared by every trial on the corpus');
     assert.notEqual(frequencies.get(otherSeed.key), frequencies.get(first.key));
-    assert.throws(() => trialMessage({ ...first, key: 'not-planned' }, '/models/x', '/trials', frequencies), /no token frequencies for trial not-planned/);
+    assert.throws(() => trialMessage([first, { ...first, key: 'not-planned' }], '/models/x', '/trials', frequencies), /no token frequencies for trial not-planned/);
   });
 });

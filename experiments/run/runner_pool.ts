@@ -11,14 +11,16 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { configureNativeThreads } from '../../src/model/backend.js';
-import { getMethod } from '../../src/adapt/peft.js';
+import { findPreset } from '../../src/model/config.js';
 import type { EnsembleRecord, PretrainedInfo, TrialRecord } from '../../src/results/results.js';
-import { optionsLabel } from '../../src/results/results.js';
-import { formatDuration, Progress } from '../../src/util/progress.js';
+import { Progress } from '../../src/util/progress.js';
 import { frequentTokensForTrials } from '../pretrain/pretrain_profiles.js';
 import type { PlannedTrial, ResolvedExperiment } from '../plan/spec.js';
-import { canonicalJson } from '../plan/spec.js';
 import type { EnsembleGroup, MainMessage, WorkerMessage, WorkerSetup } from './worker_protocol.js';
+import { DEFAULT_PACK_ROWS, packTrials } from './trial_packs.js';
+import { describeJob, describeTrial, ensembleGroups, formatTrialResult, trialMessage } from './pool_jobs.js';
+
+export { describeTrial, ensembleGroups, formatTrialResult, trialMessage } from './pool_jobs.js';
 
 /** What the pool needs of the run's options. */
 export interface PoolOptions {
@@ -26,6 +28,8 @@ export interface PoolOptions {
   workers?: number;
   /** Jobs the run expects, which bounds the worker count (default: the trials to run). */
   jobs?: number;
+  /** Most rows per packed training step (trial_packs.ts); ≤ 1 trains every trial alone. Default DEFAULT_PACK_ROWS. */
+  packRows?: number;
   modelCacheDir: string;
   trialCacheDir: string;
   log: (message: string) => void;
@@ -51,7 +55,8 @@ export interface PoolResult {
   versions: Record<string, string>;
 }
 
-type Job = { kind: 'trial'; trial: PlannedTrial } | { kind: 'pretrain'; preset: string } | { kind: 'ensemble'; id: string };
+/** A trials job: one trial, or a pack; `outstanding` holds the keys not yet reported done or failed. */
+type Job = { kind: 'trials'; trials: PlannedTrial[]; outstanding: Set<string> } | { kind: 'pretrain'; preset: string } | { kind: 'ensemble'; id: string };
 
 interface WorkerSlot {
   worker: Worker;
@@ -71,7 +76,8 @@ export class WorkerPool {
   /** Checkpoint folders are ready as they are; only ps-* presets are pretrained. */
   private readonly checkpointDirs: Map<string, string>;
   private readonly pretrainQueue: string[];
-  private readonly pending: PlannedTrial[];
+  /** Trials to run, as jobs: single trials and packs (all of one frozen model). */
+  private readonly pending: PlannedTrial[][];
   /** Per trial to run, the corpus's frequent tokens (sampled-vocab init): computed once here, not per worker. */
   private readonly frequentTokens: Map<string, readonly number[]>;
   private readonly ensembleQueue: EnsembleGroup[] = [];
@@ -95,11 +101,13 @@ export class WorkerPool {
     this.result = { records: new Map(plan.cached), failed: [], pretrained: new Map(), ensembles: [], backend: 'unknown', versions: {} };
     this.checkpointDirs = new Map(experiment.checkpoints.map((c) => [c.name, c.dir]));
     this.pretrainQueue = [...experiment.presets].filter((preset) => !this.checkpointDirs.has(preset)).reverse();
-    this.pending = [...plan.toRun].sort((a, b) => experiment.presets.indexOf(a.config.preset) - experiment.presets.indexOf(b.config.preset));
+    const sorted = [...plan.toRun].sort((a, b) => experiment.presets.indexOf(a.config.preset) - experiment.presets.indexOf(b.config.preset));
     this.frequentTokens = frequentTokensForTrials(plan.toRun);
     this.progress = new Progress({ label: experiment.name, total: plan.toRun.length, unit: 'trial', stream: options.progressStream ?? process.stderr, intervalSeconds: 30 });
     this.ensemblePhase = experiment.ensemble ? 'pending' : 'done';
     this.workerCount = Math.max(1, Math.min(options.workers ?? availableParallelism(), Math.max(1, options.jobs ?? plan.toRun.length)));
+    const configs = new Map(experiment.checkpoints.map((c) => [c.name, c.config]));
+    this.pending = packTrials(sorted, { maxRows: options.packRows ?? DEFAULT_PACK_ROWS, workers: this.workerCount, modelConfig: (trial) => configs.get(trial.config.preset) ?? findPreset(trial.config.preset).config });
   }
 
   /** Starts the workers and settles when every job has finished (or a worker failed to start). */
@@ -129,13 +137,15 @@ export class WorkerPool {
     this.activity.delete(slot.id);
     if (slot.exiting || this.settled) return;
     const lost = slot.busy;
-    const doing = lost === null ? '' : lost.kind === 'trial' ? ` while running ${describeTrial(lost.trial)}` : lost.kind === 'pretrain' ? ` while pretraining ${lost.preset}` : ' while ensembling';
+    const doing = lost === null ? '' : lost.kind === 'trials' ? ` while running ${describeJob(lost.trials)}` : lost.kind === 'pretrain' ? ` while pretraining ${lost.preset}` : ' while ensembling';
     this.options.log(`worker ${slot.id} exited (code ${code})${doing}`);
     if (lost?.kind === 'ensemble') {
       this.progress.line(`! ensemble ${lost.id} skipped: the worker exited`);
-    } else if (lost?.kind === 'trial') {
-      this.result.failed.push({ key: lost.trial.key, description: describeTrial(lost.trial), message: `worker exited with code ${code}` });
-      this.done += 1;
+    } else if (lost?.kind === 'trials') {
+      for (const trial of lost.trials.filter((t) => lost.outstanding.has(t.key))) {
+        this.result.failed.push({ key: trial.key, description: describeTrial(trial), message: `worker exited with code ${code}` });
+        this.done += 1;
+      }
     } else if (lost?.kind === 'pretrain') {
       this.pretrainFailed.set(lost.preset, `worker exited with code ${code}`);
     }
@@ -144,7 +154,7 @@ export class WorkerPool {
       this.spawn();
     }
     if (this.slots.length === 0 && !this.settled && this.jobsQueued()) {
-      for (const trial of this.pending.splice(0)) this.result.failed.push({ key: trial.key, description: describeTrial(trial), message: 'no worker left to run it' });
+      for (const trial of this.pending.splice(0).flat()) this.result.failed.push({ key: trial.key, description: describeTrial(trial), message: 'no worker left to run it' });
       this.pretrainQueue.splice(0);
       this.ensembleQueue.splice(0);
     }
@@ -167,7 +177,7 @@ export class WorkerPool {
       return;
     }
     this.failTrialsOfFailedPresets();
-    const index = this.pending.findIndex((t) => this.ready(t.config.preset));
+    const index = this.pending.findIndex((job) => this.ready(job[0].config.preset));
     const group = index < 0 && this.ensemblePhase === 'running' ? this.ensembleQueue.shift() : undefined;
     if (group !== undefined) {
       this.startEnsemble(slot, group);
@@ -178,8 +188,8 @@ export class WorkerPool {
       this.finish();
       return;
     }
-    const [trial] = this.pending.splice(index, 1);
-    this.startTrial(slot, trial);
+    const [trials] = this.pending.splice(index, 1);
+    this.startTrials(slot, trials);
   }
 
   private startPretrain(slot: WorkerSlot, preset: string): void {
@@ -195,13 +205,13 @@ export class WorkerPool {
     this.post(slot, { type: 'ensemble', group, modelDir: this.modelDirOf(group.trials[0].config.preset), trialCacheDir: this.options.trialCacheDir });
   }
 
-  private startTrial(slot: WorkerSlot, trial: PlannedTrial): void {
-    const { preset, method, task, seed, control } = trial.config;
-    slot.busy = { kind: 'trial', trial };
-    this.activity.set(slot.id, `${preset} ${method} ${task} s${seed}`);
+  private startTrials(slot: WorkerSlot, trials: PlannedTrial[]): void {
+    const { preset, control } = trials[0].config; // a pack shares its frozen model (trial_packs.ts)
+    slot.busy = { kind: 'trials', trials, outstanding: new Set(trials.map((t) => t.key)) };
+    this.activity.set(slot.id, describeJob(trials));
     // Control sweeps tune the never-trained model of the same preset (pretraining-dependence control).
     const modelDir = control === true ? (this.result.pretrained.get(preset)?.controlDir as string) : this.modelDirOf(preset);
-    this.post(slot, trialMessage(trial, modelDir, this.options.trialCacheDir, this.frequentTokens));
+    this.post(slot, trialMessage(trials, modelDir, this.options.trialCacheDir, this.frequentTokens));
   }
 
   private post(slot: WorkerSlot, message: MainMessage): void {
@@ -212,11 +222,12 @@ export class WorkerPool {
   /** Trials of a preset whose pretraining failed can never run. */
   private failTrialsOfFailedPresets(): void {
     for (let i = this.pending.length - 1; i >= 0; i--) {
-      const reason = this.pretrainFailed.get(this.pending[i].config.preset);
+      const reason = this.pretrainFailed.get(this.pending[i][0].config.preset);
       if (reason !== undefined) {
-        const [trial] = this.pending.splice(i, 1);
-        this.result.failed.push({ key: trial.key, description: describeTrial(trial), message: `pretraining ${trial.config.preset} failed: ${reason.split('\n')[0]}` });
-        this.done += 1;
+        for (const trial of this.pending.splice(i, 1)[0]) {
+          this.result.failed.push({ key: trial.key, description: describeTrial(trial), message: `pretraining ${trial.config.preset} failed: ${reason.split('\n')[0]}` });
+          this.done += 1;
+        }
       }
     }
   }
@@ -247,10 +258,12 @@ export class WorkerPool {
       case 'pretrained':
         return this.onPretrained(slot, message);
       case 'trial-progress':
-        this.activity.set(slot.id, `${slot.busy?.kind === 'trial' ? `${slot.busy.trial.config.preset} ${slot.busy.trial.config.method} ` : ''}${message.step}/${message.steps} loss ${message.loss.toFixed(3)}`);
+        this.activity.set(slot.id, `${slot.busy?.kind === 'trials' ? `${describeJob(slot.busy.trials, false)} ` : ''}${message.step}/${message.steps} loss ${message.loss.toFixed(3)}`);
         return this.redraw();
       case 'trial-done':
         return this.onTrialDone(slot, message.record);
+      case 'trial-failed':
+        return this.onTrialFailed(slot, message);
       case 'ensemble-done':
         return this.onEnsembleDone(slot, message.record);
       case 'error':
@@ -281,12 +294,33 @@ export class WorkerPool {
 
   private onTrialDone(slot: WorkerSlot, record: TrialRecord): void {
     this.result.records.set(record.key, record);
-    const trial = slot.busy?.kind === 'trial' ? slot.busy.trial : null;
-    slot.busy = null;
+    const trial = this.settle(slot, record.key);
     this.done += 1;
-    this.progress.line(`${record.status === 'diverged' ? '✗' : '✓'} [${this.done}/${this.plan.toRun.length}] ${trial === null ? record.key : describeTrial(trial)}: ${formatTrialResult(record)}`);
+    const packed = record.packing === undefined ? '' : ` [packed ${record.packing.size}]`;
+    this.progress.line(`${record.status === 'diverged' ? '✗' : '✓'} [${this.done}/${this.plan.toRun.length}] ${trial === null ? record.key : describeTrial(trial)}: ${formatTrialResult(record)}${packed}`);
     this.redraw();
-    this.dispatchAll();
+    if (slot.busy === null) this.dispatchAll();
+  }
+
+  /** One trial of a job failed; the job's other trials go on. */
+  private onTrialFailed(slot: WorkerSlot, message: Extract<WorkerMessage, { type: 'trial-failed' }>): void {
+    if (process.env.PEFTSCALE_DEBUG === '1') this.progress.line(message.stack);
+    const trial = this.settle(slot, message.key);
+    const description = trial === null ? message.key : describeTrial(trial);
+    this.result.failed.push({ key: message.key, description, message: message.message });
+    this.done += 1;
+    this.progress.line(`! [${this.done}/${this.plan.toRun.length}] ${description}: FAILED: ${message.message}`);
+    this.redraw();
+    if (slot.busy === null) this.dispatchAll();
+  }
+
+  /** Marks a trial of the slot's job reported; the slot is free once every trial of its job is. Returns the trial. */
+  private settle(slot: WorkerSlot, key: string): PlannedTrial | null {
+    const job = slot.busy;
+    if (job?.kind !== 'trials') return null;
+    job.outstanding.delete(key);
+    if (job.outstanding.size === 0) slot.busy = null;
+    return job.trials.find((t) => t.key === key) ?? null;
   }
 
   private onEnsembleDone(slot: WorkerSlot, record: EnsembleRecord): void {
@@ -311,10 +345,12 @@ export class WorkerPool {
     }
     if (job.kind === 'ensemble') {
       this.progress.line(`! ensemble ${job.id} skipped: ${message.message}`);
-    } else if (job.kind === 'trial') {
-      this.result.failed.push({ key: job.trial.key, description: describeTrial(job.trial), message: message.message });
-      this.done += 1;
-      this.progress.line(`! [${this.done}/${this.plan.toRun.length}] ${describeTrial(job.trial)}: FAILED: ${message.message}`);
+    } else if (job.kind === 'trials') {
+      for (const trial of job.trials.filter((t) => job.outstanding.has(t.key))) {
+        this.result.failed.push({ key: trial.key, description: describeTrial(trial), message: message.message });
+        this.done += 1;
+        this.progress.line(`! [${this.done}/${this.plan.toRun.length}] ${describeTrial(trial)}: FAILED: ${message.message}`);
+      }
     } else {
       this.pretrainFailed.set(job.preset, message.message);
       this.progress.line(`! pretraining ${job.preset} FAILED: ${message.message}`);
@@ -352,47 +388,4 @@ export class WorkerPool {
   private redraw(): void {
     this.progress.update(this.done, Object.fromEntries([...this.activity].map(([id, text]) => [`w${id}`, text])));
   }
-}
-
-/** The job message of a trial: what the worker needs, the corpus's frequent tokens included. */
-export function trialMessage(trial: PlannedTrial, modelDir: string, trialCacheDir: string, frequentTokens: ReadonlyMap<string, readonly number[]>): MainMessage {
-  const tokens = frequentTokens.get(trial.key);
-  if (tokens === undefined) throw new Error(`runner: no token frequencies for trial ${trial.key} (computed for the trials to run only)`);
-  return { type: 'trial', planned: trial, modelDir, trialCacheDir, frequentTokens: tokens };
-}
-
-/** A trial in a line: "ps-mini prompt-tuning init=class-label length=20 verify seed 0". */
-export function describeTrial(trial: PlannedTrial): string {
-  const { preset, method, options, task, seed } = trial.config;
-  const label = optionsLabel(options);
-  return `${preset} ${method}${label === '' ? '' : ` ${label}`} ${task} seed ${seed}`;
-}
-
-/**
- * Trials of a method with a learned prompt (its descriptor's learnedPrompt: prompt tuning) that differ
- * only in their seed and all finished (not diverged), two or more per configuration: the ensembles of
- * Lester et al. Table 3.
- */
-export function ensembleGroups(trials: readonly PlannedTrial[], records: ReadonlyMap<string, TrialRecord>): EnsembleGroup[] {
-  const groups = new Map<string, PlannedTrial[]>();
-  for (const trial of trials) {
-    if (getMethod(trial.config.method).learnedPrompt === undefined || records.get(trial.key)?.status !== 'finished') continue;
-    const id = canonicalJson({ ...trial.config, seed: null });
-    groups.set(id, [...(groups.get(id) ?? []), trial]);
-  }
-  return [...groups]
-    .filter(([, members]) => members.length >= 2)
-    .map(([id, members]) => ({ id, trials: [...members].sort((a, b) => a.config.seed - b.config.seed) }));
-}
-
-/** "test 0.733 (dev 0.750 at step 150; majority 0.500), 41s, 1.2k tok/s". */
-export function formatTrialResult(record: TrialRecord): string {
-  const diverged = record.divergedAt === null ? '' : `DIVERGED at step ${record.divergedAt.step} (loss ${record.divergedAt.loss}); best checkpoint before it: `;
-  return (
-    `${diverged}test ${record.test.accuracy.toFixed(3)} (dev ${record.dev.accuracy.toFixed(3)} at step ${record.dev.bestStep}; majority ${record.test.majority.toFixed(3)}), ` +
-    `${formatDuration(record.timing.trainSeconds + record.timing.evalSeconds)}` +
-    (record.timing.tokensPerSecond > 0 ? `, ${Math.round(record.timing.tokensPerSecond).toLocaleString('en-US')} tok/s` : '') +
-    // Inputs cut to fit the context change what the model saw: said on the line, counted in the record.
-    (record.inputs !== undefined && record.inputs.truncated.test > 0 ? `; ${record.inputs.truncated.test}/${record.test.examples} test inputs truncated to ${record.inputs.maxInputTokens} tokens` : '')
-  );
 }

@@ -133,136 +133,168 @@ function virtualPositions(model: AdaptedModel): number {
   return tf.tidy(() => model.hooks().inputPrefix?.(context)?.shape.at(-2) ?? 0);
 }
 
-/** Runs one trial to its record. Tensors it creates are disposed; the base model is not touched. */
-export function runTrial(config: TrialConfig, key: string, sweeps: string[], resources: TrialResources, options: TrialOptions = {}): TrialRecord {
-  const { base, task, tokenizer } = resources;
-  if (tokenizer.vocabSize > base.config.vocabSize) {
-    throw new Error(`trial ${key}: tokenizer "${tokenizer.name}" has ${tokenizer.vocabSize} ids, the model ${config.preset} only ${base.config.vocabSize} embeddings`);
-  }
-  const method = getMethod(config.method);
-  const evalBatchSize = options.evalBatchSize ?? 64;
-  const model = AdaptedModel.create(base, method, config.options, methodContext(base, task, config.seed, resources.frequentTokens, tokenizer));
-  const snapshots: tf.Tensor[] = [];
-  try {
+/** How a trial was packed with others (the record's `packing`; absent when it trained alone). */
+export type PackingInfo = NonNullable<TrialRecord['packing']>;
+
+/**
+ * One trial as a sequence of steps, so that trials can share each step (packed_trials.ts): {@link runTrial}
+ * runs one alone. Everything but the step itself is the trial's own: its method's tensors and their init,
+ * its batch order, optimiser, evaluations and checkpoint choice, so a trial's record does not depend on
+ * what it was packed with.
+ */
+export class TrialRun {
+  readonly model: AdaptedModel;
+  /** Input positions the method puts before the real tokens. */
+  readonly virtual: number;
+  /** Tokens per training row (real positions). */
+  readonly rowLength: number;
+  readonly optimizer: tf.Optimizer | null;
+  private readonly snapshots: tf.Tensor[] = [];
+  private readonly train: EncodedExample[];
+  private readonly test: EncodedExample[];
+  private readonly dev: EncodedExample[];
+  private readonly budget: number;
+  private readonly truncated: { train: number; dev: number; test: number };
+  private readonly order: Random;
+  private pool: EncodedExample[] = [];
+  private step = 0;
+  private status: TrialStatus = 'finished';
+  private divergedAt: TrialRecord['divergedAt'] = null;
+  private best: { step: number; accuracy: number };
+  private readonly devCurve: [number, number][] = [];
+  private readonly lossCurve: [number, number][] = [];
+  private intervalLoss = 0;
+  private intervalSteps = 0;
+  private readonly stepSeconds: number[] = [];
+  private evalSeconds = 0;
+  private peakTensorBytes = tf.memory().numBytes;
+  private peakRssBytes = process.memoryUsage().rss;
+
+  private constructor(
+    readonly config: TrialConfig,
+    readonly key: string,
+    private readonly sweeps: string[],
+    private readonly resources: TrialResources,
+    private readonly options: TrialOptions,
+    model: AdaptedModel,
+  ) {
+    const { base, task, tokenizer } = resources;
+    this.model = model;
     // Inputs are fitted to what the context leaves after the method's virtual positions, <|endoftext|> and
     // the longest label word (each is scored), so no row fails mid-training or at evaluation.
-    const virtual = virtualPositions(model);
-    const budget = inputBudget(task, tokenizer, base.config.contextLength, virtual);
-    if (budget < 1) throw new Error(`trial ${key}: ${virtual} virtual positions and the label words leave no room for input in the context of ${base.config.contextLength} of ${config.preset}`);
-    const train = encodeExamples(task, task.splits.train, tokenizer, budget);
-    const dev = encodeExamples(task, task.splits.dev, tokenizer, budget);
-    const test = encodeExamples(task, task.splits.test, tokenizer, budget);
+    this.virtual = virtualPositions(model);
+    this.budget = inputBudget(task, tokenizer, base.config.contextLength, this.virtual);
+    if (this.budget < 1) throw new Error(`trial ${key}: ${this.virtual} virtual positions and the label words leave no room for input in the context of ${base.config.contextLength} of ${config.preset}`);
+    this.train = encodeExamples(task, task.splits.train, tokenizer, this.budget);
+    this.dev = encodeExamples(task, task.splits.dev, tokenizer, this.budget);
+    this.test = encodeExamples(task, task.splits.test, tokenizer, this.budget);
     const longestLabel = Math.max(...task.labels.map((label) => tokenizer.encode(label).length));
-    const rowLength = 1 + Math.max(...[...train, ...dev, ...test].map((e) => e.context.length)) + longestLabel;
+    this.rowLength = 1 + Math.max(...[...this.train, ...this.dev, ...this.test].map((e) => e.context.length)) + longestLabel;
     const truncatedCount = (examples: readonly EncodedExample[]): number => examples.filter((e) => e.truncated).length;
+    this.truncated = { train: truncatedCount(this.train), dev: truncatedCount(this.dev), test: truncatedCount(this.test) };
+    this.order = new Random(config.seed, `trial:batches:${task.name}`);
+    this.best = { step: 0, accuracy: this.evaluate(this.dev) };
+    this.devCurve.push([0, this.best.accuracy]);
+    this.optimizer = this.trains ? createOptimizer(config.training.optimizer, config.training.learningRate, { weightDecay: config.training.weightDecay }) : null;
+    if (this.trains) this.keepBest();
+  }
 
-    let peakTensorBytes = tf.memory().numBytes;
-    let peakRssBytes = process.memoryUsage().rss;
-    const sampleMemory = (): void => {
-      peakTensorBytes = Math.max(peakTensorBytes, tf.memory().numBytes);
-      peakRssBytes = Math.max(peakRssBytes, process.memoryUsage().rss);
-    };
+  /** Applies the method to the frozen model, scores dev at step 0 and is ready for its first step. */
+  static start(config: TrialConfig, key: string, sweeps: string[], resources: TrialResources, options: TrialOptions = {}): TrialRun {
+    const { base, task, tokenizer } = resources;
+    if (tokenizer.vocabSize > base.config.vocabSize) {
+      throw new Error(`trial ${key}: tokenizer "${tokenizer.name}" has ${tokenizer.vocabSize} ids, the model ${config.preset} only ${base.config.vocabSize} embeddings`);
+    }
+    const model = AdaptedModel.create(base, getMethod(config.method), config.options, methodContext(base, task, config.seed, resources.frequentTokens, tokenizer));
+    try {
+      return new TrialRun(config, key, sweeps, resources, options, model);
+    } catch (error) {
+      model.dispose();
+      throw error;
+    }
+  }
 
-    let evalSeconds = 0;
-    const evaluate = (examples: readonly EncodedExample[]): number => {
-      const started = performance.now();
-      const accuracy = evaluateAccuracy(model, task, examples, evalBatchSize, tokenizer, virtual);
-      evalSeconds += (performance.now() - started) / 1000;
-      sampleMemory();
-      return accuracy;
-    };
+  private get trains(): boolean {
+    return this.model.variables().length > 0 && this.config.training.steps > 0;
+  }
 
-    const trains = model.variables().length > 0 && config.training.steps > 0;
-    const devCurve: [number, number][] = [];
-    const lossCurve: [number, number][] = [];
-    let best = { step: 0, accuracy: evaluate(dev) };
-    devCurve.push([0, best.accuracy]);
-    const keepBest = (): void => {
-      for (const t of snapshots.splice(0)) t.dispose();
-      for (const variable of model.variables()) snapshots.push(tf.clone(variable));
-    };
-    if (trains) keepBest();
+  /** Whether the trial takes another training step (not when it trains nothing, has diverged or is done). */
+  get wantsStep(): boolean {
+    return this.trains && this.status === 'finished' && this.step < this.config.training.steps;
+  }
 
-    let status: TrialStatus = 'finished';
-    let divergedAt: TrialRecord['divergedAt'] = null;
-    const stepSeconds: number[] = [];
+  /** The next step's training examples, from the trial's own order (epochs: every example once before any repeats). */
+  nextBatch(): EncodedExample[] {
+    const batch: EncodedExample[] = [];
+    while (batch.length < this.config.training.batchSize) {
+      if (this.pool.length === 0) this.pool = this.order.shuffle([...this.train]);
+      batch.push(this.pool.pop() as EncodedExample);
+    }
+    return batch;
+  }
+
+  /** After a step: its loss before the update and this trial's seconds of it; evaluates on dev when due. */
+  completeStep(loss: number, seconds: number): void {
+    const { steps, evalEvery } = this.config.training;
+    this.step += 1;
+    const step = this.step;
+    this.stepSeconds.push(seconds);
+    this.sampleMemory();
+    this.options.onStep?.({ step, steps, loss });
+    if (!Number.isFinite(loss)) {
+      this.status = 'diverged';
+      this.divergedAt = { step, loss };
+      return;
+    }
+    this.intervalLoss += loss;
+    this.intervalSteps += 1;
+    if (step % evalEvery !== 0 && step !== steps) return;
+    this.lossCurve.push([step, this.intervalLoss / this.intervalSteps]);
+    this.intervalLoss = 0;
+    this.intervalSteps = 0;
+    let accuracy: number;
+    try {
+      accuracy = this.evaluate(this.dev);
+    } catch (error) {
+      // A finite loss, then an update that left non-finite weights: the trial diverged here.
+      if (!(error instanceof NonFiniteScoresError)) throw error;
+      this.status = 'diverged';
+      this.divergedAt = { step, loss: Number.NaN };
+      return;
+    }
+    this.devCurve.push([step, accuracy]);
+    if (accuracy > this.best.accuracy) {
+      this.best = { step, accuracy };
+      this.keepBest();
+    }
+  }
+
+  /** The record: the last step's scores, then test with the best checkpoint on dev. Call once, after the last step. */
+  finish(packing?: PackingInfo): TrialRecord {
+    const { config, model, resources } = this;
+    const { base, task, tokenizer } = resources;
     let final: TrialRecord['final'] = null;
-    if (trains) {
-      const optimizer = createOptimizer(config.training.optimizer, config.training.learningRate, { weightDecay: config.training.weightDecay });
-      const order = new Random(config.seed, `trial:batches:${task.name}`);
-      let pool: EncodedExample[] = [];
-      let intervalLoss = 0;
-      let intervalSteps = 0;
-      try {
-        for (let step = 1; step <= config.training.steps; step++) {
-          const batch: EncodedExample[] = [];
-          while (batch.length < config.training.batchSize) {
-            if (pool.length === 0) pool = order.shuffle([...train]); // epochs: every example once before any repeats
-            batch.push(pool.pop() as EncodedExample);
-          }
-          const [tokens, mask] = trainingBatch(batch, rowLength, tokenizer);
-          const started = performance.now();
-          let loss: number;
-          try {
-            loss = trainStep(model, optimizer, tokens, mask);
-          } finally {
-            tokens.dispose();
-            mask.dispose();
-          }
-          stepSeconds.push((performance.now() - started) / 1000);
-          sampleMemory();
-          options.onStep?.({ step, steps: config.training.steps, loss });
-          if (!Number.isFinite(loss)) {
-            status = 'diverged';
-            divergedAt = { step, loss };
-            break;
-          }
-          intervalLoss += loss;
-          intervalSteps += 1;
-          if (step % config.training.evalEvery === 0 || step === config.training.steps) {
-            lossCurve.push([step, intervalLoss / intervalSteps]);
-            intervalLoss = 0;
-            intervalSteps = 0;
-            let accuracy: number;
-            try {
-              accuracy = evaluate(dev);
-            } catch (error) {
-              // A finite loss, then an update that left non-finite weights: the trial diverged here.
-              if (!(error instanceof NonFiniteScoresError)) throw error;
-              status = 'diverged';
-              divergedAt = { step, loss: Number.NaN };
-              break;
-            }
-            devCurve.push([step, accuracy]);
-            if (accuracy > best.accuracy) {
-              best = { step, accuracy };
-              keepBest();
-            }
-          }
-        }
-      } finally {
-        optimizer.dispose();
-      }
+    if (this.trains) {
       // The last step's test score, beside the chosen one (skipped when the last step is the chosen one;
       // a diverged model's weights are not finite, so its last test score is NaN).
-      const last = devCurve[devCurve.length - 1];
-      if (status === 'diverged') final = { step: divergedAt?.step ?? last[0], dev: last[1], test: NaN };
-      else if (best.step !== last[0]) final = { step: last[0], dev: last[1], test: evaluate(test) };
+      const last = this.devCurve[this.devCurve.length - 1];
+      if (this.status === 'diverged') final = { step: this.divergedAt?.step ?? last[0], dev: last[1], test: NaN };
+      else if (this.best.step !== last[0]) final = { step: last[0], dev: last[1], test: this.evaluate(this.test) };
       // Test with the best checkpoint on dev (step 0: the initial values).
-      model.variables().forEach((variable, i) => variable.assign(snapshots[i]));
+      model.variables().forEach((variable, i) => variable.assign(this.snapshots[i]));
     }
-
-    const testAccuracy = evaluate(test);
-    final ??= { step: best.step, dev: best.accuracy, test: testAccuracy };
+    const testAccuracy = this.evaluate(this.test);
+    final ??= { step: this.best.step, dev: this.best.accuracy, test: testAccuracy };
     const adapter = adapterTensors(model);
     const adapterValues = [...adapter.values()].reduce((sum, t) => sum + numel(t.shape), 0);
     try {
-      options.onAdapter?.(adapter, model.options);
+      this.options.onAdapter?.(adapter, this.model.options);
     } finally {
       for (const t of adapter.values()) t.dispose();
     }
+    const { stepSeconds } = this;
     const trainSeconds = stepSeconds.reduce((a, b) => a + b, 0);
-    const tokensPerRow = rowLength + virtual;
+    const tokensPerRow = this.rowLength + this.virtual;
     const baseCount = countParameters(modelParameterSpecs(base.config));
     const evaluation = (split: 'dev' | 'test', accuracy: number): Evaluation => ({
       accuracy,
@@ -272,40 +304,85 @@ export function runTrial(config: TrialConfig, key: string, sweeps: string[], res
     // Sealed here, where the trial is produced: a later edit of the record no longer matches its checksum.
     return sealRecord({
       format: RESULTS_FORMAT_VERSION,
-      key,
-      sweeps,
+      key: this.key,
+      sweeps: this.sweeps,
       config,
-      status,
-      divergedAt,
+      status: this.status,
+      divergedAt: this.divergedAt,
       parameters: { trainable: model.plan.trainable, base: baseCount, total: model.plan.total, percent: model.plan.percent, adapterBytes: 4 * adapterValues },
-      dev: { ...evaluation('dev', best.accuracy), bestStep: best.step },
+      dev: { ...evaluation('dev', this.best.accuracy), bestStep: this.best.step },
       test: evaluation('test', testAccuracy),
       final,
       // Best-dev selection keeps step 0 on ties: then the record is the untrained init, and says so.
-      gainOverInit: trains ? best.step > 0 : null,
-      lossCurve,
-      devCurve,
+      gainOverInit: this.trains ? this.best.step > 0 : null,
+      lossCurve: this.lossCurve,
+      devCurve: this.devCurve,
       timing: {
         trainSeconds,
-        evalSeconds,
+        evalSeconds: this.evalSeconds,
         stepSecondsMedian: stepSeconds.length === 0 ? 0 : median(stepSeconds),
         tokensPerSecond: trainSeconds === 0 ? 0 : (stepSeconds.length * config.training.batchSize * tokensPerRow) / trainSeconds,
         tokensPerRow,
       },
-      memory: { peakTensorBytes, peakRssBytes },
-      inputs: { tokenizer: tokenizer.name, maxInputTokens: budget, truncated: { train: truncatedCount(train), dev: truncatedCount(dev), test: truncatedCount(test) } },
+      memory: { peakTensorBytes: this.peakTensorBytes, peakRssBytes: this.peakRssBytes },
+      inputs: { tokenizer: tokenizer.name, maxInputTokens: this.budget, truncated: this.truncated },
       ...(task.source === undefined ? {} : { dataset: task.source }),
+      ...(packing === undefined ? {} : { packing }),
       environment: resources.environment,
       finishedAt: new Date().toISOString(),
     });
+  }
+
+  dispose(): void {
+    this.optimizer?.dispose();
+    for (const t of this.snapshots.splice(0)) t.dispose();
+    this.model.dispose();
+  }
+
+  /** Measured points of a trial: tensor bytes and the process's resident set. */
+  sampleMemory(): void {
+    this.peakTensorBytes = Math.max(this.peakTensorBytes, tf.memory().numBytes);
+    this.peakRssBytes = Math.max(this.peakRssBytes, process.memoryUsage().rss);
+  }
+
+  private evaluate(examples: readonly EncodedExample[]): number {
+    const started = performance.now();
+    const accuracy = evaluateAccuracy(this.model, this.resources.task, examples, this.options.evalBatchSize ?? 64, this.resources.tokenizer, this.virtual);
+    this.evalSeconds += (performance.now() - started) / 1000;
+    this.sampleMemory();
+    return accuracy;
+  }
+
+  private keepBest(): void {
+    for (const t of this.snapshots.splice(0)) t.dispose();
+    for (const variable of this.model.variables()) this.snapshots.push(tf.clone(variable));
+  }
+}
+
+/** Runs one trial alone to its record. Tensors it creates are disposed; the base model is not touched. */
+export function runTrial(config: TrialConfig, key: string, sweeps: string[], resources: TrialResources, options: TrialOptions = {}): TrialRecord {
+  const run = TrialRun.start(config, key, sweeps, resources, options);
+  try {
+    while (run.wantsStep) {
+      const [tokens, mask] = trainingBatch(run.nextBatch(), run.rowLength, resources.tokenizer);
+      const started = performance.now();
+      let loss: number;
+      try {
+        loss = trainStep(run.model, run.optimizer as tf.Optimizer, tokens, mask);
+      } finally {
+        tokens.dispose();
+        mask.dispose();
+      }
+      run.completeStep(loss, (performance.now() - started) / 1000);
+    }
+    return run.finish();
   } finally {
-    for (const t of snapshots) t.dispose();
-    model.dispose();
+    run.dispose();
   }
 }
 
 /** Token rows [B, T] right-padded with the tokenizer's pad id, and the loss mask [B, T] that is 1 on label tokens. */
-function trainingBatch(batch: readonly EncodedExample[], length: number, tokenizer: Tokenizer): [tf.Tensor2D, tf.Tensor2D] {
+export function trainingBatch(batch: readonly EncodedExample[], length: number, tokenizer: Tokenizer): [tf.Tensor2D, tf.Tensor2D] {
   const tokens = new Int32Array(batch.length * length).fill(tokenizer.padId);
   const mask = new Float32Array(batch.length * length);
   batch.forEach((example, b) => {

@@ -11,7 +11,7 @@ import { mkdir } from 'node:fs/promises';
 import { parentPort, workerData } from 'node:worker_threads';
 import { initBackend } from '../../src/model/backend.js';
 import type { GPT2 } from '../../src/model/model.js';
-import type { TrialEnvironment } from '../../src/results/results.js';
+import type { TrialEnvironment, TrialRecord } from '../../src/results/results.js';
 import '../../methods/index.js';
 import { buildTaskSuite, findTask, type Task } from '../../datasets/tasks.js';
 import * as tf from '@tensorflow/tfjs-core';
@@ -28,7 +28,8 @@ import { saveAdapterTensors } from '../../src/io/adapter_io.js';
 import { nonFiniteTensors } from '../../src/io/finite.js';
 import { ensurePretrained, gatesOf } from '../pretrain/pretrain_family.js';
 import { resolveProfile } from '../pretrain/pretrain_profiles.js';
-import { encodedSplit, inputBudget, runTrial } from './trial.js';
+import { encodedSplit, inputBudget } from './trial.js';
+import { runPackedTrials, type PackedTrialJob } from './packed_trials.js';
 import type { EnsembleGroup, MainMessage, WorkerMessage, WorkerSetup } from './worker_protocol.js';
 import type { PlannedTrial } from '../plan/spec.js';
 
@@ -91,46 +92,62 @@ async function handle(message: MainMessage): Promise<void> {
     send({ type: 'ensemble-done', id: message.group.id, record: await ensemble(message.group, message.modelDir, message.trialCacheDir) });
     return;
   }
-  const { planned, modelDir, trialCacheDir, frequentTokens } = message;
-  const config = planned.config;
+  const { trials, modelDir, trialCacheDir } = message;
   const { model: base, tokenizer } = await baseModel(modelDir);
-  const task = taskOf(planned);
   if (environment === null) throw new Error('worker: a trial arrived before the backend was ready');
+  const trialEnvironment = environment;
   let lastReport = 0;
   // A learned prompt (the method declares learnedPrompt) is kept beside the record, for ensembles across seeds;
   // every adapter up to the cache's size limit is kept as a folder (`peftscale export` takes it from there).
-  let prompt: Map<string, tf.Tensor> | null = null;
-  let adapter: { tensors: Map<string, tf.Tensor>; options: MethodOptions } | null = null;
-  let adapterSkipped: string | null = null;
-  const record = runTrial(config, planned.key, planned.sweeps, { base, task, tokenizer, frequentTokens, environment }, {
-    onStep: ({ step, steps, loss }) => {
-      // Fault injection for the crash-safety test (experiments/commands/faults.test.ts): this worker thread dies
-      // mid-trial, as a crashed or OOM-killed worker would. Unset in every real run.
-      if (process.env.PEFTSCALE_FAULT_WORKER_EXIT_AT_STEP !== undefined && step === Number(process.env.PEFTSCALE_FAULT_WORKER_EXIT_AT_STEP)) process.exit(70);
-      const now = Date.now();
-      if (now - lastReport > 1000 || step === steps) {
-        lastReport = now;
-        send({ type: 'trial-progress', key: planned.key, step, steps, loss });
-      }
+  const prompts = new Map<string, Map<string, tf.Tensor>>();
+  const adapters = new Map<string, KeptAdapter>();
+  const jobs: PackedTrialJob[] = trials.map(({ planned, frequentTokens }) => ({
+    config: planned.config,
+    key: planned.key,
+    sweeps: planned.sweeps,
+    resources: { base, task: taskOf(planned), tokenizer, frequentTokens, environment: trialEnvironment },
+    options: {
+      onStep: ({ step, steps, loss }) => {
+        // Fault injection for the crash-safety test (experiments/commands/faults.test.ts): this worker thread dies
+        // mid-trial, as a crashed or OOM-killed worker would. Unset in every real run.
+        if (process.env.PEFTSCALE_FAULT_WORKER_EXIT_AT_STEP !== undefined && step === Number(process.env.PEFTSCALE_FAULT_WORKER_EXIT_AT_STEP)) process.exit(70);
+        const now = Date.now();
+        if (now - lastReport > 1000 || step === steps) {
+          lastReport = now;
+          send({ type: 'trial-progress', key: planned.key, step, steps, loss });
+        }
+      },
+      onAdapter: (tensors, options) => {
+        if (getMethod(planned.config.method).learnedPrompt !== undefined) prompts.set(planned.key, new Map([...tensors].map(([name, tensor]) => [name, tensor.clone()])));
+        if (tensors.size === 0) return; // prompt design: nothing trained
+        const bytes = [...tensors.values()].reduce((sum, tensor) => sum + 4 * tensor.size, 0);
+        if (bytes > adapterCacheMaxBytes()) adapters.set(planned.key, { skipped: `its adapter (${(bytes / 2 ** 20).toFixed(1)} MiB) is over the cache's limit of ${(adapterCacheMaxBytes() / 2 ** 20).toFixed(0)} MiB (PEFTSCALE_ADAPTER_CACHE_MAX_MB)` });
+        else adapters.set(planned.key, { tensors: new Map([...tensors].map(([name, tensor]) => [name, tensor.clone()])), options });
+      },
     },
-    onAdapter: (tensors, options) => {
-      if (getMethod(config.method).learnedPrompt !== undefined) prompt = new Map([...tensors].map(([name, tensor]) => [name, tensor.clone()]));
-      const bytes = [...tensors.values()].reduce((sum, tensor) => sum + 4 * tensor.size, 0);
-      if (tensors.size === 0) return; // prompt design: nothing trained
-      if (bytes > adapterCacheMaxBytes()) adapterSkipped = `its adapter (${(bytes / 2 ** 20).toFixed(1)} MiB) is over the cache's limit of ${(adapterCacheMaxBytes() / 2 ** 20).toFixed(0)} MiB (PEFTSCALE_ADAPTER_CACHE_MAX_MB)`;
-      else adapter = { tensors: new Map([...tensors].map(([name, tensor]) => [name, tensor.clone()])), options };
-    },
-  });
+  }));
+  const results = runPackedTrials(jobs);
+  for (const [i, result] of results.entries()) {
+    const key = trials[i].planned.key;
+    if (result instanceof Error) send({ type: 'trial-failed', key, message: result.message, stack: result.stack ?? '' });
+    else await cacheTrial(result, prompts.get(key) ?? null, adapters.get(key) ?? null, base, trialCacheDir);
+  }
+}
+
+/** A trained adapter kept for the trial cache, or why it was not. */
+type KeptAdapter = { tensors: Map<string, tf.Tensor>; options: MethodOptions } | { skipped: string };
+
+/** Writes a finished trial (its learned prompt and adapter, then its record) to the trial cache, then tells the main thread. */
+async function cacheTrial(record: TrialRecord, kept: Map<string, tf.Tensor> | null, adapter: KeptAdapter | null, base: GPT2, trialCacheDir: string): Promise<void> {
   // A cache that refuses a write (read-only, full) costs the cache entry, not the result: the run
   // still reports the trial, and a later run computes it again.
-  const notCached = (error: unknown): void => send({ type: 'log', text: `warning: ${(error as Error).message}; trial ${planned.key} is in this run's results but not cached` });
-  const kept = prompt as Map<string, tf.Tensor> | null;
+  const notCached = (error: unknown): void => send({ type: 'log', text: `warning: ${(error as Error).message}; trial ${record.key} is in this run's results but not cached` });
   let promptSaved = true;
   if (kept !== null) {
-    const promptPath = trialPromptPath(trialCacheDir, planned.key);
+    const promptPath = trialPromptPath(trialCacheDir, record.key);
     try {
       await mkdir(trialCacheDir, { recursive: true });
-      await saveTensors(promptPath, kept, { key: planned.key });
+      await saveTensors(promptPath, kept, { key: record.key });
     } catch (error) {
       promptSaved = false;
       notCached(new Error(`cannot write ${promptPath}: ${(error as Error).message}`));
@@ -138,18 +155,18 @@ async function handle(message: MainMessage): Promise<void> {
       for (const tensor of kept.values()) tensor.dispose();
     }
   }
-  const trained = adapter as { tensors: Map<string, tf.Tensor>; options: MethodOptions } | null;
-  if (trained !== null) {
+  if (adapter !== null && 'skipped' in adapter) send({ type: 'log', text: `trial ${record.key}: ${adapter.skipped}; the record is cached without it` });
+  else if (adapter !== null) {
+    const config = record.config;
     try {
-      const metadata = { key: planned.key, task: config.task, preset: config.preset, seed: config.seed, base: config.preset };
-      await writeTrialAdapter(trialCacheDir, planned.key, (dir) => saveAdapterTensors(dir, getMethod(config.method), trained.options, base.config, trained.tensors, metadata));
+      const metadata = { key: record.key, task: config.task, preset: config.preset, seed: config.seed, base: config.preset };
+      await writeTrialAdapter(trialCacheDir, record.key, (dir) => saveAdapterTensors(dir, getMethod(config.method), adapter.options, base.config, adapter.tensors, metadata));
     } catch (error) {
-      send({ type: 'log', text: `warning: ${(error as Error).message}; trial ${planned.key} is cached without its adapter` });
+      send({ type: 'log', text: `warning: ${(error as Error).message}; trial ${record.key} is cached without its adapter` });
     } finally {
-      for (const tensor of trained.tensors.values()) tensor.dispose();
+      for (const tensor of adapter.tensors.values()) tensor.dispose();
     }
   }
-  if (adapterSkipped !== null) send({ type: 'log', text: `trial ${planned.key}: ${adapterSkipped}; the record is cached without it` });
   // The record is written last: its presence means the trial (and its prompt and adapter) is finished.
   if (promptSaved) await writeTrialRecord(trialCacheDir, record).catch(notCached);
   send({ type: 'trial-done', record });
@@ -239,7 +256,7 @@ async function ensemble(group: EnsembleGroup, modelDir: string, trialCacheDir: s
 let queue: Promise<void> = start().catch((error: unknown) => send({ type: 'error', job: null, ...errorText(error) }));
 port.on('message', (message: MainMessage) => {
   queue = queue.then(() =>
-    handle(message).catch((error: unknown) => send({ type: 'error', job: message.type === 'trial' ? message.planned.key : message.type === 'pretrain' ? `pretrain:${message.preset}` : message.type === 'ensemble' ? `ensemble:${message.group.id}` : null, ...errorText(error) })),
+    handle(message).catch((error: unknown) => send({ type: 'error', job: message.type === 'trials' ? message.trials.map((t) => t.planned.key).join(',') : message.type === 'pretrain' ? `pretrain:${message.preset}` : message.type === 'ensemble' ? `ensemble:${message.group.id}` : null, ...errorText(error) })),
   );
 });
 

@@ -13,8 +13,11 @@ export interface WorkerSetup {
 
 export type MainMessage =
   | { type: 'pretrain'; preset: string; profile: PretrainProfileName; seed: number; steps: number | undefined; cacheDir: string }
-  /** frequentTokens: for sampled-vocab initialisation (runner_pool.ts, frequentTokensForTrials). */
-  | { type: 'trial'; planned: PlannedTrial; modelDir: string; trialCacheDir: string; frequentTokens: readonly number[] }
+  /**
+   * Trials of one frozen model, trained packed where they can be (experiments/run/trial_packs.ts), a single
+   * trial alone; frequentTokens: for sampled-vocab initialisation (runner_pool.ts, frequentTokensForTrials).
+   */
+  | { type: 'trials'; trials: { planned: PlannedTrial; frequentTokens: readonly number[] }[]; modelDir: string; trialCacheDir: string }
   | { type: 'ensemble'; group: EnsembleGroup; modelDir: string; trialCacheDir: string }
   | { type: 'exit' };
 
@@ -31,6 +34,8 @@ export type WorkerMessage =
   | { type: 'pretrained'; preset: string; info: PretrainedInfo; dir: string; /** The never-trained control's folder (control sweeps run on it). */ controlDir: string }
   | { type: 'trial-progress'; key: string; step: number; steps: number; loss: number }
   | { type: 'trial-done'; record: TrialRecord }
+  /** One trial of a 'trials' job that failed (the others go on). */
+  | { type: 'trial-failed'; key: string; message: string; stack: string }
   | { type: 'ensemble-done'; id: string; record: EnsembleRecord }
   /** job: the trial key, "pretrain:<preset>", or null for the worker's start-up. */
   | { type: 'error'; job: string | null; message: string; stack: string };

@@ -63,3 +63,16 @@ export const HOOK_SHARES_BATCH: { readonly [K in keyof Required<ModelHooks>]: bo
   attentionPrefix: false,
   linearDelta: false,
 };
+
+/**
+ * For every hook, whether it can act on one group of consecutive rows of a batch while other groups get
+ * other adapters' hooks (packed training, src/adapt/packed.ts): per-row input, per-row key/value prefixes
+ * and deltas computed from each row's own activations can; weights replaced for the whole batch cannot.
+ * The mapped type makes a new hook a compile error until it is declared here.
+ */
+export const HOOK_PACKS: { readonly [K in keyof Required<ModelHooks>]: boolean } = {
+  parameterOverrides: false,
+  inputPrefix: true,
+  attentionPrefix: true,
+  linearDelta: true,
+};

@@ -47,6 +47,22 @@ export type TensorMap = ReadonlyMap<string, tf.Tensor>;
 /** Read access to the frozen base model's tensors by name. */
 export type BaseReader = (name: string) => tf.Tensor;
 
+/** Positions a method's hooks put before the real tokens: input embeddings (inputPrefix) and key/value positions (attentionPrefix). */
+export interface PackingPositions {
+  input: number;
+  attention: number;
+}
+
+/**
+ * That a method's trials may train packed: several trials of one frozen model, task and schedule in one
+ * batch, each on its own rows with its own tensors and optimiser (src/adapt/packed.ts). Declared only by a
+ * method that leaves every base weight frozen and acts only through hooks that apply per row group
+ * (HOOK_PACKS in hooks.ts); trials pack together only when their positions agree.
+ */
+export interface MethodPacking {
+  positions(config: ModelConfig, options: MethodOptions): PackingPositions;
+}
+
 /**
  * What a method is for the comparison, as data: the baseline the gaps are measured against (exactly one
  * method), methods that learn input prompts or attention prefixes, reparameterisations of the weights
@@ -95,6 +111,8 @@ export interface PeftMethod {
   readonly learnedPrompt?: { readonly tensor: string };
   /** Hugging Face PEFT's published trainable count on gpt2 for a setting of this method (its default options), when there is one. */
   readonly publishedGpt2?: { readonly setting: string; readonly trainable: number };
+  /** Present when its trials may train packed with others (see {@link MethodPacking}); absent: every trial trains alone. */
+  readonly packing?: MethodPacking;
   readonly options: readonly OptionSpec[];
   /** Checks relations between options that single-option validation cannot (e.g. a length that does not fit the context). */
   validate?(options: MethodOptions, config: ModelConfig): string[];

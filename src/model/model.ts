@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { validateModelConfig, type ModelConfig } from './config.js';
 import type { AttentionPrefix, ForwardContext, ModelHooks } from '../adapt/hooks.js';
 import { causalAttention, type AttentionKernel } from '../ops/causal_attention.js';
-import { crossEntropy } from '../ops/cross_entropy.js';
+import { crossEntropy, groupedCrossEntropy } from '../ops/cross_entropy.js';
 import { embed } from '../ops/embedding.js';
 import { gelu } from '../ops/gelu.js';
 import { layerNorm } from '../ops/layer_norm.js';
@@ -193,6 +193,31 @@ export class GPT2 {
           ? undefined
           : (tf.reshape(tf.slice(tf.cast(options.lossMask, 'float32'), [0, 1], [batchSize, sequenceLength - 1]), [-1]) as tf.Tensor1D);
       return crossEntropy(predicting as tf.Tensor2D, targets, weights);
+    });
+  }
+
+  /**
+   * Packed training (src/adapt/packed.ts): {@link languageModelLoss} of each group of consecutive rows
+   * (`rowGroups`: rows per group, summing to B) from one forward pass → [G]. Rows never interact, so a
+   * group's loss is the loss of its rows as a batch of their own.
+   */
+  groupedLanguageModelLoss(tokens: tf.Tensor2D, options: ForwardOptions & { lossMask?: tf.Tensor2D; rowGroups: readonly number[] }): tf.Tensor1D {
+    const [batchSize, sequenceLength] = tokens.shape;
+    const { rowGroups } = options;
+    if (rowGroups.some((rows) => !(Number.isInteger(rows) && rows >= 1)) || rowGroups.reduce((a, b) => a + b, 0) !== batchSize) {
+      throw new Error(`groupedLanguageModelLoss: rowGroups [${rowGroups.join(', ')}] must be positive integers summing to the ${batchSize} rows`);
+    }
+    if (sequenceLength < 2) throw new Error(`groupedLanguageModelLoss: need at least 2 tokens per row, got [${tokens.shape}]`);
+    return tf.tidy(() => {
+      // As languageModelLoss, with one cross-entropy over every row that keeps each group's mean apart.
+      const logits = this.forward(tokens, options); // [B, T, V]
+      const predicting = tf.reshape(tf.slice(logits, [0, 0, 0], [batchSize, sequenceLength - 1, this.config.vocabSize]), [-1, this.config.vocabSize]); // [B·(T-1), V]
+      const targets = tf.reshape(tf.slice(tokens, [0, 1], [batchSize, sequenceLength - 1]), [-1]) as tf.Tensor1D; // [B·(T-1)]
+      const weights =
+        options.lossMask === undefined
+          ? undefined
+          : (tf.reshape(tf.slice(tf.cast(options.lossMask, 'float32'), [0, 1], [batchSize, sequenceLength - 1]), [-1]) as tf.Tensor1D);
+      return groupedCrossEntropy(predicting as tf.Tensor2D, targets, rowGroups.map((rows) => rows * (sequenceLength - 1)), weights); // [G]
     });
   }
 

@@ -49,3 +49,42 @@ export function crossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D, weights?
   });
   return op(logits) as tf.Scalar;
 }
+
+/**
+ * {@link crossEntropy} of several groups of consecutive rows at once (packed training: one group per
+ * trial): logits [N, V], targets [N], rows per group summing to N, optional weights [N] → [G], each
+ * group's loss as crossEntropy of its rows alone computes it (its own Σweight). One pass over the logits
+ * instead of one per group. Group sums are taken on slices, never as products with a 0/1 indicator: a
+ * group whose values are NaN (a diverged trial) must leave the others' losses and gradients finite.
+ */
+export function groupedCrossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D, groupRows: readonly number[], weights?: tf.Tensor1D): tf.Tensor1D {
+  const [rows, vocab] = logits.shape;
+  if (groupRows.some((n) => !(Number.isInteger(n) && n >= 1)) || groupRows.reduce((a, b) => a + b, 0) !== rows) {
+    throw new Error(`groupedCrossEntropy: group rows [${groupRows.join(', ')}] must be positive integers summing to the ${rows} rows of logits [${logits.shape}]`);
+  }
+  if (targets.rank !== 1 || targets.shape[0] !== rows) throw new Error(`groupedCrossEntropy: logits [${logits.shape}] need targets [${rows}], got [${targets.shape}]`);
+  if (weights !== undefined && (weights.rank !== 1 || weights.shape[0] !== rows)) throw new Error(`groupedCrossEntropy: logits [${logits.shape}] need weights [${rows}], got [${weights.shape}]`);
+  const sizes = [...groupRows];
+  /** [N] → [G]: the sum over each group's rows. */
+  const groupSums = (t: tf.Tensor): tf.Tensor => tf.stack(tf.split(t, sizes, 0).map((part) => tf.sum(part)));
+  /** [G] → [N]: each row gets its group's value. */
+  const perRowOf = (t: tf.Tensor): tf.Tensor => tf.concat(sizes.map((n, g) => tf.broadcastTo(tf.slice(t, [g], [1]), [n])), 0);
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
+    const shifted = tf.sub(x, tf.max(x, -1, true)); // [N, V], every entry ≤ 0
+    const exps = expNonPositive(shifted); // [N, V]
+    const sums = tf.sum(exps, -1, true); // [N, 1]
+    const oneHot = tf.cast(tf.oneHot(tf.cast(targets, 'int32'), vocab), 'float32'); // [N, V]
+    const perRow = tf.sub(tf.log(tf.reshape(sums, [rows])), tf.sum(tf.mul(shifted, oneHot), -1)); // [N]
+    // Each row's share of its group's loss: weight / Σweight over the group (Σ at least 1), or 1 / rows of the group.
+    const share =
+      weights === undefined ? perRowOf(tf.tensor1d(sizes.map((n) => 1 / n))) : tf.div(weights, perRowOf(tf.maximum(groupSums(weights), 1))); // [N]
+    save([tf.div(exps, sums), oneHot, share]);
+    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]): tf.Tensor => {
+      const [probabilities, hot, rowShare] = saved;
+      return tf.mul(tf.sub(probabilities, hot), tf.reshape(tf.mul(rowShare, perRowOf(dy)), [rows, 1])); // [N, V]
+    };
+    return { value: groupSums(tf.mul(perRow, share)), gradFunc };
+  });
+  return op(logits) as tf.Tensor1D;
+}

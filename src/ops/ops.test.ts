@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { causalAttention } from './causal_attention.js';
 import { gelu } from './gelu.js';
 import { layerNorm } from './layer_norm.js';
-import { crossEntropy, expNonPositive } from './cross_entropy.js';
+import { crossEntropy, expNonPositive, groupedCrossEntropy } from './cross_entropy.js';
 import { transposeMatrix } from './transpose.js';
 import { embed } from './embedding.js';
 import { maxAbsDifference, testBackends, useBackend } from '../../test/helpers.js';
@@ -160,6 +160,38 @@ for (const backend of testBackends()) {
       }
       const none = crossEntropy(logits as tf.Tensor2D, targets, tf.zeros([9]) as tf.Tensor1D);
       assert.equal(none.dataSync()[0], 0, 'all-zero weights give 0, not NaN');
+    });
+
+    it('grouped cross-entropy gives each group of rows its own cross-entropy and gradient (packed training)', async () => {
+      await useBackend(backend);
+      const logits = randomTensor([9, 11], 31, 3) as tf.Tensor2D;
+      const targets = tf.tensor1d([0, 3, 10, 5, 5, 1, 7, 2, 9], 'int32');
+      const groups = [2, 4, 3];
+      // The middle group's weights are all zero: 0, as crossEntropy gives, not NaN.
+      for (const w of [undefined, tf.tensor1d([1, 1, 0, 0, 0, 0, 1, 0, 1])]) {
+        const rowsOf = (t: tf.Tensor, start: number, n: number): tf.Tensor => tf.slice(t, [start, ...t.shape.slice(1).map(() => 0)], [n, ...t.shape.slice(1)]);
+        const separate = (l: tf.Tensor): tf.Tensor => {
+          let start = 0;
+          return tf.stack(groups.map((n) => {
+            const loss = crossEntropy(rowsOf(l, start, n) as tf.Tensor2D, rowsOf(targets, start, n) as tf.Tensor1D, w === undefined ? undefined : (rowsOf(w, start, n) as tf.Tensor1D));
+            start += n;
+            return loss;
+          }));
+        };
+        const ours = groupedCrossEntropy(logits, targets, groups, w);
+        assert.ok(maxAbsDifference(ours, separate(logits)) < 1e-5, `losses ${ours.dataSync()} vs ${separate(logits).dataSync()}`);
+        const scale = tf.tensor1d([1, -2, 0.5]); // a different dy per group
+        const dOurs = tf.grad((l: tf.Tensor) => tf.sum(tf.mul(groupedCrossEntropy(l as tf.Tensor2D, targets, groups, w), scale)))(logits);
+        const dTheirs = tf.grad((l: tf.Tensor) => tf.sum(tf.mul(separate(l), scale)))(logits);
+        assert.ok(maxAbsDifference(dOurs, dTheirs) < 1e-6, `gradient differs by ${maxAbsDifference(dOurs, dTheirs)}`);
+      }
+      // A group with NaN logits (a diverged trial) leaves the other groups' losses and gradients finite.
+      const broken = tf.concat([tf.slice(logits, [0, 0], [2, 11]), tf.fill([4, 11], NaN), tf.slice(logits, [6, 0], [3, 11])]) as tf.Tensor2D;
+      const losses = groupedCrossEntropy(broken, targets, groups).dataSync();
+      assert.ok(Number.isFinite(losses[0]) && Number.isNaN(losses[1]) && Number.isFinite(losses[2]), `losses ${losses}`);
+      const gradient = tf.grad((l: tf.Tensor) => tf.sum(groupedCrossEntropy(l as tf.Tensor2D, targets, groups)))(broken).arraySync() as number[][];
+      assert.ok([0, 1, 6, 7, 8].every((row) => gradient[row].every(Number.isFinite)), 'the other groups\' gradients stay finite');
+      assert.throws(() => groupedCrossEntropy(logits, targets, [2, 4]), /group rows \[2, 4\] must be positive integers summing to the 9 rows/);
     });
 
     it('cross-entropy is logsumexp minus the target logit, weighted positions only', async () => {

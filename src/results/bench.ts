@@ -91,6 +91,31 @@ export const BENCH_COLUMNS: readonly BenchColumn[] = [
 ];
 
 /** Mixed-task serving on one preset: one batch whose rows have different tasks' prompts. */
+/** Trial packing on one preset: a prompt-tuning sweep trained one trial at a time against packed (experiments/bench/bench_packing.ts). */
+export interface PackingBenchRow {
+  preset: string;
+  method: string;
+  /** Trials in the sweep, and the sweep in words (seeds × lengths × inits). */
+  trials: number;
+  sweep: string;
+  /** Rows per step of one trial; most rows per packed step; packs the sweep makes. */
+  batchSize: number;
+  maxRows: number;
+  packs: number;
+  /** Real tokens per row. */
+  sequenceLength: number;
+  /** Steps per trial behind the trials-per-hour figures. */
+  steps: number;
+  /** Training only (the median step times the steps; evaluation, which packing leaves as it is, not counted). */
+  aloneTrialsPerHour: number;
+  packedTrialsPerHour: number;
+  /** packed / alone trials per hour. */
+  speedup: number;
+  /** Training tokens (real and virtual positions) per second over the sweep. */
+  aloneTokensPerSecond: number;
+  packedTokensPerSecond: number;
+}
+
 export interface MixedServingRow {
   preset: string;
   tasks: number;
@@ -181,6 +206,8 @@ export interface BenchReport {
   columns: BenchColumn[];
   rows: BenchRow[];
   mixedServing: MixedServingRow[];
+  /** Trial packing per preset (absent in bench.json written before it, or with --pack-rows 0: empty). */
+  packing?: PackingBenchRow[];
   reference: ReferenceStepResult | null;
 }
 

@@ -133,6 +133,12 @@ export interface TrialRecord {
     /** Rows shared between splits (the same input text) and the allowed share (absent in older records). */
     overlap?: { pairs: { split: string; with: string; shared: number; rows: number; share: number }[]; maxShare: number };
   };
+  /**
+   * Trials that trained packed with this one, each on its own rows of every step (an execution detail: not
+   * part of the key; the scores are those of training alone, within float tolerance). Absent: trained alone.
+   * Its timing counts its share of each packed step (its rows over the pack's).
+   */
+  packing?: { size: number; keys: string[]; rows: number };
   environment: TrialEnvironment;
   /** ISO time the trial finished. */
   finishedAt: string;

@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Adafactor } from './adafactor.js';
 import { AdamW } from './adamw.js';
 import type { AdaptedModel } from '../adapt/adapted.js';
+import { packHooks } from '../adapt/packed.js';
 import { unknownNameMessage } from '../model/config.js';
 
 export const OPTIMIZER_NAMES = ['adam', 'sgd', 'adafactor', 'adafactor-scaled'] as const;
@@ -56,4 +57,43 @@ export function trainStep(model: AdaptedModel, optimizer: tf.Optimizer, tokens: 
   const value = loss.dataSync()[0];
   loss.dispose();
   return value;
+}
+
+/** A trial in a packed step: its adapted model, its own optimiser, and how many consecutive rows of the batch are its. */
+export interface PackedTrainee {
+  model: AdaptedModel;
+  optimizer: tf.Optimizer;
+  rows: number;
+}
+
+/**
+ * One step for several adapted models of one frozen base, packed in one batch of token rows [B, T]: the
+ * members' rows in order. One forward and backward pass; each member's loss is the mean over its own rows
+ * (as {@link trainStep} of its rows alone), the gradient of their sum gives each member exactly the
+ * gradient of its own loss (no tensor is shared), and each optimiser updates only its member's variables.
+ * Returns each member's loss before the update.
+ */
+export function packedTrainStep(members: readonly PackedTrainee[], tokens: tf.Tensor2D, lossMask?: tf.Tensor2D): number[] {
+  if (members.length === 0) throw new Error('packedTrainStep: no members');
+  const base = members[0].model.base;
+  members.forEach(({ model }, i) => {
+    if (model.base !== base) throw new Error(`packedTrainStep: member ${i} adapts another frozen model; allowed: one base for the whole pack`);
+    if (model.variables().length === 0) throw new Error(`packedTrainStep: member ${i} (method "${model.method.name}") has no trainable parameters: nothing to train`);
+  });
+  const rowGroups = members.map((member) => member.rows);
+  let perMember: tf.Tensor | null = null;
+  const { value, grads } = tf.variableGrads(() => {
+    const hooks = packHooks(members.map(({ model, rows }) => ({ hooks: model.hooks(), rows })));
+    const losses = base.groupedLanguageModelLoss(tokens, { hooks, training: true, rowGroups, ...(lossMask === undefined ? {} : { lossMask }) }); // [G]
+    perMember = tf.keep(tf.clone(losses));
+    return tf.sum(losses);
+  }, members.flatMap((member) => member.model.variables()));
+  try {
+    for (const { model, optimizer } of members) optimizer.applyGradients(Object.fromEntries(model.variables().map((v) => [v.name, grads[v.name]])));
+    return Array.from((perMember as tf.Tensor | null)?.dataSync() ?? []);
+  } finally {
+    value.dispose();
+    tf.dispose(grads);
+    (perMember as tf.Tensor | null)?.dispose();
+  }
 }
