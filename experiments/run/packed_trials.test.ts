@@ -51,9 +51,9 @@ const JOBS: [string, TrialConfig][] = [
   ['bitfit', trialConfig('bitfit', {}, 0)],
 ];
 
-/** Everything a record says about the trial's result (timing, memory, time and packing left out). */
-function result(record: TrialRecord): Omit<TrialRecord, 'timing' | 'memory' | 'finishedAt' | 'packing' | 'lossCurve'> {
-  const { timing: _t, memory: _m, finishedAt: _f, packing: _p, lossCurve: _l, ...rest } = record;
+/** Everything a record says about the trial's result (timing, memory, time, packing and the checksum over them left out). */
+function result(record: TrialRecord): Omit<TrialRecord, 'timing' | 'memory' | 'finishedAt' | 'packing' | 'lossCurve' | 'checksum'> {
+  const { timing: _t, memory: _m, finishedAt: _f, packing: _p, lossCurve: _l, checksum: _c, ...rest } = record;
   return rest;
 }
 
