@@ -17,7 +17,7 @@ import { PROFILE_NAMES, profileCorpusConfig, resolveProfile } from '../pretrain/
 
 export const PRETRAIN_FLAGS: readonly FlagSpec[] = [
   { name: 'profile', type: 'string', description: `what to pretrain: ${PROFILE_NAMES.join(' or ')}`, default: 'quick' },
-  { name: 'model', type: 'string', description: 'only this preset (any ps-* preset, even outside the profile)' },
+  { name: 'model', type: 'string', description: 'only these presets, comma-separated (any ps-* preset, even outside the profile)' },
   { name: 'seed', type: 'integer', description: 'seed of the world, corpus, initial weights and batch order', default: 0 },
   { name: 'steps', type: 'integer', description: "override the profile's steps per preset" },
   { name: 'backend', type: 'string', description: 'tensorflow, wasm, cpu or auto (default: $PEFTSCALE_BACKEND, else auto)' },
@@ -89,7 +89,8 @@ export async function runPretrain(argv: string[]): Promise<void> {
   const cacheDir = stringFlag(args, 'cache') ?? DEFAULT_CACHE_DIR;
   const json = booleanFlag(args, 'json');
   const model = stringFlag(args, 'model');
-  const presets = model === undefined ? [...profile.presets] : [model];
+  // A comma list names several (a shipped family of some of the profile's presets: pretrain --model a,b --export DIR).
+  const presets = model === undefined ? [...profile.presets] : model.split(',').map((name) => name.trim());
   for (const preset of presets) pretrainedModelDir({ preset, profile, seed, cacheDir, steps }); // validates names early
 
   const exportDir = stringFlag(args, 'export');
