@@ -4,9 +4,10 @@
  * bench_reference.ts alone (with --compare-pytorch, beside bench_pytorch.ts).
  */
 import { describeBackend, initBackend } from '../../src/model/backend.js';
-import { booleanFlag, formatFlags, numberFlag, parseArgs, stringFlag, type FlagSpec, type ParsedArgs } from '../../src/util/cli_args.js';
+import '../../methods/index.js';
+import { booleanFlag, numberFlag, stringFlag, type FlagSpec, type ParsedArgs } from '../../src/util/cli_args.js';
 import { findPreset, PRESETS, REFERENCE_STEP, unknownNameMessage } from '../../src/model/config.js';
-import { baselineMethod } from '../../src/adapt/peft.js';
+import { baselineMethod } from '../../src/adapt/method_card.js';
 import { allMethods, benchOptionsOf } from '../bench/bench_methods.js';
 import { checkPytorch, PYTHON_ENV_VAR, runPytorchReference, type PytorchReference } from '../bench/bench_pytorch.js';
 import { describeReference, referenceMethods, runReferenceStep, type ReferenceOptions } from '../bench/bench_reference.js';
@@ -14,13 +15,15 @@ import { benchEnvironment, DEFAULT_BENCH_DIR, DEFAULT_BENCH_PRESETS, runBenchmar
 import { fixed, formatBenchReport } from '../bench/bench_text.js';
 import { DEFAULT_CACHE_DIR } from '../pretrain/pretrain_family.js';
 import { resolveProfile } from '../pretrain/pretrain_profiles.js';
+import { jsonFlag, runCommand, type Command } from './command.js';
+import { BACKEND_FLAG, CACHE_FLAG, PROFILE_FLAG } from './flags.js';
 
 export const BENCH_FLAGS: readonly FlagSpec[] = [
   { name: 'presets', type: 'string', description: 'comma-separated presets', default: DEFAULT_BENCH_PRESETS.join(',') },
   { name: 'methods', type: 'string', description: 'comma-separated methods', default: allMethods().join(',') },
   { name: 'weights', type: 'string', description: 'auto (pretrained when cached, else initialised), init, or pretrained (pretrains missing ones)', default: 'auto' },
-  { name: 'profile', type: 'string', description: 'pretraining profile of --weights pretrained/auto', default: 'quick' },
-  { name: 'cache', type: 'string', description: 'model cache folder', default: DEFAULT_CACHE_DIR },
+  PROFILE_FLAG,
+  CACHE_FLAG,
   { name: 'batch-size', type: 'integer', description: 'rows per batch', default: 16 },
   { name: 'sequence-length', type: 'integer', description: 'tokens per row', default: 64 },
   { name: 'iterations', type: 'integer', description: 'measured calls per timing', default: 20 },
@@ -29,17 +32,22 @@ export const BENCH_FLAGS: readonly FlagSpec[] = [
   { name: 'skip-reference', type: 'boolean', description: 'leave out the reference step' },
   { name: 'seed', type: 'integer', description: 'seed of weights, prompts and text', default: 0 },
   { name: 'out', type: 'string', description: 'folder for bench.json', default: DEFAULT_BENCH_DIR },
-  { name: 'backend', type: 'string', description: 'tensorflow, wasm, cpu or auto (also PEFTSCALE_BACKEND)' },
-  { name: 'json', type: 'boolean', description: 'print the report as JSON instead of tables' },
+  BACKEND_FLAG,
+  jsonFlag('print the report as JSON instead of tables'),
   { name: 'method', type: 'string', description: `bench reference only: ${referenceMethods().join(', ')}`, default: baselineMethod().name },
   { name: 'steps', type: 'integer', description: 'bench reference only: measured steps', default: 20 },
   { name: 'compare-pytorch', type: 'boolean', description: 'bench reference only: also run the step in PyTorch (one thread) and print the ratio' },
   { name: 'python', type: 'string', description: `bench reference only: the Python with torch for --compare-pytorch (also ${PYTHON_ENV_VAR}; default python3)` },
 ];
 
-export const BENCH_USAGE = `peftscale bench [flags]            every benchmark; bench.json under --out
-peftscale bench reference [--method ${referenceMethods().join('|')}] [--steps N] [--warmup N] [--compare-pytorch [--python PY]] [--json]
-${formatFlags(BENCH_FLAGS)}`;
+export const command: Command<void> = {
+  name: 'bench',
+  summary: 'cost benchmarks: training and inference per method, storage, mixed-task serving, the reference step',
+  synopsis: `peftscale bench [flags]            every benchmark; bench.json under --out
+peftscale bench reference [--method ${referenceMethods().join('|')}] [--steps N] [--warmup N] [--compare-pytorch [--python PY]] [--json]`,
+  flags: BENCH_FLAGS,
+  run: bench,
+};
 
 function listFlag(value: string): string[] {
   return value
@@ -48,9 +56,12 @@ function listFlag(value: string): string[] {
     .filter((s) => s !== '');
 }
 
-/** `peftscale bench [reference]`. */
+/** `peftscale bench [reference] ARGV` (tests call it directly). */
 export async function runBenchCommand(argv: string[]): Promise<void> {
-  const args = parseArgs(argv, BENCH_FLAGS, 'peftscale bench');
+  await runCommand(command, argv);
+}
+
+async function bench(args: ParsedArgs): Promise<void> {
   const [which, ...extra] = args.positionals;
   if (extra.length > 0 || (which !== undefined && which !== 'reference')) {
     throw new Error(`peftscale bench: ${unknownNameMessage('benchmark', args.positionals.join(' '), ['reference'])} (or none for every benchmark)`);

@@ -5,24 +5,38 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describeBackend, initBackend } from '../../src/model/backend.js';
-import { booleanFlag, formatFlags, numberFlag, parseArgs, stringFlag, type FlagSpec } from '../../src/util/cli_args.js';
+import { booleanFlag, numberFlag, stringFlag, type FlagSpec, type ParsedArgs } from '../../src/util/cli_args.js';
 import { formatDuration } from '../../src/util/progress.js';
 import type { CapabilityGates } from '../../src/results/results.js';
 import { corpusFingerprint } from '../../datasets/corpus.js';
 import { formatGates } from '../pretrain/gates.js';
 import { DEFAULT_CACHE_DIR, ensurePretrained, gatesOf, PRETRAIN_CODE_VERSION, pretrainedModelDir, type EnsuredModel } from '../pretrain/pretrain_family.js';
-import { PROFILE_NAMES, profileCorpusConfig, resolveProfile } from '../pretrain/pretrain_profiles.js';
+import { profileCorpusConfig, resolveProfile } from '../pretrain/pretrain_profiles.js';
+import { jsonFlag, runCommand, type Command } from './command.js';
+import { BACKEND_FLAG, CACHE_FLAG, PROFILE_FLAG } from './flags.js';
 
 export const PRETRAIN_FLAGS: readonly FlagSpec[] = [
-  { name: 'profile', type: 'string', description: `what to pretrain: ${PROFILE_NAMES.join(' or ')}`, default: 'quick' },
+  PROFILE_FLAG,
   { name: 'model', type: 'string', description: 'only this preset (any ps-* preset, even outside the profile)' },
   { name: 'seed', type: 'integer', description: 'seed of the world, corpus, initial weights and batch order', default: 0 },
   { name: 'steps', type: 'integer', description: "override the profile's steps per preset" },
-  { name: 'backend', type: 'string', description: 'tensorflow, wasm, cpu or auto (default: $PEFTSCALE_BACKEND, else auto)' },
-  { name: 'cache', type: 'string', description: 'cache folder for models', default: DEFAULT_CACHE_DIR },
-  { name: 'json', type: 'boolean', description: 'print the result table as JSON on stdout' },
-  { name: 'help', type: 'boolean', description: 'show this help' },
+  BACKEND_FLAG,
+  CACHE_FLAG,
+  jsonFlag('print the result table as JSON on stdout'),
 ];
+
+export const command: Command<void> = {
+  name: 'pretrain',
+  summary: 'pretrain the frozen model family on the generated corpus (cached, resumable)',
+  synopsis: 'usage: peftscale pretrain [flags]\n\nPretrains the small presets on the generated world corpus and caches them.',
+  flags: PRETRAIN_FLAGS,
+  run: pretrainCommand,
+};
+
+/** `peftscale pretrain ARGV` (tests call it directly). */
+export async function runPretrain(argv: string[]): Promise<void> {
+  await runCommand(command, argv);
+}
 
 /** One row of the result table. */
 export interface PretrainTableRow {
@@ -69,12 +83,7 @@ export function formatPretrainTable(rows: readonly PretrainTableRow[]): string {
 }
 
 /** `peftscale pretrain [--profile quick|full] [--model NAME] [--seed N] [--steps N] [--backend B] [--cache DIR] [--json]`. */
-export async function runPretrain(argv: string[]): Promise<void> {
-  const args = parseArgs(argv, PRETRAIN_FLAGS, 'pretrain');
-  if (booleanFlag(args, 'help')) {
-    process.stdout.write(`usage: peftscale pretrain [flags]\n\nPretrains the small presets on the generated world corpus and caches them.\n\n${formatFlags(PRETRAIN_FLAGS)}\n`);
-    return;
-  }
+async function pretrainCommand(args: ParsedArgs): Promise<void> {
   if (args.positionals.length > 0) throw new Error(`pretrain: unexpected argument(s) ${args.positionals.join(' ')}; see --help`);
   const profile = resolveProfile(stringFlag(args, 'profile') ?? 'quick');
   const seed = numberFlag(args, 'seed') ?? 0;

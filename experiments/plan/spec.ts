@@ -21,7 +21,8 @@ import { checkInputFile } from '../../src/io/input_files.js';
 
 export { canonicalJson };
 import { countParameters, modelParameterSpecs } from '../../src/model/params.js';
-import { getMethod, registeredMethods, resolveOptions, trainingDefaults, type OptionValue, type PeftMethod } from '../../src/adapt/peft.js';
+import { getMethod, registeredMethods, resolveOptions, type OptionValue, type PeftMethod } from '../../src/adapt/peft.js';
+import { methodCard, trainingDefaults } from '../../src/adapt/method_card.js';
 import { frozenModelName, optionsLabel, type SweepInfo, type TrainingConfig, type TrialConfig } from '../../src/results/results.js';
 import { OPTIMIZER_NAMES, WEIGHT_DECAY_OPTIMIZERS } from '../../src/training/train.js';
 import { buildTaskSuite, TASK_NAMES } from '../../datasets/tasks.js';
@@ -332,9 +333,9 @@ export function optionCombinations(entry: MethodEntry): JsonObject[] {
   return combinations;
 }
 
-/** The method's defaults under the profile (its descriptor), then each override layer in order; unknown optimisers and bad values are problems. */
+/** The method's defaults under the profile (its card), then each override layer in order; unknown optimisers and bad values are problems. */
 function resolveTraining(method: PeftMethod, profile: string, layers: (Partial<TrainingConfig> | undefined)[], at: string, problems: string[]): TrainingConfig {
-  const defaults = trainingDefaults(method, profile); // the method's descriptor: every method has them
+  const defaults = trainingDefaults(methodCard(method.name), profile); // the method's card: every method has one
   const merged: TrainingConfig = { ...TRAINING_FALLBACK, optimizer: defaults.optimizer, learningRate: defaults.learningRate, weightDecay: defaults.weightDecay };
   for (const layer of layers) {
     if (layer === undefined) continue;
