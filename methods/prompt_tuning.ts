@@ -34,8 +34,8 @@ export const promptTuningCard: MethodCard = {
   role: 'prompt',
   display: { name: 'prompt tuning', colour: '#e45756' },
   // Not Lester's Adafactor at a constant 0.3: that step assumes T5's embedding scale, and on GPT-2-scale
-  // embeddings (RMS ~0.09) it moves the prompt several times its own size per step (README, Methods).
-  training: { optimizer: 'adam', learningRate: 1e-2, weightDecay: 0, source: 'Adam 1e-2, measured (docs: README Methods; scripts/prompt-optimizer-pilot.mjs); Lester et al. 2021 used Adafactor at a constant 0.3 on T5, whose embeddings are on another scale' },
+  // embeddings (RMS ~0.09) it moves the prompt several times its own size per step (docs/methods.md).
+  training: { optimizer: 'adam', learningRate: 1e-2, weightDecay: 0, source: 'Adam 1e-2, measured (docs/methods.md; scripts/prompt-optimizer-pilot.mjs); Lester et al. 2021 used Adafactor at a constant 0.3 on T5, whose embeddings are on another scale' },
   benchmark: { options: { length: '20' }, referenceStep: true },
   publishedGpt2: { setting: 'prompt tuning, 20 tokens', trainable: 15_360 },
 };

@@ -246,7 +246,7 @@ export function benchSectionHtml(cards: MethodCards, manifest: RunManifest, load
     )}</p>`,
     mixedServingHtml(bench),
     `<h3 id="bench-reference">Reference training step</h3>`,
-    `<p class="caption">${escapeHtml('The reference training step (src/model/config.ts REFERENCE_STEP; the README’s “Speed” section has earlier measurements of it), on the backend and machine above.')}</p>`,
+    `<p class="caption">${escapeHtml('The reference training step (src/model/config.ts REFERENCE_STEP; docs/benchmarks.md has earlier measurements of it), on the backend and machine above.')}</p>`,
     referenceStepHtml(cards, bench),
     '</section>',
   ].join('\n');

@@ -2,7 +2,7 @@
  * The per-method measurement of `peftscale bench` on one preset: every method's training steps timed in
  * interleaved rounds, its adapter saved (storage per task) and loaded back, and each forward pass timed
  * against the bare frozen model's. The methods, their options and which have a merged variant come from
- * their descriptors (methods/); this file names none.
+ * their cards (methods/); this file names none.
  */
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
