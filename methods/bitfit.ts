@@ -20,6 +20,7 @@
 import type { ModelConfig } from '../src/model/config.js';
 import { isBiasParameter, LINEAR_SITES, modelParameterSpecs } from '../src/model/params.js';
 import type { MethodOptions, PeftMethod } from '../src/adapt/peft.js';
+import type { MethodCard } from '../src/adapt/method_card.js';
 import { listOption } from './common.js';
 
 export const BITFIT_GROUPS = ['all', 'linear', 'ln', 'attn', 'mlp', ...LINEAR_SITES, 'c_attn', 'c_proj', 'c_fc', 'ln_1', 'ln_2', 'ln_f'] as const;
@@ -55,7 +56,8 @@ export function bitfitParameters(config: ModelConfig, options: MethodOptions): s
     .filter((name) => isBiasParameter(name) && groups.some((group) => groupSelects(group, moduleOf(name))));
 }
 
-export const bitfit: PeftMethod = {
+/** The card: how the suite runs and shows the method (src/adapt/method_card.ts); its maths and adapter format follow. */
+export const bitfitCard: MethodCard = {
   name: 'bitfit',
   summary: 'bias terms only',
   reference: 'Ben Zaken et al. 2022, BitFit: Simple Parameter-efficient Fine-tuning for Transformer-based Masked Language-models (arXiv:2106.10199)',
@@ -69,6 +71,10 @@ export const bitfit: PeftMethod = {
     profiles: { quick: { learningRate: 3e-3 } },
   },
   benchmark: { options: {}, referenceStep: false },
+};
+
+export const bitfit: PeftMethod = {
+  name: 'bitfit',
   options: [{ name: 'biases', type: 'list', description: 'which bias groups train', default: ['all'], choices: BITFIT_GROUPS }],
 
   validate: (options) => (listOption(options, 'biases').length === 0 ? [`--biases is empty; allowed: one or more of ${BITFIT_GROUPS.join(', ')}`] : []),

@@ -49,10 +49,10 @@ describe('published GPT-2 counts (planParameters, nothing allocated)', () => {
   it('prefix tuning k=20 without projection: 368,640', () => assert.equal(plan(gpt2, 'prefix-tuning', { length: 20 }).trainable, 368_640));
   it('p-tuning MLP k=20 hidden 768: 1,787,136', () => assert.equal(plan(gpt2, 'p-tuning', { length: 20, encoder: 'mlp', hidden: 768 }).trainable, 1_787_136));
   it('BitFit, all biases: 102,144', () => assert.equal(plan(gpt2, 'bitfit', { biases: 'all' }).trainable, 102_144));
-  it("each descriptor's publishedGpt2 count is what its default options give on gpt2", () => {
-    const declared = METHODS.filter((m) => m.publishedGpt2 !== undefined);
+  it("each card's publishedGpt2 count is what its method's default options give on gpt2", () => {
+    const declared = METHODS.map(([, card]) => card).filter((card) => card.publishedGpt2 !== undefined);
     assert.ok(declared.length >= 3, 'prompt tuning, prefix tuning and LoRA declare PEFT counts');
-    for (const method of declared) assert.equal(plan(gpt2, method.name, {}).trainable, method.publishedGpt2?.trainable, `${method.name}: ${method.publishedGpt2?.setting}`);
+    for (const card of declared) assert.equal(plan(gpt2, card.name, {}).trainable, card.publishedGpt2?.trainable, `${card.name}: ${card.publishedGpt2?.setting}`);
   });
   it('(IA)³ with PEFT\'s GPT-2 defaults (c_attn out, mlp.c_proj in): 64,512 = 12 × (2,304 + 3,072)', () => {
     const p = plan(gpt2, 'ia3', {});
@@ -80,7 +80,7 @@ describe('closed forms equal the declared shapes on every small preset', () => {
   }
   it('covers every registered method', () => {
     const covered = new Set(cases(findPreset('ps-nano').config).map((c) => c.name));
-    assert.deepEqual([...covered].sort(), METHODS.map((m) => m.name).sort());
+    assert.deepEqual([...covered].sort(), METHODS.map(([m]) => m.name).sort());
   });
 });
 

@@ -7,8 +7,10 @@
  */
 import { closedFormParameterCount, modelParameterSpecs } from '../src/model/params.js';
 import type { PeftMethod } from '../src/adapt/peft.js';
+import type { MethodCard } from '../src/adapt/method_card.js';
 
-export const full: PeftMethod = {
+/** The card: how the suite runs and shows the method (src/adapt/method_card.ts); its maths and adapter format follow. */
+export const fullCard: MethodCard = {
   name: 'full',
   summary: 'every base parameter (model tuning)',
   reference: 'Lester et al. 2021 (arXiv:2104.08691): the model-tuning baseline',
@@ -16,6 +18,10 @@ export const full: PeftMethod = {
   display: { name: 'full model tuning', colour: '#252525' },
   training: { optimizer: 'adam', learningRate: 1e-4, weightDecay: 0, source: 'standard fine-tuning: Adam 1e-4 (quick: 1e-3 for 150 steps)', profiles: { quick: { learningRate: 1e-3 } } },
   benchmark: { options: {}, referenceStep: true },
+};
+
+export const full: PeftMethod = {
+  name: 'full',
   options: [],
   addedParameters: () => [],
   trainableBaseParameters: (config) => modelParameterSpecs(config).map((spec) => spec.name),

@@ -27,6 +27,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { ModelConfig } from '../src/model/config.js';
 import { LINEAR_SITES, linearShape, type LinearSite, type ParamSpec } from '../src/model/params.js';
 import type { BaseReader, MethodOptions, PeftMethod, TensorMap } from '../src/adapt/peft.js';
+import type { MethodCard } from '../src/adapt/method_card.js';
 import { listOption, tensorOf } from './common.js';
 import { peftTargetSites, targetsOption } from './peft_targets.js';
 
@@ -110,7 +111,8 @@ class FoldedWeights implements ReadonlyMap<string, tf.Tensor> {
   }
 }
 
-export const ia3: PeftMethod = {
+/** The card: how the suite runs and shows the method (src/adapt/method_card.ts); its maths and adapter format follow. */
+export const ia3Card: MethodCard = {
   name: METHOD,
   summary: 'learned vectors rescaling keys, values and the feed-forward activation',
   reference: 'Liu et al. 2022, Few-Shot Parameter-Efficient Fine-Tuning is Better and Cheaper than In-Context Learning (arXiv:2205.05638)',
@@ -124,6 +126,10 @@ export const ia3: PeftMethod = {
   },
   benchmark: { options: {}, referenceStep: false },
   publishedGpt2: { setting: '(IA)³ on c_attn and mlp.c_proj (PEFT defaults)', trainable: 64_512 },
+};
+
+export const ia3: PeftMethod = {
+  name: METHOD,
   options: [
     {
       name: 'targets',

@@ -24,6 +24,7 @@ import type { ModelConfig } from '../src/model/config.js';
 import type { ModelHooks } from '../src/adapt/hooks.js';
 import { LINEAR_SITES, linearShape, type LinearSite, type ParamSpec } from '../src/model/params.js';
 import type { MethodOptions, PeftMethod, TensorMap } from '../src/adapt/peft.js';
+import type { MethodCard } from '../src/adapt/method_card.js';
 import { Random } from '../src/util/random.js';
 import { integerOption, listOption, numberOption, tensorOf } from './common.js';
 import { peftTargetSites, targetsOption } from './peft_targets.js';
@@ -55,7 +56,8 @@ function scaling(options: MethodOptions): number {
 /** Each training forward draws a new mask; counting per trainable-tensor map keeps runs reproducible. */
 const dropoutCalls = new WeakMap<TensorMap, number>();
 
-export const lora: PeftMethod = {
+/** The card: how the suite runs and shows the method (src/adapt/method_card.ts); its maths and adapter format follow. */
+export const loraCard: MethodCard = {
   name: METHOD,
   summary: 'low-rank deltas (alpha/r)·A·B on chosen linear layers',
   reference: 'Hu et al. 2022, LoRA: Low-Rank Adaptation of Large Language Models (arXiv:2106.09685)',
@@ -70,6 +72,10 @@ export const lora: PeftMethod = {
   },
   benchmark: { options: { rank: '8', targets: 'c_attn' }, referenceStep: true },
   publishedGpt2: { setting: 'LoRA r = 8 on c_attn', trainable: 294_912 },
+};
+
+export const lora: PeftMethod = {
+  name: METHOD,
   // Unmerged deltas from each row's own activations: each trial of a pack applies its A·B to its own rows.
   packing: { positions: () => ({ input: 0, attention: 0 }) },
   options: [

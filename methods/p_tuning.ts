@@ -24,6 +24,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { ModelConfig } from '../src/model/config.js';
 import type { ParamSpec } from '../src/model/params.js';
 import type { MethodOptions, PeftMethod, TensorMap } from '../src/adapt/peft.js';
+import type { MethodCard } from '../src/adapt/method_card.js';
 import { applyLinear, checkPromptFits, integerOption, lengthOption, stringOption, tensorOf, torchLinear } from './common.js';
 import { promptLearningFields, promptLearningLength, sameTensors } from './peft_common.js';
 
@@ -40,7 +41,8 @@ export function encoderHidden(config: ModelConfig, options: MethodOptions): numb
   return hidden === 0 ? config.dModel : hidden;
 }
 
-export const pTuning: PeftMethod = {
+/** The card: how the suite runs and shows the method (src/adapt/method_card.ts); its maths and adapter format follow. */
+export const pTuningCard: MethodCard = {
   name: METHOD,
   summary: 'k virtual tokens from a trainable MLP or LSTM prompt encoder',
   reference: 'Liu et al. 2021, GPT Understands, Too (arXiv:2103.10385)',
@@ -54,6 +56,10 @@ export const pTuning: PeftMethod = {
     profiles: { quick: { learningRate: 3e-3 } },
   },
   benchmark: { options: { length: '20', encoder: 'mlp' }, referenceStep: false },
+};
+
+export const pTuning: PeftMethod = {
+  name: METHOD,
   // The encoder's output is an input prompt: packs like prompt tuning.
   packing: { positions: (_config, options) => ({ input: integerOption(options, 'length'), attention: 0 }) },
   options: [

@@ -21,6 +21,7 @@ import type { ModelConfig } from '../src/model/config.js';
 import type { ForwardContext, ModelHooks } from '../src/adapt/hooks.js';
 import type { ParamSpec } from '../src/model/params.js';
 import type { MethodOptions, PeftMethod, TensorMap } from '../src/adapt/peft.js';
+import type { MethodCard } from '../src/adapt/method_card.js';
 import { applyLinear, checkPromptFits, integerOption, lengthOption, perForward, tensorOf, torchLinear } from './common.js';
 import { promptLearningFields, promptLearningLength, sameTensors } from './peft_common.js';
 
@@ -28,7 +29,8 @@ const METHOD = 'prefix-tuning';
 export const PREFIX_PROMPTS = 'prompt_embeddings';
 const ENCODER = 'prefix_encoder';
 
-export const prefixTuning: PeftMethod = {
+/** The card: how the suite runs and shows the method (src/adapt/method_card.ts); its maths and adapter format follow. */
+export const prefixTuningCard: MethodCard = {
   name: METHOD,
   summary: 'trainable key/value prefixes of length k in every attention layer',
   reference: 'Li & Liang 2021, Prefix-Tuning: Optimizing Continuous Prompts for Generation (arXiv:2101.00190)',
@@ -43,6 +45,10 @@ export const prefixTuning: PeftMethod = {
   },
   benchmark: { options: { length: '20' }, referenceStep: false },
   publishedGpt2: { setting: 'prefix tuning, 20 tokens', trainable: 368_640 },
+};
+
+export const prefixTuning: PeftMethod = {
+  name: METHOD,
   // Per-row key/value prefixes: each trial of a pack has its own on its own rows.
   packing: { positions: (_config, options) => ({ input: 0, attention: integerOption(options, 'length') }) },
   options: [

@@ -20,6 +20,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ModelConfig } from '../src/model/config.js';
 import type { MethodContext, MethodOptions, PeftMethod } from '../src/adapt/peft.js';
+import type { MethodCard } from '../src/adapt/method_card.js';
 import { integerOption, listOption, stringOption } from './common.js';
 import { checkTokenIds } from './embeddings.js';
 
@@ -60,7 +61,8 @@ export function preparePromptDesign(options: MethodOptions, context: MethodConte
   return { ...options, 'prompt-tokens': ids.map(String) };
 }
 
-export const promptDesign: PeftMethod = {
+/** The card: how the suite runs and shows the method (src/adapt/method_card.ts); its maths and adapter format follow. */
+export const promptDesignCard: MethodCard = {
   name: METHOD,
   summary: 'frozen model with a discrete text prompt (zero- or k-shot); nothing trains',
   reference: 'Brown et al. 2020, Language Models are Few-Shot Learners (arXiv:2005.14165); the prompt-design baseline of Lester et al. 2021',
@@ -68,6 +70,10 @@ export const promptDesign: PeftMethod = {
   display: { name: 'prompt design', colour: '#9d755d' },
   training: { optimizer: 'adam', learningRate: 1e-3, weightDecay: 0, source: 'nothing trains: the optimiser is never created' },
   benchmark: { options: {}, referenceStep: false },
+};
+
+export const promptDesign: PeftMethod = {
+  name: METHOD,
   options: [
     { name: 'template', type: 'string', description: 'instruction text at the start of the prompt', default: DEFAULT_TEMPLATE },
     { name: 'shots', type: 'integer', description: 'number of task demonstrations (input + label) after the instruction', default: 0, min: 0 },

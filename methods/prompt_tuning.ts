@@ -18,6 +18,7 @@
 import type { ModelConfig } from '../src/model/config.js';
 import type { ParamSpec } from '../src/model/params.js';
 import type { MethodContext, MethodOptions, PeftMethod } from '../src/adapt/peft.js';
+import type { MethodCard } from '../src/adapt/method_card.js';
 import { checkPromptFits, integerOption, lengthOption, numberOption, stringOption, tensorOf } from './common.js';
 import { embeddingRows, repeatToLength, sampledTokenIds } from './embeddings.js';
 import { promptLearningFields, promptLearningLength, sameTensors } from './peft_common.js';
@@ -25,18 +26,23 @@ import { promptLearningFields, promptLearningLength, sameTensors } from './peft_
 export const PROMPT_TUNING_INITS = ['random-uniform', 'sampled-vocab', 'class-label', 'text'] as const;
 export const PROMPT_EMBEDDINGS = 'prompt_embeddings';
 
-export const promptTuning: PeftMethod = {
+/** The card: how the suite runs and shows the method (src/adapt/method_card.ts); its maths and adapter format follow. */
+export const promptTuningCard: MethodCard = {
   name: 'prompt-tuning',
   summary: 'k trainable vectors prepended to the input embeddings',
   reference: 'Lester et al. 2021, The Power of Scale for Parameter-Efficient Prompt Tuning (arXiv:2104.08691)',
   role: 'prompt',
   display: { name: 'prompt tuning', colour: '#e45756' },
   // Not Lester's Adafactor at a constant 0.3: that step assumes T5's embedding scale, and on GPT-2-scale
-  // embeddings (RMS ~0.09) it moves the prompt several times its own size per step (README, Methods).
-  training: { optimizer: 'adam', learningRate: 1e-2, weightDecay: 0, source: 'Adam 1e-2, measured (docs: README Methods; scripts/prompt-optimizer-pilot.mjs); Lester et al. 2021 used Adafactor at a constant 0.3 on T5, whose embeddings are on another scale' },
+  // embeddings (RMS ~0.09) it moves the prompt several times its own size per step (docs/methods.md).
+  training: { optimizer: 'adam', learningRate: 1e-2, weightDecay: 0, source: 'Adam 1e-2, measured (docs/methods.md; scripts/prompt-optimizer-pilot.mjs); Lester et al. 2021 used Adafactor at a constant 0.3 on T5, whose embeddings are on another scale' },
   benchmark: { options: { length: '20' }, referenceStep: true },
-  learnedPrompt: { tensor: PROMPT_EMBEDDINGS },
   publishedGpt2: { setting: 'prompt tuning, 20 tokens', trainable: 15_360 },
+};
+
+export const promptTuning: PeftMethod = {
+  name: 'prompt-tuning',
+  learnedPrompt: { tensor: PROMPT_EMBEDDINGS },
   // Input embeddings only: each trial of a pack has its own prompt on its own rows.
   packing: { positions: (_config, options) => ({ input: integerOption(options, 'length'), attention: 0 }) },
   options: [

@@ -10,7 +10,8 @@ import type { RunManifest } from '../src/results/results.js';
 import { escapeHtml, formatBytes, formatCount, formatDate, formatKiB, formatMeasure, formatMiB, formatMs, formatSigned, listText } from './format.js';
 import { figureHtml, htmlTable, keyValueTable, type FigureSection } from './html.js';
 import { DEFAULT_BENCH_FILE, type LoadedBench } from './load.js';
-import { benchSeries, compareBenchRows, methodName } from './series.js';
+import type { MethodCards } from './method_cards.js';
+import { benchSeries, compareBenchRows } from './series.js';
 import { shortHash } from './tables.js';
 
 
@@ -60,12 +61,12 @@ export function benchRelation(manifest: RunManifest, bench: BenchReport, compute
 }
 
 /** Provenance of bench.json: the file, when, backend, code, machine, weights, batch and timing settings. */
-export function benchProvenanceHtml(loaded: LoadedBench): string {
+export function benchProvenanceHtml(cards: MethodCards, loaded: LoadedBench): string {
   const bench = loaded.report;
   const env = bench.environment;
   const s = bench.settings;
   const models = bench.models.map((m) => `${m.preset} ${m.weights}${m.source === null ? '' : ` (${m.source})`}`);
-  const options = Object.entries(s.methodOptions).map(([method, label]) => `${methodName(method)}: ${label === '' ? 'defaults' : label}`);
+  const options = Object.entries(s.methodOptions).map(([method, label]) => `${cards.name(method)}: ${label === '' ? 'defaults' : label}`);
   const rows: [string, string][] = [
     ['file', `${loaded.file} (${loaded.origin === 'flag' ? 'given with --bench' : 'found in the results folder'})`],
     ['measured', `${formatDate(bench.createdAt)}, ${(bench.wallSeconds / 60).toFixed(1)} min in all`],
@@ -137,9 +138,9 @@ function costCell(row: BenchRow, column: CostColumn, cell: (value: number) => st
 }
 
 /** A cost table per frozen model: a row per method (and LoRA variant), the bare model first. */
-export function benchRowsHtml(bench: BenchReport): string {
+export function benchRowsHtml(cards: MethodCards, bench: BenchReport): string {
   if (bench.rows.length === 0) return '<p>bench.json has no rows.</p>';
-  const rows = [...bench.rows].sort(compareBenchRows);
+  const rows = [...bench.rows].sort((a, b) => compareBenchRows(cards, a, b));
   const presets = [...new Set(rows.map((r) => r.preset))];
   const displays = COST_COLUMNS.map(costColumnDisplay);
   const headers = ['method', ...displays.map((d) => d.header), 'options'];
@@ -149,7 +150,7 @@ export function benchRowsHtml(bench: BenchReport): string {
       const own = rows.filter((r) => r.preset === preset);
       const weights = [...new Set(own.map((r) => r.weights))].join(' and ');
       const heading = `<h3>${escapeHtml(preset)}: ${formatCount(own[0].parameters)} frozen parameters, ${escapeHtml(weights)} weights</h3>`;
-      const body = own.map((r) => [escapeHtml(benchSeries(r)), ...COST_COLUMNS.map((c, i) => costCell(r, c, displays[i].cell)), r.options === '' ? '' : `<code>${escapeHtml(r.options)}</code>`]);
+      const body = own.map((r) => [escapeHtml(benchSeries(cards, r)), ...COST_COLUMNS.map((c, i) => costCell(r, c, displays[i].cell)), r.options === '' ? '' : `<code>${escapeHtml(r.options)}</code>`]);
       return `${heading}${htmlTable(headers, body, numeric, 'bench')}`;
     })
     .join('\n');
@@ -183,13 +184,13 @@ export function mixedServingHtml(bench: BenchReport): string {
 }
 
 /** The reference training step (src/model/config.ts REFERENCE_STEP), when bench.json has it. */
-export function referenceStepHtml(bench: BenchReport): string {
+export function referenceStepHtml(cards: MethodCards, bench: BenchReport): string {
   const r = bench.reference;
   if (r === null) return '<p>bench.json has no reference step (peftscale bench ran with --skip-reference).</p>';
   const samples = r.samplesMs.length === 0 ? '' : `; fastest ${formatMs(Math.min(...r.samplesMs))} ms, slowest ${formatMs(Math.max(...r.samplesMs))} ms`;
   const rows: [string, string][] = [
     ['model', `d_model ${r.dModel}, ${r.nLayers} layers, ${r.nHeads} heads, d_ff ${r.dFF}, vocab ${r.vocabSize}`],
-    ['step', `${methodName(r.method)}${r.options === '' ? '' : ` (${r.options})`}, batch ${r.batchSize} × ${r.sequenceLength} tokens`],
+    ['step', `${cards.name(r.method)}${r.options === '' ? '' : ` (${r.options})`}, batch ${r.batchSize} × ${r.sequenceLength} tokens`],
     ['schedule', `${r.warmup} warm-up and ${r.steps} measured steps`],
     ['median step', `${formatMs(r.medianMs)} ms (p99 ${formatMs(r.p99Ms)} ms, mean ${formatMs(r.meanMs)} ms${samples})`],
     ['throughput', `${formatMeasure(r.tokensPerSecond)} tokens/s`],
@@ -201,14 +202,14 @@ export function referenceStepHtml(bench: BenchReport): string {
 }
 
 /** Leaks bench.json recorded (tensors left alive by timed training steps), for the report's notes. */
-export function benchWarnings(bench: BenchReport): string[] {
-  const warnings = bench.rows.filter((r) => r.leakedTensors !== null && r.leakedTensors > 0).map((r) => `bench.json: ${r.preset} ${benchSeries(r)}: ${r.leakedTensors} tensors left alive by the timed training steps (0 expected)`);
+export function benchWarnings(cards: MethodCards, bench: BenchReport): string[] {
+  const warnings = bench.rows.filter((r) => r.leakedTensors !== null && r.leakedTensors > 0).map((r) => `bench.json: ${r.preset} ${benchSeries(cards, r)}: ${r.leakedTensors} tensors left alive by the timed training steps (0 expected)`);
   if (bench.reference !== null && bench.reference.leakedTensors > 0) warnings.push(`bench.json: the reference step left ${bench.reference.leakedTensors} tensors alive (0 expected)`);
   return warnings;
 }
 
 /** The whole benchmark section; `figure` is the inference-overhead figure, shown inside it; `computeFigure` the number of the training-cost figure. */
-export function benchSectionHtml(manifest: RunManifest, loaded: LoadedBench | null, figure: FigureSection | undefined, computeFigure: number): string {
+export function benchSectionHtml(cards: MethodCards, manifest: RunManifest, loaded: LoadedBench | null, figure: FigureSection | undefined, computeFigure: number): string {
   const heading = '<h2 id="bench">Benchmarks (bench.json)</h2>';
   if (loaded === null) {
     return (
@@ -228,7 +229,7 @@ export function benchSectionHtml(manifest: RunManifest, loaded: LoadedBench | nu
       'The cost of each method on each frozen model, measured by `peftscale bench` (bench.json, format declared in src/results/bench.ts): a training step (forward, backward, update), ' +
         'a forward pass of the saved adapter loaded back (logits read back, so the time includes the whole computation) against the frozen model alone, storage per task and memory.',
     )}</p>`,
-    benchProvenanceHtml(loaded),
+    benchProvenanceHtml(cards, loaded),
     `<p class="${relation.differs ? 'notice' : 'caption'}">${escapeHtml(relation.text)}</p>`,
     `<h3 id="bench-costs">Cost per method and frozen model</h3>`,
     `<p class="caption">${escapeHtml(
@@ -236,7 +237,7 @@ export function benchSectionHtml(manifest: RunManifest, loaded: LoadedBench | nu
         'Overhead: the median, over rounds, of the forward pass divided by the bare model’s passes timed just before and after it on the same preset, minus 1 (so the median ms columns need not agree with it exactly). Memory in MiB (2²⁰ bytes), adapters in KiB (2¹⁰ bytes: the saved folder, tensors and adapter.json). ' +
         'Peak RSS is the whole process’s, so it grows with everything loaded before.',
     )}</p>`,
-    benchRowsHtml(bench),
+    benchRowsHtml(cards, bench),
     figureSection,
     `<h3 id="bench-serving">Mixed-task serving</h3>`,
     `<p class="caption">${escapeHtml(
@@ -245,8 +246,8 @@ export function benchSectionHtml(manifest: RunManifest, loaded: LoadedBench | nu
     )}</p>`,
     mixedServingHtml(bench),
     `<h3 id="bench-reference">Reference training step</h3>`,
-    `<p class="caption">${escapeHtml('The reference training step (src/model/config.ts REFERENCE_STEP; the README’s “Speed” section has earlier measurements of it), on the backend and machine above.')}</p>`,
-    referenceStepHtml(bench),
+    `<p class="caption">${escapeHtml('The reference training step (src/model/config.ts REFERENCE_STEP; docs/benchmarks.md has earlier measurements of it), on the backend and machine above.')}</p>`,
+    referenceStepHtml(cards, bench),
     '</section>',
   ].join('\n');
 }

@@ -2,7 +2,7 @@
  * Opens a generated report in Chromium (Debian's package, driven by playwright-core) from file://, the
  * way a reader would, and records what happened: whether each figure drew data marks, console errors
  * and page errors, every request other than the page itself, and, with JavaScript off, whether each
- * figure's static SVG fallback shows. Used by the browser test and to take the README screenshot.
+ * figure's static SVG fallback shows. Used by the browser test and to take the screenshot in docs/reports.md.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -126,7 +126,7 @@ export async function visitWithoutScripts(browser: Browser, htmlPath: string): P
 
 /**
  * A screenshot of the top of a drawn report, from the title down to the end of one figure's section
- * (default: Figure 1), for the README.
+ * (default: Figure 1), for the docs.
  */
 export async function screenshotTop(browser: Browser, htmlPath: string, pngPath: string, untilFigure = 'scaling'): Promise<void> {
   await withPage(browser, true, async (page) => {

@@ -5,7 +5,7 @@
  * reads back as NaN.
  */
 import { HYPOTHESIS_KINDS, HYPOTHESIS_STATISTICS, hypothesesHash, type HypothesesRecord, type Hypothesis } from '../src/results/hypotheses.js';
-import { FIGURE_KINDS, READABLE_RESULTS_FORMATS, type CapabilityGates, type GateScore, type RunManifest, type SummaryRow, type TrialRecord } from '../src/results/results.js';
+import { FIGURE_KINDS, READABLE_RESULTS_FORMATS, type CapabilityGates, type GateScore, type MethodCardRecord, type RunManifest, type SummaryRow, type TrialRecord } from '../src/results/results.js';
 import { Checker } from './check.js';
 
 const TRIAL_STATUSES = ['finished', 'diverged'] as const;
@@ -193,6 +193,24 @@ function checkGates(c: Checker, at: string): CapabilityGates {
   };
 }
 
+/** run.json's methods: each card's name, role, display name and colour, learnedPrompt and published count. */
+function checkCards(c: Checker, where: string): MethodCardRecord[] {
+  return c.array('methods').map((entry, i) => {
+    const m = new Checker(`${where}: methods[${i}]`, entry);
+    const published = m.get('publishedGpt2');
+    const card: MethodCardRecord = {
+      name: m.string('name'),
+      role: m.string('role'),
+      display: { name: m.string('display.name'), colour: m.string('display.colour') },
+      learnedPrompt: m.boolean('learnedPrompt'),
+      ...(published === undefined ? {} : { publishedGpt2: { setting: m.string('publishedGpt2.setting'), trainable: m.number('publishedGpt2.trainable') } }),
+    };
+    if (!/^#[0-9a-f]{6}$/.test(card.display.colour) && typeof m.get('display.colour') === 'string') m.problem('display.colour', card.display.colour, 'a colour as #rrggbb (lower case)');
+    c.problems.push(...m.problems);
+    return card;
+  });
+}
+
 /** Checks run.json. */
 export function checkManifest(value: unknown, where: string): RunManifest {
   const c = new Checker(where, value);
@@ -246,6 +264,8 @@ export function checkManifest(value: unknown, where: string): RunManifest {
     ...(c.get('checkpoints') === undefined ? {} : { checkpoints: c.array('checkpoints') as NonNullable<RunManifest['checkpoints']> }),
     ...(c.get('datasets') === undefined ? {} : { datasets: c.array('datasets') as NonNullable<RunManifest['datasets']> }),
     ...(c.get('hypotheses') === undefined ? {} : { hypotheses: checkHypotheses(c) }),
+    // Runs written before run.json recorded the methods' cards have none: the caller supplies them.
+    ...(c.get('methods') === undefined ? {} : { methods: checkCards(c, where) }),
   };
   c.throwIfProblems();
   return manifest;

@@ -57,7 +57,7 @@ describe('claims table', () => {
   });
 
   it('overhead: each preset’s prompt-tuning row against its bare row, inferOverhead as a percentage', () => {
-    const rows = promptTuningOverheads(fixtureBench());
+    const rows = promptTuningOverheads(fixtureLoaded(), fixtureBench());
     const bench = fixtureBench().rows;
     assert.deepEqual(
       rows.map((r) => [r.preset, r.percent]),

@@ -13,7 +13,6 @@ import { DEFAULT_BENCH_FILE, type LoadedResults } from './load.js';
 import { CLAIM_SOURCES, OVERHEAD_CLAIM_PERCENT } from './references.js';
 import { AVERAGE_PANEL } from './series.js';
 import { gateVerdict, measuredTasks } from './gates.js';
-import { baselineMethod, learnedPromptMethod } from '../src/adapt/peft.js';
 
 /** 'not stated': the capability gates of the largest frozen model fail (or were not measured), so the claim is withheld. */
 export type Verdict = 'holds' | 'partly holds' | 'does not hold' | 'inconclusive' | 'not measured' | 'not stated';
@@ -26,9 +25,9 @@ export interface Claim {
 }
 
 
-/** The claims are Lester et al.'s, about the method whose descriptor declares a learned prompt (prompt tuning); null when none is registered. */
-function claimedMethod(): string | null {
-  return learnedPromptMethod()?.name ?? null;
+/** The claims are Lester et al.'s, about the method whose card says its adapter is a learned prompt (prompt tuning); null when the run has none. */
+function claimedMethod(results: Pick<LoadedResults, 'methods'>): string | null {
+  return results.methods.learnedPrompt();
 }
 
 function verdictOf(passed: number, total: number): Verdict {
@@ -39,7 +38,7 @@ function verdictOf(passed: number, total: number): Verdict {
 
 /** One prompt-tuning record per preset (and options variant) of the scaling sweep, else of the whole run. */
 function promptTuningBySize(results: LoadedResults): TrialRecord[] {
-  const method = claimedMethod();
+  const method = claimedMethod(results);
   const scaling = recordsFor(results, 'scaling').records.filter((r) => r.config.method === method);
   const pool = scaling.length > 0 ? scaling : results.records.filter((r) => r.config.method === method);
   const seen = new Map<string, TrialRecord>();
@@ -66,7 +65,7 @@ export function parametersClaim(results: LoadedResults): Claim {
 
 export function storageClaim(results: LoadedResults): Claim {
   const records = promptTuningBySize(results);
-  const fullBytes = new Map(results.records.filter((r) => r.config.method === baselineMethod().name).map((r) => [r.config.preset, r.parameters.adapterBytes]));
+  const fullBytes = new Map(results.records.filter((r) => r.config.method === results.methods.baseline().name).map((r) => [r.config.preset, r.parameters.adapterBytes]));
   const measured = records.map((r) => {
     const full = fullBytes.get(r.config.preset);
     const compare = full === undefined ? '' : ` (full model tuning: ${formatBytes(full)} per task, ${formatCount(full / r.parameters.adapterBytes)}× more)`;
@@ -98,10 +97,10 @@ export interface PromptOverhead {
 }
 
 /** The prompt-tuning rows of bench.json, each with the bare model's row of its preset, smallest model first. */
-export function promptTuningOverheads(bench: BenchReport): PromptOverhead[] {
+export function promptTuningOverheads(results: Pick<LoadedResults, 'methods'>, bench: BenchReport): PromptOverhead[] {
   const bare = new Map(bench.rows.filter((r) => r.method === BARE_ROW).map((r) => [r.preset, r.inferMedianMs]));
   return bench.rows
-    .filter((r) => r.method === claimedMethod())
+    .filter((r) => r.method === claimedMethod(results))
     .sort((a, b) => a.parameters - b.parameters || a.preset.localeCompare(b.preset))
     .map((r) => ({ preset: r.preset, parameters: r.parameters, virtualTokens: r.virtualTokens, medianMs: r.inferMedianMs, bareMedianMs: bare.get(r.preset) ?? null, percent: r.inferOverhead * 100 }));
 }
@@ -112,7 +111,7 @@ export function overheadClaim(results: LoadedResults): Claim {
     return { ...base, measured: `not measured in this run: no bench.json. Run npm run bench (it writes ${DEFAULT_BENCH_FILE}), then peftscale report RESULTS --bench ${DEFAULT_BENCH_FILE}`, verdict: 'not measured' };
   }
   const bench = results.bench.report;
-  const rows = promptTuningOverheads(bench);
+  const rows = promptTuningOverheads(results, bench);
   if (rows.length === 0) return { ...base, measured: `not measured in this run: bench.json has no prompt-tuning rows (its methods: ${bench.settings.methods.join(', ')})`, verdict: 'not measured' };
   // The overhead is against the frozen model alone: a preset without a bare row has nothing to compare with.
   const compared = rows.filter((r) => r.bareMedianMs !== null);
@@ -131,7 +130,7 @@ export function overheadClaim(results: LoadedResults): Claim {
 
 /** The prompt-tuning gap points of one panel (the task average when there is one), smallest model first. */
 function promptTuningGaps(results: LoadedResults): GapPoint[] {
-  const points = gapPoints(results).points.filter((p) => p.method === claimedMethod());
+  const points = gapPoints(results).points.filter((p) => p.method === claimedMethod(results));
   const panels = [...new Set(points.map((p) => p.panel))];
   const panel = panels.includes(AVERAGE_PANEL) ? AVERAGE_PANEL : panels.sort()[0];
   const series = [...new Set(points.map((p) => p.series))].sort()[0];
@@ -145,7 +144,7 @@ function promptTuningGaps(results: LoadedResults): GapPoint[] {
  */
 function baselineFloorNote(results: LoadedResults, g: GapPoint): string {
   if (g.panel === AVERAGE_PANEL) return '';
-  const baseline = baselineMethod();
+  const baseline = results.methods.baseline();
   const row = results.summary.find((r) => r.preset === g.preset && r.method === baseline.name && r.task === g.panel);
   if (row === undefined || row.n < 2 || row.ci95[0] > row.chance) return '';
   return (

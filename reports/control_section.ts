@@ -8,7 +8,8 @@ import { CONTROL_SUFFIX, type SummaryRow } from '../src/results/results.js';
 import { escapeHtml, formatPoints } from './format.js';
 import { htmlTable } from './html.js';
 import type { LoadedResults } from './load.js';
-import { compareMethods, comparePanels, methodName, panelOf } from './series.js';
+import type { MethodCards } from './method_cards.js';
+import { comparePanels, panelOf } from './series.js';
 import { runLine } from './tables.js';
 
 /** A method on one preset and task: its score on the pretrained model and on the never-trained control. */
@@ -23,7 +24,7 @@ export interface ControlPair {
 }
 
 /** Every control row with its pretrained counterpart (null when the run did not tune that on the pretrained model). */
-export function controlPairs(summary: readonly SummaryRow[]): ControlPair[] {
+export function controlPairs(cards: MethodCards, summary: readonly SummaryRow[]): ControlPair[] {
   const key = (preset: string, r: SummaryRow): string => JSON.stringify([preset, r.method, r.optionsLabel, r.task]);
   const pretrained = new Map(summary.filter((r) => !r.preset.endsWith(CONTROL_SUFFIX)).map((r) => [key(r.preset, r), r]));
   return summary
@@ -32,7 +33,7 @@ export function controlPairs(summary: readonly SummaryRow[]): ControlPair[] {
       const preset = control.preset.slice(0, -CONTROL_SUFFIX.length);
       return { preset, parameters: control.baseParameters, method: control.method, options: control.optionsLabel, task: control.task, pretrained: pretrained.get(key(preset, control)) ?? null, control };
     })
-    .sort((a, b) => a.parameters - b.parameters || compareMethods(a.method, b.method) || a.options.localeCompare(b.options) || comparePanels(panelOf(a.task), panelOf(b.task)));
+    .sort((a, b) => a.parameters - b.parameters || cards.compare(a.method, b.method) || a.options.localeCompare(b.options) || comparePanels(panelOf(a.task), panelOf(b.task)));
 }
 
 function score(row: SummaryRow | null): string {
@@ -45,14 +46,14 @@ function score(row: SummaryRow | null): string {
 
 /** The section: a table of pairs, or why there is none. */
 export function controlSectionHtml(results: LoadedResults): string {
-  const pairs = controlPairs(results.summary);
+  const pairs = controlPairs(results.methods, results.summary);
   const head = '<section><h2 id="control">Pretraining dependence: every method on the never-trained control</h2>';
   if (pairs.length === 0) {
     return `${head}<p>This run has no control sweep (a sweep with <code>"control": true</code>, figure "control"), so it does not show how much of each score pretraining made.</p></section>`;
   }
   const rows = pairs.map((p) => [
     escapeHtml(p.preset),
-    escapeHtml(methodName(p.method)),
+    escapeHtml(results.methods.name(p.method)),
     `<code>${escapeHtml(p.options)}</code>`,
     escapeHtml(panelOf(p.task)),
     score(p.pretrained),

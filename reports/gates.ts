@@ -25,7 +25,7 @@ export interface GateVerdict {
  * needs the skill that task asks for, so when run.json has a per-task gate for every one of `tasks` those
  * decide (a lookup task is gated by the lookup probe, whatever the recall probe says); without per-task
  * gates (older runs) or without tasks, every gate must pass. Rule fixed on 2 December 2026, before the run
- * it first applied to (README, "What the scaling profile measured here").
+ * it first applied to (docs/results/scaling/README.md).
  */
 export function gateVerdict(manifest: RunManifest, tasks: readonly string[] = []): GateVerdict {
   const largest = [...manifest.pretrained].sort((a, b) => b.parameters - a.parameters)[0] ?? null;

@@ -9,10 +9,11 @@ import type { Hypothesis } from '../src/results/hypotheses.js';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { BenchReport } from '../src/results/bench.js';
-import { frozenModelName, optionsLabel, RESULT_FILES, summaryKey, type EnsembleRecord, type RunManifest, type SummaryRow, type TrialRecord } from '../src/results/results.js';
+import { frozenModelName, optionsLabel, RESULT_FILES, summaryKey, type EnsembleRecord, type MethodCardRecord, type RunManifest, type SummaryRow, type TrialRecord } from '../src/results/results.js';
 import { Checker, showValue, throwProblems } from './check.js';
 import { checkBench } from './check_bench.js';
 import { checkManifest, checkRecord, checkSummaryRow } from './check_results.js';
+import { MethodCards } from './method_cards.js';
 
 /** Where `peftscale bench` writes bench.json unless told otherwise (experiments/bench/bench_run.ts DEFAULT_BENCH_DIR). */
 export const DEFAULT_BENCH_FILE = path.join('results', 'bench', RESULT_FILES.bench);
@@ -37,11 +38,18 @@ export interface LoadedResults {
   bench: LoadedBench | null;
   /** Every hypothesis the Findings section evaluates (set by the report; figures such as the margin one draw from it). */
   hypotheses?: Hypothesis[];
+  /** The methods' cards: run.json's, or for a folder written before run.json recorded them, LoadOptions.cardsIfMissing's. */
+  methods: MethodCards;
 }
 
 export interface LoadOptions {
   /** A bench.json to read instead of RESULTS/bench.json (an error if it is missing). */
   benchFile?: string;
+  /**
+   * The cards to draw with when run.json has none (folders written before it recorded them): called only
+   * then. `peftscale report` supplies the cards of today's method registry.
+   */
+  cardsIfMissing?: () => Promise<{ cards: MethodCardRecord[]; source: string }>;
 }
 
 async function readText(dir: string, file: string, required: boolean): Promise<string | null> {
@@ -233,5 +241,14 @@ export async function loadResults(dir: string, options: LoadOptions = {}): Promi
   checkSummaryMatchesRecords(records, summary);
   const ensembles = ensemblesText === null ? null : parseEnsembles(ensemblesText, records);
   const bench = await loadBench(resolved, options.benchFile);
-  return { dir: resolved, records, summary, manifest, ensembles, bench };
+  return { dir: resolved, records, summary, manifest, ensembles, bench, methods: await methodCards(manifest, options) };
+}
+
+async function methodCards(manifest: RunManifest, options: LoadOptions): Promise<MethodCards> {
+  if (manifest.methods !== undefined) return new MethodCards(manifest.methods, RESULT_FILES.manifest);
+  if (options.cardsIfMissing === undefined) {
+    throw new Error(`${RESULT_FILES.manifest} has no "methods" (the run was written before run.json recorded the methods' cards) and no fallback was given: draw it with \`peftscale report\`, which supplies today's cards`);
+  }
+  const { cards, source } = await options.cardsIfMissing();
+  return new MethodCards(cards, source);
 }

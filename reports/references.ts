@@ -3,7 +3,7 @@
  * project's reference notes (../shared/references.md beside the checkout); nothing here is measured by
  * this suite, and the report always labels these values as published, never as ours.
  */
-import { learnedPromptMethod, registeredMethods } from '../src/adapt/peft.js';
+import type { MethodCards } from './method_cards.js';
 
 /** A citation as the report prints it. */
 export interface Source {
@@ -51,18 +51,18 @@ export interface EfficiencyReference {
  * above (the paper states the two ends: 0.066% for Small, 0.0037% for XXL), and the published PEFT
  * counts for gpt2 (124,439,808 parameters).
  */
-export function efficiencyReferences(): EfficiencyReference[] {
-  // Lester et al.'s points are prompt tuning: the method that declares a learned prompt.
-  const prompt = learnedPromptMethod();
+export function efficiencyReferences(cards: MethodCards): EfficiencyReference[] {
+  // Lester et al.'s points are prompt tuning: the method whose card says its adapter is a learned prompt.
+  const prompt = cards.learnedPrompt();
   const lester = (prompt === null ? [] : LESTER_T5_SIZES).map((size) => ({
     label: `${size.name}, prompt ${LESTER_PROMPT_LENGTH} tokens`,
-    method: prompt?.name ?? '',
+    method: prompt ?? '',
     parameters: size.parameters,
     percent: ((size.width * LESTER_PROMPT_LENGTH) / size.parameters) * 100,
     source: LESTER_2021,
     note: `E × P = ${size.width} × ${LESTER_PROMPT_LENGTH} over about ${formatCount(size.parameters)} parameters`,
   }));
-  const gpt2 = gpt2PublishedCounts().map((entry) => ({
+  const gpt2 = cards.publishedGpt2().map((entry) => ({
     label: `gpt2, ${entry.setting}`,
     method: entry.method,
     parameters: GPT2_PARAMETERS,
@@ -74,11 +74,6 @@ export function efficiencyReferences(): EfficiencyReference[] {
 }
 
 export const GPT2_PARAMETERS = 124_439_808;
-
-/** Hugging Face PEFT's published trainable counts for gpt2: each method descriptor's publishedGpt2, in registry order. */
-export function gpt2PublishedCounts(): { method: string; setting: string; trainable: number }[] {
-  return registeredMethods().flatMap((m) => (m.publishedGpt2 === undefined ? [] : [{ method: m.name, ...m.publishedGpt2 }]));
-}
 
 /** Lester et al. Fig. 4's bands of task-specific parameters (% of the model): a band when `upTo` is set, else a line. */
 export const LESTER_FIG4_LINES: readonly { percent: number; upTo?: number; label: string }[] = [

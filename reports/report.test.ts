@@ -2,20 +2,18 @@
  * writeReport and `peftscale report` on fixture results: the files beside the page, a page that needs
  * nothing from the network (bundles inlined, no external references, a CSP that forbids fetching),
  * static SVG fallbacks with ids that do not collide, CSVs that hold the plotted rows, the prompt-ensemble
- * and benchmark sections with their numbers (and what they say when their files are absent), --bench,
- * and the command's arguments and errors.
+ * and benchmark sections with their numbers (and what they say when their files are absent). The
+ * command's arguments and errors: experiments/commands/report.test.ts.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fixtureBench, fixtureEnsembles, fixtureRecords, writeFixtureResults } from '../test/report_fixtures.js';
+import { fixtureEnsembles, fixtureRecords, writeFixtureResults } from '../test/report_fixtures.js';
 import { escapeInlineScript, inlineJson } from './html.js';
 import { prefixSvgIds } from './render.js';
-import { defaultOutDir, REPORT_USAGE, runReport, writeReport, type ReportResult } from './report.js';
+import { defaultOutDir, writeReport, type ReportResult } from './report.js';
 
 let dir = '';
 let results = '';
@@ -180,70 +178,5 @@ describe('inline escaping', () => {
 
   it('prefixes SVG ids and their references', () => {
     assert.equal(prefixSvgIds('<clipPath id="clip1"></clipPath><g clip-path="url(#clip1)"><use href="#clip1"/></g>', 'f'), '<clipPath id="f-clip1"></clipPath><g clip-path="url(#f-clip1)"><use href="#f-clip1"/></g>');
-  });
-});
-
-describe('peftscale report', () => {
-  it('needs exactly one results folder', async () => {
-    await assert.rejects(runReport([]), /expected one results folder, got none\n.*usage: peftscale report RESULTS/s);
-    await assert.rejects(runReport(['a', 'b']), /expected one results folder, got "a", "b"/);
-  });
-
-  it('an unknown flag is named with the allowed ones', async () => {
-    await assert.rejects(runReport([results, '--outdir', 'x']), /unknown flag "--outdir".*Allowed: --out, --hypotheses, --bench, --json/);
-  });
-
-  it('a folder that is not a results folder says what one holds', async () => {
-    await assert.rejects(runReport([path.join(dir, 'nowhere'), '--out', path.join(dir, 'x')]), /cannot read .*run\.json/);
-  });
-
-  it('--out and --json: writes there and prints the paths as JSON', async () => {
-    // In a child process: this one's stdout belongs to the test runner.
-    const out = path.join(dir, 'cli-out');
-    const module = new URL('./report.js', import.meta.url).href;
-    const methods = new URL('../methods/index.js', import.meta.url).href; // as the peftscale command does: the registry names the methods
-    const script = `import(${JSON.stringify(methods)}).then(() => import(${JSON.stringify(module)})).then((m) => m.runReport(${JSON.stringify([results, '--out', out, '--json'])}))`;
-    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script]);
-    const printed = JSON.parse(stdout) as ReportResult;
-    assert.equal(printed.htmlPath, path.join(out, 'index.html'));
-    assert.equal(printed.figures.length, 11);
-    assert.ok((await readdir(out)).includes('index.html'));
-  });
-
-  it('--bench FILE: shows that bench.json (the results folder need not hold one), and says it was given', async () => {
-    const folder = await writeFixtureResults(path.join(dir, 'results', 'no-bench'));
-    const benchFile = path.join(dir, 'elsewhere', 'bench.json');
-    await writeFixtureResults(path.join(dir, 'elsewhere'), { bench: true });
-    const out = path.join(dir, 'bench-flag-out');
-    const module = new URL('./report.js', import.meta.url).href;
-    const methods = new URL('../methods/index.js', import.meta.url).href; // as the peftscale command does: the registry names the methods
-    const script = `import(${JSON.stringify(methods)}).then(() => import(${JSON.stringify(module)})).then((m) => m.runReport(${JSON.stringify([folder, '--out', out, '--bench', benchFile, '--json'])}))`;
-    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script]);
-    const printed = JSON.parse(stdout) as ReportResult;
-    assert.equal(printed.benchFile, benchFile);
-    assert.ok(printed.figures.find((f) => f.id === 'overhead')?.drawn);
-    const page = await readFile(printed.htmlPath, 'utf8');
-    assert.ok(page.includes(`${benchFile} (given with --bench)`));
-  });
-
-  it('--bench takes precedence over the folder’s bench.json', async () => {
-    const other = { ...fixtureBench(), createdAt: '2025-02-01T10:00:00.000Z' };
-    const benchFile = path.join(dir, 'precedence-bench.json');
-    await writeFile(benchFile, JSON.stringify(other));
-    const written = await writeReport(results, { outDir: path.join(dir, 'precedence-out'), benchFile });
-    assert.equal(written.benchFile, benchFile);
-    assert.match(await readFile(written.htmlPath, 'utf8'), /peftscale bench, 2025-02-01 10:00 UTC/);
-  });
-
-  it('--bench naming a missing file is an error naming it', async () => {
-    const missing = path.join(dir, 'missing', 'bench.json');
-    await assert.rejects(runReport([results, '--out', path.join(dir, 'never'), '--bench', missing]), (error: Error) => error.message.startsWith(`--bench ${missing}: cannot read ${missing}: no such file`));
-  });
-
-  it('has usage text naming its flags', () => {
-    assert.match(REPORT_USAGE, /^usage: peftscale report RESULTS \[--out DIR\] \[--bench FILE\] \[--json\]/);
-    assert.match(REPORT_USAGE, /--out VALUE/);
-    assert.match(REPORT_USAGE, /--bench VALUE .*\(default RESULTS\/bench\.json when present\)/);
-    assert.match(REPORT_USAGE, /--json/);
   });
 });

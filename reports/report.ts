@@ -1,5 +1,5 @@
 /**
- * `peftscale report RESULTS`: reads a results folder and writes reports/out/<experiment>/index.html,
+ * The report of a results folder (`peftscale report RESULTS`, experiments/commands/report.ts): reads it and writes reports/out/<experiment>/index.html,
  * self-contained and readable offline, with each figure's Vega-Lite spec (.vl.json), static SVG (.svg)
  * and data (.csv) beside it, plus claims.csv. The end of `npm run experiment` calls writeReport.
  * bench.json comes from --bench FILE, else from the results folder when it holds one.
@@ -11,7 +11,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { stringify } from 'csv-stringify/sync';
-import { booleanFlag, formatFlags, parseArgs, stringFlag, type FlagSpec } from '../src/util/cli_args.js';
 import { benchSectionHtml, benchWarnings } from './bench_section.js';
 import { claimsHtml, claimsTable } from './claims.js';
 import { ensembleSectionHtml } from './ensemble_section.js';
@@ -20,9 +19,8 @@ import { escapeHtml } from './format.js';
 import { figureHtml, pageHtml, type FigureSection } from './html.js';
 import { gatesHtml, measuredTasks } from './gates.js';
 import { controlSectionHtml } from './control_section.js';
-import { loadResults, type LoadedResults } from './load.js';
+import { loadResults, type LoadedResults, type LoadOptions } from './load.js';
 import { findings, findingsHtml, type HypothesisSources } from './findings.js';
-import type { Hypothesis } from '../src/results/hypotheses.js';
 import { summaryCounts } from '../src/results/results.js';
 import { LESTER_FINDINGS } from './references.js';
 import { renderSvg } from './render.js';
@@ -50,14 +48,8 @@ export interface ReportOptions {
   benchFile?: string;
   /** The experiment file's hypotheses now, and any given for this report alone (the Findings section). */
   hypotheses?: HypothesisSources;
-}
-
-/** How the command finds hypotheses in experiment files (the experiments layer supplies it: reports/ reads results only). */
-export interface HypothesisFiles {
-  /** The hypotheses now in the file a run was made from, or null when it cannot be read. */
-  current(runFile: string, experiment: string, profile: string): { file: string; list: Hypothesis[] } | null;
-  /** The hypotheses of a named experiment file (--hypotheses FILE). */
-  ofFile(file: string, profile: string): { file: string; list: Hypothesis[] };
+  /** The methods' cards for a results folder whose run.json predates them (see LoadOptions). */
+  cardsIfMissing?: LoadOptions['cardsIfMissing'];
 }
 
 /** The default output folder of a results folder: reports/out/<experiment> under the working directory. */
@@ -82,14 +74,14 @@ function fileStem(figure: FigurePlan): string {
 
 /** Reads `resultsDir` (and the bench.json of `options.benchFile`), writes the report into `options.outDir` and returns the paths. */
 export async function writeReport(resultsDir: string, options: ReportOptions = {}): Promise<ReportResult> {
-  const loaded = await loadResults(resultsDir, options.benchFile === undefined ? {} : { benchFile: options.benchFile });
+  const loaded = await loadResults(resultsDir, options);
   const sources = options.hypotheses ?? { current: null, posthoc: null };
   const found = findings(loaded.records, loaded.manifest, sources);
   const results: LoadedResults = { ...loaded, hypotheses: found.map((f) => f.hypothesis) };
   const out = options.outDir ?? defaultOutDir(results);
   await mkdir(out, { recursive: true });
   const plans = planFigures(results);
-  const warnings = [...plans.flatMap((plan) => plan.warnings), ...(results.bench === null ? [] : benchWarnings(results.bench.report))];
+  const warnings = [...plans.flatMap((plan) => plan.warnings), ...(results.bench === null ? [] : benchWarnings(results.methods, results.bench.report))];
   const sections: FigureSection[] = [];
   const figures: ReportResult['figures'] = [];
   for (const plan of plans) {
@@ -160,13 +152,13 @@ function bodySections(results: LoadedResults, figures: readonly FigureSection[],
     ...main.map(figureHtml),
     `<section><h2 id="${CLAIMS_TABLE.id}">${escapeHtml(claimsHeading)}</h2>${claims}<p class="caption">${escapeHtml(`Properties commonly claimed for prompt tuning, what the cited sources say, and what this run measured (prompt tuning in the scaling sweeps; inference overhead from bench.json). ${runLine(m)}`)}</p><p class="files">Beside this page: <a href="claims.csv">claims.csv</a></p></section>`,
     ensembleSectionHtml(m, results.ensembles),
-    benchSectionHtml(m, results.bench, overhead, numberOf('compute')),
+    benchSectionHtml(results.methods, m, results.bench, overhead, numberOf('compute')),
     controlSectionHtml(results),
-    `<section><h2 id="summary">Summary of every group</h2><p class="caption">${escapeHtml(summaryCaption(results))}</p>${summaryHtml(results.summary)}</section>`,
-    `<section><h2 id="diverged">Diverged trials</h2><p class="caption">Trials whose training loss became NaN or infinite: left out of every mean, counted here and in the summary.</p>${divergedHtml(results.records)}</section>`,
+    `<section><h2 id="summary">Summary of every group</h2><p class="caption">${escapeHtml(summaryCaption(results))}</p>${summaryHtml(results.methods, results.summary)}</section>`,
+    `<section><h2 id="diverged">Diverged trials</h2><p class="caption">Trials whose training loss became NaN or infinite: left out of every mean, counted here and in the summary.</p>${divergedHtml(results.methods, results.records)}</section>`,
     `<section><h2 id="pretrained">Frozen models</h2><p class="caption">From run.json: each frozen model, pretrained on the generated corpus, with its held-out loss against the same architecture untrained.</p>${pretrainedHtml(m)}</section>`,
     dataSourcesHtml(m, results.records),
-    `<section><h2 id="references">Published reference figures</h2><p class="caption">Not measured here: trainable-parameter counts as published, shown beside ours in Figure ${numberOf('efficiency')}.</p>${referenceCountsHtml()}<ul>${Object.values(LESTER_FINDINGS)
+    `<section><h2 id="references">Published reference figures</h2><p class="caption">Not measured here: trainable-parameter counts as published, shown beside ours in Figure ${numberOf('efficiency')}.</p>${referenceCountsHtml(results.methods)}<ul>${Object.values(LESTER_FINDINGS)
       .map((f) => `<li class="source">${escapeHtml(f)}</li>`)
       .join('')}</ul></section>`,
   ];
@@ -185,54 +177,4 @@ function summaryCaption(results: LoadedResults): string {
     "the trials that kept their init, the seeds that left chance (above the majority rate by a one-sided 95% binomial margin), the share of full tuning's gain above chance recovered (when full tuning clearly left chance) and the mean last-step test accuracy. " +
     `${noGain} ${c.oneSeed} group${c.oneSeed === 1 ? '' : 's'} had one seed.`
   );
-}
-
-const REPORT_FLAGS: FlagSpec[] = [
-  { name: 'out', type: 'string', description: 'folder to write the report into', default: 'reports/out/<experiment>' },
-  { name: 'hypotheses', type: 'string', description: "an experiment file whose hypotheses are evaluated on this run as stated after it (e.g. the replication's, on an older run)" },
-  { name: 'bench', type: 'string', description: 'bench.json to show (peftscale bench writes results/bench/bench.json)', default: 'RESULTS/bench.json when present' },
-  { name: 'json', type: 'boolean', description: 'print what was written as one JSON object' },
-];
-
-/** Help text of `peftscale report`. */
-export const REPORT_USAGE = `usage: peftscale report RESULTS [--out DIR] [--bench FILE] [--json]
-
-Writes an HTML report of a results folder (results/<experiment>/ with results.jsonl, summary.json,
-run.json and optionally ensembles.json and bench.json): index.html, self-contained and readable
-offline, with each figure's Vega-Lite spec (.vl.json), static SVG and data (.csv) beside it.
-\`peftscale bench\` writes its bench.json to results/bench/ by default: show it with --bench.
-
-${formatFlags(REPORT_FLAGS)}`;
-
-/** The `peftscale report` command. */
-export async function runReport(argv: string[], files?: HypothesisFiles): Promise<void> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    console.log(REPORT_USAGE);
-    return;
-  }
-  const args = parseArgs(argv, REPORT_FLAGS, 'peftscale report');
-  if (args.positionals.length !== 1) {
-    throw new Error(`peftscale report: expected one results folder, got ${args.positionals.length === 0 ? 'none' : args.positionals.map((a) => JSON.stringify(a)).join(', ')}\n${REPORT_USAGE}`);
-  }
-  const outDir = stringFlag(args, 'out');
-  const benchFile = stringFlag(args, 'bench');
-  const hypothesesFile = stringFlag(args, 'hypotheses');
-  const { manifest } = await loadResults(args.positionals[0]);
-  if (hypothesesFile !== undefined && files === undefined) throw new Error('peftscale report --hypotheses: experiment files cannot be read here');
-  // Read before any writing: a bad --hypotheses file is refused with nothing written.
-  const hypotheses: HypothesisSources = {
-    current: files?.current(manifest.file, manifest.experiment, manifest.profile) ?? null,
-    posthoc: hypothesesFile === undefined || files === undefined ? null : files.ofFile(hypothesesFile, manifest.profile),
-  };
-  const result = await writeReport(args.positionals[0], { ...(outDir === undefined ? {} : { outDir }), ...(benchFile === undefined ? {} : { benchFile }), hypotheses });
-  if (booleanFlag(args, 'json')) {
-    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-    return;
-  }
-  const drawn = result.figures.filter((f) => f.drawn).length;
-  console.log(`report: ${result.htmlPath} (${drawn} of ${result.figures.length} figures drawn; specs, SVGs and CSVs beside it)`);
-  for (const figure of result.figures.filter((f) => !f.drawn)) console.log(`  figure ${figure.number} (${figure.id}): nothing to draw from this run`);
-  console.log(`  benchmarks: ${result.benchFile ?? 'none (no bench.json in the results folder; --bench FILE shows one)'}`);
-  console.log(`  prompt ensembles: ${result.ensembles === null ? 'none (the experiment ran without "ensemble": true)' : result.ensembles}`);
-  if (result.warnings.length > 0) console.log(`  ${result.warnings.length} note${result.warnings.length === 1 ? '' : 's'}: see the end of the report`);
 }

@@ -1,5 +1,5 @@
 /**
- * The README's screenshot of a report: the top of the page down to the end of a figure.
+ * The screenshot of a report in docs/reports.md (docs/report.png): the top of the page down to the end of a figure.
  *
  *   npm run build && node dist/reports/screenshot.js reports/out/default/index.html docs/report.png [FIGURE]
  *

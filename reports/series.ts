@@ -1,44 +1,17 @@
 /**
- * Names and orders for what the figures draw: display names of methods, series labels (a method, plus
- * the options that tell its variants apart when a figure holds more than one), panel labels and the
- * order of presets by size, and the order and series of bench.json's rows.
+ * Names and orders for what the figures draw: series labels (a method's display name from the run's
+ * cards, plus the options that tell its variants apart when a figure holds more than one), panel labels
+ * and the order of presets by size, and the order and series of bench.json's rows.
  */
-import { BARE_ROW, type BenchRow } from '../src/results/bench.js';
-import { getMethod, registeredMethods, type OptionValue, type PeftMethod } from '../src/adapt/peft.js';
+import type { BenchRow } from '../src/results/bench.js';
+import type { OptionValue } from '../src/adapt/peft.js';
 import { AVERAGE_TASK, optionsLabel, type TrialRecord } from '../src/results/results.js';
+import type { MethodCards } from './method_cards.js';
 
 export const AVERAGE_PANEL = 'average over tasks';
 
 /** Colours for a method's second and later variants in one figure (the first has the method's own colour). */
 const EXTRA_COLOURS = ['#f58518', '#eeca3b', '#ff9da6', '#bab0ac', '#17becf', '#8c564b', '#bcbd22', '#7f7f7f'];
-
-/**
- * A method's display facts come from its descriptor (methods/<name>.ts, through the registry in
- * src/adapt/peft.ts): a method the registry does not know is an error, so a results folder naming a removed or
- * misspelt method fails loudly instead of drawing it grey. The bench's bare-model row is not a method.
- */
-function descriptor(method: string): PeftMethod {
-  return getMethod(method);
-}
-
-/** A method's colour in every figure. */
-export function methodColour(method: string): string {
-  return descriptor(method).display.colour;
-}
-
-export function methodName(method: string): string {
-  return method === BARE_ROW ? method : descriptor(method).display.name;
-}
-
-/** Position in the registry's list (methods/index.ts), the order reports list methods in. */
-export function methodRank(method: string): number {
-  const index = registeredMethods().findIndex((m) => m.name === descriptor(method).name);
-  return index;
-}
-
-export function compareMethods(a: string, b: string): number {
-  return methodRank(a) - methodRank(b) || a.localeCompare(b);
-}
 
 /** Panel label of a task name. */
 export function panelOf(task: string): string {
@@ -66,7 +39,7 @@ export class SeriesNamer {
   private readonly labels = new Map<string, string>();
   readonly series: Series[] = [];
 
-  constructor(variants: readonly { method: string; options: Readonly<Record<string, OptionValue>> }[], ignore: readonly string[] = []) {
+  constructor(cards: MethodCards, variants: readonly { method: string; options: Readonly<Record<string, OptionValue>> }[], ignore: readonly string[] = []) {
     const byMethod = new Map<string, Map<string, Record<string, OptionValue>>>();
     for (const { method, options } of variants) {
       const kept = keptOptions(options, ignore);
@@ -75,14 +48,14 @@ export class SeriesNamer {
       byMethod.set(method, map);
     }
     let extra = 0;
-    for (const method of [...byMethod.keys()].sort(compareMethods)) {
+    for (const method of [...byMethod.keys()].sort((a, b) => cards.compare(a, b))) {
       const optionSets = [...byMethod.get(method)!.entries()].sort(([a], [b]) => a.localeCompare(b));
       const names = new Set(optionSets.flatMap(([, options]) => Object.keys(options)));
       const varying = [...names].filter((name) => new Set(optionSets.map(([, options]) => (name in options ? optionsLabel({ [name]: options[name] }) : ''))).size > 1);
       optionSets.forEach(([key, options], i) => {
         const detail = optionsLabel(Object.fromEntries(varying.filter((name) => name in options).map((name) => [name, options[name]])));
-        const label = detail === '' ? methodName(method) : `${methodName(method)} (${detail.replaceAll(' ', ', ')})`;
-        const colour = i === 0 ? methodColour(method) : EXTRA_COLOURS[extra++ % EXTRA_COLOURS.length];
+        const label = detail === '' ? cards.name(method) : `${cards.name(method)} (${detail.replaceAll(' ', ', ')})`;
+        const colour = i === 0 ? cards.colour(method) : EXTRA_COLOURS[extra++ % EXTRA_COLOURS.length];
         this.labels.set(JSON.stringify([method, key]), label);
         this.series.push({ label, method, colour });
       });
@@ -108,8 +81,9 @@ function keptOptions(options: Readonly<Record<string, OptionValue>>, ignore: rea
 }
 
 /** Series of trial records (method and options). */
-export function namerFor(records: readonly TrialRecord[], ignore: readonly string[] = []): SeriesNamer {
+export function namerFor(cards: MethodCards, records: readonly TrialRecord[], ignore: readonly string[] = []): SeriesNamer {
   return new SeriesNamer(
+    cards,
     records.map((r) => ({ method: r.config.method, options: r.config.options })),
     ignore,
   );
@@ -137,14 +111,14 @@ export function presetColourScale(presets: readonly string[]): { domain: string[
 const VARIANT_ORDER = ['', 'unmerged', 'merged'];
 
 /** Orders bench.json rows: by preset size, the bare model first, then methods as everywhere in the report, then variants. */
-export function compareBenchRows(a: BenchRow, b: BenchRow): number {
+export function compareBenchRows(cards: MethodCards, a: BenchRow, b: BenchRow): number {
   const bare = (row: BenchRow): number => (row.method === 'bare' ? 0 : 1);
   const variant = (row: BenchRow): number => (VARIANT_ORDER.includes(row.variant) ? VARIANT_ORDER.indexOf(row.variant) : VARIANT_ORDER.length);
-  return a.parameters - b.parameters || a.preset.localeCompare(b.preset) || bare(a) - bare(b) || compareMethods(a.method, b.method) || variant(a) - variant(b) || a.variant.localeCompare(b.variant);
+  return a.parameters - b.parameters || a.preset.localeCompare(b.preset) || bare(a) - bare(b) || cards.compare(a.method, b.method) || variant(a) - variant(b) || a.variant.localeCompare(b.variant);
 }
 
 /** A bench.json row's series: the method's display name, with its variant when it has one ("LoRA (merged)"). */
-export function benchSeries(row: Pick<BenchRow, 'method' | 'variant'>): string {
+export function benchSeries(cards: MethodCards, row: Pick<BenchRow, 'method' | 'variant'>): string {
   if (row.method === 'bare') return 'frozen model alone';
-  return row.variant === '' ? methodName(row.method) : `${methodName(row.method)} (${row.variant})`;
+  return row.variant === '' ? cards.name(row.method) : `${cards.name(row.method)} (${row.variant})`;
 }

@@ -8,8 +8,9 @@ import type { RunManifest, SummaryRow, TrialRecord } from '../src/results/result
 import { optionsLabel } from '../src/results/results.js';
 import { escapeHtml, formatBytes, formatCount, formatDate, formatPercent, formatPoints } from './format.js';
 import { htmlTable, keyValueTable } from './html.js';
-import { GPT2_PARAMETERS, gpt2PublishedCounts, HF_PEFT, LESTER_2021, LESTER_PROMPT_LENGTH, LESTER_T5_SIZES } from './references.js';
-import { compareMethods, comparePanels, methodName, panelOf } from './series.js';
+import { GPT2_PARAMETERS, HF_PEFT, LESTER_2021, LESTER_PROMPT_LENGTH, LESTER_T5_SIZES } from './references.js';
+import type { MethodCards } from './method_cards.js';
+import { comparePanels, panelOf } from './series.js';
 
 /** A git commit hash shortened to 10 characters (the run table shows it in full). */
 export function shortHash(hash: string): string {
@@ -58,15 +59,15 @@ export function runTable(manifest: RunManifest, records: readonly TrialRecord[] 
 }
 
 /** Every summary row: mean test accuracy with its 95% interval over seeds, gap to full, trials and divergences. */
-export function summaryHtml(rows: readonly SummaryRow[]): string {
+export function summaryHtml(cards: MethodCards, rows: readonly SummaryRow[]): string {
   const sorted = [...rows].sort(
-    (a, b) => a.baseParameters - b.baseParameters || compareMethods(a.method, b.method) || a.optionsLabel.localeCompare(b.optionsLabel) || comparePanels(panelOf(a.task), panelOf(b.task)),
+    (a, b) => a.baseParameters - b.baseParameters || cards.compare(a.method, b.method) || a.optionsLabel.localeCompare(b.optionsLabel) || comparePanels(panelOf(a.task), panelOf(b.task)),
   );
   return htmlTable(
     ['frozen model', 'method', 'options', 'task', 'trainable', '% of model', 'seeds', 'diverged', 'test accuracy (%), 95% CI', 'gap to full', 'no gain over init', 'left chance', 'recovered share', 'last-step test (%)'],
     sorted.map((r) => [
       escapeHtml(r.preset),
-      escapeHtml(methodName(r.method)),
+      escapeHtml(cards.name(r.method)),
       `<code>${escapeHtml(r.optionsLabel)}</code>`,
       escapeHtml(panelOf(r.task)),
       formatCount(r.trainable),
@@ -91,14 +92,14 @@ function accuracyCell(r: SummaryRow): string {
   return r.noGain !== null && r.n > 0 && r.noGain === r.n ? `${score} <em>untrained: every seed kept its init</em>` : score;
 }
 
-export function divergedHtml(records: readonly TrialRecord[]): string {
+export function divergedHtml(cards: MethodCards, records: readonly TrialRecord[]): string {
   const diverged = records.filter((r) => r.status === 'diverged');
   if (diverged.length === 0) return '<p>No trial diverged.</p>';
   return htmlTable(
     ['frozen model', 'method', 'options', 'task', 'seed', 'at step', 'loss there', 'sweeps', 'trial key'],
     diverged.map((r) => [
       escapeHtml(r.config.preset),
-      escapeHtml(methodName(r.config.method)),
+      escapeHtml(cards.name(r.config.method)),
       `<code>${escapeHtml(optionsLabel(r.config.options))}</code>`,
       escapeHtml(r.config.task),
       String(r.config.seed),
@@ -122,8 +123,8 @@ export function pretrainedHtml(manifest: RunManifest): string {
 }
 
 /** Published trainable counts (PEFT for gpt2, Lester et al. for T5 at 100 tokens), labelled as such. */
-export function referenceCountsHtml(): string {
-  const gpt2 = gpt2PublishedCounts().map((c) => [escapeHtml(`gpt2 (${formatCount(GPT2_PARAMETERS)})`), escapeHtml(c.setting), formatCount(c.trainable), formatPercent((c.trainable / GPT2_PARAMETERS) * 100), escapeHtml(HF_PEFT.short)]);
+export function referenceCountsHtml(cards: MethodCards): string {
+  const gpt2 = cards.publishedGpt2().map((c) => [escapeHtml(`gpt2 (${formatCount(GPT2_PARAMETERS)})`), escapeHtml(c.setting), formatCount(c.trainable), formatPercent((c.trainable / GPT2_PARAMETERS) * 100), escapeHtml(HF_PEFT.short)]);
   const t5 = LESTER_T5_SIZES.map((s) => [
     escapeHtml(`${s.name} (about ${formatCount(s.parameters)})`),
     escapeHtml(`prompt tuning, ${LESTER_PROMPT_LENGTH} tokens (E = ${s.width})`),

@@ -1,4 +1,4 @@
-// The prompt-tuning optimiser pilot behind METHOD_TRAINING_DEFAULTS['prompt-tuning'] (README, Methods):
+// The prompt-tuning optimiser pilot behind METHOD_TRAINING_DEFAULTS['prompt-tuning'] (docs/methods.md):
 // prompt tuning (20 tokens, class-label init) on one pretrained quick-profile model, the same seeds and
 // batches, with each optimiser setting below; prints the label loss over the last interval, the best and
 // last dev accuracy, the last test accuracy and how many seeds kept their init.

@@ -6,7 +6,6 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, nativeAddonInstalled, type BackendName } from '../src/model/backend.js';
 import type { ModelConfig } from '../src/model/config.js';
 import { GPT2 } from '../src/model/model.js';
-import type { PeftMethod } from '../src/adapt/peft.js';
 
 export const TINY_CONFIG: ModelConfig = { vocabSize: 260, contextLength: 64, dModel: 16, nLayers: 2, nHeads: 2, dFF: 64, layerNormEps: 1e-5 };
 
@@ -54,16 +53,4 @@ export function sensitiveBase(seed: number): GPT2 {
 /** A soft prompt [length, TINY_CONFIG.dModel] of standard normal values, deterministic in `seed`. */
 export function randomPrompt(length: number, seed: number): tf.Tensor2D {
   return tf.randomNormal([length, TINY_CONFIG.dModel], 0, 1, 'float32', seed) as tf.Tensor2D;
-}
-
-let testMethodCount = 0;
-/** The descriptor facts a test-only method needs to register (a name and colour of its own, no profile rates). */
-export function testMethodFacts(name: string): Pick<PeftMethod, 'role' | 'display' | 'training' | 'benchmark'> {
-  testMethodCount += 1;
-  return {
-    role: 'selective',
-    display: { name: `test: ${name}`, colour: `#0000${testMethodCount.toString(16).padStart(2, '0')}` },
-    training: { optimizer: 'adam', learningRate: 1e-3, weightDecay: 0, source: 'test only' },
-    benchmark: { options: {}, referenceStep: false },
-  };
 }

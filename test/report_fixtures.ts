@@ -18,8 +18,10 @@ import { countParameters, modelParameterSpecs } from '../src/model/params.js';
 import type { OptionValue } from '../src/adapt/peft.js';
 import { Random } from '../src/util/random.js';
 import { fixtureHypothesesRecord } from './report_fixture_hypotheses.js';
-import '../methods/index.js'; // the reports read method names, colours and roles from the registry
+import '../methods/index.js'; // run.json records the registry's cards, as a real run writes them
+import { cardRecords } from '../src/adapt/method_card.js';
 import type { LoadedResults } from '../reports/load.js';
+import { MethodCards } from '../reports/method_cards.js';
 import { fixtureBench } from './report_fixture_bench.js';
 import { fixtureGates, type FixtureGates } from './report_fixture_gates.js';
 import { ENVIRONMENT, FIXTURE_DIVERGED, FIXTURE_INITS, FIXTURE_LENGTHS, FIXTURE_METHODS, FIXTURE_PRESETS, FIXTURE_SEEDS, FIXTURE_TASKS, methodOptions, parameterCounts } from './report_fixture_shapes.js';
@@ -198,6 +200,7 @@ export function fixtureManifest(records: readonly TrialRecord[], gates: FixtureG
       trainingSeconds: 300 * (i + 1) ** 2,
       ...(gates === 'absent' ? {} : { gates: fixtureGates(i, FIXTURE_PRESETS.length, FIXTURE_TASKS, gates) }),
     })),
+    methods: cardRecords(),
   };
 }
 
@@ -251,6 +254,7 @@ export function fixtureLoaded(options: FixtureOptions = {}): LoadedResults {
     manifest: fixtureManifest(records, options.gates),
     ensembles: options.ensembles === true ? fixtureEnsembles(records) : null,
     bench: options.bench === true ? { file: '(fixture)/bench.json', origin: 'results', report: fixtureBench() } : null,
+    methods: new MethodCards(cardRecords(), 'run.json'),
   };
 }
 

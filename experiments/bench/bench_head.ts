@@ -8,6 +8,7 @@
  * reported, so a reader sees they compute the same thing.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { methodCard } from '../../src/adapt/method_card.js';
 import { AdaptedModel } from '../../src/adapt/adapted.js';
 import { getMethod, learnedPromptMethod, resolveOptions } from '../../src/adapt/peft.js';
 import { findPreset, type ModelConfig } from '../../src/model/config.js';
@@ -68,7 +69,7 @@ export function runHeadBench(options: HeadBenchOptions): HeadBenchResult {
   const config: ModelConfig = { ...preset, nLayers: layers };
   const method = learnedPromptMethod() ?? getMethod('full');
   const base = GPT2.initialize(config, 0);
-  const adapted = AdaptedModel.create(base, method, resolveOptions(method, method.benchmark.options, config), benchContext(base, 0));
+  const adapted = AdaptedModel.create(base, method, resolveOptions(method, methodCard(method.name).benchmark.options, config), benchContext(base, 0));
   const { batchSize, sequenceLength, scored } = options;
   const random = new Random(0, 'head-batch');
   const tokens = tf.tensor2d(Int32Array.from({ length: batchSize * sequenceLength }, () => random.int(config.vocabSize)), [batchSize, sequenceLength], 'int32');

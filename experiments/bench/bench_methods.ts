@@ -2,7 +2,7 @@
  * The per-method measurement of `peftscale bench` on one preset: every method's training steps timed in
  * interleaved rounds, its adapter saved (storage per task) and loaded back, and each forward pass timed
  * against the bare frozen model's. The methods, their options and which have a merged variant come from
- * their descriptors (methods/); this file names none.
+ * their cards (methods/); this file names none.
  */
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -16,12 +16,13 @@ import { getMethod, registeredMethods, resolveOptions, type MethodContext } from
 import { optionsLabel } from '../../src/results/results.js';
 import { ByteTokenizer } from '../../src/io/tokenizer.js';
 import { createOptimizer, trainStep } from '../../src/training/train.js';
+import { methodCard } from '../../src/adapt/method_card.js';
 import '../../methods/index.js'; // registers every method: --methods, its defaults and each one's benchmark options
 import { fixed, percent } from './bench_text.js';
 
-/** The options a method is benchmarked with: its descriptor's (PEFT's common settings); an unknown method is an error. */
+/** The options a method is benchmarked with: its card's (PEFT's common settings); an unknown method is an error. */
 export function benchOptionsOf(name: string): Readonly<Record<string, string>> {
-  return getMethod(name).benchmark.options;
+  return methodCard(name).benchmark.options;
 }
 
 /** Every method, in the registry's order: what --methods defaults to. */
@@ -187,7 +188,7 @@ async function folderBytes(dir: string): Promise<number> {
 /** A method with its benchmark options on `base`, and Adam when it has anything to train. */
 export function createMethod(base: GPT2, name: string, seed: number): MethodUnderTest {
   const method = getMethod(name);
-  const resolved = resolveOptions(method, method.benchmark.options, base.config);
+  const resolved = resolveOptions(method, benchOptionsOf(name), base.config);
   const adapted = AdaptedModel.create(base, method, resolved, benchContext(base, seed));
   const optimizer = adapted.plan.trainable > 0 ? createOptimizer('adam', 1e-3) : null;
   return {

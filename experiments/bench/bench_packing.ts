@@ -7,6 +7,7 @@
  * (evaluation, which packing leaves as it is, is not counted).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { methodCard } from '../../src/adapt/method_card.js';
 import { AdaptedModel } from '../../src/adapt/adapted.js';
 import { learnedPromptMethod, resolveOptions } from '../../src/adapt/peft.js';
 import type { GPT2 } from '../../src/model/model.js';
@@ -51,7 +52,7 @@ export function benchPacking(base: GPT2, preset: string, tokens: tf.Tensor2D, se
     const members = (count: number): Member[] =>
       Array.from({ length: count }, (_, i) => ({
         model: AdaptedModel.create(base, method, resolveOptions(method, { length: String(length), init: settings.inits[i % settings.inits.length] }, base.config), benchContext(base, i)),
-        optimizer: createOptimizer(method.training.optimizer, method.training.learningRate, { weightDecay: method.training.weightDecay }),
+        optimizer: createOptimizer(methodCard(method.name).training.optimizer, methodCard(method.name).training.learningRate, { weightDecay: methodCard(method.name).training.weightDecay }),
       }));
     // Packed: full packs of perPack trials, and the remainder as one smaller pack. One trial at a time:
     // every trial of this length costs the same step, so one is timed, in rounds interleaved with the packs

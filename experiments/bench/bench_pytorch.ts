@@ -31,7 +31,7 @@ export interface PytorchReference {
 
 /** The reference step's method, shape and schedule, the same for both engines. */
 export interface ReferenceStepShape {
-  /** A method whose descriptor says the reference step implements it (scripts/reference_step.py too). */
+  /** A method whose card says the reference step implements it (scripts/reference_step.py too). */
   method: string;
   config: ModelConfig;
   batchSize: number;

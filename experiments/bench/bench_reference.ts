@@ -9,15 +9,16 @@ import type { ReferenceStepResult } from '../../src/results/bench.js';
 import { median, peakTensorBytes, timeTrainingSteps } from '../../src/util/bench_timing.js';
 import { unknownNameMessage } from '../../src/model/config.js';
 import { GPT2 } from '../../src/model/model.js';
-import { getMethod, registeredMethods, resolveOptions } from '../../src/adapt/peft.js';
+import { getMethod, resolveOptions } from '../../src/adapt/peft.js';
+import { methodCard, registeredCards } from '../../src/adapt/method_card.js';
 import { Random } from '../../src/util/random.js';
 import { optionsLabel } from '../../src/results/results.js';
 import { createOptimizer, trainStep } from '../../src/training/train.js';
 import { benchContext } from './bench_methods.js';
 import type { ReferenceStepShape } from './bench_pytorch.js';
 
-/** The methods the reference step can run: those scripts/reference_step.py implements (descriptor benchmark.referenceStep). */
-export const referenceMethods = (): string[] => registeredMethods().filter((m) => m.benchmark.referenceStep).map((m) => m.name);
+/** The methods the reference step can run: those scripts/reference_step.py implements (card benchmark.referenceStep). */
+export const referenceMethods = (): string[] => registeredCards().filter((card) => card.benchmark.referenceStep).map((card) => card.name);
 
 /** The reference step's shape and schedule (defaults: src/model/config.ts REFERENCE_STEP, full tuning, 5 + 20 steps). */
 export interface ReferenceOptions extends ReferenceStepShape {
@@ -30,7 +31,7 @@ export async function runReferenceStep(options: ReferenceOptions): Promise<Refer
   if (!referenceMethods().includes(options.method)) throw new Error(`bench reference: --method ${unknownNameMessage('value', options.method, referenceMethods())}`);
   const base = GPT2.initialize(config, 0);
   const method = getMethod(options.method);
-  const resolved = resolveOptions(method, method.benchmark.options, config);
+  const resolved = resolveOptions(method, methodCard(method.name).benchmark.options, config);
   const adapted = AdaptedModel.create(base, method, resolved, benchContext(base, 0));
   const random = new Random(0, 'reference-batch');
   const tokens = tf.tensor2d(Int32Array.from({ length: batchSize * sequenceLength }, () => random.int(config.vocabSize)), [batchSize, sequenceLength], 'int32');

@@ -29,7 +29,7 @@ function tinyOptions(): BenchOptions {
       { name: 'tiny', config: TINY_CONFIG },
       { name: 'tiny-wide', config: WIDE },
     ],
-    methods: METHODS.map((m) => m.name),
+    methods: METHODS.map(([m]) => m.name),
     weights: 'init',
     profile: 'quick',
     cacheDir: '.cache/unused',
@@ -57,7 +57,7 @@ describe('peftscale bench flags', () => {
     await refuses(['--presets', 'gpt2-medium'], /--presets gpt2-medium is a published shape.*allowed: ps-nano, ps-micro/);
     await refuses(['--methods', 'lora,prompt'], /--methods: unknown method "prompt".*Allowed: /);
     await refuses(['--weights', 'trained'], /--weights: unknown value "trained".*Allowed: auto, init, pretrained/);
-    await refuses(['--profile', 'quik'], /--profile: unknown pretraining profile "quik"; did you mean "quick"\?/);
+    await refuses(['--profile', 'quik'], /--profile: unknown profile "quik"; did you mean "quick"\?/);
     await refuses(['--steps', '3'], /--steps applies to `peftscale bench reference` only/);
     await refuses(['reference', '--steps', '0'], /--steps = 0: allowed: an integer ≥ 1/);
     await refuses(['reference', '--method', 'bitfit'], /--method: unknown value "bitfit".*Allowed: full, prompt-tuning, lora/);
@@ -89,7 +89,7 @@ for (const backend of testBackends()) {
       assert.deepEqual(json.columns.map((c) => c.key), BENCH_COLUMNS.map((c) => c.key));
 
       // bare, the seven methods, and LoRA's merged variant, per preset.
-      const expected = ['bare', ...METHODS.flatMap((m) => (m.mergedParameters !== undefined ? [`${m.name}/unmerged`, `${m.name}/merged`] : [m.name]))];
+      const expected = ['bare', ...METHODS.flatMap(([m]) => (m.mergedParameters !== undefined ? [`${m.name}/unmerged`, `${m.name}/merged`] : [m.name]))];
       assert.equal(json.rows.length, 2 * expected.length);
       for (const [p, config] of [['tiny', TINY_CONFIG], ['tiny-wide', WIDE]] as const) {
         const rows = json.rows.filter((r) => r.preset === p);

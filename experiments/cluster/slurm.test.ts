@@ -16,7 +16,8 @@ import { slurmUnavailable, startSlurmCluster } from '../../test/slurm_cluster.js
 import { testBackends } from '../../test/helpers.js';
 import { runExperiment } from '../commands/experiment.js';
 import { partitionTrials } from './shard.js';
-import { parseSubmitted, parseTaskList, planSlurm, SLURM_FLAGS, slurmScript } from './slurm.js';
+import { parseSubmitted, parseTaskList, planSlurm, slurmScript } from './slurm.js';
+import { SLURM_FLAGS } from '../commands/slurm.js';
 import { experimentPath, resolveExperiment } from '../plan/spec.js';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'peftscale-slurm-test-'));
@@ -53,17 +54,16 @@ describe('peftscale slurm: the script', () => {
 
   it('reports every bad flag at once, naming the flag, the value and what is allowed', () => {
     assert.throws(
-      () => plan(['smoke', '--array-size', '9', '--time', '2h', '--partition', 'a b', '--gpus', '-1', '--mem', 'lots', '--tasks', '12', '--backend', 'gpu']),
+      () => plan(['smoke', '--array-size', '9', '--time', '2h', '--partition', 'a b', '--gpus', '-1', '--mem', 'lots', '--tasks', '12']),
       (error: Error) => {
         const lines = error.message.split('\n');
-        assert.equal(lines[0], 'slurm: 7 problem(s):');
+        assert.equal(lines[0], 'slurm: 6 problem(s):');
         for (const expected of [
           '--array-size = 9: allowed: an integer from 1 to 8',
           '--gpus = -1: allowed: an integer from 0 up',
           '--partition = "a b": allowed: letters, digits and _ . + -',
           '--mem = "lots": allowed: an integer with an optional unit K, M, G or T (e.g. 8G)',
           '--time = "2h": allowed: MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS',
-          '--backend = "gpu": allowed: tensorflow, wasm, cpu or auto',
           '--tasks = "12": allowed: comma-separated task numbers or ranges within 1-8 (e.g. 2,5 or 3-4)',
         ]) {
           assert.ok(lines.includes(`  ${expected}`), `${expected}\nin:\n${error.message}`);
@@ -72,6 +72,8 @@ describe('peftscale slurm: the script', () => {
       },
     );
     assert.throws(() => plan([]), /slurm: expected one experiment file, got none/);
+    // The backend is checked with the other shared flags, when the command line is parsed.
+    assert.throws(() => plan(['smoke', '--backend', 'gpu']), /slurm: --backend: unknown backend "gpu"; did you mean "cpu"\? Allowed: tensorflow, wasm, cpu, auto/);
   });
 });
 

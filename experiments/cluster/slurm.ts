@@ -1,6 +1,6 @@
 /**
- * `peftscale slurm FILE [flags]`: an experiment as Slurm jobs over a shared trial cache. It writes a bash
- * script that submits three jobs with sbatch:
+ * An experiment as Slurm jobs over a shared trial cache (`peftscale slurm FILE [flags]`, whose flags are
+ * in experiments/commands/slurm.ts). It writes a bash script that submits three jobs with sbatch:
  *
  *   1. pretrain: `peftscale experiment FILE --pretrain-only` (the frozen models, once, before any trial);
  *   2. trials: a job array of N tasks, after 1 succeeded (`--dependency=afterok`); task I runs
@@ -16,51 +16,11 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { booleanFlag, formatFlags, numberFlag, parseArgs, stringFlag, type FlagSpec, type ParsedArgs } from '../../src/util/cli_args.js';
+import { numberFlag, stringFlag, type ParsedArgs } from '../../src/util/cli_args.js';
 import { DEFAULT_CACHE_DIR } from '../pretrain/pretrain_family.js';
-import { PROFILE_NAMES } from '../pretrain/pretrain_profiles.js';
 import { DEFAULT_RESULTS_DIR } from '../run/results_files.js';
-import { defaultProfile, experimentPath, resolveExperiment, shippedExperiments } from '../plan/spec.js';
+import { defaultProfile, experimentPath, resolveExperiment } from '../plan/spec.js';
 import { DEFAULT_TRIAL_CACHE_DIR } from '../run/trial_cache.js';
-
-export const SLURM_FLAGS: readonly FlagSpec[] = [
-  { name: 'profile', type: 'string', description: PROFILE_NAMES.join(' or '), default: 'quick' },
-  { name: 'array-size', type: 'integer', description: 'N: array tasks (shards of the trials), 1 to the number of trials (default: the trials, at most 16)' },
-  { name: 'tasks', type: 'string', description: 'submit only these array tasks, e.g. 2,5 or 3-4 (to rerun failed shards; the pretrain and collect jobs are submitted too)' },
-  { name: 'max-parallel', type: 'integer', description: 'at most this many array tasks at once (sbatch --array=...%M)' },
-  { name: 'partition', type: 'string', description: 'sbatch --partition' },
-  { name: 'account', type: 'string', description: 'sbatch --account' },
-  { name: 'gpus', type: 'integer', description: 'GPUs per job (sbatch --gres=gpu:N); 0: none', default: 0 },
-  { name: 'cpus-per-task', type: 'integer', description: 'CPU cores per job (sbatch --cpus-per-task)', default: 2 },
-  { name: 'mem', type: 'string', description: 'memory per job, e.g. 8G (sbatch --mem)' },
-  { name: 'time', type: 'string', description: 'time limit of each job: MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS (sbatch --time)' },
-  { name: 'pretrain-time', type: 'string', description: 'time limit of the pretraining job (default: --time)' },
-  { name: 'workers', type: 'integer', description: 'worker threads per job (default: --cpus-per-task)' },
-  { name: 'backend', type: 'string', description: 'tensorflow, wasm or cpu (default: the first that loads on the node)' },
-  { name: 'results', type: 'string', description: 'results root', default: DEFAULT_RESULTS_DIR },
-  { name: 'cache', type: 'string', description: 'pretrained model cache (shared)', default: DEFAULT_CACHE_DIR },
-  { name: 'trial-cache', type: 'string', description: 'finished-trial cache (shared)', default: DEFAULT_TRIAL_CACHE_DIR },
-  { name: 'log-dir', type: 'string', description: 'job output and the submitted script (default .cache/peftscale/slurm/<experiment>)' },
-  { name: 'job-name', type: 'string', description: 'job name prefix (default peftscale-<experiment>)' },
-  { name: 'setup', type: 'string', description: 'a shell line each job runs first, e.g. "module load nodejs/20"' },
-  { name: 'node', type: 'string', description: 'the Node.js binary on the compute nodes (default: this one)' },
-  { name: 'submit', type: 'boolean', description: 'submit the jobs with sbatch and print their ids (otherwise: print the script)' },
-  { name: 'json', type: 'boolean', description: 'with --submit: the job ids as one JSON object' },
-  { name: 'help', type: 'boolean', description: 'show this help' },
-];
-
-export function slurmUsage(): string {
-  return [
-    'usage: peftscale slurm FILE [flags]',
-    '',
-    'Writes the sbatch jobs of an experiment: pretraining, then a job array over the trials (afterok), then',
-    'peftscale collect (afterany). Prints the submit script, or with --submit runs it and prints the job ids.',
-    '',
-    `FILE: a shipped experiment (${shippedExperiments().join(', ')}) or a path to an experiment file`,
-    '',
-    formatFlags(SLURM_FLAGS),
-  ].join('\n');
-}
 
 /** Everything the script is made from, validated. */
 export interface SlurmPlan {
@@ -132,8 +92,7 @@ export function planSlurm(args: ParsedArgs, cwd = process.cwd()): SlurmPlan {
   };
   const time = timeFlag('time');
   const pretrainTime = timeFlag('pretrain-time') ?? time;
-  const backend = stringFlag(args, 'backend') ?? null;
-  if (backend !== null && !['tensorflow', 'wasm', 'cpu', 'auto'].includes(backend)) problems.push(`--backend = ${JSON.stringify(backend)}: allowed: tensorflow, wasm, cpu or auto`);
+  const backend = stringFlag(args, 'backend') ?? null; // one of the backend names: checked when the flags were parsed
   let tasks = `1-${arraySize}`;
   const taskText = stringFlag(args, 'tasks');
   if (taskText !== undefined) {
@@ -255,18 +214,8 @@ export function parseSubmitted(stdout: string): { pretrain: string; trials: stri
   return { pretrain: id('pretrain job'), trials: id('trial array'), collect: id('collect job') };
 }
 
-export async function runSlurm(argv: string[]): Promise<SubmittedJobs | null> {
-  const args = parseArgs(argv, SLURM_FLAGS, 'slurm');
-  if (booleanFlag(args, 'help')) {
-    process.stdout.write(`${slurmUsage()}\n`);
-    return null;
-  }
-  const plan = planSlurm(args);
-  const script = slurmScript(plan, ['peftscale slurm', ...argv].map((a) => (a === 'peftscale slurm' ? a : shellQuote(a))).join(' '));
-  if (!booleanFlag(args, 'submit')) {
-    process.stdout.write(script);
-    return null;
-  }
+/** Runs the submit script (saved in the log folder) and returns the job ids it printed; sbatch must work here. */
+export function submitSlurm(plan: SlurmPlan, script: string): SubmittedJobs {
   const probe = spawnSync('sbatch', ['--version'], { encoding: 'utf8', timeout: 30_000 });
   if (probe.error !== undefined || probe.status !== 0) throw new Error(`slurm --submit: sbatch not found or not working (${probe.error?.message ?? probe.stderr.trim()}): install the Slurm client (Debian: slurm-client) or run without --submit and submit the script where sbatch is`);
   mkdirSync(plan.paths.logDir, { recursive: true });
@@ -274,11 +223,5 @@ export async function runSlurm(argv: string[]): Promise<SubmittedJobs | null> {
   writeFileSync(file, script, { mode: 0o755 });
   const run = spawnSync('bash', [file], { encoding: 'utf8', env: { ...process.env, PEFTSCALE_TASKS: plan.tasks }, timeout: 300_000 });
   if (run.status !== 0) throw new Error(`slurm --submit: ${file} failed (exit ${run.status ?? run.signal}): ${run.stderr.trim()}${run.stdout.trim() === '' ? '' : `\nit had printed:\n${run.stdout.trim()}`}`);
-  const submitted: SubmittedJobs = { ...parseSubmitted(run.stdout), tasks: plan.tasks, script: file, logDir: plan.paths.logDir };
-  if (booleanFlag(args, 'json')) process.stdout.write(`${JSON.stringify(submitted, null, 2)}\n`);
-  else {
-    process.stdout.write(`pretrain job ${submitted.pretrain}\ntrial array ${submitted.trials} (tasks ${plan.tasks} of 1-${plan.arraySize})\ncollect job ${submitted.collect}\n`);
-    process.stderr.write(`script: ${file}\nlogs: ${plan.paths.logDir}/\nwatch: squeue -j ${submitted.pretrain},${submitted.trials},${submitted.collect}\n`);
-  }
-  return submitted;
+  return { ...parseSubmitted(run.stdout), tasks: plan.tasks, script: file, logDir: plan.paths.logDir };
 }

@@ -4,9 +4,10 @@
  * bench_reference.ts alone (with --compare-pytorch, beside bench_pytorch.ts), or bench_head.ts alone.
  */
 import { describeBackend, initBackend } from '../../src/model/backend.js';
-import { booleanFlag, formatFlags, numberFlag, parseArgs, stringFlag, type FlagSpec, type ParsedArgs } from '../../src/util/cli_args.js';
+import '../../methods/index.js';
+import { booleanFlag, numberFlag, stringFlag, type FlagSpec, type ParsedArgs } from '../../src/util/cli_args.js';
 import { findPreset, PRESETS, REFERENCE_STEP, unknownNameMessage } from '../../src/model/config.js';
-import { baselineMethod } from '../../src/adapt/peft.js';
+import { baselineMethod } from '../../src/adapt/method_card.js';
 import { allMethods, benchOptionsOf } from '../bench/bench_methods.js';
 import { checkPytorch, PYTHON_ENV_VAR, runPytorchReference, type PytorchReference } from '../bench/bench_pytorch.js';
 import { formatHeadBench, runHeadBench } from '../bench/bench_head.js';
@@ -16,13 +17,15 @@ import { fixed, formatBenchReport } from '../bench/bench_text.js';
 import { DEFAULT_PACKING_BENCH, type PackingBenchSettings } from '../bench/bench_packing.js';
 import { DEFAULT_CACHE_DIR } from '../pretrain/pretrain_family.js';
 import { resolveProfile } from '../pretrain/pretrain_profiles.js';
+import { jsonFlag, runCommand, type Command } from './command.js';
+import { BACKEND_FLAG, CACHE_FLAG, PROFILE_FLAG } from './flags.js';
 
 export const BENCH_FLAGS: readonly FlagSpec[] = [
   { name: 'presets', type: 'string', description: 'comma-separated presets', default: DEFAULT_BENCH_PRESETS.join(',') },
   { name: 'methods', type: 'string', description: 'comma-separated methods', default: allMethods().join(',') },
   { name: 'weights', type: 'string', description: 'auto (pretrained when cached, else initialised), init, or pretrained (pretrains missing ones)', default: 'auto' },
-  { name: 'profile', type: 'string', description: 'pretraining profile of --weights pretrained/auto', default: 'quick' },
-  { name: 'cache', type: 'string', description: 'model cache folder', default: DEFAULT_CACHE_DIR },
+  PROFILE_FLAG,
+  CACHE_FLAG,
   { name: 'batch-size', type: 'integer', description: 'rows per batch', default: 16 },
   { name: 'sequence-length', type: 'integer', description: 'tokens per row', default: 64 },
   { name: 'iterations', type: 'integer', description: 'measured calls per timing', default: 20 },
@@ -37,8 +40,8 @@ export const BENCH_FLAGS: readonly FlagSpec[] = [
   { name: 'pack-steps', type: 'integer', description: 'trial packing: steps per trial behind trials per hour', default: DEFAULT_PACKING_BENCH.steps },
   { name: 'seed', type: 'integer', description: 'seed of weights, prompts and text', default: 0 },
   { name: 'out', type: 'string', description: 'folder for bench.json', default: DEFAULT_BENCH_DIR },
-  { name: 'backend', type: 'string', description: 'tensorflow, wasm, cpu or auto (also PEFTSCALE_BACKEND)' },
-  { name: 'json', type: 'boolean', description: 'print the report as JSON instead of tables' },
+  BACKEND_FLAG,
+  jsonFlag('print the report as JSON instead of tables'),
   { name: 'method', type: 'string', description: `bench reference only: ${referenceMethods().join(', ')}`, default: baselineMethod().name },
   { name: 'steps', type: 'integer', description: 'bench reference only: measured steps', default: 20 },
   { name: 'compare-pytorch', type: 'boolean', description: 'bench reference only: also run the step in PyTorch (one thread) and print the ratio' },
@@ -51,10 +54,15 @@ export const BENCH_FLAGS: readonly FlagSpec[] = [
 /** `bench head`'s own defaults where the shared flags' suit the full benchmark (gpt2 steps take seconds here). */
 const HEAD_DEFAULTS = { 'batch-size': 4, 'sequence-length': 64, warmup: 1, iterations: 3 } as const;
 
-export const BENCH_USAGE = `peftscale bench [flags]            every benchmark; bench.json under --out
+export const command: Command<void> = {
+  name: 'bench',
+  summary: 'cost benchmarks: training and inference per method, storage, mixed-task serving, the reference step',
+  synopsis: `peftscale bench [flags]            every benchmark; bench.json under --out
 peftscale bench head [--preset gpt2] [--layers N] [--batch-size 4] [--sequence-length 64] [--scored 2] [--warmup 1] [--iterations 3] [--json]
-peftscale bench reference [--method ${referenceMethods().join('|')}] [--steps N] [--warmup N] [--compare-pytorch [--python PY]] [--json]
-${formatFlags(BENCH_FLAGS)}`;
+peftscale bench reference [--method ${referenceMethods().join('|')}] [--steps N] [--warmup N] [--compare-pytorch [--python PY]] [--json]`,
+  flags: BENCH_FLAGS,
+  run: bench,
+};
 
 function listFlag(value: string): string[] {
   return value
@@ -63,9 +71,12 @@ function listFlag(value: string): string[] {
     .filter((s) => s !== '');
 }
 
-/** `peftscale bench [reference]`. */
+/** `peftscale bench [reference] ARGV` (tests call it directly). */
 export async function runBenchCommand(argv: string[]): Promise<void> {
-  const args = parseArgs(argv, BENCH_FLAGS, 'peftscale bench');
+  await runCommand(command, argv);
+}
+
+async function bench(args: ParsedArgs): Promise<void> {
   const [which, ...extra] = args.positionals;
   if (extra.length > 0 || (which !== undefined && which !== 'reference' && which !== 'head')) {
     throw new Error(`peftscale bench: ${unknownNameMessage('benchmark', args.positionals.join(' '), ['reference', 'head'])} (or none for every benchmark)`);

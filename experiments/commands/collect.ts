@@ -8,12 +8,12 @@
  * same), 1 on an error.
  */
 import { existsSync, statSync } from 'node:fs';
-import { booleanFlag, formatFlags, numberFlag, parseArgs, stringFlag, type FlagSpec } from '../../src/util/cli_args.js';
+import '../../methods/index.js';
+import { booleanFlag, numberFlag, stringFlag, type FlagSpec, type ParsedArgs } from '../../src/util/cli_args.js';
 import { summarize } from '../../src/results/results.js';
 import { readPretrainedSummary } from '../../src/training/pretrain_checkpoint.js';
 import { formatSummaryTable, writeExperimentReport } from './experiment.js';
 import { DEFAULT_CACHE_DIR, pretrainedModelDir } from '../pretrain/pretrain_family.js';
-import { PROFILE_NAMES } from '../pretrain/pretrain_profiles.js';
 import { DEFAULT_RESULTS_DIR, ownershipProblem } from '../run/results_files.js';
 import { describeTrial, planRun, resultsDirFor, runPlannedExperiment } from '../run/runner.js';
 import { checkShardCount, partitionTrials } from '../cluster/shard.js';
@@ -21,32 +21,42 @@ import { defaultProfile, experimentPath, resolveExperiment, shippedExperiments }
 import { DEFAULT_TRIAL_CACHE_DIR } from '../run/trial_cache.js';
 import { recordHypotheses } from '../run/hypotheses_record.js';
 import { mkdir } from 'node:fs/promises';
-import { baselineMethod } from '../../src/adapt/peft.js';
+import { baselineMethod } from '../../src/adapt/method_card.js';
+import { jsonFlag, runCommand, type Command } from './command.js';
+import { BACKEND_FLAG, CACHE_FLAG, NO_REPORT_FLAG, EXPERIMENT_PROFILE_FLAG, REPLACE_FLAG, RESULTS_FLAG, TRIAL_CACHE_FLAG } from './flags.js';
 
 export const COLLECT_FLAGS: readonly FlagSpec[] = [
-  { name: 'profile', type: 'string', description: PROFILE_NAMES.join(' or '), default: 'quick' },
+  EXPERIMENT_PROFILE_FLAG,
   { name: 'shards', type: 'integer', description: 'the N of the --shard I/N runs: missing trials are listed with their shard, and the shards to resubmit' },
-  { name: 'backend', type: 'string', description: 'tensorflow, wasm or cpu, for the ensembles (default: the first that loads)' },
-  { name: 'results', type: 'string', description: 'results root: results go to <root>/<experiment>/', default: DEFAULT_RESULTS_DIR },
-  { name: 'cache', type: 'string', description: 'pretrained model cache', default: DEFAULT_CACHE_DIR },
-  { name: 'trial-cache', type: 'string', description: 'finished-trial cache (the shared one)', default: DEFAULT_TRIAL_CACHE_DIR },
-  { name: 'replace', type: 'boolean', description: 'replace a results folder made by another experiment file, or one with more finished trials' },
-  { name: 'no-report', type: 'boolean', description: 'do not write the HTML report' },
-  { name: 'json', type: 'boolean', description: 'one JSON object on stdout: counts, the results folder and the missing trials' },
-  { name: 'help', type: 'boolean', description: 'show this help' },
+  BACKEND_FLAG,
+  RESULTS_FLAG,
+  CACHE_FLAG,
+  TRIAL_CACHE_FLAG,
+  REPLACE_FLAG,
+  NO_REPORT_FLAG,
+  jsonFlag('one JSON object on stdout: counts, the results folder and the missing trials'),
 ];
 
-export function collectUsage(): string {
-  return [
-    'usage: peftscale collect FILE [flags]',
-    '',
-    'Builds results/<experiment>/ and the report from the cached trials, and lists the missing ones.',
-    'Exit status 0: complete; 2: some trials missing (the cached ones are written); 1: an error.',
-    '',
-    `FILE: a shipped experiment (${shippedExperiments().join(', ')}) or a path to an experiment file`,
-    '',
-    formatFlags(COLLECT_FLAGS),
-  ].join('\n');
+export const command: Command<CollectResult> = {
+  name: 'collect',
+  summary: 'results and report from whatever the trial cache holds; lists the missing trials',
+  get synopsis() {
+    return [
+      'usage: peftscale collect FILE [flags]',
+      '',
+      'Builds results/<experiment>/ and the report from the cached trials, and lists the missing ones.',
+      'Exit status 0: complete; 2: some trials missing (the cached ones are written); 1: an error.',
+      '',
+      `FILE: a shipped experiment (${shippedExperiments().join(', ')}) or a path to an experiment file`,
+    ].join('\n');
+  },
+  flags: COLLECT_FLAGS,
+  run: collect,
+};
+
+/** `peftscale collect ARGV` (tests call it directly). */
+export async function runCollect(argv: string[]): Promise<CollectResult | null> {
+  return await runCommand(command, argv);
 }
 
 /** A trial not in the cache, with its shard when the shard count is known. */
@@ -67,12 +77,7 @@ export interface CollectResult {
   resultsDir: string | null;
 }
 
-export async function runCollect(argv: string[]): Promise<CollectResult | null> {
-  const args = parseArgs(argv, COLLECT_FLAGS, 'collect');
-  if (booleanFlag(args, 'help')) {
-    process.stdout.write(`${collectUsage()}\n`);
-    return null;
-  }
+async function collect(args: ParsedArgs): Promise<CollectResult> {
   if (args.positionals.length !== 1) throw new Error(`collect: expected one experiment file, got ${args.positionals.length === 0 ? 'none' : args.positionals.join(' ')}; see --help`);
   const shards = numberFlag(args, 'shards');
   if (shards !== undefined && shards < 1) throw new Error(`collect: --shards = ${shards}: allowed: an integer ≥ 1`);

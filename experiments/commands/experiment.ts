@@ -9,7 +9,8 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { booleanFlag, formatFlags, numberFlag, parseArgs, stringFlag, type FlagSpec } from '../../src/util/cli_args.js';
+import '../../methods/index.js';
+import { booleanFlag, numberFlag, stringFlag, type FlagSpec, type ParsedArgs } from '../../src/util/cli_args.js';
 import { probeOutputFolder } from '../../src/io/input_files.js';
 import { formatDuration } from '../../src/util/progress.js';
 import { accuracyInterval, AVERAGE_TASK, RESULT_FILES, summarize, summaryCounts, type SummaryRow } from '../../src/results/results.js';
@@ -17,11 +18,10 @@ import { gateVerdict, measuredTasks } from '../../reports/gates.js';
 import { formatGates } from '../pretrain/gates.js';
 import { writeReport } from '../../reports/report.js';
 import { DEFAULT_CACHE_DIR } from '../pretrain/pretrain_family.js';
-import { PROFILE_NAMES } from '../pretrain/pretrain_profiles.js';
 import { BENCH_SUBDIR, DEFAULT_RESULTS_DIR, ownershipProblem } from '../run/results_files.js';
 import { describeTrial, planRun, resultsDirFor, runPlannedExperiment, type RunOptions, type RunPlan } from '../run/runner.js';
 import { EXPERIMENT_SCHEMA } from '../plan/schema.js';
-import { defaultProfile, experimentPath, PROFILE_DESCRIPTIONS, resolveExperiment, shippedExperiments, type PlannedTrial, type ResolvedExperiment } from '../plan/spec.js';
+import { defaultProfile, experimentPath, resolveExperiment, shippedExperiments, type PlannedTrial, type ResolvedExperiment } from '../plan/spec.js';
 import { DEFAULT_TRIAL_CACHE_DIR } from '../run/trial_cache.js';
 import { DEFAULT_PACK_ROWS, packTrials } from '../run/trial_packs.js';
 import { availableParallelism } from 'node:os';
@@ -29,39 +29,44 @@ import { findPreset } from '../../src/model/config.js';
 import { importTrialRecords } from '../run/trial_import.js';
 import { recordHypotheses } from '../run/hypotheses_record.js';
 import { checkShardCount, parseShard, shardPlan, type Shard } from '../cluster/shard.js';
-import { baselineMethod } from '../../src/adapt/peft.js';
-
+import { baselineMethod } from '../../src/adapt/method_card.js';
+import { jsonFlag, runCommand, type Command } from './command.js';
+import { BACKEND_FLAG, CACHE_FLAG, NO_REPORT_FLAG, EXPERIMENT_PROFILE_FLAG, REPLACE_FLAG, RESULTS_FLAG, TRIAL_CACHE_FLAG } from './flags.js';
 
 /** What `peftscale experiment` (and `npm run experiment`) runs without a FILE: the experiment that shows a finding. */
 export const DEFAULT_EXPERIMENT = 'finding';
 
 export const EXPERIMENT_FLAGS: readonly FlagSpec[] = [
-  { name: 'profile', type: 'string', description: `${PROFILE_NAMES.join(' or ')}: ${Object.entries(PROFILE_DESCRIPTIONS).map(([n, d]) => `${n}: ${d}`).join('; ')}`, default: "the experiment file's \"profile\", else quick" },
+  EXPERIMENT_PROFILE_FLAG,
   { name: 'workers', type: 'integer', description: 'worker threads (default: one per core)' },
   { name: 'pack-rows', type: 'integer', description: `most rows per packed training step: trials of one frozen model, task and schedule whose methods allow it train together (default: the file's packRows, else ${DEFAULT_PACK_ROWS}; 0: every trial alone)` },
   { name: 'dry-run', type: 'boolean', description: 'print the trials (and which are cached) and run nothing' },
-  { name: 'json', type: 'boolean', description: 'with --dry-run: one JSON object with the trials and counts; otherwise the summary as JSON on stdout' },
-  { name: 'backend', type: 'string', description: 'tensorflow, wasm or cpu (default: the first that loads)' },
-  { name: 'results', type: 'string', description: 'results root: results go to <root>/<experiment>/', default: DEFAULT_RESULTS_DIR },
-  { name: 'cache', type: 'string', description: 'pretrained model cache', default: DEFAULT_CACHE_DIR },
-  { name: 'trial-cache', type: 'string', description: 'finished-trial cache', default: DEFAULT_TRIAL_CACHE_DIR },
-  { name: 'replace', type: 'boolean', description: 'replace a results folder made by another experiment file, or one with more finished trials (otherwise kept, and the new results go beside it)' },
-  { name: 'no-report', type: 'boolean', description: 'do not write the HTML report at the end (peftscale report RESULTS writes it later)' },
+  jsonFlag('with --dry-run: one JSON object with the trials and counts; otherwise the summary as JSON on stdout'),
+  BACKEND_FLAG,
+  RESULTS_FLAG,
+  CACHE_FLAG,
+  TRIAL_CACHE_FLAG,
+  REPLACE_FLAG,
+  NO_REPORT_FLAG,
   { name: 'schema', type: 'boolean', description: 'print the experiment file JSON schema and exit' },
   { name: 'shard', type: 'string', description: 'I/N: run only the I-th of N deterministic shares of the trials (balanced by estimated cost) against a trial cache that may be shared; writes no results (peftscale collect does)' },
   { name: 'import-trials', type: 'string', description: 'a results folder (e.g. docs/results/scaling) whose results.jsonl seeds the trial cache first: its records of planned trials count as cached, so a run that spans sessions goes on where it stopped' },
   { name: 'pretrain-only', type: 'boolean', description: 'pretrain (or reuse) the frozen models the experiment needs, and run no trial (the first job of peftscale slurm)' },
-  { name: 'help', type: 'boolean', description: 'show this help' },
 ];
 
-export function experimentUsage(): string {
-  return [
-    'usage: peftscale experiment [FILE] [flags]',
-    '',
-    `FILE: a shipped experiment (${shippedExperiments().join(', ')}) or a path to an experiment file (default: ${DEFAULT_EXPERIMENT})`,
-    '',
-    formatFlags(EXPERIMENT_FLAGS),
-  ].join('\n');
+export const command: Command<ExperimentCommandResult | null> = {
+  name: 'experiment',
+  summary: 'run an experiment file (default: finding): pretraining, the sweep on worker threads, results and report',
+  get synopsis() {
+    return ['usage: peftscale experiment [FILE] [flags]', '', `FILE: a shipped experiment (${shippedExperiments().join(', ')}) or a path to an experiment file (default: ${DEFAULT_EXPERIMENT})`].join('\n');
+  },
+  flags: EXPERIMENT_FLAGS,
+  run: experiment,
+};
+
+/** `peftscale experiment ARGV` (tests call it directly): flags checked first, then the run. */
+export async function runExperiment(argv: string[]): Promise<ExperimentCommandResult | null> {
+  return await runCommand(command, argv);
 }
 
 /** What the command returns (tests call it directly). */
@@ -75,12 +80,7 @@ export interface ExperimentCommandResult {
   summary: SummaryRow[];
 }
 
-export async function runExperiment(argv: string[]): Promise<ExperimentCommandResult | null> {
-  const args = parseArgs(argv, EXPERIMENT_FLAGS, 'experiment');
-  if (booleanFlag(args, 'help')) {
-    process.stdout.write(`${experimentUsage()}\n`);
-    return null;
-  }
+async function experiment(args: ParsedArgs): Promise<ExperimentCommandResult | null> {
   if (booleanFlag(args, 'schema')) {
     process.stdout.write(`${JSON.stringify(EXPERIMENT_SCHEMA, null, 2)}\n`);
     return null;

@@ -14,7 +14,7 @@ import { cp, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { booleanFlag, formatFlags, parseArgs, stringFlag, type FlagSpec } from '../../src/util/cli_args.js';
+import { booleanFlag, stringFlag, type FlagSpec, type ParsedArgs } from '../../src/util/cli_args.js';
 import { getMethod } from '../../src/adapt/peft.js';
 import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, notPeftNote, PEFT_CONFIG_FILE } from '../../src/io/adapter_io.js';
 import { HF_PREFIX, loadWeights, readJsonFile, saveCheckpoint, saveTensors, isObject } from '../../src/io/checkpoint.js';
@@ -24,27 +24,42 @@ import { validateModelConfig, type ModelConfig } from '../../src/model/config.js
 import { initBackend } from '../../src/model/backend.js';
 import { optionsLabel, type TrialRecord } from '../../src/results/results.js';
 import { temporaryPathFor, writeFileAtomic } from '../../src/io/atomic_file.js';
-import { PROFILE_NAMES } from '../pretrain/pretrain_profiles.js';
 import { planRun } from '../run/runner.js';
 import { DEFAULT_TRIAL_CACHE_DIR, trialAdapterPath } from '../run/trial_cache.js';
-import { experimentPath, resolveExperiment, shippedExperiments, type ResolvedExperiment } from '../plan/spec.js';
+import { defaultProfile, experimentPath, resolveExperiment, shippedExperiments, type ResolvedExperiment } from '../plan/spec.js';
+import { jsonFlag, runCommand, type Command } from './command.js';
+import { EXPERIMENT_PROFILE_FLAG, TRIAL_CACHE_FLAG } from './flags.js';
 import '../../methods/index.js';
 
 export const EXPORT_FLAGS: readonly FlagSpec[] = [
   { name: 'out', type: 'string', description: 'folder to write the adapters into (created; one subfolder per trial)' },
-  { name: 'profile', type: 'string', description: PROFILE_NAMES.join(' or '), default: 'quick' },
-  { name: 'trial-cache', type: 'string', description: 'finished-trial cache', default: DEFAULT_TRIAL_CACHE_DIR },
+  EXPERIMENT_PROFILE_FLAG,
+  TRIAL_CACHE_FLAG,
   { name: 'method', type: 'string', description: 'only these methods (comma-separated)' },
   { name: 'task', type: 'string', description: 'only these tasks (comma-separated)' },
   { name: 'preset', type: 'string', description: 'only these frozen models (comma-separated)' },
   { name: 'seed', type: 'string', description: 'only these seeds (comma-separated)' },
   { name: 'key', type: 'string', description: 'only these trial keys (comma-separated)' },
   { name: 'full-model', type: 'boolean', description: 'also write full model tuning as a transformers model folder (model/ in its folder)' },
-  { name: 'json', type: 'boolean', description: 'one JSON object on stdout: what was written and what was not' },
-  { name: 'help', type: 'boolean', description: 'show this help' },
+  jsonFlag('one JSON object on stdout: what was written and what was not'),
 ];
 
-export function exportUsage(): string {
+export const command: Command<ExportResult | null> = {
+  name: 'export',
+  summary: "the trained adapters of an experiment's cached trials, each with its record (PEFT folders where PEFT has the method)",
+  get synopsis() {
+    return exportSynopsis();
+  },
+  flags: EXPORT_FLAGS,
+  run: exportCommand,
+};
+
+/** `peftscale export ARGV` (tests call it directly). */
+export async function runExport(argv: string[]): Promise<ExportResult | null> {
+  return await runCommand(command, argv);
+}
+
+function exportSynopsis(): string {
   return [
     'usage: peftscale export FILE --out DIR [filters] [--full-model]',
     '',
@@ -53,8 +68,6 @@ export function exportUsage(): string {
     'Exit status 0: every chosen trial exported; 2: some had no adapter (listed); 1: an error.',
     '',
     `FILE: a shipped experiment (${shippedExperiments().join(', ')}) or a path to an experiment file`,
-    '',
-    formatFlags(EXPORT_FLAGS),
   ].join('\n');
 }
 
@@ -85,16 +98,11 @@ function folderName(record: TrialRecord): string {
   return parts.filter((part): part is string => part !== null).join('_').replace(/[^A-Za-z0-9._=-]+/g, '-');
 }
 
-export async function runExport(argv: string[]): Promise<ExportResult | null> {
-  const args = parseArgs(argv, EXPORT_FLAGS, 'export');
-  if (booleanFlag(args, 'help')) {
-    process.stdout.write(`${exportUsage()}\n`);
-    return null;
-  }
+async function exportCommand(args: ParsedArgs): Promise<ExportResult | null> {
   if (args.positionals.length !== 1) throw new Error(`export: expected one experiment file, got ${args.positionals.length === 0 ? 'none' : args.positionals.join(' ')}; see --help`);
   const out = stringFlag(args, 'out');
   if (out === undefined) throw new Error('export: --out DIR is required (the folder the adapters are written into)');
-  const experiment = resolveExperiment(experimentPath(args.positionals[0]), stringFlag(args, 'profile') ?? 'quick');
+  const experiment = resolveExperiment(experimentPath(args.positionals[0]), stringFlag(args, 'profile') ?? defaultProfile(experimentPath(args.positionals[0])));
   const trialCacheDir = stringFlag(args, 'trial-cache') ?? DEFAULT_TRIAL_CACHE_DIR;
   const filters = { method: listFilter(stringFlag(args, 'method')), task: listFilter(stringFlag(args, 'task')), preset: listFilter(stringFlag(args, 'preset')), seed: listFilter(stringFlag(args, 'seed')), key: listFilter(stringFlag(args, 'key')) };
   const chosen = experiment.trials.filter(

@@ -5,7 +5,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describeBackend, initBackend } from '../../src/model/backend.js';
-import { booleanFlag, formatFlags, numberFlag, parseArgs, stringFlag, type FlagSpec } from '../../src/util/cli_args.js';
+import { booleanFlag, numberFlag, stringFlag, type FlagSpec, type ParsedArgs } from '../../src/util/cli_args.js';
 import { formatDuration } from '../../src/util/progress.js';
 import type { CapabilityGates } from '../../src/results/results.js';
 import { corpusFingerprint } from '../../datasets/corpus.js';
@@ -13,22 +13,36 @@ import { formatGates } from '../pretrain/gates.js';
 import { DEFAULT_CACHE_DIR, ensurePretrained, gatesOf, PRETRAIN_CODE_VERSION, pretrainedModelDir, type EnsuredModel } from '../pretrain/pretrain_family.js';
 import { DEFAULT_SHIPPED_DIR, SHIPPED_ENV, shippedDir } from '../pretrain/shipped_family.js';
 import { exportFamily, verifyFamily } from './pretrain_shipped.js';
-import { PROFILE_NAMES, profileCorpusConfig, resolveProfile } from '../pretrain/pretrain_profiles.js';
+import { profileCorpusConfig, resolveProfile } from '../pretrain/pretrain_profiles.js';
+import { jsonFlag, runCommand, type Command } from './command.js';
+import { BACKEND_FLAG, CACHE_FLAG, PROFILE_FLAG } from './flags.js';
 
 export const PRETRAIN_FLAGS: readonly FlagSpec[] = [
-  { name: 'profile', type: 'string', description: `what to pretrain: ${PROFILE_NAMES.join(' or ')}`, default: 'quick' },
+  PROFILE_FLAG,
   { name: 'model', type: 'string', description: 'only these presets, comma-separated (any ps-* preset, even outside the profile)' },
   { name: 'seed', type: 'integer', description: 'seed of the world, corpus, initial weights and batch order', default: 0 },
   { name: 'steps', type: 'integer', description: "override the profile's steps per preset" },
-  { name: 'backend', type: 'string', description: 'tensorflow, wasm, cpu or auto (default: $PEFTSCALE_BACKEND, else auto)' },
-  { name: 'cache', type: 'string', description: 'cache folder for models', default: DEFAULT_CACHE_DIR },
-  { name: 'json', type: 'boolean', description: 'print the result table as JSON on stdout' },
+  BACKEND_FLAG,
+  CACHE_FLAG,
+  jsonFlag('print the result table as JSON on stdout'),
   { name: 'export', type: 'string', description: 'write the finished models and controls of the profile from the cache into this folder, with a manifest (sha256 of every file)' },
   { name: 'verify', type: 'boolean', description: 'pretrain every shipped model again and compare its weights (bit for bit, or within --tolerance)' },
   { name: 'shipped', type: 'string', description: `--verify: the shipped folder (default $${SHIPPED_ENV}, else ${DEFAULT_SHIPPED_DIR})` },
   { name: 'tolerance', type: 'number', description: '--verify: the largest weight difference accepted (another backend needs one)', default: 0 },
-  { name: 'help', type: 'boolean', description: 'show this help' },
 ];
+
+export const command: Command<void> = {
+  name: 'pretrain',
+  summary: 'pretrain the frozen model family on the generated corpus (cached, resumable)',
+  synopsis: 'usage: peftscale pretrain [flags]\n\nPretrains the small presets on the generated world corpus and caches them.',
+  flags: PRETRAIN_FLAGS,
+  run: pretrainCommand,
+};
+
+/** `peftscale pretrain ARGV` (tests call it directly). */
+export async function runPretrain(argv: string[]): Promise<void> {
+  await runCommand(command, argv);
+}
 
 /** One row of the result table. */
 export interface PretrainTableRow {
@@ -74,13 +88,8 @@ export function formatPretrainTable(rows: readonly PretrainTableRow[]): string {
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }
 
-/** `peftscale pretrain [--profile quick|full] [--model NAME] [--seed N] [--steps N] [--backend B] [--cache DIR] [--json] [--export DIR | --verify [--shipped DIR] [--tolerance X]]`. */
-export async function runPretrain(argv: string[]): Promise<void> {
-  const args = parseArgs(argv, PRETRAIN_FLAGS, 'pretrain');
-  if (booleanFlag(args, 'help')) {
-    process.stdout.write(`usage: peftscale pretrain [flags]\n\nPretrains the small presets on the generated world corpus and caches them.\n\n${formatFlags(PRETRAIN_FLAGS)}\n`);
-    return;
-  }
+/** `peftscale pretrain [--profile quick|full] [--model NAMES] [--seed N] [--steps N] [--backend B] [--cache DIR] [--json] [--export DIR | --verify [--shipped DIR] [--tolerance X]]`. */
+async function pretrainCommand(args: ParsedArgs): Promise<void> {
   if (args.positionals.length > 0) throw new Error(`pretrain: unexpected argument(s) ${args.positionals.join(' ')}; see --help`);
   const profile = resolveProfile(stringFlag(args, 'profile') ?? 'quick');
   const seed = numberFlag(args, 'seed') ?? 0;

@@ -11,7 +11,7 @@ import { after, describe, it } from 'node:test';
 import '../../methods/index.js';
 import { CONTROL_SUFFIX, frozenModelName, summarize, type TrialRecord } from '../../src/results/results.js';
 import { controlPairs } from '../../reports/control_section.js';
-import { fixtureRecords } from '../../test/report_fixtures.js';
+import { fixtureLoaded, fixtureRecords } from '../../test/report_fixtures.js';
 import { resolveExperiment } from './spec.js';
 
 const dirs: string[] = [];
@@ -44,7 +44,7 @@ describe('control sweeps', () => {
     const rows = summarize([...pretrained, ...control], 'full');
     assert.equal(frozenModelName(control[0].config), `ps-mini${CONTROL_SUFFIX}`);
     assert.equal(rows.filter((r) => r.preset === `ps-mini${CONTROL_SUFFIX}`).length, rows.filter((r) => r.preset === 'ps-mini').length);
-    const pairs = controlPairs(rows);
+    const pairs = controlPairs(fixtureLoaded().methods, rows);
     assert.equal(pairs.length, rows.length / 2);
     for (const pair of pairs) {
       assert.equal(pair.preset, 'ps-mini');

@@ -144,7 +144,7 @@ const splitCap: Schema = { anyOf: [positiveInteger, { enum: ['all'] }], descript
 const splitPaths: Schema = {
   type: 'object',
   additionalProperties: false,
-  description: 'file per split (at least one); relative paths are resolved against this experiment file\'s folder, ${VAR} and ${VAR:-default} against the environment; missing splits are derived (see the README)',
+  description: 'file per split (at least one); relative paths are resolved against this experiment file\'s folder, ${VAR} and ${VAR:-default} against the environment; missing splits are derived (see docs/experiments.md)',
   properties: { train: { type: 'string' }, dev: { type: 'string' }, test: { type: 'string' } },
 };
 

@@ -66,7 +66,7 @@ describe('experiment files', () => {
     for (const trial of shared) assert.deepEqual([trial.config.method, trial.config.options.length, trial.config.options.init], ['prompt-tuning', 20, 'class-label']);
     assert.equal(new Set(experiment.trials.map((t) => t.key)).size, experiment.trials.length, 'keys are unique');
     const promptTuning = experiment.trials.find((t) => t.config.method === 'prompt-tuning');
-    assert.deepEqual([promptTuning?.config.training.optimizer, promptTuning?.config.training.learningRate, promptTuning?.config.training.weightDecay], ['adam', 1e-2, 0], 'prompt tuning: Adam 1e-2, not Adafactor 0.3 (README, Methods)');
+    assert.deepEqual([promptTuning?.config.training.optimizer, promptTuning?.config.training.learningRate, promptTuning?.config.training.weightDecay], ['adam', 1e-2, 0], 'prompt tuning: Adam 1e-2, not Adafactor 0.3 (docs/methods.md)');
   });
 
   it('the ensemble experiment keeps five prompts per configuration under both profiles, and turns voting on', () => {

@@ -14,26 +14,27 @@
  * hashes its resolved config with the dataset and code versions.
  */
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { unknownNameMessage, type ModelConfig } from '../../src/model/config.js';
 import { canonicalJson } from '../../src/util/canonical_json.js';
-import { checkInputFile } from '../../src/io/input_files.js';
 
 export { canonicalJson };
 import { countParameters, modelParameterSpecs } from '../../src/model/params.js';
-import { getMethod, registeredMethods, resolveOptions, trainingDefaults, type OptionValue, type PeftMethod } from '../../src/adapt/peft.js';
+import { getMethod, registeredMethods, resolveOptions, type OptionValue, type PeftMethod } from '../../src/adapt/peft.js';
+import { methodCard, trainingDefaults } from '../../src/adapt/method_card.js';
 import { frozenModelName, optionsLabel, type SweepInfo, type TrainingConfig, type TrialConfig } from '../../src/results/results.js';
 import { OPTIMIZER_NAMES, WEIGHT_DECAY_OPTIMIZERS } from '../../src/training/train.js';
 import { buildTaskSuite, TASK_NAMES } from '../../datasets/tasks.js';
 import type { ResolvedDataset } from '../../datasets/file_tasks.js';
 import type { CheckpointInfo } from './checkpoints.js';
-import { resolveDocumentPaths } from './paths.js';
 import { ExperimentSources } from './sources.js';
 import { DATASET_VERSION } from '../../datasets/world.js';
 import { pretrainedModelDir } from '../pretrain/pretrain_family.js';
 import { PRETRAIN_PROFILES, PROFILE_NAMES, resolveProfile, type PretrainProfile, type PretrainProfileName } from '../pretrain/pretrain_profiles.js';
-import { EXPERIMENT_SCHEMA, validate } from './schema.js';
+import { loadExperimentDocument, mergeDocuments } from './document.js';
+
+export { defaultProfile, loadExperimentDocument, mergeDocuments, MAX_EXPERIMENT_FILE_BYTES, MAX_INCLUDE_DEPTH } from './document.js';
 import { hypothesisProblems } from './hypothesis_check.js';
 import type { Hypothesis } from '../../src/results/hypotheses.js';
 import '../../methods/index.js'; // registers every method: experiment files name them
@@ -44,8 +45,9 @@ import '../../methods/index.js'; // registers every method: experiment files nam
  */
 export const TRIAL_CODE_VERSION = 4; // 4: prefix tuning puts real tokens at positions k..k+T-1 (PEFT's convention); 3: seeded inits, LoRA dropout per seed, final-step scores and gainOverInit in records
 
-/** The folder of the shipped experiment files (next to this module's source, also when running from dist/). */
-export const EXPERIMENTS_DIR = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..', '..', 'experiments', 'configs');
+/** The folder of the shipped experiment files. */
+export { EXPERIMENTS_DIR_NAME as EXPERIMENTS_DIR } from './document.js';
+import { EXPERIMENTS_DIR_NAME as EXPERIMENTS_DIR } from './document.js';
 
 /** Training fields every trial ends up with when nothing overrides them. */
 const TRAINING_FALLBACK = { steps: 200, batchSize: 16, evalEvery: 50 };
@@ -119,79 +121,6 @@ export function shippedExperiments(): string[] {
     .sort();
 }
 
-/**
- * The pretraining profile of an experiment when the command line names none: the file's own `profile`
- * field (through includes), else quick.
- */
-export function defaultProfile(file: string): string {
-  const document = loadExperimentDocument(file);
-  return typeof document.profile === 'string' ? document.profile : 'quick';
-}
-
-/** How deep `include` may nest, and how large one experiment file may be: more is a mistake, not an experiment. */
-export const MAX_INCLUDE_DEPTH = 32;
-export const MAX_EXPERIMENT_FILE_BYTES = 1024 * 1024;
-
-/** Reads a file and its includes, merged in order; cycles and unreadable files are errors naming the chain. */
-export function loadExperimentDocument(file: string, chain: string[] = []): JsonObject {
-  const absolute = path.resolve(file);
-  if (chain.includes(absolute)) throw new Error(`experiment include cycle: ${[...chain, absolute].join(' → ')}`);
-  if (chain.length >= MAX_INCLUDE_DEPTH) throw new Error(`experiment includes nest deeper than ${MAX_INCLUDE_DEPTH} files: ${chain[0]} → … → ${absolute}`);
-  let text: string;
-  try {
-    checkInputFile(absolute, 'experiment file', MAX_EXPERIMENT_FILE_BYTES);
-    text = readFileSync(absolute, 'utf8');
-  } catch (error) {
-    const from = chain.length > 0 ? ` (included from ${chain[chain.length - 1]})` : '';
-    throw new Error(`cannot read experiment file ${absolute}${from}: ${(error as Error).message}`);
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (error) {
-    throw new Error(`${absolute}: not valid JSON: ${(error as Error).message}`);
-  }
-  const problems = validate(parsed, EXPERIMENT_SCHEMA);
-  if (problems.length > 0) throw new Error(`${absolute}: ${problems.length} problem(s) with the experiment file:\n  ${problems.join('\n  ')}`);
-  const document = parsed as JsonObject;
-  let merged: JsonObject = {};
-  for (const include of (document.include as string[] | undefined) ?? []) {
-    merged = mergeDocuments(merged, loadExperimentDocument(path.resolve(path.dirname(absolute), include), [...chain, absolute]));
-  }
-  const own = resolveDocumentPaths({ ...document }, absolute);
-  delete own.include;
-  delete own.$schema;
-  return mergeDocuments(merged, own);
-}
-
-/** Deep merge: objects recursively, lists and scalars replaced, `sweeps` merged by name and `hypotheses` by id. */
-export function mergeDocuments(base: JsonObject, override: JsonObject): JsonObject {
-  const result: JsonObject = { ...base };
-  for (const [key, value] of Object.entries(override)) {
-    const existing = result[key];
-    const by = key === 'sweeps' ? 'name' : key === 'hypotheses' ? 'id' : null;
-    if (by !== null && Array.isArray(existing) && Array.isArray(value)) {
-      const items = [...(existing as JsonObject[])];
-      // Hypotheses merge with the included ones only: two of one id in one file stay two (and are refused).
-      const searched = by === 'id' ? items.length : Infinity;
-      for (const item of value as JsonObject[]) {
-        const index = items.findIndex((s, i) => i < searched && s[by] === item[by]);
-        if (index >= 0) items[index] = mergeDocuments(items[index], item);
-        else items.push(item);
-      }
-      result[key] = items;
-    } else if (isPlainObject(existing) && isPlainObject(value)) {
-      result[key] = mergeDocuments(existing, value);
-    } else {
-      result[key] = value;
-    }
-  }
-  return result;
-}
-
-function isPlainObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** Loads, merges and checks an experiment, and expands it into trials. Throws one error listing every problem. */
 export function resolveExperiment(file: string, profileName: string, options: ResolveOptions = {}): ResolvedExperiment {
@@ -357,9 +286,9 @@ export function optionCombinations(entry: MethodEntry): JsonObject[] {
   return combinations;
 }
 
-/** The method's defaults under the profile (its descriptor), then each override layer in order; unknown optimisers and bad values are problems. */
+/** The method's defaults under the profile (its card), then each override layer in order; unknown optimisers and bad values are problems. */
 function resolveTraining(method: PeftMethod, profile: string, layers: (Partial<TrainingConfig> | undefined)[], at: string, problems: string[]): TrainingConfig {
-  const defaults = trainingDefaults(method, profile); // the method's descriptor: every method has them
+  const defaults = trainingDefaults(methodCard(method.name), profile); // the method's card: every method has one
   const merged: TrainingConfig = { ...TRAINING_FALLBACK, optimizer: defaults.optimizer, learningRate: defaults.learningRate, weightDecay: defaults.weightDecay };
   for (const layer of layers) {
     if (layer === undefined) continue;

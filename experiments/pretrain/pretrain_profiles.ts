@@ -65,14 +65,14 @@ const QUICK_LEARNING_RATES: Record<string, number> = { 'ps-nano': 3e-3, 'ps-micr
  * scaling: four presets spanning 20x in parameters (42K to 859K), long enough for the in-context skills
  * to appear (the notes' pilot: lookup 0.40 on ps-micro and 0.77 on ps-mini after 3,000 steps of 8 × 256).
  * A bigger world (600 characters) so the recall task has 150 test characters. Every preset sees the same
- * batches. Cost, measured (README): ps-small 11 min 19 s of one native worker, the four presets about 12
+ * batches. Cost, measured (docs/results/scaling/README.md): ps-small 11 min 19 s of one native worker, the four presets about 12
  * minutes on 2 workers.
  */
 const SCALING: PretrainProfile = {
   name: 'scaling',
   description: 'ps-nano, ps-micro, ps-mini, ps-small (20x); 3000 steps of 8 × 256 tokens each (about 12 min on 2 CPU cores, native backend)',
   // skillShare 0.9 (not the default 0.5): with 0.5 no preset learnt the lookup skill in 3,000 steps (ps-small's
-  // probe 17.7%, chance 16.7%; README), while the notes' lookup-heavy pilot reached 0.36 on ps-mini after
+  // probe 17.7%, chance 16.7%; docs/results/scaling-skillshare-0.5/README.md), while the notes' lookup-heavy pilot reached 0.36 on ps-mini after
   // 1,200 steps. 0.9 puts lookup at 45% of the filler (was 25%), set from the gates alone, before any
   // downstream score of this corpus was seen.
   corpus: { worldSize: 600, townCount: 8, corpusBytes: 3_000_000, heldoutBytes: 60_000, skillShare: 0.9 },

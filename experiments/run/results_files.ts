@@ -9,7 +9,7 @@ import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { optionsLabel, RESULT_FILES, summarize, type EnsembleRecord, type RunManifest, type SummaryRow, type TrialRecord } from '../../src/results/results.js';
-import { baselineMethod } from '../../src/adapt/peft.js';
+import { baselineMethod } from '../../src/adapt/method_card.js';
 import { processAlive, removeStaleTemporaries, writeFileAtomic } from '../../src/io/atomic_file.js';
 
 /** Where results folders go by default: results/<experiment>/. */

@@ -7,6 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { availableParallelism, cpus, platform, totalmem } from 'node:os';
 import path from 'node:path';
+import { cardRecords } from '../../src/adapt/method_card.js';
 import { removeStaleTemporaries } from '../../src/io/atomic_file.js';
 import type { EnsembleRecord, RunManifest, TrialEnvironment, TrialRecord } from '../../src/results/results.js';
 import { RESULTS_FORMAT_VERSION } from '../../src/results/results.js';
@@ -122,7 +123,7 @@ export async function runPlannedExperiment(experiment: ResolvedExperiment, plan:
   return { records: ordered, ran: manifest.trials.ran, cached: plan.cached.size, failed: result.failed, ensembles: result.ensembles, manifest, wallSeconds };
 }
 
-/** run.json: the experiment, the trial counts, the environment, the frozen models and the datasets. */
+/** run.json: the experiment, the trial counts, the environment, the frozen models, the datasets and the methods' cards (what reports draw with). */
 function runManifest(
   experiment: ResolvedExperiment,
   plan: RunPlan,
@@ -157,6 +158,7 @@ function runManifest(
     ...(experiment.checkpoints.length === 0 ? {} : { checkpoints: experiment.checkpoints.map(({ name, dir, parameters, tokenizer, fingerprint }) => ({ name, dir, parameters, tokenizer, fingerprint })) }),
     ...(experiment.datasets.length === 0 ? {} : { datasets: experiment.datasets.map(({ name, fingerprint, source }) => ({ name, fingerprint, ...source })) }),
     ...(hypotheses === null ? {} : { hypotheses }),
+    methods: cardRecords(),
   };
 }
 

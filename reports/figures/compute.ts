@@ -33,7 +33,7 @@ export interface ComputePoint {
 /** Step time, throughput and peak tensor memory of the scaling sweep's trials that trained. */
 export function computePoints(results: LoadedResults): { points: ComputePoint[]; namer: SeriesNamer; untrained: string[] } {
   const { records } = recordsFor(results, 'scaling');
-  const namer = namerFor(records);
+  const namer = namerFor(results.methods, records);
   const groups = new Map<string, TrialRecord[]>();
   const untrained = new Set<string>();
   for (const r of records) {

@@ -28,7 +28,7 @@ export interface CurvePoint {
 /** Loss curves of the scaling sweep's finished trials; methods that never train have none and are listed. */
 export function curvePoints(results: LoadedResults): { points: CurvePoint[]; namer: SeriesNamer; untrained: string[] } {
   const { records } = recordsFor(results, 'scaling');
-  const namer = namerFor(records);
+  const namer = namerFor(results.methods, records);
   // (preset, series) → seed → step → losses over tasks
   const groups = new Map<string, { record: TrialRecord; seeds: Map<number, Map<number, number[]>> }>();
   const untrained = new Set<string>();

@@ -7,7 +7,7 @@ import type { TopLevelSpec } from 'vega-lite';
 import { capitalize, escapeHtml as p, listText } from '../format.js';
 import type { LoadedResults } from '../load.js';
 import { efficiencyReferences, LESTER_2021, LESTER_FIG4_LINES, LESTER_FINDINGS } from '../references.js';
-import { methodColour, methodName, namerFor, type SeriesNamer } from '../series.js';
+import { namerFor, type SeriesNamer } from '../series.js';
 import { runLine } from '../tables.js';
 import { nothingToDraw, recordsFor, scalingNotice, sourceLine, type FigureDefinition } from './figure.js';
 import { colourBy, CONFIG, tip, VEGA_LITE_SCHEMA, type ColourScale } from './spec.js';
@@ -27,7 +27,7 @@ export interface EfficiencyPoint {
 /** This run's part: one point per preset and method variant; 0% (prompt design) cannot sit on a log axis and is listed instead. */
 export function efficiencyPoints(results: LoadedResults): { points: EfficiencyPoint[]; namer: SeriesNamer; zero: string[] } {
   const { records } = recordsFor(results, 'scaling');
-  const namer = namerFor(records);
+  const namer = namerFor(results.methods, records);
   const seen = new Map<string, EfficiencyPoint>();
   const zero = new Set<string>();
   for (const r of records) {
@@ -127,9 +127,9 @@ export const efficiencyFigure: FigureDefinition = {
   plan(results, { subtitle }) {
     const { points, namer, zero } = efficiencyPoints(results);
     if (points.length === 0) return nothingToDraw(scalingNotice(results, 'Every method of the scaling sweeps trains 0 parameters.'));
-    const references: EfficiencyPoint[] = efficiencyReferences().map((ref) => ({
+    const references: EfficiencyPoint[] = efficiencyReferences(results.methods).map((ref) => ({
       source: ref.source === LESTER_2021 ? 'Lester et al. 2021 (T5, computed E × P)' : 'Hugging Face PEFT (gpt2, published)',
-      series: methodName(ref.method),
+      series: results.methods.name(ref.method),
       method: ref.method,
       label: `${ref.label}: ${ref.note}`,
       parameters: ref.parameters,
@@ -141,7 +141,7 @@ export const efficiencyFigure: FigureDefinition = {
     for (const ref of references) {
       if (!colours.domain.includes(ref.series)) {
         colours.domain.push(ref.series);
-        colours.range.push(namer.series.find((s) => s.method === ref.method)?.colour ?? methodColour(ref.method));
+        colours.range.push(namer.series.find((s) => s.method === ref.method)?.colour ?? results.methods.colour(ref.method));
       }
     }
     const sources = ['this run', ...new Set(references.map((r) => r.source))];

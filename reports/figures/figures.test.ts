@@ -280,7 +280,7 @@ describe('figures from partial results', () => {
       .map((r) => ({ ...r, sweeps: r.sweeps.filter((s) => sweeps.includes(s)) }))
       .filter((r) => r.sweeps.length > 0);
     const manifest = fixtureManifest(kept);
-    return { dir: '(test)', records: kept, summary: summarize(kept, 'full'), manifest: { ...manifest, sweeps: manifest.sweeps.filter((s) => sweeps.includes(s.name)) }, ensembles: null, bench: null };
+    return { dir: '(test)', records: kept, summary: summarize(kept, 'full'), manifest: { ...manifest, sweeps: manifest.sweeps.filter((s) => sweeps.includes(s.name)) }, ensembles: null, bench: null, methods: fixtureLoaded().methods };
   };
 
   it('a run without prompt-length and init sweeps (and no bench.json) draws figures 1, 2, 5–7 and says why 3, 4 and 9 are empty', () => {

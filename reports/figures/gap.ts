@@ -5,7 +5,6 @@
  * figure and the scale claim cannot disagree; this figure adds their 95% interval.
  */
 import type { TopLevelSpec } from 'vega-lite';
-import { baselineMethod } from '../../src/adapt/peft.js';
 import { AVERAGE_TASK, frozenModelName, gapsToBaseline, optionsLabel, seedGroups, summaryKey, type TrialRecord } from '../../src/results/results.js';
 import { confidenceInterval } from '../../src/results/stats.js';
 import { escapeHtml as p } from '../format.js';
@@ -36,9 +35,9 @@ export interface GapPoint {
  * in the order the sweeps' finished trials first name their group and task, each group's average last.
  */
 export function gapPoints(results: LoadedResults): { points: GapPoint[]; namer: SeriesNamer; hasFull: boolean } {
-  const baseline = baselineMethod().name;
+  const baseline = results.methods.baseline().name;
   const { records } = recordsFor(results, 'scaling');
-  const namer = namerFor(records);
+  const namer = namerFor(results.methods, records);
   const groups = seedGroups(results.records);
   const gaps = new Map([...gapsToBaseline(groups, baseline)].map(([group, differences]) => [group.key, differences]));
   const finished = records.filter((r) => r.status === 'finished' && Number.isFinite(r.test.accuracy));
@@ -112,7 +111,7 @@ export const gapFigure: FigureDefinition = {
     if (points.length === 0) {
       return nothingToDraw(scalingNotice(results, hasFull ? 'No method shares a frozen model, task and seed with full model tuning.' : 'The scaling sweeps have no finished full-model-tuning trial to compare with.'));
     }
-    const baselineSeries = namer.series.filter((x) => x.method === baselineMethod().name).map((x) => x.label);
+    const baselineSeries = namer.series.filter((x) => x.method === results.methods.baseline().name).map((x) => x.label);
     return {
       spec: gapSpec(points, namer.colourScale([...points.map((pt) => pt.series), ...baselineSeries]), subtitle),
       rows: points.map((pt) => ({ ...pt })),

@@ -7,7 +7,8 @@ import type { BenchReport } from '../../src/results/bench.js';
 import { benchLine, benchSubtitle } from '../bench_section.js';
 import { escapeHtml as p } from '../format.js';
 import { CLAIM_SOURCES, OVERHEAD_CLAIM_PERCENT } from '../references.js';
-import { benchSeries, compareBenchRows, methodColour } from '../series.js';
+import type { MethodCards } from '../method_cards.js';
+import { benchSeries, compareBenchRows } from '../series.js';
 import { nothingToDraw, sourceLine, type FigureDefinition } from './figure.js';
 import { colourBy, CONFIG, tip, VEGA_LITE_SCHEMA, type ColourScale } from './spec.js';
 
@@ -33,20 +34,20 @@ function lighter(hex: string): string {
 }
 
 /** Every non-bare row of bench.json, with a colour per series (the method's colour; a second variant lighter). */
-export function overheadPoints(bench: BenchReport): { points: OverheadPoint[]; colours: ColourScale; presets: string[] } {
-  const rows = [...bench.rows].sort(compareBenchRows);
+export function overheadPoints(cards: MethodCards, bench: BenchReport): { points: OverheadPoint[]; colours: ColourScale; presets: string[] } {
+  const rows = [...bench.rows].sort((a, b) => compareBenchRows(cards, a, b));
   const bare = new Map(rows.filter((r) => r.method === 'bare').map((r) => [r.preset, r.inferMedianMs]));
   const points = rows
     .filter((r) => r.method !== 'bare')
-    .map((r) => ({ preset: r.preset, parameters: r.parameters, series: benchSeries(r), method: r.method, variant: r.variant, overhead: r.inferOverhead * 100, inferMs: r.inferMedianMs, bareMs: bare.get(r.preset) ?? null, virtualTokens: r.virtualTokens }));
+    .map((r) => ({ preset: r.preset, parameters: r.parameters, series: benchSeries(cards, r), method: r.method, variant: r.variant, overhead: r.inferOverhead * 100, inferMs: r.inferMedianMs, bareMs: bare.get(r.preset) ?? null, virtualTokens: r.virtualTokens }));
   const domain: string[] = [];
   const range: string[] = [];
   for (const r of rows) {
-    const series = benchSeries(r);
+    const series = benchSeries(cards, r);
     if (r.method === 'bare' || domain.includes(series)) continue;
     const earlier = points.some((p) => p.method === r.method && domain.includes(p.series));
     domain.push(series);
-    range.push(earlier ? lighter(methodColour(r.method)) : methodColour(r.method));
+    range.push(earlier ? lighter(cards.colour(r.method)) : cards.colour(r.method));
   }
   const presets = [...new Set(rows.map((r) => r.preset))];
   return { points, colours: { domain, range }, presets };
@@ -102,7 +103,7 @@ export const overheadFigure: FigureDefinition = {
   plan(results) {
     if (results.bench === null) return nothingToDraw('No bench.json, so no inference overhead to draw (see the benchmark section).');
     const bench = results.bench.report;
-    const { points, colours, presets } = overheadPoints(bench);
+    const { points, colours, presets } = overheadPoints(results.methods, bench);
     if (points.length === 0) return nothingToDraw('bench.json has no method rows beside the bare model, so no overhead to draw.');
     return {
       spec: overheadSpec(points, colours, presets, benchSubtitle(bench), OVERHEAD_CLAIM_PERCENT),

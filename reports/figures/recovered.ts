@@ -5,7 +5,6 @@
  * src/results/results_summary.ts: recoveredShare, leftChance); the summary table shows the same numbers.
  */
 import type { TopLevelSpec } from 'vega-lite';
-import { baselineMethod } from '../../src/adapt/peft.js';
 import { escapeHtml } from '../format.js';
 import type { LoadedResults } from '../load.js';
 import { comparePanels, namerFor, panelOf } from '../series.js';
@@ -32,8 +31,8 @@ export interface RecoveredPoint {
 /** Points of the scaling sweeps' rows whose share is defined (full tuning clearly left chance). */
 export function recoveredPoints(results: LoadedResults): { points: RecoveredPoint[]; colours: ColourScale; undefinedRows: number } {
   const { records } = recordsFor(results, 'scaling');
-  const namer = namerFor(records);
-  const rows = summaryRowsFor(results, records).filter((r) => r.method !== baselineMethod().name && r.n > 0);
+  const namer = namerFor(results.methods, records);
+  const rows = summaryRowsFor(results, records).filter((r) => r.method !== results.methods.baseline().name && r.n > 0);
   const points = rows.flatMap((r): RecoveredPoint[] =>
     r.recovered === null
       ? []

@@ -6,7 +6,7 @@ import type { TopLevelSpec } from 'vega-lite';
 import { escapeHtml as p } from '../format.js';
 import type { LoadedResults } from '../load.js';
 import { LESTER_FINDINGS } from '../references.js';
-import { methodName, namerFor, panelOf, type SeriesNamer } from '../series.js';
+import { namerFor, panelOf, type SeriesNamer } from '../series.js';
 import { runLine } from '../tables.js';
 import { nothingToDraw, noSweep, recordsFor, sourceLine, summaryRowsFor, sweepText, type FigureDefinition } from './figure.js';
 import { scoreLineLayers, scorePoint, type ScorePoint } from './scores.js';
@@ -15,12 +15,12 @@ import { colourBy, facetedSpec, PANEL_HEIGHT, PANEL_WIDTH, parametersAxis, taskF
 /** Every method's mean score per preset, a panel per task and one for the task average; groups whose every trial diverged are listed. */
 export function scalingPoints(results: LoadedResults): { points: ScorePoint[]; namer: SeriesNamer; sweeps: string[]; allDiverged: string[] } {
   const { records, sweeps } = recordsFor(results, 'scaling');
-  const namer = namerFor(records);
+  const namer = namerFor(results.methods, records);
   const points: ScorePoint[] = [];
   const allDiverged: string[] = [];
   for (const row of summaryRowsFor(results, records)) {
     if (row.n === 0 || !Number.isFinite(row.mean)) {
-      allDiverged.push(`${methodName(row.method)} on ${row.preset}, ${panelOf(row.task)}`);
+      allDiverged.push(`${results.methods.name(row.method)} on ${row.preset}, ${panelOf(row.task)}`);
       continue;
     }
     points.push(scorePoint(row, panelOf(row.task), namer.label(row.method, row.options), null));

@@ -5,7 +5,7 @@
  */
 import { accuracyInterval, AVERAGE_TASK, type SummaryRow } from '../../src/results/results.js';
 import type { LoadedResults } from '../load.js';
-import { methodName, namerFor, panelOf } from '../series.js';
+import { namerFor, panelOf } from '../series.js';
 import { percent, recordsFor, summaryRowsFor } from './figure.js';
 import { HAS_INTERVAL, tip } from './spec.js';
 
@@ -64,7 +64,7 @@ export function optionPoints(
   const methods = new Set(rows.map((row) => row.method));
   // A series is a preset, plus the options (other than the x option) that differ between groups.
   const variants = new Map(rows.map((row) => [JSON.stringify([row.method, row.optionsLabel]), row]));
-  const namer = namerFor(records, [option]);
+  const namer = namerFor(results.methods, records, [option]);
   const otherVariants = new Set([...variants.values()].map((row) => namer.label(row.method, row.options, [option])));
   const points: ScorePoint[] = [];
   const left: string[] = [];
@@ -73,16 +73,16 @@ export function optionPoints(
     if (useAverage !== (row.task === AVERAGE_TASK)) continue;
     const value = row.options[option];
     if (typeof value !== 'number' && typeof value !== 'string') {
-      left.push(`${methodName(row.method)} on ${row.preset} (${row.optionsLabel || 'no options'}): no option "${option}"`);
+      left.push(`${results.methods.name(row.method)} on ${row.preset} (${row.optionsLabel || 'no options'}): no option "${option}"`);
       continue;
     }
     if (row.n === 0 || !Number.isFinite(row.mean)) {
-      left.push(`${methodName(row.method)} on ${row.preset} (${row.optionsLabel}), ${panelOf(row.task)}: every trial diverged`);
+      left.push(`${results.methods.name(row.method)} on ${row.preset} (${row.optionsLabel}), ${panelOf(row.task)}: every trial diverged`);
       continue;
     }
     const variant = namer.label(row.method, row.options, [option]);
     const series = otherVariants.size > 1 ? `${row.preset}, ${variant}` : row.preset;
-    const panel = methods.size > 1 ? `${methodName(row.method)} · ${panelOf(row.task)}` : panelOf(row.task);
+    const panel = methods.size > 1 ? `${results.methods.name(row.method)} · ${panelOf(row.task)}` : panelOf(row.task);
     presets.set(series, row.baseParameters);
     points.push(scorePoint(row, panel, series, value));
   }

@@ -2,12 +2,14 @@
  * Every place a PEFT method may act on the frozen model. A method never edits the core: it hands the
  * forward pass a {@link ModelHooks} object, and declares (see peft.ts) which tensors train.
  *
- * | hook              | used by                          |
- * |-------------------|----------------------------------|
- * | inputPrefix       | prompt tuning, P-tuning          |
- * | attentionPrefix   | prefix tuning                    |
- * | linearDelta       | LoRA (unmerged)                  |
- * | parameterOverrides| full tuning, BitFit, merged LoRA |
+ * | hook               | used by                                                  |
+ * |--------------------|----------------------------------------------------------|
+ * | inputPrefix        | prompt tuning, P-tuning, prompt design                   |
+ * | attentionPrefix    | prefix tuning                                            |
+ * | linearDelta        | LoRA (unmerged)                                          |
+ * | parameterOverrides | full tuning, BitFit, merged LoRA, (IA)³ (folded weights) |
+ *
+ * (docs/architecture.md has the same table with what each hook does.)
  */
 import type * as tf from '@tensorflow/tfjs-core';
 import type { ModelConfig } from '../model/config.js';

@@ -13,14 +13,11 @@ import type { MethodContext, PeftMethod } from './peft.js';
 import { packHooks, packingProblem } from './packed.js';
 import type { GPT2 } from '../model/model.js';
 import { createOptimizer, packedTrainStep, trainStep } from '../training/train.js';
-import { maxAbsDifference, sensitiveBase, testBackends, testMethodFacts, tokenRows, TINY_CONFIG, useBackend } from '../../test/helpers.js';
+import { maxAbsDifference, sensitiveBase, testBackends, tokenRows, TINY_CONFIG, useBackend } from '../../test/helpers.js';
 
 const positions = { positions: () => ({ input: 0, attention: 0 }) };
 const promptMethod: PeftMethod = {
   name: 'pack-test-prompt',
-  ...testMethodFacts('pack-test-prompt'),
-  summary: 'test only',
-  reference: 'none',
   packing: { positions: () => ({ input: 3, attention: 0 }) },
   options: [],
   addedParameters: (config) => [{ name: 'prompt', shape: [3, config.dModel], init: { kind: 'normal', std: 1 } }],
@@ -30,9 +27,6 @@ const promptMethod: PeftMethod = {
 };
 const prefixMethod: PeftMethod = {
   name: 'pack-test-prefix',
-  ...testMethodFacts('pack-test-prefix'),
-  summary: 'test only',
-  reference: 'none',
   packing: { positions: () => ({ input: 0, attention: 2 }) },
   options: [],
   addedParameters: (config) => [{ name: 'kv', shape: [2, 2 * config.dModel], init: { kind: 'normal', std: 1 } }],
@@ -48,9 +42,6 @@ const prefixMethod: PeftMethod = {
 /** A delta that depends on the rows it sees (so a wrong slice shows) and on a trainable matrix. */
 const deltaMethod: PeftMethod = {
   name: 'pack-test-delta',
-  ...testMethodFacts('pack-test-delta'),
-  summary: 'test only',
-  reference: 'none',
   packing: positions,
   options: [],
   addedParameters: (config) => [{ name: 'm', shape: [config.dModel, config.dModel], init: { kind: 'normal', std: 0.5 } }],
@@ -60,9 +51,6 @@ const deltaMethod: PeftMethod = {
 };
 const overrideMethod: PeftMethod = {
   name: 'pack-test-override',
-  ...testMethodFacts('pack-test-override'),
-  summary: 'test only',
-  reference: 'none',
   packing: positions,
   options: [],
   addedParameters: () => [],

@@ -1,8 +1,10 @@
 /**
- * The one interface every fine-tuning method implements, and the registry methods add themselves to.
- * A method is data plus two functions: it declares its options and its trainable tensors (as
- * {@link ParamSpec}s and names of base parameters), and turns the current values of those tensors into
- * {@link ModelHooks}. Allocation, the trainable/frozen partition, training and saving live in the core.
+ * The one interface every fine-tuning method implements (its maths and its adapter format), and the
+ * registry methods add themselves to. A method is data plus two functions: it declares its options and
+ * its trainable tensors (as {@link ParamSpec}s and names of base parameters), and turns the current
+ * values of those tensors into {@link ModelHooks}. Allocation, the trainable/frozen partition, training
+ * and saving live in the core. How the suite runs and shows a method (role, display, training defaults,
+ * bench options, published counts) is its card, beside it in its methods/ file (src/adapt/method_card.ts).
  */
 import type * as tf from '@tensorflow/tfjs-core';
 import { unknownNameMessage, type ModelConfig } from '../model/config.js';
@@ -63,54 +65,14 @@ export interface MethodPacking {
   positions(config: ModelConfig, options: MethodOptions): PackingPositions;
 }
 
-/**
- * What a method is for the comparison, as data: the baseline the gaps are measured against (exactly one
- * method), methods that learn input prompts or attention prefixes, reparameterisations of the weights
- * (low-rank deltas, rescaling vectors), selective tuning of existing weights, and hand-written prompts.
- */
-export const METHOD_ROLES = ['baseline', 'prompt', 'prefix', 'reparameterisation', 'selective', 'hand-written'] as const;
-export type MethodRole = (typeof METHOD_ROLES)[number];
-
-/** The optimiser settings a method's trials get when the experiment file does not set them. */
-export interface MethodTrainingSettings {
-  optimizer: string;
-  learningRate: number;
-  weightDecay: number;
-}
-
-/** A method's training defaults, with their source, and per-profile changes (keys: the experiment profiles, quick, scaling, full). */
-export interface MethodTraining extends MethodTrainingSettings {
-  /** Where the values come from (paper, PEFT example, our measurement). */
-  source: string;
-  /** Settings that replace the defaults under one profile (short budgets want higher rates). */
-  profiles?: Readonly<Record<string, Partial<MethodTrainingSettings>>>;
-}
-
 export interface PeftMethod {
   readonly name: string;
-  /** One line for `peftscale params` and reports. */
-  readonly summary: string;
-  /** The paper the method comes from. */
-  readonly reference: string;
-  /** The method's place in the comparison (see {@link METHOD_ROLES}). */
-  readonly role: MethodRole;
-  /** How figures and tables show it: display name and the colour it has in every figure. */
-  readonly display: { readonly name: string; readonly colour: string };
-  /** Optimiser defaults for its trials. */
-  readonly training: MethodTraining;
-  /**
-   * `peftscale bench`: the options it is benchmarked with (command-line strings), and whether the PyTorch
-   * reference step (scripts/reference_step.py) implements it.
-   */
-  readonly benchmark: { readonly options: Readonly<Record<string, string>>; readonly referenceStep: boolean };
   /**
    * The trained adapter is one prompt tensor [k, D] fed through inputPrefix, under this name: its trials'
    * prompts are kept for ensembles across seeds, mixed-task serving is benchmarked with it, and the
    * report's claims table tests it (Lester et al.'s claims). At most one method declares it.
    */
   readonly learnedPrompt?: { readonly tensor: string };
-  /** Hugging Face PEFT's published trainable count on gpt2 for a setting of this method (its default options), when there is one. */
-  readonly publishedGpt2?: { readonly setting: string; readonly trainable: number };
   /** Present when its trials may train packed with others (see {@link MethodPacking}); absent: every trial trains alone. */
   readonly packing?: MethodPacking;
   readonly options: readonly OptionSpec[];
@@ -184,10 +146,6 @@ const registry = new Map<string, PeftMethod>();
 /** Adds a method under its name; a second method with the same name is a programming error. */
 export function registerMethod(method: PeftMethod): void {
   if (registry.has(method.name)) throw new Error(`a method named "${method.name}" is already registered`);
-  if (!(METHOD_ROLES as readonly string[]).includes(method.role)) throw new Error(`method "${method.name}": role ${unknownNameMessage('role', method.role, METHOD_ROLES)}`);
-  if (!/^#[0-9a-f]{6}$/.test(method.display.colour)) throw new Error(`method "${method.name}": display.colour = ${JSON.stringify(method.display.colour)}; allowed: a colour as #rrggbb (lower case)`);
-  const clash = [...registry.values()].find((other) => other.display.name === method.display.name || other.display.colour === method.display.colour);
-  if (clash !== undefined) throw new Error(`method "${method.name}": display ${JSON.stringify(method.display)} repeats the name or colour of "${clash.name}"; allowed: a name and colour of its own`);
   registry.set(method.name, method);
 }
 
@@ -203,26 +161,11 @@ export function registeredMethods(): PeftMethod[] {
   return [...registry.values()];
 }
 
-/** The one method with role "baseline" (gaps are measured against it); none or several is an error. */
-export function baselineMethod(): PeftMethod {
-  const found = [...registry.values()].filter((method) => method.role === 'baseline');
-  if (found.length !== 1) {
-    throw new Error(`exactly one registered method must have role "baseline", found ${found.length} (${found.map((m) => m.name).join(', ') || 'none'}; are the methods registered? import methods/index.js)`);
-  }
-  return found[0];
-}
-
 /** The method that declares a {@link PeftMethod.learnedPrompt}, or null when none is registered. */
 export function learnedPromptMethod(): PeftMethod | null {
   const found = [...registry.values()].filter((method) => method.learnedPrompt !== undefined);
   if (found.length > 1) throw new Error(`at most one method may declare learnedPrompt, found ${found.map((m) => m.name).join(', ')}`);
   return found[0] ?? null;
-}
-
-/** A method's training defaults under a profile: its defaults with the profile's changes applied. */
-export function trainingDefaults(method: PeftMethod, profile: string): MethodTrainingSettings {
-  const { optimizer, learningRate, weightDecay } = method.training;
-  return { optimizer, learningRate, weightDecay, ...(method.training.profiles?.[profile] ?? {}) };
 }
 
 /**

@@ -15,14 +15,11 @@ import { loadAdapter, saveAdapter } from '../io/adapter_io.js';
 import { GPT2 } from '../model/model.js';
 import { registerMethod, resolveOptions, type PeftMethod } from '../adapt/peft.js';
 import { adapterPrompt, forwardInGroups, forwardWithRowPrompts, MixedTaskServer } from './serving.js';
-import { bytesOf, maxAbsDifference, randomPrompt, sensitiveBase, testBackends, tokenRows, TINY_CONFIG, useBackend, testMethodFacts } from '../../test/helpers.js';
+import { bytesOf, maxAbsDifference, randomPrompt, sensitiveBase, testBackends, tokenRows, TINY_CONFIG, useBackend } from '../../test/helpers.js';
 
 /** A prompt-tuning stand-in: `length` trainable input embeddings. */
 const promptMethod: PeftMethod = {
   name: 'serving-test-prompt',
-  ...testMethodFacts('serving-test-prompt'),
-  summary: 'test only',
-  reference: 'none',
   options: [{ name: 'length', type: 'integer', description: 'virtual tokens', default: 3, min: 1 }],
   addedParameters: (config, options) => [{ name: 'prompt', shape: [options.length as number, config.dModel], init: { kind: 'normal', std: 1 } }],
   trainableBaseParameters: () => [],
@@ -32,9 +29,6 @@ const promptMethod: PeftMethod = {
 /** A LoRA stand-in: a delta on one linear layer (not servable in a mixed batch). */
 const deltaMethod: PeftMethod = {
   name: 'serving-test-delta',
-  ...testMethodFacts('serving-test-delta'),
-  summary: 'test only',
-  reference: 'none',
   options: [],
   addedParameters: (config) => [{ name: 'scale', shape: [config.dModel], init: { kind: 'zeros' } }],
   trainableBaseParameters: () => [],

@@ -16,16 +16,12 @@ import { saveTensors } from './checkpoint.js';
 import type { ModelConfig } from '../model/config.js';
 import { GPT2 } from '../model/model.js';
 import { registerMethod, resolveOptions, type PeftMethod } from '../adapt/peft.js';
-import { testMethodFacts } from '../../test/helpers.js';
 
 const CONFIG: ModelConfig = { vocabSize: 260, contextLength: 32, dModel: 8, nLayers: 1, nHeads: 2, dFF: 32, layerNormEps: 1e-5 };
 
 /** k virtual tokens and a trained copy of ln_f.bias: exercises added tensors and base copies. */
 const testMethod: PeftMethod = {
   name: 'adapter-io-test',
-  ...testMethodFacts('adapter-io-test'),
-  summary: 'test only',
-  reference: 'none',
   options: [{ name: 'length', type: 'integer', description: 'virtual tokens', default: 2, min: 1 }],
   addedParameters: (config, options) => [{ name: 'prompt', shape: [options.length as number, config.dModel], init: { kind: 'normal', std: 0.5 } }],
   trainableBaseParameters: () => ['ln_f.bias'],

@@ -69,6 +69,22 @@ export interface CapabilityGates {
   tasks?: Record<string, { pass: boolean; gate: string; reasons: string[] }>;
 }
 
+/**
+ * A method as the report shows it, copied from its card (src/adapt/method_card.ts) when the run was
+ * written, so that a results folder is drawn without the method registry. run.json lists every
+ * registered method, in the registry's order (the order reports list methods in).
+ */
+export interface MethodCardRecord {
+  name: string;
+  /** "baseline" marks the method gaps are measured against (exactly one). */
+  role: string;
+  display: { name: string; colour: string };
+  /** Whether its adapter is one learned prompt (the method the claims table tests). */
+  learnedPrompt: boolean;
+  /** Hugging Face PEFT's published trainable count on gpt2, when there is one. */
+  publishedGpt2?: { setting: string; trainable: number };
+}
+
 /** run.json: what a results folder is (written beside results.jsonl; reports read it for captions). */
 export interface RunManifest {
   format: number;
@@ -98,6 +114,8 @@ export interface RunManifest {
   }[];
   /** The experiment's hypotheses as first recorded when its plan was made (absent: it stated none). */
   hypotheses?: HypothesesRecord;
+  /** The methods' cards as reports use them; absent in runs written before run.json recorded them. */
+  methods?: MethodCardRecord[];
 }
 
 /**

@@ -133,7 +133,7 @@ export function seedGroups(records: readonly TrialRecord[]): SeedGroup[] {
 }
 
 /**
- * The gap to the baseline method (full model tuning, the method whose descriptor declares the role
+ * The gap to the baseline method (full model tuning, the method whose card declares the role
  * "baseline"), paired by seed: per group, its score minus the baseline's on the same frozen model and
  * task, for each seed both finished (a seed that diverged or failed on one side would otherwise bias the
  * gap). Empty when the baseline has no finished trial there or no seed in common. The summary's

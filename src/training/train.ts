@@ -41,7 +41,7 @@ export function createOptimizer(name: string, learningRate: number, options: Opt
     case 'adafactor':
       return new Adafactor({ learningRate, weightDecay });
     case 'adafactor-scaled':
-      // The step relative to each parameter's RMS (HF scale_parameter): see the README's Methods on why.
+      // The step relative to each parameter's RMS (HF scale_parameter): see docs/methods.md on why.
       return new Adafactor({ learningRate, weightDecay, scaleParameter: true });
     default:
       throw new Error(unknownNameMessage('optimizer', name, OPTIMIZER_NAMES));
