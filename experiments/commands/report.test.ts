@@ -37,7 +37,7 @@ describe('peftscale report', () => {
   });
 
   it('an unknown flag is named with the allowed ones', async () => {
-    await assert.rejects(runReport([results, '--outdir', 'x']), /unknown flag "--outdir".*Allowed: --out, --bench, --json/);
+    await assert.rejects(runReport([results, '--outdir', 'x']), /unknown flag "--outdir".*Allowed: --out, --hypotheses, --bench, --json/);
   });
 
   it('a folder that is not a results folder says what one holds', async () => {
@@ -52,7 +52,7 @@ describe('peftscale report', () => {
     const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script]);
     const printed = JSON.parse(stdout) as ReportResult;
     assert.equal(printed.htmlPath, path.join(out, 'index.html'));
-    assert.equal(printed.figures.length, 10);
+    assert.equal(printed.figures.length, 11);
     assert.ok((await readdir(out)).includes('index.html'));
   });
 
@@ -87,7 +87,7 @@ describe('peftscale report', () => {
 
   it('has usage text naming its flags', () => {
     const usage = commandUsage(command);
-    assert.match(usage, /^usage: peftscale report RESULTS \[--out DIR\] \[--bench FILE\] \[--json\]/);
+    assert.match(usage, /^usage: peftscale report RESULTS \[--out DIR\] \[--hypotheses FILE\] \[--bench FILE\] \[--json\]/);
     assert.match(usage, /--out VALUE/);
     assert.match(usage, /--bench VALUE .*\(default RESULTS\/bench\.json when present\)/);
     assert.match(usage, /--json/);

@@ -6,7 +6,7 @@ import { after, describe, it } from 'node:test';
 import '../../methods/index.js';
 import { TASK_NAMES } from '../../datasets/tasks.js';
 import { EXPERIMENT_SCHEMA, validate } from './schema.js';
-import { EXPERIMENTS_DIR, experimentPath, mergeDocuments, optionCombinations, resolveExperiment, shippedExperiments, trialKey } from './spec.js';
+import { defaultProfile, EXPERIMENTS_DIR, experimentPath, mergeDocuments, optionCombinations, resolveExperiment, shippedExperiments, trialKey } from './spec.js';
 
 const dirs: string[] = [];
 after(() => {
@@ -26,6 +26,11 @@ const TWO_METHODS = [{ name: 'main', methods: [{ method: 'lora' }, { method: 'pr
 describe('experiment files', () => {
   it('the shipped schema.json is the schema the code validates with', () => {
     assert.deepEqual(JSON.parse(readFileSync(path.join(EXPERIMENTS_DIR, 'schema.json'), 'utf8')), EXPERIMENT_SCHEMA);
+  });
+
+  it('an experiment file may name the profile used when --profile is not given (finding: scaling; else quick)', () => {
+    assert.equal(defaultProfile(experimentPath('finding')), 'scaling');
+    assert.equal(defaultProfile(experimentPath('default')), 'quick');
   });
 
   it('every shipped experiment resolves under every profile', () => {
