@@ -208,8 +208,22 @@ export class GPT2 {
       throw new Error(`groupedLanguageModelLoss: rowGroups [${rowGroups.join(', ')}] must be positive integers summing to the ${batchSize} rows`);
     }
     if (sequenceLength < 2) throw new Error(`groupedLanguageModelLoss: need at least 2 tokens per row, got [${tokens.shape}]`);
+    // As languageModelLoss: with a loss mask the head runs at the marked positions only (row order keeps
+    // each group's positions consecutive), unless a group marks none (its mean would be 0/0).
+    const marked = options.lossMask === undefined ? null : markedTargets(options.lossMask, tokens);
+    if (marked !== null) {
+      const groupOfRow = rowGroups.flatMap((rows, g) => new Array<number>(rows).fill(g));
+      const perGroup = rowGroups.map(() => 0);
+      for (const position of marked.positions) perGroup[groupOfRow[Math.floor(position / sequenceLength)]] += 1;
+      if (perGroup.every((count) => count > 0)) {
+        return tf.tidy(() => {
+          const logits = this.logitsAt(tokens, marked.positions, options); // [P, V]
+          return groupedCrossEntropy(logits, tf.tensor1d(marked.targets, 'int32'), perGroup, tf.tensor1d(marked.weights, 'float32')); // [G]
+        });
+      }
+    }
     return tf.tidy(() => {
-      // As languageModelLoss, with one cross-entropy over every row that keeps each group's mean apart.
+      // One cross-entropy over every row that keeps each group's mean apart.
       const logits = this.forward(tokens, options); // [B, T, V]
       const predicting = tf.reshape(tf.slice(logits, [0, 0, 0], [batchSize, sequenceLength - 1, this.config.vocabSize]), [-1, this.config.vocabSize]); // [B·(T-1), V]
       const targets = tf.reshape(tf.slice(tokens, [0, 1], [batchSize, sequenceLength - 1]), [-1]) as tf.Tensor1D; // [B·(T-1)]

@@ -192,17 +192,24 @@ function gapBySeed(inputs: EvaluationInputs, h: Hypothesis, task: string): { gap
 function evaluateGapShrinks(h: Hypothesis, inputs: EvaluationInputs): HypothesisResult {
   const task = h.task as string;
   const { gaps, clears } = gapBySeed(inputs, h, task);
-  const candidates = bySize(inputs, gaps.keys());
+  const side = (p: string, m: Map<number, number>): string => `gap on ${p} ${interval(meanInterval([...m.values()], h.statistic, `${h.id}:${p}`))}`;
+  return compareSizes(h, inputs, gaps, clears, `${h.baseline?.method} minus ${h.method.method} on ${task}`, side);
+}
+
+/**
+ * The two sizes of a *-shrinks hypothesis compared, paired by seed: per-seed values at `from` minus those
+ * at `to`, with each side's mean and interval in the detail.
+ */
+function compareSizes(h: Hypothesis, inputs: EvaluationInputs, bySeed: Map<string, Map<number, number>>, clears: (preset: string) => boolean, what: string, side: (preset: string, values: Map<number, number>) => string): HypothesisResult {
+  const candidates = bySize(inputs, bySeed.keys());
   const from = selectSize(h.from as string, candidates, clears);
   const to = selectSize(h.to as string, candidates, clears);
   if (from.preset === null || to.preset === null) return result(h, NONE, '', `from: ${from.reason ?? from.preset}; to: ${to.reason ?? to.preset}`);
   if (from.preset === to.preset) return result(h, NONE, '', `from and to select the same preset (${from.preset}): nothing to compare`);
-  const a = gaps.get(from.preset) as Map<number, number>;
-  const b = gaps.get(to.preset) as Map<number, number>;
+  const a = bySeed.get(from.preset) as Map<number, number>;
+  const b = bySeed.get(to.preset) as Map<number, number>;
   const stat = meanInterval(pairedValues(a, b), h.statistic, h.id);
-  const side = (p: string, m: Map<number, number>): string => `gap on ${p} ${interval(meanInterval([...m.values()], h.statistic, `${h.id}:${p}`))}`;
-  const detail = `${h.baseline?.method} minus ${h.method.method} on ${task}: ${side(from.preset, a)}; ${side(to.preset, b)}; difference ${interval(stat)} points`;
-  return result(h, stat, detail, stat.n < 2 ? `${stat.n} seed(s) paired across ${from.preset} and ${to.preset}: at least 2 are needed` : null);
+  return result(h, stat, `${what}: ${side(from.preset, a)}; ${side(to.preset, b)}; difference ${interval(stat)} points`, stat.n < 2 ? `${stat.n} seed(s) paired across ${from.preset} and ${to.preset}: at least 2 are needed` : null);
 }
 
 function evaluateEffectShrinks(h: Hypothesis, inputs: EvaluationInputs): HypothesisResult {
@@ -223,18 +230,10 @@ function evaluateEffectShrinks(h: Hypothesis, inputs: EvaluationInputs): Hypothe
     if (bySeed.size > 0) effects.set(preset, bySeed);
   }
   const baseline = h.baseline === undefined ? null : scoresOf(inputs.records, h.baseline, task);
-  const candidates = bySize(inputs, effects.keys());
   const clears = (preset: string): boolean => baseline !== null && clearsChance(baseline.get(preset));
-  const from = selectSize(h.from as string, candidates, clears);
-  const to = selectSize(h.to as string, candidates, clears);
-  if (from.preset === null || to.preset === null) return result(h, NONE, '', `from: ${from.reason ?? from.preset}; to: ${to.reason ?? to.preset}`);
-  if (from.preset === to.preset) return result(h, NONE, '', `from and to select the same preset (${from.preset}): nothing to compare`);
-  const a = effects.get(from.preset) as Map<number, number>;
-  const b = effects.get(to.preset) as Map<number, number>;
-  const stat = meanInterval(pairedValues(a, b), h.statistic, h.id);
   const what = h.effect === 'difference' ? `${option} ${String(values[0])} minus ${String(values[1])}` : `spread over ${option} ${values.join(', ')}`;
   const side = (p: string, m: Map<number, number>): string => `${p} ${interval(meanInterval([...m.values()], h.statistic, `${h.id}:${p}`))}`;
-  return result(h, stat, `${h.method.method} on ${task}, ${what}: ${side(from.preset, a)}; ${side(to.preset, b)}; difference ${interval(stat)} points`, stat.n < 2 ? `${stat.n} seed(s) paired across ${from.preset} and ${to.preset}: at least 2 are needed` : null);
+  return compareSizes(h, inputs, effects, clears, `${h.method.method} on ${task}, ${what}`, side);
 }
 
 /** One point of the rank correlation (also the data of its figure). */
