@@ -27,7 +27,7 @@ describe('the report in Chromium', () => {
     const report = await writeReport(results, { outDir: path.join(OUTPUT, 'browser-test', 'report') });
     const drawn = report.figures.filter((f) => f.drawn).map((f) => f.id);
     // Every figure the fixture can feed: 1–7, the gates (10), the recovered share (11) and the overhead (9, bench.json).
-    assert.deepEqual([...drawn].sort(), ['compute', 'curves', 'efficiency', 'gap', 'gates', 'init', 'overhead', 'prompt-length', 'recovered', 'scaling']);
+    assert.deepEqual([...drawn].sort(), ['compute', 'curves', 'efficiency', 'gap', 'gates', 'init', 'margin', 'overhead', 'prompt-length', 'recovered', 'scaling']);
 
     const browser = await launchChromium(chromium);
     try {
