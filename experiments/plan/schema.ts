@@ -204,6 +204,11 @@ const BODY_PROPERTIES: Record<string, Schema> = {
     type: 'boolean',
     description: 'after the sweep, ensemble the prompt-tuning prompts of each configuration across seeds by majority vote (Lester et al. Table 3)',
   },
+  requires: {
+    type: 'string',
+    enum: ['gpu'],
+    description: 'what the machine must have, checked before planning (also by --dry-run): "gpu" needs @tensorflow/tfjs-node-gpu, an NVIDIA GPU the driver lists, and --backend tensorflow or auto; --ignore-requires with --dry-run plans it anyway. Not part of any trial key',
+  },
   packRows: {
     type: 'integer',
     minimum: 0,
