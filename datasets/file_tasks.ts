@@ -87,9 +87,12 @@ export function resolveDataset(name: string, entry: DatasetEntry, defaultSizes: 
   }
   // A recipe's template names its own fields: new text fields without a new template get the default one.
   const template = entry.template ?? (entry.textFields === undefined ? base.template : undefined);
-  const candidate = { ...base, ...overrides, template, name, files: entry.files };
+  // A recipe's format is a default (converted files are common); a stated one is checked against the content.
+  const formatFromContent = recipe.fields !== undefined && entry.format === undefined ? true : undefined;
+  const candidate = { ...base, ...overrides, template, name, files: entry.files, formatFromContent };
   if (candidate.template === undefined) delete candidate.template;
   if (candidate.idField === undefined) delete candidate.idField;
+  if (candidate.formatFromContent === undefined) delete candidate.formatFromContent;
   let loader: LoaderConfig | null = null;
   if (problems.length === 0) {
     try {
@@ -223,7 +226,9 @@ export function loadFileTask(dataset: ResolvedDataset): Task {
  * SHA-256 by split, the caps and held-out fractions. Moving a file keeps it; changing a byte changes it.
  */
 export function datasetFingerprint(dataset: ResolvedDataset, source: TaskSource): string {
-  const { files: _paths, name: _name, ...fields } = dataset.loader;
+  // Class names, label aliases, row indices and format detection are fixed by the recipe (named here) and change
+  // nothing for files that worked before them, so they stay out: existing trial keys are kept.
+  const { files: _paths, name: _name, classLabels: _classes, labelFieldAliases: _aliases, formatFromContent: _detect, rowIndexField: _rowIndex, ...fields } = dataset.loader;
   const content = { recipe: dataset.recipe, fields, truncateField: dataset.truncateField ?? null, sizes: dataset.sizes, heldOut: dataset.heldOut, files: source.files.map((f) => [f.split, f.sha256]) };
   return createHash('sha256').update(canonical(content)).digest('hex').slice(0, 16);
 }

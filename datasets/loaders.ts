@@ -16,12 +16,16 @@
  *
  * Formats: CSV follows RFC 4180 (header row; quoted fields with "" escapes, embedded commas and newlines;
  * CRLF or LF). TSV is the GLUE convention: header row, fields split on tabs, no quoting (quotes are text).
- * JSON label values are compared as strings (true → "true", 1 → "1").
+ * JSON label values are compared as strings (true → "true", 1 → "1"); a value that is not a labelWords key may
+ * be a class index or name (`classLabels`, datasets/label_values.ts). A recipe's format is read from each file's
+ * content (datasets/file_format.ts); a stated one that the content contradicts is refused.
  *
  * The rendered template is the example's input and `format(example)` returns it unchanged, so the template
  * should end right before the label word (default: the text fields, one per line, then "Answer:").
  */
 import { readFileSync } from 'node:fs';
+import { chooseFormat } from './file_format.js';
+import { labelKey } from './label_values.js';
 import type { Task, TaskExample, TaskSplits } from './types.js';
 import { majorityOf, SPLIT_NAMES } from './types.js';
 
@@ -40,6 +44,21 @@ export interface LoaderConfig {
   template?: string;
   /** Field holding a row id (e.g. BoolQ's "idx"); default: the split and line number. */
   idField?: string;
+  /**
+   * Class names in `datasets`' ClassLabel order: an integer label i (JSON 1, or "1" in CSV/TSV) that is not
+   * itself a labelWords key means names[i]; a class name that is not a key means its index. Set by recipes.
+   */
+  classLabels?: string[];
+  /**
+   * A field holding the 0-based row index (`datasets` writes GLUE's as `idx`), for files whose official
+   * form has no id field: such a row gets the id its line has in the official file (header + 1-based:
+   * line idx+2), so a converted file splits as the original does. Set by recipes.
+   */
+  rowIndexField?: string;
+  /** Fields read as the label when `labelField` is absent (BoolQ's original release writes `answer`); such rows may lack `idField`. */
+  labelFieldAliases?: string[];
+  /** The format is a recipe default: the file's content decides (datasets/file_format.ts); else a disagreeing file is refused. */
+  formatFromContent?: boolean;
   kind?: string;
   description?: string;
 }
@@ -92,9 +111,13 @@ export function validateLoaderConfig(config: unknown): LoaderConfig {
   if (!isStringArray(c.textFields) || c.textFields.length === 0) bad('textFields', c.textFields, 'must be a non-empty array of field names');
   if (typeof c.labelField !== 'string' || c.labelField.length === 0) bad('labelField', c.labelField, 'must be a non-empty string');
   validateLabelWords(c.labelWords, bad);
-  for (const field of ['idField', 'kind', 'description'] as const) {
+  for (const field of ['idField', 'rowIndexField', 'kind', 'description'] as const) {
     if (c[field] !== undefined && typeof c[field] !== 'string') bad(field, c[field], 'must be a string when given');
   }
+  for (const field of ['classLabels', 'labelFieldAliases'] as const) {
+    if (c[field] !== undefined && !isStringArray(c[field])) bad(field, c[field], 'must be an array of names when given');
+  }
+  if (c.formatFromContent !== undefined && typeof c.formatFromContent !== 'boolean') bad('formatFromContent', c.formatFromContent, 'must be true or false when given');
   if (c.template !== undefined) validateTemplate(c.template, c.textFields, c.labelField, bad);
   if (problems.length > 0) throw new Error(`invalid dataset config${typeof c.name === 'string' ? ` "${c.name}"` : ''}:\n  ${problems.join('\n  ')}`);
   return config as unknown as LoaderConfig;
@@ -180,7 +203,9 @@ function loadSplit(config: LoaderConfig, split: keyof TaskSplits, file: string, 
   } catch (error) {
     throw new Error(`dataset "${config.name}": files.${split} = ${JSON.stringify(file)} cannot be read: ${(error as Error).message}`);
   }
-  const rows = parseRows(config.format, text, file, problems);
+  const chosen = chooseFormat(text.slice(0, 65536), config.format, config.formatFromContent !== true, `dataset "${config.name}": files.${split} = ${JSON.stringify(file)}`);
+  if (chosen.refusal !== null) throw new Error(chosen.refusal);
+  const rows = parseRows(chosen.format, text, file, problems);
   const examples: TaskExample[] = [];
   const ids = new Set<string>();
   for (const row of rows) {
@@ -310,7 +335,10 @@ function scalarText(value: unknown): string | null {
 function toExample(config: LoaderConfig, split: keyof TaskSplits, template: string, row: Row, report: (message: string) => void): TaskExample | null {
   const values: Record<string, string> = {};
   const missing: string[] = [];
-  for (const field of [...config.textFields, config.labelField]) {
+  // BoolQ's original release names the label `answer`: read it where `label` is absent.
+  const alias = row.fields[config.labelField] === undefined ? (config.labelFieldAliases ?? []).find((f) => row.fields[f] !== undefined) : undefined;
+  const labelField = alias ?? config.labelField;
+  for (const field of [...config.textFields, labelField]) {
     const text = scalarText(row.fields[field]);
     if (text === null) missing.push(field);
     else values[field] = text;
@@ -319,18 +347,29 @@ function toExample(config: LoaderConfig, split: keyof TaskSplits, template: stri
     report(`missing or non-scalar field${missing.length > 1 ? 's' : ''} ${missing.map((f) => JSON.stringify(f)).join(', ')}`);
     return null;
   }
-  const raw = values[config.labelField].trim();
-  const label = Object.hasOwn(config.labelWords, raw) ? config.labelWords[raw] : undefined;
-  if (label === undefined) {
-    report(`label ${JSON.stringify(raw)} is not in labelWords (allowed: ${Object.keys(config.labelWords).join(', ')})`);
-    return null;
-  }
+  const key = labelKey(values[labelField].trim(), labelField, config.labelWords, config.classLabels, report);
+  if (key === null) return null;
+  const label = config.labelWords[key];
   const idValue = config.idField === undefined ? null : scalarText(row.fields[config.idField]);
-  if (config.idField !== undefined && idValue === null) {
+  if (config.idField !== undefined && idValue === null && alias === undefined) {
     report(`missing id field ${JSON.stringify(config.idField)}`);
     return null;
   }
+  const line = lineId(config, row, report);
+  if (line === null) return null;
   const input = template.replace(/\{([^{}]+)\}/g, (_, name: string) => values[name] ?? `{${name}}`);
   const fields = Object.fromEntries(config.textFields.map((name) => [name, values[name]]));
-  return { id: `${config.name}:${split}:${idValue ?? `line${row.line}`}`, input, label, facts: [], fields };
+  return { id: `${config.name}:${split}:${idValue ?? line}`, input, label, facts: [], fields };
+}
+
+/** "lineN": the row's line, or the official file's line for its row index (see rowIndexField). */
+function lineId(config: LoaderConfig, row: Row, report: (message: string) => void): string | null {
+  const index = config.rowIndexField === undefined ? undefined : row.fields[config.rowIndexField];
+  if (index === undefined) return `line${row.line}`;
+  const text = scalarText(index);
+  if (text === null || !/^\d+$/.test(text)) {
+    report(`field ${JSON.stringify(config.rowIndexField)} = ${JSON.stringify(index)}: a row index must be an integer 0 or more`);
+    return null;
+  }
+  return `line${Number(text) + 2}`;
 }

@@ -6,8 +6,8 @@
  */
 import type { LoaderConfig } from './loaders.js';
 
-/** The loader fields a recipe fixes (everything but the name and the file paths). */
-export type RecipeFields = Omit<LoaderConfig, 'name' | 'files'>;
+/** The loader fields a recipe fixes (everything but the name, the file paths and whether the format was stated). */
+export type RecipeFields = Omit<LoaderConfig, 'name' | 'files' | 'formatFromContent'>;
 
 export interface Recipe {
   name: string;

@@ -1,4 +1,5 @@
-/** SuperGLUE BoolQ (Clark et al. 2019): yes/no questions about a passage, JSONL {question, passage, label, idx}. */
+/** SuperGLUE BoolQ (Clark et al. 2019): yes/no questions about a passage, JSONL {question, passage, label, idx}
+ * (SuperGLUE) or {question, title, answer, passage} (the original release). */
 import type { Recipe } from '../recipe.js';
 
 export const BOOLQ: Recipe = {
@@ -11,6 +12,9 @@ export const BOOLQ: Recipe = {
     labelField: 'label',
     idField: 'idx',
     labelWords: { true: ' yes', false: ' no' },
+    classLabels: ['false', 'true'],
+    // The original release (Clark et al.) writes {question, title, answer, passage}, without idx.
+    labelFieldAliases: ['answer'],
     template: '{passage}\nQuestion: {question}?\nAnswer:',
   },
   truncateField: 'passage',

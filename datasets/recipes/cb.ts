@@ -11,6 +11,7 @@ export const CB: Recipe = {
     labelField: 'label',
     idField: 'idx',
     labelWords: { entailment: ' yes', contradiction: ' no', neutral: ' maybe' },
+    classLabels: ['entailment', 'contradiction', 'neutral'],
     template: '{premise}\nQuestion: Does this mean that "{hypothesis}" is true? Yes, no or maybe?\nAnswer:',
   },
   truncateField: 'premise',

@@ -11,6 +11,7 @@ export const RTE: Recipe = {
     labelField: 'label',
     idField: 'idx',
     labelWords: { entailment: ' yes', not_entailment: ' no' },
+    classLabels: ['entailment', 'not_entailment'],
     template: '{premise}\nQuestion: Does this mean that "{hypothesis}" is true?\nAnswer:',
   },
   truncateField: 'premise',

@@ -10,6 +10,9 @@ export const SST2: Recipe = {
     textFields: ['sentence'],
     labelField: 'label',
     labelWords: { 0: ' negative', 1: ' positive' },
+    classLabels: ['negative', 'positive'],
+    // `datasets` writes {sentence, label, idx}: idx i is dev.tsv's line i+2, so both split alike.
+    rowIndexField: 'idx',
     template: 'Review: {sentence}\nSentiment:',
   },
 };

@@ -21,13 +21,14 @@ import { DEFAULT_CACHE_DIR } from '../pretrain/pretrain_family.js';
 import { BENCH_SUBDIR, DEFAULT_RESULTS_DIR, ownershipProblem } from '../run/results_files.js';
 import { describeTrial, planRun, resultsDirFor, runPlannedExperiment, type RunOptions, type RunPlan } from '../run/runner.js';
 import { EXPERIMENT_SCHEMA } from '../plan/schema.js';
-import { defaultProfile, experimentPath, resolveExperiment, shippedExperiments, type PlannedTrial, type ResolvedExperiment } from '../plan/spec.js';
+import { defaultProfile, experimentPath, experimentRequires, resolveExperiment, shippedExperiments, type PlannedTrial, type ResolvedExperiment } from '../plan/spec.js';
 import { DEFAULT_TRIAL_CACHE_DIR } from '../run/trial_cache.js';
 import { DEFAULT_PACK_ROWS, packTrials } from '../run/trial_packs.js';
 import { availableParallelism } from 'node:os';
 import { findPreset } from '../../src/model/config.js';
 import { importTrialRecords } from '../run/trial_import.js';
 import { recordHypotheses } from '../run/hypotheses_record.js';
+import { checkRequirement, probeGpu } from '../run/requirements.js';
 import { checkShardCount, parseShard, shardPlan, type Shard } from '../cluster/shard.js';
 import { baselineMethod } from '../../src/adapt/method_card.js';
 import { jsonFlag, runCommand, type Command } from './command.js';
@@ -41,6 +42,7 @@ export const EXPERIMENT_FLAGS: readonly FlagSpec[] = [
   { name: 'workers', type: 'integer', description: 'worker threads (default: one per core)' },
   { name: 'pack-rows', type: 'integer', description: `most rows per packed training step: trials of one frozen model, task and schedule whose methods allow it train together (default: the file's packRows, else ${DEFAULT_PACK_ROWS}; 0: every trial alone)` },
   { name: 'dry-run', type: 'boolean', description: 'print the trials (and which are cached) and run nothing' },
+  { name: 'ignore-requires', type: 'boolean', description: "with --dry-run: plan a file whose `requires` (e.g. \"gpu\") this machine does not meet" },
   jsonFlag('with --dry-run: one JSON object with the trials and counts; otherwise the summary as JSON on stdout'),
   BACKEND_FLAG,
   RESULTS_FLAG,
@@ -92,8 +94,13 @@ async function experiment(args: ParsedArgs): Promise<ExperimentCommandResult | n
   if (packRows !== undefined && packRows < 0) throw new Error(`experiment: --pack-rows = ${packRows}: allowed: an integer ≥ 0 (0: no packing)`);
   const file = experimentPath(args.positionals[0] ?? DEFAULT_EXPERIMENT);
   const dryRun = booleanFlag(args, 'dry-run');
+  // Before any planning: the gpu experiment on a CPU backend would plan days of work on the wrong machine.
+  const profileName = stringFlag(args, 'profile') ?? defaultProfile(file);
+  const ignoreRequires = booleanFlag(args, 'ignore-requires');
+  if (ignoreRequires && !dryRun) throw new Error('experiment: --ignore-requires: allowed only with --dry-run (a real run needs what the file requires)');
+  if (!ignoreRequires) checkRequirement(experimentRequires(file, profileName), `experiment ${JSON.stringify(path.basename(file, '.json'))} (${file})`, () => probeGpu({ requested: stringFlag(args, 'backend') }));
   // A dry run plans checkpoints whose folder is missing from their shape, and says what a real run would refuse.
-  const experiment = resolveExperiment(file, stringFlag(args, 'profile') ?? defaultProfile(file), { allowMissingCheckpoints: dryRun });
+  const experiment = resolveExperiment(file, profileName, { allowMissingCheckpoints: dryRun });
   const shardText = stringFlag(args, 'shard');
   const shard = shardText === undefined ? null : parseShard(shardText);
   if (shard !== null) checkShardCount(shard.count, experiment.trials.length, `experiment: --shard ${shardText}`);

@@ -45,6 +45,8 @@ export interface ExperimentDocument {
   ensemble?: boolean;
   /** Most rows per packed training step (0 or 1: no packing); an execution detail, not part of any trial key. */
   packRows?: number;
+  /** What the machine must have ("gpu": a TensorFlow GPU backend), checked before planning; not part of any trial key. */
+  requires?: 'gpu';
   data?: { train?: number; dev?: number; test?: number };
   training?: Partial<TrainingConfig>;
   methodTraining?: Record<string, Partial<TrainingConfig>>;

@@ -122,6 +122,17 @@ export function shippedExperiments(): string[] {
 }
 
 
+/**
+ * The file's `requires` under a profile, read without resolving anything (no data file or checkpoint is
+ * read), so a machine that lacks it is named before planning. Another value is left to the schema check.
+ */
+export function experimentRequires(file: string, profileName: string): 'gpu' | undefined {
+  const loaded = loadExperimentDocument(file);
+  const profile = (loaded.profiles as Record<string, JsonObject> | undefined)?.[profileName];
+  const requires = profile?.requires ?? loaded.requires;
+  return requires === 'gpu' ? requires : undefined;
+}
+
 /** Loads, merges and checks an experiment, and expands it into trials. Throws one error listing every problem. */
 export function resolveExperiment(file: string, profileName: string, options: ResolveOptions = {}): ResolvedExperiment {
   if (!(PROFILE_NAMES as readonly string[]).includes(profileName)) throw new Error(`--profile ${unknownNameMessage('profile', profileName, PROFILE_NAMES)}`);
