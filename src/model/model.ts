@@ -177,7 +177,7 @@ export class GPT2 {
    * computed at those positions only (see logitsAt); without one, at every position.
    */
   languageModelLoss(tokens: tf.Tensor2D, options: ForwardOptions & { lossMask?: tf.Tensor2D } = {}): tf.Scalar {
-    const [batchSize, sequenceLength] = tokens.shape;
+    const sequenceLength = tokens.shape[1];
     if (sequenceLength < 2) throw new Error(`languageModelLoss: need at least 2 tokens per row, got [${tokens.shape}]`);
     const marked = options.lossMask === undefined ? null : markedTargets(options.lossMask, tokens);
     return tf.tidy(() => {
@@ -185,14 +185,8 @@ export class GPT2 {
         const logits = this.logitsAt(tokens, marked.positions, options); // [P, V]
         return crossEntropy(logits, tf.tensor1d(marked.targets, 'int32'), tf.tensor1d(marked.weights, 'float32'));
       }
-      const logits = this.forward(tokens, options); // [B, T, V]
-      const predicting = tf.reshape(tf.slice(logits, [0, 0, 0], [batchSize, sequenceLength - 1, this.config.vocabSize]), [-1, this.config.vocabSize]); // [B·(T-1), V]
-      const targets = tf.reshape(tf.slice(tokens, [0, 1], [batchSize, sequenceLength - 1]), [-1]) as tf.Tensor1D; // [B·(T-1)]
-      const weights =
-        options.lossMask === undefined
-          ? undefined
-          : (tf.reshape(tf.slice(tf.cast(options.lossMask, 'float32'), [0, 1], [batchSize, sequenceLength - 1]), [-1]) as tf.Tensor1D);
-      return crossEntropy(predicting as tf.Tensor2D, targets, weights);
+      const { predicting, targets, weights } = this.everyPosition(tokens, options);
+      return crossEntropy(predicting, targets, weights);
     });
   }
 
@@ -224,15 +218,20 @@ export class GPT2 {
     }
     return tf.tidy(() => {
       // One cross-entropy over every row that keeps each group's mean apart.
-      const logits = this.forward(tokens, options); // [B, T, V]
-      const predicting = tf.reshape(tf.slice(logits, [0, 0, 0], [batchSize, sequenceLength - 1, this.config.vocabSize]), [-1, this.config.vocabSize]); // [B·(T-1), V]
-      const targets = tf.reshape(tf.slice(tokens, [0, 1], [batchSize, sequenceLength - 1]), [-1]) as tf.Tensor1D; // [B·(T-1)]
-      const weights =
-        options.lossMask === undefined
-          ? undefined
-          : (tf.reshape(tf.slice(tf.cast(options.lossMask, 'float32'), [0, 1], [batchSize, sequenceLength - 1]), [-1]) as tf.Tensor1D);
-      return groupedCrossEntropy(predicting as tf.Tensor2D, targets, rowGroups.map((rows) => rows * (sequenceLength - 1)), weights); // [G]
+      const { predicting, targets, weights } = this.everyPosition(tokens, options);
+      return groupedCrossEntropy(predicting, targets, rowGroups.map((rows) => rows * (sequenceLength - 1)), weights); // [G]
     });
+  }
+
+  /** The whole-vocabulary head at every position but the last, its next-token targets and the mask's weights (both losses' path without a mask). */
+  private everyPosition(tokens: tf.Tensor2D, options: ForwardOptions & { lossMask?: tf.Tensor2D }): { predicting: tf.Tensor2D; targets: tf.Tensor1D; weights: tf.Tensor1D | undefined } {
+    const [batchSize, sequenceLength] = tokens.shape;
+    const logits = this.forward(tokens, options); // [B, T, V]
+    const predicting = tf.reshape(tf.slice(logits, [0, 0, 0], [batchSize, sequenceLength - 1, this.config.vocabSize]), [-1, this.config.vocabSize]) as tf.Tensor2D; // [B·(T-1), V]
+    const targets = tf.reshape(tf.slice(tokens, [0, 1], [batchSize, sequenceLength - 1]), [-1]) as tf.Tensor1D; // [B·(T-1)]
+    const weights =
+      options.lossMask === undefined ? undefined : (tf.reshape(tf.slice(tf.cast(options.lossMask, 'float32'), [0, 1], [batchSize, sequenceLength - 1]), [-1]) as tf.Tensor1D);
+    return { predicting, targets, weights };
   }
 
   /** A linear layer of a block, plus any method delta: [N, in] → [N, out]. */
