@@ -23,17 +23,12 @@ import { recordHypotheses } from '../run/hypotheses_record.js';
 import { mkdir } from 'node:fs/promises';
 import { baselineMethod } from '../../src/adapt/method_card.js';
 import { jsonFlag, runCommand, type Command } from './command.js';
-import { BACKEND_FLAG, CACHE_FLAG, NO_REPORT_FLAG, EXPERIMENT_PROFILE_FLAG, REPLACE_FLAG, RESULTS_FLAG, TRIAL_CACHE_FLAG } from './flags.js';
+import { EXPERIMENT_PROFILE_FLAG, RUN_FLAGS } from './flags.js';
 
 export const COLLECT_FLAGS: readonly FlagSpec[] = [
   EXPERIMENT_PROFILE_FLAG,
   { name: 'shards', type: 'integer', description: 'the N of the --shard I/N runs: missing trials are listed with their shard, and the shards to resubmit' },
-  BACKEND_FLAG,
-  RESULTS_FLAG,
-  CACHE_FLAG,
-  TRIAL_CACHE_FLAG,
-  REPLACE_FLAG,
-  NO_REPORT_FLAG,
+  ...RUN_FLAGS,
   jsonFlag('one JSON object on stdout: counts, the results folder and the missing trials'),
 ];
 

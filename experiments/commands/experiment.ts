@@ -32,7 +32,7 @@ import { checkRequirement, probeGpu } from '../run/requirements.js';
 import { checkShardCount, parseShard, shardPlan, type Shard } from '../cluster/shard.js';
 import { baselineMethod } from '../../src/adapt/method_card.js';
 import { jsonFlag, runCommand, type Command } from './command.js';
-import { BACKEND_FLAG, CACHE_FLAG, NO_REPORT_FLAG, EXPERIMENT_PROFILE_FLAG, REPLACE_FLAG, RESULTS_FLAG, TRIAL_CACHE_FLAG } from './flags.js';
+import { EXPERIMENT_PROFILE_FLAG, RUN_FLAGS } from './flags.js';
 
 /** What `peftscale experiment` (and `npm run experiment`) runs without a FILE: the experiment that shows a finding. */
 export const DEFAULT_EXPERIMENT = 'finding';
@@ -44,12 +44,7 @@ export const EXPERIMENT_FLAGS: readonly FlagSpec[] = [
   { name: 'dry-run', type: 'boolean', description: 'print the trials (and which are cached) and run nothing' },
   { name: 'ignore-requires', type: 'boolean', description: "with --dry-run: plan a file whose `requires` (e.g. \"gpu\") this machine does not meet" },
   jsonFlag('with --dry-run: one JSON object with the trials and counts; otherwise the summary as JSON on stdout'),
-  BACKEND_FLAG,
-  RESULTS_FLAG,
-  CACHE_FLAG,
-  TRIAL_CACHE_FLAG,
-  REPLACE_FLAG,
-  NO_REPORT_FLAG,
+  ...RUN_FLAGS,
   { name: 'schema', type: 'boolean', description: 'print the experiment file JSON schema and exit' },
   { name: 'shard', type: 'string', description: 'I/N: run only the I-th of N deterministic shares of the trials (balanced by estimated cost) against a trial cache that may be shared; writes no results (peftscale collect does)' },
   { name: 'import-trials', type: 'string', description: 'a results folder (e.g. docs/results/scaling) whose results.jsonl seeds the trial cache first: its records of planned trials count as cached, so a run that spans sessions goes on where it stopped' },

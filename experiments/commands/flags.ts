@@ -40,3 +40,6 @@ export const REPLACE_FLAG: FlagSpec = {
   description: 'replace a results folder made by another experiment file, or one with more finished trials (otherwise kept, and the new results go beside it)',
 };
 export const NO_REPORT_FLAG: FlagSpec = { name: 'no-report', type: 'boolean', description: 'do not write the HTML report at the end (peftscale report RESULTS writes it later)' };
+
+/** The flags of a command that runs or collects an experiment into a results folder, in help order. */
+export const RUN_FLAGS: readonly FlagSpec[] = [BACKEND_FLAG, RESULTS_FLAG, CACHE_FLAG, TRIAL_CACHE_FLAG, REPLACE_FLAG, NO_REPORT_FLAG];
