@@ -141,6 +141,8 @@ export function checkSummaryRow(value: unknown, where: string): SummaryRow {
     optionsLabel: c.string('optionsLabel'),
     options: c.object('options') as SummaryRow['options'],
     task: c.string('task'),
+    // Absent in summaries written before training-set sizes could vary (load.ts fills it from the records).
+    train: c.get('train') === undefined ? NaN : c.number('train'),
     trainable: c.number('trainable'),
     percent: c.number('percent'),
     n: c.number('n'),

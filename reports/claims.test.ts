@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { BenchReport, BenchRow } from '../src/results/bench.js';
 import { summarize } from '../src/results/results.js';
-import { claimsTable, overheadClaim, parametersClaim, promptTuningOverheads, scaleClaim, storageClaim } from './claims.js';
+import { claimsTable, dataClaim, overheadClaim, parametersClaim, promptTuningOverheads, scaleClaim, storageClaim } from './claims.js';
+import { dataSizeFigure } from './figures/data_size.js';
+import { fixtureWithDataSize, promptTuningLagsWithFewExamples } from '../test/report_fixture_data_size.js';
 import { fixtureBench, fixtureLoaded, fixtureRecords } from '../test/report_fixtures.js';
 import type { LoadedResults } from './load.js';
 
@@ -18,7 +20,7 @@ function withBench(edit: (rows: BenchRow[]) => BenchRow[] = (rows) => rows): Loa
 }
 
 describe('claims table', () => {
-  it('lists the four claims in the issue’s order', () => {
+  it('lists the five claims in the issues’ order', () => {
     assert.deepEqual(
       claimsTable(fixtureLoaded()).map((c) => c.claim),
       [
@@ -26,6 +28,7 @@ describe('claims table', () => {
         'Per-task storage is kilobytes to megabytes (a prompt, not a copy of the model)',
         'Under 1% inference overhead',
         'Prompt tuning gets better with scale: the gap to full model tuning closes as the model grows',
+        'Prompt tuning needs more training data than full model tuning: it lags most with few examples',
       ],
     );
   });
@@ -136,5 +139,27 @@ describe('claims table', () => {
     const records = results.records.filter((r) => r.config.preset === 'ps-nano');
     const claim = scaleClaim({ ...results, records, summary: summarize(records, 'full') });
     assert.equal(claim.verdict, 'not measured');
+  });
+
+  it('data: the paired gap at the fewest and the most examples on the largest model; holds when the intervals separate', () => {
+    // Gap per seed at 32: −0.30, −0.31, −0.32 (mean −31.0 pp); at 512: −0.02, −0.03, −0.04 (mean −3.0 pp).
+    const results = fixtureWithDataSize(promptTuningLagsWithFewExamples);
+    const claim = dataClaim(results);
+    assert.equal(claim.verdict, 'holds', claim.measured);
+    assert.match(claim.measured, /on ps-mini, .*: 32 examples −31\.0 pp \[−33\.5 pp, −28\.5 pp\] \(n = 3\) and 512 examples −3\.0 pp \[−5\.5 pp, −0\.5 pp\] \(n = 3\)/);
+    // Reversed (prompt tuning closer with few examples): does not hold; no data sweep: not measured.
+    assert.equal(dataClaim(fixtureWithDataSize((method, train, seed) => (method === 'full' ? 0.9 : train === 512 ? 0.6 - 0.01 * seed : 0.88 - 0.01 * seed))).verdict, 'does not hold');
+    assert.equal(dataClaim(fixtureLoaded()).verdict, 'not measured');
+  });
+
+  it('the data-size figure: a point per method and size on the largest model, with the run’s summary rows per size', () => {
+    const results = fixtureWithDataSize(promptTuningLagsWithFewExamples);
+    const plan = dataSizeFigure.plan(results, { number: 13, subtitle: 's' });
+    assert.notEqual(plan.spec, null);
+    const rows = plan.rows as { method: string; trainExamples: number; accuracy: number; n: number; preset: string }[];
+    assert.deepEqual(rows.map((r) => `${r.method}@${r.trainExamples}`).sort(), ['full@32', 'full@512', 'prompt-tuning@32', 'prompt-tuning@512']);
+    assert.ok(rows.every((r) => r.preset === 'ps-mini' && r.n === 3));
+    assert.ok(Math.abs(rows.find((r) => r.method === 'prompt-tuning' && r.trainExamples === 32)!.accuracy - 59) < 1e-9);
+    assert.equal(dataSizeFigure.plan(fixtureLoaded(), { number: 13, subtitle: 's' }).spec, null);
   });
 });

@@ -5,6 +5,7 @@
  */
 import { BARE_ROW, type BenchReport } from '../src/results/bench.js';
 import type { TrialRecord } from '../src/results/results.js';
+import { confidenceInterval, type Interval } from '../src/results/stats.js';
 import { escapeHtml, formatAccuracy, formatBytes, formatCount, formatMs, formatPercent, formatPoints, formatSignedPercent, listText } from './format.js';
 import { htmlTable } from './html.js';
 import { recordsFor } from './figures/figure.js';
@@ -180,9 +181,54 @@ export function scaleClaim(results: LoadedResults): Claim {
   };
 }
 
-/** The four claims, in the order the issue lists them. */
+/**
+ * Per training-set size of the data-size sweeps, on their largest frozen model and one task: prompt
+ * tuning minus the baseline, per seed (paired), with its mean and 95% interval.
+ */
+function gapsByTrainSize(results: LoadedResults): { preset: string; task: string; sizes: { train: number; gap: Interval }[] } | null {
+  const method = claimedMethod(results);
+  const baseline = results.methods.baseline().name;
+  const records = recordsFor(results, 'data-size').records.filter((r) => r.status === 'finished' && r.config.control !== true && (r.config.method === method || r.config.method === baseline));
+  const largest = [...records].sort((a, b) => b.parameters.base - a.parameters.base)[0];
+  if (largest === undefined) return null;
+  const task = [...new Set(records.map((r) => r.config.task))].sort()[0];
+  const mine = records.filter((r) => r.config.preset === largest.config.preset && r.config.task === task);
+  const sizes = [...new Set(mine.map((r) => r.config.data.train))].sort((a, b) => a - b);
+  return {
+    preset: largest.config.preset,
+    task,
+    sizes: sizes.map((train) => {
+      const score = (m: string | null): Map<number, number> => new Map(mine.filter((r) => r.config.method === m && r.config.data.train === train).map((r) => [r.config.seed, r.test.accuracy]));
+      const theirs = score(baseline);
+      const gaps = [...score(method)].filter(([seed]) => theirs.has(seed)).map(([seed, accuracy]) => 100 * (accuracy - (theirs.get(seed) as number)));
+      return { train, gap: confidenceInterval(gaps) };
+    }),
+  };
+}
+
+export function dataClaim(results: LoadedResults): Claim {
+  const base = { claim: 'Prompt tuning needs more training data than full model tuning: it lags most with few examples', published: CLAIM_SOURCES.data };
+  const found = gapsByTrainSize(results);
+  const measurable = found === null ? [] : found.sizes.filter((s) => s.gap.n > 0);
+  if (found === null || measurable.length < 2) return { ...base, measured: 'not measured in this run: needs prompt tuning and full model tuning at two or more training-set sizes (a sweep with trainExamples and figure "data-size")', verdict: 'not measured' };
+  const gates = gateVerdict(results.manifest, measuredTasks(results.records));
+  if (gates.state !== 'pass') return { ...base, measured: gates.text, verdict: 'not stated' };
+  const text = (s: { train: number; gap: Interval }): string => `${formatCount(s.train)} examples ${formatPoints(s.gap.mean)}${s.gap.n >= 2 ? ` [${formatPoints(s.gap.low)}, ${formatPoints(s.gap.high)}]` : ''} (n = ${s.gap.n})`;
+  const few = measurable[0].gap;
+  const many = measurable[measurable.length - 1].gap;
+  let verdict: Verdict = 'inconclusive';
+  if (few.n >= 2 && many.n >= 2) verdict = few.high < many.low ? 'holds' : few.low > many.high ? 'does not hold' : 'inconclusive';
+  const why = verdict === 'inconclusive' ? (few.n < 2 || many.n < 2 ? ' Inconclusive: fewer than two paired seeds at an end.' : ' Inconclusive: the 95% intervals at the two ends overlap.') : '';
+  return {
+    ...base,
+    measured: `Prompt tuning minus full model tuning on ${found.preset}, ${found.task} (mean over seeds paired by seed, 95% interval): ${listText(measurable.map(text))}.${why}`,
+    verdict,
+  };
+}
+
+/** The claims, in the order the issues list them. */
 export function claimsTable(results: LoadedResults): Claim[] {
-  return [parametersClaim(results), storageClaim(results), overheadClaim(results), scaleClaim(results)];
+  return [parametersClaim(results), storageClaim(results), overheadClaim(results), scaleClaim(results), dataClaim(results)];
 }
 
 /** The claims table as HTML. */

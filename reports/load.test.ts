@@ -224,6 +224,24 @@ describe('loadResults', () => {
     });
   });
 
+  it('a summary written before training-set sizes could vary reads with the records\' one size; with several sizes it is out of date', async () => {
+    const folder = await fixtureFolder('summary-without-train');
+    const file = path.join(folder, RESULT_FILES.summary);
+    const summary = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>[];
+    const sizes = new Set(fixtureRecords().map((r) => r.config.data.train));
+    assert.equal(sizes.size, 1);
+    await writeFile(file, JSON.stringify(summary.map(({ train: _train, ...row }) => row)));
+    const loaded = await loadResults(folder);
+    assert.ok(loaded.summary.every((row) => row.train === [...sizes][0]));
+    // One record moved to another size: the old summary cannot tell the groups apart.
+    const recordsFile = path.join(folder, RESULT_FILES.records);
+    const lines = (await readFile(recordsFile, 'utf8')).trim().split('\n');
+    const first = JSON.parse(lines[0]) as { config: { data: { train: number } } };
+    first.config.data.train = 7;
+    await writeFile(recordsFile, [JSON.stringify(first), ...lines.slice(1)].join('\n') + '\n');
+    await assert.rejects(loadResults(folder), /summary\.json: rows without "train", but results\.jsonl has trials on .*7.* training examples: the summary is out of date/);
+  });
+
   it('a run.json with a figure kind it does not know names the allowed kinds', async () => {
     const folder = await fixtureFolder('bad-manifest');
     const file = path.join(folder, RESULT_FILES.manifest);

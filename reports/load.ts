@@ -204,23 +204,34 @@ function checkSweepNames(records: readonly TrialRecord[], manifest: RunManifest,
 export function checkSummaryMatchesRecords(records: readonly TrialRecord[], summary: readonly SummaryRow[]): void {
   const groups = new Map<string, { seeds: Set<number>; diverged: number }>();
   for (const r of records) {
-    const key = summaryKey(frozenModelName(r.config), r.config.method, optionsLabel(r.config.options), r.config.task);
+    const key = summaryKey(frozenModelName(r.config), r.config.method, optionsLabel(r.config.options), r.config.task, r.config.data.train);
     const group = groups.get(key) ?? { seeds: new Set<number>(), diverged: 0 };
     if (r.status === 'diverged') group.diverged += 1;
     else group.seeds.add(r.config.seed);
     groups.set(key, group);
   }
-  const rows = new Map(summary.map((row) => [summaryKey(row.preset, row.method, row.optionsLabel, row.task), row]));
+  const rows = new Map(summary.map((row) => [summaryKey(row.preset, row.method, row.optionsLabel, row.task, row.train), row]));
   const problems: string[] = [];
   for (const [key, group] of groups) {
     const row = rows.get(key);
-    const [preset, method, options, task] = JSON.parse(key) as string[];
-    const name = `${preset} ${method} (${options}) on ${task}`;
+    const [preset, method, options, task, train] = JSON.parse(key) as string[];
+    const name = `${preset} ${method} (${options}) on ${task}, ${train} training examples`;
     if (row === undefined) problems.push(`${RESULT_FILES.summary}: no row for ${name}, which ${RESULT_FILES.records} has: the summary is out of date`);
     else if (row.n !== group.seeds.size || row.diverged !== group.diverged)
       problems.push(`${RESULT_FILES.summary}: ${name}: n = ${row.n}, diverged = ${row.diverged}; ${RESULT_FILES.records} has ${group.seeds.size} finished seeds and ${group.diverged} diverged: the summary is out of date`);
   }
   throwProblems(problems);
+}
+
+/**
+ * A summary written before training-set sizes could vary has no `train`: every trial then had the same
+ * size, which the records say. Records of several sizes need a summary that tells them apart.
+ */
+function withTrainSizes(summary: SummaryRow[], records: readonly TrialRecord[]): SummaryRow[] {
+  if (summary.every((row) => Number.isFinite(row.train))) return summary;
+  const sizes = [...new Set(records.map((r) => r.config.data.train))];
+  if (sizes.length !== 1) throw new Error(`${RESULT_FILES.summary}: rows without "train", but ${RESULT_FILES.records} has trials on ${sizes.join(', ')} training examples: the summary is out of date (peftscale collect rewrites it)`);
+  return summary.map((row) => (Number.isFinite(row.train) ? row : { ...row, train: sizes[0] }));
 }
 
 /** Reads and checks a results folder (and the bench.json of `options.benchFile` when given). */
@@ -237,7 +248,7 @@ export async function loadResults(dir: string, options: LoadOptions = {}): Promi
   checkSweepNames(records, manifest, RESULT_FILES.records);
   const summaryValue = parseJson(summaryText, RESULT_FILES.summary);
   if (!Array.isArray(summaryValue)) throw new Error(`${RESULT_FILES.summary}: (top level) = ${showValue(summaryValue)}: allowed: an array of summary rows`);
-  const summary = checkAll(summaryValue, (row, i) => checkSummaryRow(row, `${RESULT_FILES.summary} row ${i}`));
+  const summary = withTrainSizes(checkAll(summaryValue, (row, i) => checkSummaryRow(row, `${RESULT_FILES.summary} row ${i}`)), records);
   checkSummaryMatchesRecords(records, summary);
   const ensembles = ensemblesText === null ? null : parseEnsembles(ensemblesText, records);
   const bench = await loadBench(resolved, options.benchFile);

@@ -112,6 +112,7 @@ export const CLAIM_SOURCES = {
     'Commonly claimed for prompt tuning (one frozen model serves many tasks; the cost is the extra prompt positions). The references kept here give no figure for it; ' +
     'Hu et al. 2021 claim no added latency for LoRA, which merges into the weights',
   scale: 'Lester et al. 2021, Fig. 1: the gap to model tuning closes as the frozen model grows, matching it at T5-XXL (11B)',
+  data: 'Gu et al. 2022 (PPT, ACL): prompt tuning performs much worse than full model tuning in few-shot settings (32 examples per task), while it is comparable with full data',
 } as const;
 
 function formatCount(value: number): string {

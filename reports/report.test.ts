@@ -57,7 +57,9 @@ describe('writeReport', () => {
   });
 
   it('embeds each figure’s static SVG as the scripts-off fallback, with ids unique in the page', () => {
-    for (const figure of report.figures) assert.ok(html.includes(`<div class="static" data-figure="${figure.id}"><svg`), figure.id);
+    // The fixture has no data-size sweep: Figure 13 is the one figure not drawn (figures.test.ts draws it from a fixture that has one).
+    assert.deepEqual(report.figures.filter((f) => !f.drawn).map((f) => f.id), ['data-size']);
+    for (const figure of report.figures.filter((f) => f.drawn)) assert.ok(html.includes(`<div class="static" data-figure="${figure.id}"><svg`), figure.id);
     const markup = html.replace(/<script[\s\S]*?<\/script>/g, '');
     const ids = [...markup.matchAll(/\bid="([^"]+)"/g)].map((m) => m[1]);
     assert.equal(new Set(ids).size, ids.length, `duplicate ids: ${ids.filter((id, i) => ids.indexOf(id) !== i).join(', ')}`);
@@ -156,7 +158,7 @@ describe('a report without ensembles.json and bench.json', () => {
     assert.equal(plain.ensembles, null);
     assert.deepEqual(
       plain.figures.filter((f) => !f.drawn).map((f) => f.id),
-      ['overhead'],
+      ['overhead', 'data-size'],
     );
     assert.ok(!(await readdir(plain.outDir)).some((f) => f.startsWith('fig9')), 'no files for an undrawn figure');
     assert.match(sectionOf(page, 'ensembles'), /This run did not ensemble prompts .*add &quot;ensemble&quot;: true to the experiment file/);

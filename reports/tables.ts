@@ -61,15 +61,19 @@ export function runTable(manifest: RunManifest, records: readonly TrialRecord[] 
 /** Every summary row: mean test accuracy with its 95% interval over seeds, gap to full, trials and divergences. */
 export function summaryHtml(cards: MethodCards, rows: readonly SummaryRow[]): string {
   const sorted = [...rows].sort(
-    (a, b) => a.baseParameters - b.baseParameters || cards.compare(a.method, b.method) || a.optionsLabel.localeCompare(b.optionsLabel) || comparePanels(panelOf(a.task), panelOf(b.task)),
+    (a, b) => a.baseParameters - b.baseParameters || cards.compare(a.method, b.method) || a.optionsLabel.localeCompare(b.optionsLabel) || a.train - b.train || comparePanels(panelOf(a.task), panelOf(b.task)),
   );
+  // A column for the training-set size only where it varies (a sweep with trainExamples).
+  const bySize = new Set(rows.map((r) => r.train)).size > 1;
+  const numeric = [4, 5, 6, 7, 8, 9, 10, 11, 12, 13].map((i) => (bySize ? i + 1 : i));
   return htmlTable(
-    ['frozen model', 'method', 'options', 'task', 'trainable', '% of model', 'seeds', 'diverged', 'test accuracy (%), 95% CI', 'gap to full', 'no gain over init', 'left chance', 'recovered share', 'last-step test (%)'],
+    ['frozen model', 'method', 'options', 'task', ...(bySize ? ['training examples'] : []), 'trainable', '% of model', 'seeds', 'diverged', 'test accuracy (%), 95% CI', 'gap to full', 'no gain over init', 'left chance', 'recovered share', 'last-step test (%)'],
     sorted.map((r) => [
       escapeHtml(r.preset),
       escapeHtml(cards.name(r.method)),
       `<code>${escapeHtml(r.optionsLabel)}</code>`,
       escapeHtml(panelOf(r.task)),
+      ...(bySize ? [formatCount(r.train)] : []),
       formatCount(r.trainable),
       formatPercent(r.percent),
       String(r.n),
@@ -81,7 +85,7 @@ export function summaryHtml(cards: MethodCards, rows: readonly SummaryRow[]): st
       r.recovered === null ? '' : `${(100 * r.recovered).toFixed(0)}%`,
       Number.isFinite(r.finalMean) ? (100 * r.finalMean).toFixed(1) : '',
     ]),
-    [4, 5, 6, 7, 8, 9, 10, 11, 12, 13],
+    numeric,
   );
 }
 

@@ -26,6 +26,8 @@ export interface SweepSpec {
   seeds?: number[];
   methods?: MethodEntry[];
   training?: Partial<TrainingConfig>;
+  /** Training-set sizes: each trial runs once per size instead of data.train (synthetic tasks only). */
+  trainExamples?: number[];
   /** Tune the never-trained control of each preset instead of the pretrained model. */
   control?: boolean;
 }

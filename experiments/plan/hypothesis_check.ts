@@ -36,7 +36,9 @@ export function hypothesisProblems(list: readonly Hypothesis[], trials: readonly
     for (const field of REQUIRED[h.kind]) if (h[field] === undefined) problems.push(`${at}: kind "${h.kind}" needs the field "${field}"`);
     if (!STATISTICS[h.kind].includes(h.statistic)) problems.push(`${at}.statistic = "${h.statistic}": allowed for kind "${h.kind}": ${STATISTICS[h.kind].join(', ')}`);
     if (h.kind === 'effect-shrinks' && h.effect === 'difference' && h.values !== undefined && h.values.length !== 2) problems.push(`${at}.values has ${h.values.length} values: allowed with effect "difference": exactly 2`);
-    for (const [field, value] of [['at', h.at], ['from', h.from], ['to', h.to]] as const) {
+    problems.push(...trainProblems(h, at, trials));
+    const sizeFields = h.axis === 'train' ? [['at', h.at]] as const : [['at', h.at], ['from', h.from], ['to', h.to]] as const;
+    for (const [field, value] of sizeFields) {
       if (value !== undefined && !(SIZE_SELECTORS as readonly string[]).includes(value) && !presets.includes(value)) problems.push(`${at}.${field}: ${unknownNameMessage('size', value, [...presets, ...SIZE_SELECTORS])}`);
     }
     if (h.from !== undefined && h.from === h.to) problems.push(`${at}: from and to are both "${h.from}": allowed: two different sizes`);
@@ -54,7 +56,7 @@ export function hypothesisProblems(list: readonly Hypothesis[], trials: readonly
           const wanted = { ...(ref.options ?? {}), ...extra };
           const optionSets = new Set(
             trials
-              .filter((t) => t.config.method === ref.method && t.config.task === task && Object.entries(wanted).every(([name, value]) => t.config.options[name] === value))
+              .filter((t) => t.config.method === ref.method && t.config.task === task && (h.train === undefined || t.config.data.train === h.train) && Object.entries(wanted).every(([name, value]) => t.config.options[name] === value))
               .map((t) => optionsLabel(t.config.options)),
           );
           const picks = `${ref.method} ${JSON.stringify(wanted)} on ${task}`;
@@ -63,6 +65,33 @@ export function hypothesisProblems(list: readonly Hypothesis[], trials: readonly
         }
       }
     }
+  }
+  return problems;
+}
+
+/** Kinds that compare two levels of an axis (the others read one level). */
+const COMPARES_LEVELS: readonly HypothesisKind[] = ['gap-shrinks', 'effect-shrinks'];
+
+/**
+ * The training-set size fields: `train` must be a size the plan runs the compared methods on; when the
+ * plan runs them on several, the hypothesis must pick one (`train`) or compare them (axis "train", whose
+ * `from` and `to` are planned sizes or the selectors, on the preset `at`).
+ */
+function trainProblems(h: Hypothesis, at: string, trials: readonly { config: TrialConfig }[]): string[] {
+  const problems: string[] = [];
+  const methods = [h.method.method, ...(h.baseline === undefined ? [] : [h.baseline.method])];
+  const tasks = [...(h.task === undefined ? [] : [h.task]), ...(h.tasks ?? [])];
+  const sizes = [...new Set(trials.filter((t) => methods.includes(t.config.method) && tasks.includes(t.config.task)).map((t) => t.config.data.train))].sort((a, b) => a - b);
+  if (h.train !== undefined && !sizes.includes(h.train)) problems.push(`${at}.train = ${h.train}: allowed: a training-set size the plan runs ${methods.join(' and ')} on (${sizes.join(', ') || 'none'})`);
+  if (h.axis === 'train') {
+    if (!COMPARES_LEVELS.includes(h.kind)) problems.push(`${at}.axis = "train": allowed only for kinds ${COMPARES_LEVELS.join(', ')}`);
+    if (h.train !== undefined) problems.push(`${at}: axis "train" compares training-set sizes, so "train" (one size) cannot be given with it`);
+    if (h.at === undefined) problems.push(`${at}: axis "train" needs the field "at" (the preset whose training-set sizes are compared)`);
+    for (const [field, value] of [['from', h.from], ['to', h.to]] as const) {
+      if (value !== undefined && !(SIZE_SELECTORS as readonly string[]).includes(value) && !sizes.map(String).includes(value)) problems.push(`${at}.${field} = "${value}": allowed with axis "train": a planned training-set size (${sizes.join(', ')}) or ${SIZE_SELECTORS.join(', ')}`);
+    }
+  } else if (h.train === undefined && sizes.length > 1) {
+    problems.push(`${at}: the plan trains ${methods.join(' and ')} on ${sizes.join(', ')} examples: say which with "train", or compare them with "axis": "train"`);
   }
   return problems;
 }

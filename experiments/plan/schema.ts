@@ -10,7 +10,7 @@ import { OPTIMIZER_NAMES } from '../../src/training/train.js';
 import { PROFILE_NAMES } from '../pretrain/pretrain_profiles.js';
 import { TASK_NAMES } from '../../datasets/tasks.js';
 import { RECIPES } from '../../datasets/recipes/index.js';
-import { EFFECTS, HYPOTHESIS_KINDS, HYPOTHESIS_STATISTICS, KIND_DOCS, SIZE_SELECTORS } from '../../src/results/hypotheses.js';
+import { AXES, EFFECTS, HYPOTHESIS_KINDS, HYPOTHESIS_STATISTICS, KIND_DOCS, SIZE_SELECTORS } from '../../src/results/hypotheses.js';
 
 /** The subset of JSON Schema this validator understands. */
 export interface Schema {
@@ -73,6 +73,12 @@ const HYPOTHESIS: Schema = {
     at: { type: 'string', description: `above-chance, above-control: the size, ${SIZE_HELP}` },
     from: { type: 'string', description: `gap-shrinks, effect-shrinks: the size where the quantity is expected larger, ${SIZE_HELP}` },
     to: { type: 'string', description: `gap-shrinks, effect-shrinks: the size where it is expected smaller, ${SIZE_HELP}` },
+    axis: {
+      type: 'string',
+      enum: [...AXES],
+      description: 'gap-shrinks, effect-shrinks: what from and to name: "size" (default): presets; "train": training-set sizes ("32", or a selector among the planned sizes) of the preset `at`, from a sweep with trainExamples',
+    },
+    train: { type: 'integer', minimum: 1, description: 'only the trials trained on this many examples; required when the plan trains the compared methods on several sizes and axis is not "train"' },
     option: { type: 'string', description: "effect-shrinks: the method's option whose effect is measured (length, init)" },
     values: { type: 'array', minItems: 2, description: 'effect-shrinks: the option values compared (difference: exactly two, values[0] minus values[1])' },
     effect: { type: 'string', enum: [...EFFECTS], description: 'effect-shrinks: spread (largest minus smallest accuracy over the values, per seed) or difference (values[0] minus values[1], per seed)' },
@@ -136,6 +142,13 @@ const SWEEP: Schema = {
     seeds: { type: 'array', items: seedValue, minItems: 1, description: 'trial seeds, overriding the experiment' },
     methods: { type: 'array', items: METHOD_ENTRY, minItems: 1, description: 'the methods of the sweep' },
     training: TRAINING,
+    trainExamples: {
+      type: 'array',
+      items: exampleCount,
+      minItems: 1,
+      description:
+        'training-set sizes: every trial of the sweep runs once per size (the data each method needs), instead of data.train; dev and test stay those of `data`, and a smaller training set is a subset of a larger one. Synthetic tasks only',
+    },
     control: { type: 'boolean', description: 'tune the never-trained control of each preset (same init weights, no pretraining) instead of the pretrained model: the pretraining-dependence control' },
   },
 };

@@ -154,13 +154,13 @@ export function resolveExperiment(file: string, profileName: string, options: Re
 
   // Split sizes must fit the world each task is built from: checked here, not in a worker mid-sweep.
   const taskChecked = new Set<string>();
-  const checkTaskData = (task: string, at: string): void => {
-    if (taskChecked.has(task) || !TASK_NAMES.includes(task)) return;
-    taskChecked.add(task);
+  const checkTaskData = (task: string, at: string, train: number): void => {
+    if (taskChecked.has(`${task}:${train}`) || !TASK_NAMES.includes(task)) return;
+    taskChecked.add(`${task}:${train}`);
     try {
-      buildTaskSuite({ seed: pretrainSeed, worldSize: data.worldSize, townCount: data.townCount, sizes: { train: data.train, dev: data.dev, test: data.test }, tasks: [task] });
+      buildTaskSuite({ seed: pretrainSeed, worldSize: data.worldSize, townCount: data.townCount, sizes: { train, dev: data.dev, test: data.test }, tasks: [task] });
     } catch (error) {
-      problems.push(`${at} with data ${JSON.stringify({ train: data.train, dev: data.dev, test: data.test })} (world of ${data.worldSize} characters in profile ${profile}): ${(error as Error).message}`);
+      problems.push(`${at} with data ${JSON.stringify({ train, dev: data.dev, test: data.test })} (world of ${data.worldSize} characters in profile ${profile}): ${(error as Error).message}`);
     }
   };
   const sources = new ExperimentSources(document, problems, options.allowMissingCheckpoints === true);
@@ -171,7 +171,7 @@ export function resolveExperiment(file: string, profileName: string, options: Re
     if (!methodNames.includes(name)) problems.push(`methodTraining: ${unknownNameMessage('method', name, methodNames)}`);
   }
   const byKey = new Map<string, PlannedTrial>();
-  // The summary groups trials by preset, method, options, task and seed: two different trials there
+  // The summary groups trials by preset, method, options, task, training-set size and seed: two different trials there
   // (another training budget or optimiser for the same options) would silently replace one another.
   const bySummaryCell = new Map<string, { key: string; at: string }>();
   const collidingEntries = new Set<string>();
@@ -184,8 +184,12 @@ export function resolveExperiment(file: string, profileName: string, options: Re
     const tasks = sweep.tasks ?? document.tasks ?? [...TASK_NAMES];
     const seeds = sweep.seeds ?? document.seeds ?? [0];
     for (const preset of presets) sources.model(preset, `${at}.presets`);
+    // The training-set size axis (the data each method needs); one size, data.train, when the sweep has none.
+    const trainSizes = sweep.trainExamples ?? [data.train];
     for (const task of tasks) {
-      if (sources.task(task, `${at}.tasks`, fileSizes)?.dataset === null) checkTaskData(task, `${at}.tasks: "${task}"`);
+      const dataset = sources.task(task, `${at}.tasks`, fileSizes)?.dataset;
+      if (dataset === null) for (const train of trainSizes) checkTaskData(task, `${at}.tasks: "${task}"`, train);
+      else if (dataset !== undefined && sweep.trainExamples !== undefined) problems.push(`${at}.trainExamples: task "${task}" is read from files, whose training set is set by data.train; allowed: trainExamples on synthetic tasks (${TASK_NAMES.join(', ')})`);
     }
     if (sweep.methods === undefined || sweep.methods.length === 0) problems.push(`${at}.methods: at least one method is required`);
     for (const [entryIndex, entry] of (sweep.methods ?? []).entries()) {
@@ -216,7 +220,7 @@ export function resolveExperiment(file: string, profileName: string, options: Re
             const taskSource = sources.task(task, `${at}.tasks`, fileSizes);
             if (taskSource === null) continue;
             const dataset = taskSource.dataset;
-            for (const seed of seeds) {
+            for (const train of dataset === null ? trainSizes : [0]) for (const seed of seeds) {
               const control = sweep.control === true;
               if (control && model.checkpoint !== null) {
                 problems.push(`${at}.control: preset "${preset}" is a checkpoint folder, which has no never-trained control; allowed: control sweeps on ps-* presets`);
@@ -233,7 +237,7 @@ export function resolveExperiment(file: string, profileName: string, options: Re
                 method: entry.method,
                 options: resolved,
                 task,
-                data: dataset === null ? data : { worldSize: 0, townCount: 0, ...dataset.info.sizes },
+                data: dataset === null ? { ...data, train } : { worldSize: 0, townCount: 0, ...dataset.info.sizes },
                 seed,
                 training,
                 ...(control ? { control: true as const } : {}),
@@ -241,7 +245,7 @@ export function resolveExperiment(file: string, profileName: string, options: Re
                 ...(model.checkpoint === null ? {} : { checkpoint: { fingerprint: checkpoint?.fingerprint ?? 'missing' } }),
               };
               const key = trialKey(config);
-              const cell = canonicalJson([frozenModelName(config), entry.method, resolved, task, seed]);
+              const cell = canonicalJson([frozenModelName(config), entry.method, resolved, task, config.data.train, seed]);
               const other = bySummaryCell.get(cell);
               if (other === undefined) bySummaryCell.set(cell, { key, at: entryAt });
               else if (other.key !== key && !collidingEntries.has(entryAt)) {

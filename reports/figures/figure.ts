@@ -50,11 +50,11 @@ export function recordsFor(results: LoadedResults, kind: FigureKind): { records:
   return { records: results.records.filter((r) => r.sweeps.some((s) => sweeps.includes(s))), sweeps };
 }
 
-/** Summary rows of the (preset, method, options) groups that the given trials belong to. */
+/** Summary rows of the (preset, method, options, training-set size) groups that the given trials belong to. */
 export function summaryRowsFor(results: LoadedResults, records: readonly TrialRecord[]): SummaryRow[] {
-  const key = (preset: string, method: string, options: string): string => JSON.stringify([preset, method, options]);
-  const wanted = new Set(records.map((r) => key(r.config.preset, r.config.method, optionsLabel(r.config.options))));
-  return results.summary.filter((row) => wanted.has(key(row.preset, row.method, row.optionsLabel)));
+  const key = (preset: string, method: string, options: string, train: number): string => JSON.stringify([preset, method, options, train]);
+  const wanted = new Set(records.map((r) => key(r.config.preset, r.config.method, optionsLabel(r.config.options), r.config.data.train)));
+  return results.summary.filter((row) => wanted.has(key(row.preset, row.method, row.optionsLabel, row.train)));
 }
 
 /** The presets of the scaling sweeps, smallest first. */

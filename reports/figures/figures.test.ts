@@ -13,6 +13,7 @@ import { isPlainObject } from '../check.js';
 import type { LoadedResults } from '../load.js';
 import { compileSpec, renderSvg } from '../render.js';
 import { INIT_ORDER } from './init.js';
+import { fixtureWithDataSize, promptTuningLagsWithFewExamples } from '../../test/report_fixture_data_size.js';
 
 type Json = Record<string, unknown>;
 
@@ -56,12 +57,16 @@ function values(plan: FigurePlan): Json[] {
   return data.values.map(json);
 }
 
-const plans = planFigures(fixtureLoaded({ bench: true }));
+// Figure 13 needs a data-size sweep, which the base fixture lacks: it is drawn from the fixture with one.
+const basePlans = planFigures(fixtureLoaded({ bench: true }));
+const dataSizePlan = planFigures(fixtureWithDataSize(promptTuningLagsWithFewExamples)).find((p) => p.id === 'data-size') as FigurePlan;
+const plans = [...basePlans.filter((p) => p.id !== 'data-size'), dataSizePlan];
 const records = fixtureRecords();
 const summary = summarize(records, 'full');
 
 describe('figure specs from fixture results', () => {
-  it('plans the eleven figures (1–7, 10–12 from the results, 9 from bench.json), all drawable from the fixture', () => {
+  it('plans the twelve figures (1–7, 10–13 from the results, 9 from bench.json), all drawable from the fixture (13 with a data-size sweep)', () => {
+    assert.equal(basePlans.find((p) => p.id === 'data-size')?.spec, null);
     assert.deepEqual(
       plans.map((p) => [p.number, p.id, p.spec !== null]),
       [
@@ -76,6 +81,7 @@ describe('figure specs from fixture results', () => {
         [10, 'gates', true],
         [11, 'recovered', true],
         [12, 'margin', true],
+        [13, 'data-size', true],
       ],
     );
   });
@@ -283,12 +289,13 @@ describe('figures from partial results', () => {
     return { dir: '(test)', records: kept, summary: summarize(kept, 'full'), manifest: { ...manifest, sweeps: manifest.sweeps.filter((s) => sweeps.includes(s.name)) }, ensembles: null, bench: null, methods: fixtureLoaded().methods };
   };
 
-  it('a run without prompt-length and init sweeps (and no bench.json) draws figures 1, 2, 5–7 and says why 3, 4 and 9 are empty', () => {
+  it('a run without prompt-length and init sweeps (and no bench.json) draws figures 1, 2, 5–7 and says why 3, 4, 9 and 13 are empty', () => {
     const partial = planFigures(only(() => true, ['scaling']));
     assert.deepEqual(
       partial.map((p) => p.spec !== null),
-      [true, true, false, false, true, true, true, false, true, true, true],
+      [true, true, false, false, true, true, true, false, true, true, true, false],
     );
+    assert.match(figure(partial, 'data-size').notice!, /no sweep whose figure is “data-size”/);
     assert.match(figure(partial, 'overhead').notice!, /No bench\.json/);
     assert.match(figure(partial, 'prompt-length').notice!, /no sweep whose figure is “prompt-length”/);
     assert.match(figure(partial, 'init').notice!, /no sweep whose figure is “init”/);

@@ -43,14 +43,14 @@ export function gapPoints(results: LoadedResults): { points: GapPoint[]; namer: 
   const finished = records.filter((r) => r.status === 'finished' && Number.isFinite(r.test.accuracy));
   const panels = new Map<string, { record: TrialRecord; tasks: Set<string> }>();
   for (const r of finished) {
-    const key = JSON.stringify([r.config.preset, r.config.method, optionsLabel(r.config.options)]);
+    const key = JSON.stringify([r.config.preset, r.config.method, optionsLabel(r.config.options), r.config.data.train]);
     panels.set(key, { record: r, tasks: (panels.get(key)?.tasks ?? new Set<string>()).add(r.config.task) });
   }
   const points: GapPoint[] = [];
   for (const { record, tasks } of panels.values()) {
     if (record.config.method === baseline) continue;
     for (const task of [...tasks, ...(tasks.size >= 2 ? [AVERAGE_TASK] : [])]) {
-      const differences = gaps.get(summaryKey(frozenModelName(record.config), record.config.method, optionsLabel(record.config.options), task)) ?? [];
+      const differences = gaps.get(summaryKey(frozenModelName(record.config), record.config.method, optionsLabel(record.config.options), task, record.config.data.train)) ?? [];
       if (differences.length === 0) continue;
       const interval = confidenceInterval(differences.map(percent));
       points.push({

@@ -7,6 +7,7 @@ import type { LoadedResults } from '../load.js';
 import { shortHash } from '../tables.js';
 import { computeFigure } from './compute.js';
 import { curvesFigure } from './curves.js';
+import { dataSizeFigure } from './data_size.js';
 import { efficiencyFigure } from './efficiency.js';
 import type { FigureDefinition, FigurePlan } from './figure.js';
 import { gapFigure } from './gap.js';
@@ -37,6 +38,7 @@ const NUMBERED: readonly (FigureDefinition | typeof CLAIMS_TABLE)[] = [
   gatesFigure,
   recoveredFigure,
   marginFigure,
+  dataSizeFigure,
 ];
 
 /** The number of a figure (or of the claims table) by id. */

@@ -9,10 +9,10 @@ const SIZES: Record<string, number> = { small: 1_000, medium: 10_000, large: 100
 const PT = { method: 'prompt-tuning', options: { length: 20, init: 'class-label' } };
 
 /** The fields evaluation reads; the rest of a record does not enter any hypothesis. */
-function record(preset: string, method: string, options: Record<string, string | number>, seed: number, accuracy: number, task = 't', majority = 0.25): TrialRecord {
+function record(preset: string, method: string, options: Record<string, string | number>, seed: number, accuracy: number, task = 't', majority = 0.25, train = 64): TrialRecord {
   return {
     status: 'finished',
-    config: { preset, method, options, task, seed },
+    config: { preset, method, options, task, seed, data: { train } },
     parameters: { base: SIZES[preset] },
     test: { accuracy, majority, examples: 100 },
   } as unknown as TrialRecord;
@@ -184,5 +184,48 @@ describe('hypothesis statistics', () => {
     const reordered = JSON.parse('{"task":"t","at":"largest","method":{"options":{"init":"class-label","length":20},"method":"prompt-tuning"},"statistic":"t","kind":"above-chance","statement":"s","id":"A"}') as Hypothesis;
     assert.equal(hypothesesHash([h]), hypothesesHash([reordered]));
     assert.notEqual(hypothesesHash([h]), hypothesesHash([{ ...h, at: 'smallest' }]));
+  });
+});
+
+describe('hypotheses over training-set sizes (a sweep with trainExamples)', () => {
+  /** Per seed 0..n-1, on a preset and a training-set size. */
+  const atTrain = (preset: string, method: string, options: Record<string, string | number>, train: number, accuracies: number[]): TrialRecord[] =>
+    accuracies.map((a, seed) => record(preset, method, options, seed, a, 't', 0.25, train));
+  const records = [
+    // large, 32 examples: gaps 0.30, 0.20, 0.25; 512 examples: gaps 0.05, 0.05, 0.02
+    ...atTrain('large', 'full', {}, 32, [0.80, 0.70, 0.75]),
+    ...atTrain('large', 'prompt-tuning', PT.options, 32, [0.50, 0.50, 0.50]),
+    ...atTrain('large', 'full', {}, 512, [0.90, 0.90, 0.90]),
+    ...atTrain('large', 'prompt-tuning', PT.options, 512, [0.85, 0.85, 0.88]),
+    // medium, 32 examples only: must not enter a comparison on large
+    ...atTrain('medium', 'full', {}, 32, [0.26, 0.26, 0.26]),
+    ...atTrain('medium', 'prompt-tuning', PT.options, 32, [0.90, 0.90, 0.90]),
+  ];
+
+  it('axis "train": from and to are training-set sizes of the preset `at`, paired by seed', () => {
+    const h: Hypothesis = { id: 'D1', statement: 's', kind: 'gap-shrinks', statistic: 't', method: PT, baseline: { method: 'full' }, task: 't', axis: 'train', at: 'largest', from: '32', to: '512' };
+    const r = evaluateHypotheses([h], { records, pretrained: [] })[0];
+    // Per seed gap(32) − gap(512): 0.25, 0.15, 0.23 → mean 0.21, s 0.052915
+    assert.equal(r.verdict, 'holds');
+    assert.ok(Math.abs(r.estimate - 0.21) < 1e-9);
+    assert.ok(Math.abs(r.low - (0.21 - HALF_3(0.052915))) < 1e-5);
+    assert.match(r.detail, /^on large, sizes are training examples: .*gap on 32 .*gap on 512/);
+    // The selectors order sizes numerically (512 after 32, not as strings).
+    assert.equal(evaluateHypotheses([{ ...h, from: 'smallest', to: 'largest' }], { records, pretrained: [] })[0].estimate, r.estimate);
+    // On medium there is one size only: nothing to compare.
+    const one = evaluateHypotheses([{ ...h, at: 'medium' }], { records, pretrained: [] })[0];
+    assert.equal(one.verdict, 'inconclusive');
+    assert.match(one.reason ?? '', /training-set size 512 has no records/);
+  });
+
+  it('"train" picks one size; without it, records of several sizes make the comparison inconclusive, with the reason', () => {
+    const h: Hypothesis = { id: 'D2', statement: 's', kind: 'above-chance', statistic: 't', method: PT, task: 't', at: 'largest', train: 32 };
+    // 32 examples on large: 0.50 − 0.25 every seed → 0.25 with a zero-width interval
+    const r = evaluateHypotheses([h], { records, pretrained: [] })[0];
+    assert.equal(r.verdict, 'holds');
+    assert.ok(Math.abs(r.estimate - 0.25) < 1e-12);
+    const mixed = evaluateHypotheses([{ ...h, train: undefined }], { records, pretrained: [] })[0];
+    assert.equal(mixed.verdict, 'inconclusive');
+    assert.match(mixed.reason ?? '', /trained on 32, 512 examples: the hypothesis must say which/);
   });
 });

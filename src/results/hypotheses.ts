@@ -10,7 +10,8 @@
  *
  * Values are test accuracies (fractions); "chance" is the majority-class accuracy of the test split.
  * Sizes are chosen among the frozen models (presets) that have records for the comparison, by name or
- * by a rule stated with the hypothesis (SIZE_SELECTORS).
+ * by a rule stated with the hypothesis (SIZE_SELECTORS); with axis "train", among the training-set sizes
+ * of one preset instead.
  */
 import { optionsLabel, type TrialRecord } from './results_record.js';
 import type { PretrainedInfo } from './results_run.js';
@@ -118,15 +119,15 @@ function bySize(inputs: EvaluationInputs, available: Iterable<string>): string[]
 }
 
 /** A size by name or selector among `candidates` (size order); null with the reason when none fits. */
-function selectSize(selector: string, candidates: readonly string[], baselineClears: (preset: string) => boolean): { preset: string | null; reason: string | null } {
-  if (candidates.length === 0) return { preset: null, reason: 'no preset has records for this comparison' };
+function selectSize(selector: string, candidates: readonly string[], baselineClears: (preset: string) => boolean, noun = 'preset'): { preset: string | null; reason: string | null } {
+  if (candidates.length === 0) return { preset: null, reason: `no ${noun} has records for this comparison` };
   if (selector === 'smallest') return { preset: candidates[0], reason: null };
   if (selector === 'largest') return { preset: candidates[candidates.length - 1], reason: null };
   if (selector === 'smallest-where-baseline-clears-chance') {
     const found = candidates.find(baselineClears);
-    return found === undefined ? { preset: null, reason: 'the baseline clears chance on no preset' } : { preset: found, reason: null };
+    return found === undefined ? { preset: null, reason: `the baseline clears chance on no ${noun}` } : { preset: found, reason: null };
   }
-  return candidates.includes(selector) ? { preset: selector, reason: null } : { preset: null, reason: `preset ${selector} has no records for this comparison` };
+  return candidates.includes(selector) ? { preset: selector, reason: null } : { preset: null, reason: `${noun} ${selector} has no records for this comparison` };
 }
 
 /** Whether a seed → score map's 95% Student-t interval lies above its chance. */
@@ -202,8 +203,9 @@ function evaluateGapShrinks(h: Hypothesis, inputs: EvaluationInputs): Hypothesis
  */
 function compareSizes(h: Hypothesis, inputs: EvaluationInputs, bySeed: Map<string, Map<number, number>>, clears: (preset: string) => boolean, what: string, side: (preset: string, values: Map<number, number>) => string): HypothesisResult {
   const candidates = bySize(inputs, bySeed.keys());
-  const from = selectSize(h.from as string, candidates, clears);
-  const to = selectSize(h.to as string, candidates, clears);
+  const noun = h.axis === 'train' ? 'training-set size' : 'preset';
+  const from = selectSize(h.from as string, candidates, clears, noun);
+  const to = selectSize(h.to as string, candidates, clears, noun);
   if (from.preset === null || to.preset === null) return result(h, NONE, '', `from: ${from.reason ?? from.preset}; to: ${to.reason ?? to.preset}`);
   if (from.preset === to.preset) return result(h, NONE, '', `from and to select the same preset (${from.preset}): nothing to compare`);
   const a = bySeed.get(from.preset) as Map<number, number>;
@@ -277,20 +279,55 @@ function evaluateRankCorrelation(h: Hypothesis, inputs: EvaluationInputs): Hypot
   return result(h, stat, `Spearman ρ ${rho.toFixed(2)} (${Number.isFinite(low) ? low.toFixed(2) : '--'} to ${Number.isFinite(high) ? high.toFixed(2) : '--'}, ${points.length} groups): ${list}`);
 }
 
+/** The methods and tasks a hypothesis reads. */
+function refsOf(h: Hypothesis): { methods: string[]; tasks: string[] } {
+  return { methods: [h.method.method, ...(h.baseline === undefined ? [] : [h.baseline.method])], tasks: [...(h.task === undefined ? [] : [h.task]), ...(h.tasks ?? [])] };
+}
+
+/**
+ * The records as the hypothesis compares them: only those trained on `train` examples when it says so;
+ * with axis "train", only the preset `at`, each record's level relabelled as its training-set size (so
+ * the size selectors order and pick training-set sizes). A string is why no comparison can be made.
+ */
+function comparisonView(h: Hypothesis, inputs: EvaluationInputs): { inputs: EvaluationInputs; preset: string | null } | string {
+  const { methods, tasks } = refsOf(h);
+  const relevant = (r: TrialRecord): boolean => methods.includes(r.config.method) && tasks.includes(r.config.task);
+  const records = h.train === undefined ? inputs.records : inputs.records.filter((r) => r.config.data.train === h.train);
+  if (h.axis !== 'train') {
+    const sizes = [...new Set(records.filter(relevant).map((r) => r.config.data.train))].sort((a, b) => a - b);
+    if (sizes.length > 1) return `the compared trials were trained on ${sizes.join(', ')} examples: the hypothesis must say which ("train") or compare them ("axis": "train")`;
+    return { inputs: { ...inputs, records }, preset: null };
+  }
+  const candidates = bySize({ ...inputs, records }, records.filter((r) => relevant(r) && r.config.control !== true).map((r) => r.config.preset));
+  const { preset, reason } = selectSize(h.at as string, candidates, () => false);
+  if (preset === null) return `at: ${reason}`;
+  const relabelled = records
+    .filter((r) => r.config.preset === preset && r.config.control !== true)
+    .map((r) => ({ ...r, config: { ...r.config, preset: String(r.config.data.train) }, parameters: { ...r.parameters, base: r.config.data.train } }));
+  return { inputs: { ...inputs, records: relabelled }, preset };
+}
+
 /** Every hypothesis evaluated from a run's records and its frozen models' gates. */
-export function evaluateHypotheses(list: readonly Hypothesis[], inputs: EvaluationInputs): HypothesisResult[] {
+export function evaluateHypotheses(list: readonly Hypothesis[], all: EvaluationInputs): HypothesisResult[] {
   return list.map((h) => {
-    switch (h.kind) {
-      case 'above-chance':
-        return evaluateAboveChance(h, inputs);
-      case 'above-control':
-        return evaluateAboveControl(h, inputs);
-      case 'gap-shrinks':
-        return evaluateGapShrinks(h, inputs);
-      case 'effect-shrinks':
-        return evaluateEffectShrinks(h, inputs);
-      case 'rank-correlation':
-        return evaluateRankCorrelation(h, inputs);
-    }
+    const view = comparisonView(h, all);
+    if (typeof view === 'string') return result(h, NONE, '', view);
+    const evaluated = evaluateOne(h, view.inputs);
+    return view.preset === null ? evaluated : { ...evaluated, detail: `on ${view.preset}, sizes are training examples: ${evaluated.detail}` };
   });
+}
+
+function evaluateOne(h: Hypothesis, inputs: EvaluationInputs): HypothesisResult {
+  switch (h.kind) {
+    case 'above-chance':
+      return evaluateAboveChance(h, inputs);
+    case 'above-control':
+      return evaluateAboveControl(h, inputs);
+    case 'gap-shrinks':
+      return evaluateGapShrinks(h, inputs);
+    case 'effect-shrinks':
+      return evaluateEffectShrinks(h, inputs);
+    case 'rank-correlation':
+      return evaluateRankCorrelation(h, inputs);
+  }
 }

@@ -10,6 +10,9 @@ export type HypothesisStatistic = (typeof HYPOTHESIS_STATISTICS)[number];
 export const SIZE_SELECTORS = ['smallest', 'largest', 'smallest-where-baseline-clears-chance'] as const;
 export const EFFECTS = ['spread', 'difference'] as const;
 export type Effect = (typeof EFFECTS)[number];
+/** What gap-shrinks and effect-shrinks compare along: frozen model sizes (presets) or training-set sizes on one preset. */
+export const AXES = ['size', 'train'] as const;
+export type Axis = (typeof AXES)[number];
 export type Verdict = 'holds' | 'does not hold' | 'inconclusive';
 /** Resamples of every bootstrap interval (fixed, and seeded, so a verdict is the same on every run). */
 export const BOOTSTRAP_RESAMPLES = 10_000;
@@ -43,11 +46,15 @@ export interface Hypothesis {
   baseline?: MethodRef;
   task?: string;
   tasks?: string[];
-  /** above-chance: the size. */
+  /** above-chance, above-control: the size; with axis "train", the preset whose training-set sizes are compared. */
   at?: string;
-  /** gap-shrinks, effect-shrinks: the two sizes. */
+  /** gap-shrinks, effect-shrinks: the two sizes (presets; with axis "train", training-set sizes such as "32"). */
   from?: string;
   to?: string;
+  /** gap-shrinks, effect-shrinks: "size" (default: from and to are presets) or "train" (training-set sizes on the preset `at`). */
+  axis?: Axis;
+  /** Only the trials trained on this many examples (needed when the run trains the compared methods on several). */
+  train?: number;
   /** effect-shrinks: the swept option, its values and how the effect is measured. */
   option?: string;
   values?: (string | number | boolean)[];

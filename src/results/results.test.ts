@@ -77,6 +77,16 @@ describe('summaries over seeds', () => {
     assert.equal(find('lora', 'big', 'average'), undefined, 'one task: no average row');
   });
 
+  it('trials on several training-set sizes are separate rows, each with its own gap to full on the same size', () => {
+    const at = (r: TrialRecord, train: number, accuracy: number): TrialRecord => ({ ...r, key: `${r.key}-${train}`, config: { ...r.config, data: { ...r.config.data, train } }, test: { ...r.test, accuracy } });
+    const rows = summarize(
+      [at(record('full', 'small', 'a', 0, 0), 32, 0.6), at(record('full', 'small', 'a', 0, 0), 512, 0.9), at(record('lora', 'small', 'a', 0, 0), 32, 0.5), at(record('lora', 'small', 'a', 0, 0), 512, 0.85)],
+      'full',
+    );
+    const lora = rows.filter((r) => r.method === 'lora').map((r) => [r.train, r.n, Number(r.gapToFull?.toFixed(6))]);
+    assert.deepEqual(lora, [[32, 1, -0.1], [512, 1, -0.05]]);
+  });
+
   it('rows are ordered by model size, then method', () => {
     assert.deepEqual(
       rows.map((r) => `${r.preset} ${r.method} ${r.task}`),

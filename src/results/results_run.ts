@@ -6,7 +6,7 @@ import type { TrialEnvironment } from './results_record.js';
 import type { HypothesesRecord } from './hypothesis_types.js';
 
 /** The figure a sweep feeds in the report (null: tables only). */
-export const FIGURE_KINDS = ['scaling', 'prompt-length', 'init', 'control'] as const;
+export const FIGURE_KINDS = ['scaling', 'prompt-length', 'init', 'control', 'data-size'] as const;
 export type FigureKind = (typeof FIGURE_KINDS)[number];
 
 /** One sweep of an experiment as run.json records it. */

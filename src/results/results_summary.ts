@@ -8,7 +8,7 @@ import type { OptionValue } from '../adapt/peft.js';
 import { frozenModelName, optionsLabel, type TrialRecord } from './results_record.js';
 import { confidenceInterval } from './stats.js';
 
-/** Trial records grouped by (preset, method, options, task): the rows of summary.csv. */
+/** Trial records grouped by (preset, method, options, task, training-set size): the rows of summary.csv. */
 export interface SummaryRow {
   preset: string;
   /** Frozen base parameters. */
@@ -19,6 +19,8 @@ export interface SummaryRow {
   options: Record<string, OptionValue>;
   /** A task name, or AVERAGE_TASK ("average") for the per-seed mean over tasks. */
   task: string;
+  /** Training examples of the group's trials (a sweep's trainExamples makes it an axis). */
+  train: number;
   trainable: number;
   percent: number;
   /** Finished trials in the group (diverged ones are counted in `diverged`, not averaged). */
@@ -61,9 +63,9 @@ export function accuracyInterval(row: Pick<SummaryRow, 'ci95'>): [number, number
 /** The task name of a summary row that holds the per-seed mean over the group's tasks. */
 export const AVERAGE_TASK = 'average';
 
-/** The key of a summary row or group: frozen model (frozenModelName), method, options label and task. */
-export function summaryKey(frozenModel: string, method: string, options: string, task: string): string {
-  return JSON.stringify([frozenModel, method, options, task]);
+/** The key of a summary row or group: frozen model (frozenModelName), method, options label, task and training-set size. */
+export function summaryKey(frozenModel: string, method: string, options: string, task: string, train: number): string {
+  return JSON.stringify([frozenModel, method, options, task, train]);
 }
 
 /** One summary row before any statistic: its finished trials' test accuracy by seed. */
@@ -82,7 +84,7 @@ export interface SeedGroup {
 }
 
 /**
- * Groups trial records by (frozen model, method, options, task), in the order the records first name
+ * Groups trial records by (frozen model, method, options, task, training-set size), in the order the records first name
  * them, then adds an average group per (frozen model, method, options) with two or more tasks: per seed,
  * the mean over the tasks (only seeds that finished every task of the group count).
  */
@@ -93,7 +95,7 @@ export function seedGroups(records: readonly TrialRecord[]): SeedGroup[] {
     diverged: number;
   }
   const groups = new Map<string, Group>();
-  const keyOf = (r: TrialRecord, task: string): string => summaryKey(frozenModelName(r.config), r.config.method, optionsLabel(r.config.options), task);
+  const keyOf = (r: TrialRecord, task: string): string => summaryKey(frozenModelName(r.config), r.config.method, optionsLabel(r.config.options), task, r.config.data.train);
   for (const record of records) {
     const key = keyOf(record, record.config.task);
     let group = groups.get(key);
@@ -140,7 +142,7 @@ export function seedGroups(records: readonly TrialRecord[]): SeedGroup[] {
  * gapToFull is the mean of these; the gap figure draws their mean and interval.
  */
 export function gapsToBaseline(groups: readonly SeedGroup[], baseline: string): Map<SeedGroup, number[]> {
-  const placeOf = (g: SeedGroup): string => JSON.stringify([frozenModelName(g.first.config), g.task]);
+  const placeOf = (g: SeedGroup): string => JSON.stringify([frozenModelName(g.first.config), g.task, g.first.config.data.train]);
   const reference = new Map<string, Map<number, number>>();
   for (const g of groups) if (g.first.config.method === baseline && g.scores.size > 0) reference.set(placeOf(g), g.scores);
   const gaps = new Map<SeedGroup, number[]>();
@@ -164,6 +166,7 @@ function summaryRow(group: SeedGroup, gaps: readonly number[]): SummaryRow {
     optionsLabel: optionsLabel(first.config.options),
     options: first.config.options,
     task: group.task,
+    train: first.config.data.train,
     trainable: first.parameters.trainable,
     percent: first.parameters.percent,
     n: group.scores.size,
@@ -192,13 +195,15 @@ export function summarize(records: readonly TrialRecord[], baseline: string): Su
   const groups = seedGroups(records);
   const gaps = gapsToBaseline(groups, baseline);
   const rows = groups.map((group) => summaryRow(group, gaps.get(group) ?? []));
-  const fullRows = new Map(rows.filter((r) => r.method === baseline).map((r) => [JSON.stringify([r.preset, r.task]), r]));
-  for (const r of rows) r.recovered = recoveredShare(r, fullRows.get(JSON.stringify([r.preset, r.task])));
+  const place = (r: SummaryRow): string => JSON.stringify([r.preset, r.task, r.train]);
+  const fullRows = new Map(rows.filter((r) => r.method === baseline).map((r) => [place(r), r]));
+  for (const r of rows) r.recovered = recoveredShare(r, fullRows.get(place(r)));
   rows.sort(
     (a, b) =>
       a.baseParameters - b.baseParameters ||
       a.method.localeCompare(b.method) ||
       a.optionsLabel.localeCompare(b.optionsLabel) ||
+      a.train - b.train ||
       (a.task === AVERAGE_TASK ? 1 : 0) - (b.task === AVERAGE_TASK ? 1 : 0) ||
       a.task.localeCompare(b.task),
   );
