@@ -33,9 +33,9 @@ export function describeJob(trials: readonly PlannedTrial[], withSeed = true): s
 
 /** A trial in a line: "ps-mini prompt-tuning init=class-label length=20 verify seed 0". */
 export function describeTrial(trial: PlannedTrial): string {
-  const { preset, method, options, task, seed } = trial.config;
+  const { preset, method, options, task, seed, data } = trial.config;
   const label = optionsLabel(options);
-  return `${preset} ${method}${label === '' ? '' : ` ${label}`} ${task} seed ${seed}`;
+  return `${preset} ${method}${label === '' ? '' : ` ${label}`} ${task} (${data.train} train) seed ${seed}`;
 }
 
 /**
