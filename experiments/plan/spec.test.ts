@@ -34,7 +34,7 @@ describe('experiment files', () => {
   });
 
   it('every shipped experiment resolves under every profile', () => {
-    assert.deepEqual(shippedExperiments(), ['control', 'data-size', 'default', 'ensemble', 'finding', 'gpu', 'init', 'prompt-length', 'replication', 'replication-b', 'scaling', 'smoke', 'tiny-files']);
+    assert.deepEqual(shippedExperiments(), ['control', 'data-size', 'default', 'ensemble', 'finding', 'gpu', 'init', 'prompt-length', 'replication', 'replication-b', 'scaling', 'skill-attempt', 'smoke', 'tiny-files']);
     // gpu needs SuperGLUE files and checkpoint folders that a clone lacks: experiments/plan/files.test.ts plans it from fixtures.
     for (const name of shippedExperiments().filter((n) => n !== 'gpu')) {
       for (const profile of ['quick', 'scaling', 'full']) assert.ok(resolveExperiment(experimentPath(name), profile).trials.length > 0, `${name} ${profile}`);
