@@ -1,5 +1,5 @@
 /**
- * Loads real classification data (JSONL, CSV, TSV) into `Task`s from a declarative config, e.g.
+ * Loads real classification data (JSONL, CSV, TSV, Parquet) into `Task`s from a declarative config, e.g.
  *
  *   SuperGLUE BoolQ (JSONL: {"question", "passage", "label": true|false, "idx"}):
  *     { name: 'boolq', format: 'jsonl', files: { train: 'train.jsonl', dev: 'val.jsonl' },
@@ -18,21 +18,24 @@
  * CRLF or LF). TSV is the GLUE convention: header row, fields split on tabs, no quoting (quotes are text).
  * JSON label values are compared as strings (true → "true", 1 → "1"); a value that is not a labelWords key may
  * be a class index or name (`classLabels`, datasets/label_values.ts). A recipe's format is read from each file's
- * content (datasets/file_format.ts); a stated one that the content contradicts is refused.
+ * content (datasets/file_format.ts); a stated one that the content contradicts is refused. Parquet rows
+ * (datasets/parquet_rows.ts) take the same path as JSON lines; row N of a Parquet file is named "row N"
+ * and gets the id a JSON lines file gives its line N.
  *
  * The rendered template is the example's input and `format(example)` returns it unchanged, so the template
  * should end right before the label word (default: the text fields, one per line, then "Answer:").
  */
 import { readFileSync } from 'node:fs';
-import { chooseFormat } from './file_format.js';
+import { chooseFormat, type FileFormat } from './file_format.js';
 import { labelKey } from './label_values.js';
+import { readParquetRows } from './parquet_rows.js';
 import type { Task, TaskExample, TaskSplits } from './types.js';
 import { majorityOf, SPLIT_NAMES } from './types.js';
 
 /** Declarative description of a real dataset. */
 export interface LoaderConfig {
   name: string;
-  format: 'jsonl' | 'csv' | 'tsv';
+  format: FileFormat;
   /** Paths per split; at least one (datasets/file_tasks.ts derives the missing splits). */
   files: { train?: string; dev?: string; test?: string };
   /** Fields that make up the input, in the order the default template lists them. */
@@ -66,9 +69,10 @@ export interface LoaderConfig {
 /** A malformed row. */
 export interface RowProblem {
   file: string;
-  /** 1-based line where the row starts. */
+  /** 1-based line where the row starts (the 1-based row of a Parquet file, with `row` set). */
   line: number;
   message: string;
+  row?: true;
 }
 
 /** How many problems the error message lists before summarising. */
@@ -77,14 +81,14 @@ const LISTED_PROBLEMS = 20;
 /** Thrown when rows are malformed; `problems` holds every one. */
 export class DatasetLoadError extends Error {
   constructor(readonly dataset: string, readonly problems: RowProblem[]) {
-    const listed = problems.slice(0, LISTED_PROBLEMS).map((p) => `  ${p.file}:${p.line}: ${p.message}`);
+    const listed = problems.slice(0, LISTED_PROBLEMS).map((p) => `  ${p.file}${p.row ? ` row ${p.line}` : `:${p.line}`}: ${p.message}`);
     const more = problems.length > LISTED_PROBLEMS ? [`  ... and ${problems.length - LISTED_PROBLEMS} more`] : [];
     super(`dataset "${dataset}": ${problems.length} malformed row${problems.length === 1 ? '' : 's'}:\n${[...listed, ...more].join('\n')}`);
     this.name = 'DatasetLoadError';
   }
 }
 
-const FORMATS = ['jsonl', 'csv', 'tsv'] as const;
+const FORMATS = ['jsonl', 'csv', 'tsv', 'parquet'] as const;
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -197,21 +201,25 @@ export function loadTask(rawConfig: LoaderConfig): Task {
 
 function loadSplit(config: LoaderConfig, split: keyof TaskSplits, file: string, template: string, allProblems: RowProblem[]): TaskExample[] {
   const problems: RowProblem[] = [];
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(file, 'utf8');
+    bytes = readFileSync(file);
   } catch (error) {
     throw new Error(`dataset "${config.name}": files.${split} = ${JSON.stringify(file)} cannot be read: ${(error as Error).message}`);
   }
-  const chosen = chooseFormat(text.slice(0, 65536), config.format, config.formatFromContent !== true, `dataset "${config.name}": files.${split} = ${JSON.stringify(file)}`);
+  const where = `dataset "${config.name}": files.${split} = ${JSON.stringify(file)}`;
+  const chosen = chooseFormat(bytes.subarray(0, 65536), config.format, config.formatFromContent !== true, where);
   if (chosen.refusal !== null) throw new Error(chosen.refusal);
-  const rows = parseRows(chosen.format, text, file, problems);
+  // A Parquet row i is "line" i + 1, as the same table's JSON lines (ids alike); problems say "row".
+  const parquet = chosen.format === 'parquet';
+  const rows = chosen.format === 'parquet' ? readParquetRows(bytes, config, where).map((fields, i) => ({ line: i + 1, fields })) : parseRows(chosen.format, bytes.toString('utf8'), file, problems);
+  const problem = (line: number, message: string): RowProblem => (parquet ? { file, line, message, row: true } : { file, line, message });
   const examples: TaskExample[] = [];
   const ids = new Set<string>();
   for (const row of rows) {
-    const example = toExample(config, split, template, row, (message) => problems.push({ file, line: row.line, message }));
+    const example = toExample(config, split, template, row, (message) => problems.push(problem(row.line, message)));
     if (example === null) continue;
-    if (ids.has(example.id)) problems.push({ file, line: row.line, message: `duplicate id ${JSON.stringify(example.id)}` });
+    if (ids.has(example.id)) problems.push(problem(row.line, `duplicate id ${JSON.stringify(example.id)}`));
     ids.add(example.id);
     examples.push(example);
   }
@@ -220,7 +228,7 @@ function loadSplit(config: LoaderConfig, split: keyof TaskSplits, file: string, 
   return examples;
 }
 
-function parseRows(format: LoaderConfig['format'], text: string, file: string, problems: RowProblem[]): Row[] {
+function parseRows(format: Exclude<FileFormat, 'parquet'>, text: string, file: string, problems: RowProblem[]): Row[] {
   const report = (line: number, message: string): void => {
     problems.push({ file, line, message });
   };

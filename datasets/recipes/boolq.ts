@@ -18,4 +18,9 @@ export const BOOLQ: Recipe = {
     template: '{passage}\nQuestion: {question}?\nAnswer:',
   },
   truncateField: 'passage',
+  source: {
+    release: 'SuperGLUE v2 (https://dl.fbaipublicfiles.com/glue/superglue/data/v2/BoolQ.zip)',
+    files: { train: 'train.jsonl', dev: 'val.jsonl' },
+    hub: { name: 'aps/super_glue', config: 'boolq', splits: { train: 'train', dev: 'validation' } },
+  },
 };

@@ -15,4 +15,9 @@ export const CB: Recipe = {
     template: '{premise}\nQuestion: Does this mean that "{hypothesis}" is true? Yes, no or maybe?\nAnswer:',
   },
   truncateField: 'premise',
+  source: {
+    release: 'SuperGLUE v2 (https://dl.fbaipublicfiles.com/glue/superglue/data/v2/CB.zip)',
+    files: { train: 'train.jsonl', dev: 'val.jsonl' },
+    hub: { name: 'aps/super_glue', config: 'cb', splits: { train: 'train', dev: 'validation' } },
+  },
 };

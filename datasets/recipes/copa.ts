@@ -18,4 +18,9 @@ export const COPA: Recipe = {
     'COPA is a choice between two texts that differ per example, while label-word scoring ranks one fixed set of label words. ' +
     'Both alternatives are put in the input as numbered options and the label words are the option numbers (" 1", " 2"), ' +
     'as T5 and Lester et al. cast it as text to text; scoring each alternative as a continuation (GPT-3\'s way) would need per-example candidates.',
+  source: {
+    release: 'SuperGLUE v2 (https://dl.fbaipublicfiles.com/glue/superglue/data/v2/COPA.zip)',
+    files: { train: 'train.jsonl', dev: 'val.jsonl' },
+    hub: { name: 'aps/super_glue', config: 'copa', splits: { train: 'train', dev: 'validation' } },
+  },
 };

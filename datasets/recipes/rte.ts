@@ -15,4 +15,9 @@ export const RTE: Recipe = {
     template: '{premise}\nQuestion: Does this mean that "{hypothesis}" is true?\nAnswer:',
   },
   truncateField: 'premise',
+  source: {
+    release: 'SuperGLUE v2 (https://dl.fbaipublicfiles.com/glue/superglue/data/v2/RTE.zip)',
+    files: { train: 'train.jsonl', dev: 'val.jsonl' },
+    hub: { name: 'aps/super_glue', config: 'rte', splits: { train: 'train', dev: 'validation' } },
+  },
 };

@@ -15,4 +15,9 @@ export const SST2: Recipe = {
     rowIndexField: 'idx',
     template: 'Review: {sentence}\nSentiment:',
   },
+  source: {
+    release: 'GLUE (https://dl.fbaipublicfiles.com/glue/data/SST-2.zip)',
+    files: { train: 'train.tsv', dev: 'dev.tsv' },
+    hub: { name: 'nyu-mll/glue', config: 'sst2', splits: { train: 'train', dev: 'validation' } },
+  },
 };

@@ -17,6 +17,7 @@ import { countParameters, modelParameterSpecs } from '../../src/model/params.js'
 import { getMethod } from '../../src/adapt/peft.js';
 import type { RunPlan } from '../run/runner.js';
 import type { PlannedTrial } from '../plan/spec.js';
+import { TYPICAL_EXAMPLE_TOKENS } from '../plan/estimate.js';
 
 /** Shard `index` (1-based, as Slurm's `--array=1-N` numbers its tasks) of `count`. */
 export interface Shard {
@@ -45,8 +46,6 @@ export function checkShardCount(count: number, trials: number, what: string): vo
   }
 }
 
-/** Positions a task example takes on average (the generated tasks' rows are 20 to 80 bytes). */
-const TYPICAL_EXAMPLE_TOKENS = 48;
 
 /**
  * The estimated cost of a trial in base-parameter × token units: a forward and backward pass (about 3×

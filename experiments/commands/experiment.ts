@@ -29,6 +29,7 @@ import { findPreset } from '../../src/model/config.js';
 import { importTrialRecords } from '../run/trial_import.js';
 import { recordHypotheses } from '../run/hypotheses_record.js';
 import { checkRequirement, probeGpu } from '../run/requirements.js';
+import { DEFAULT_ASSUMED_TFLOPS, estimatePlan, formatEstimate, formatSeconds } from '../plan/estimate.js';
 import { checkShardCount, parseShard, shardPlan, type Shard } from '../cluster/shard.js';
 import { baselineMethod } from '../../src/adapt/method_card.js';
 import { jsonFlag, runCommand, type Command } from './command.js';
@@ -42,6 +43,7 @@ export const EXPERIMENT_FLAGS: readonly FlagSpec[] = [
   { name: 'workers', type: 'integer', description: 'worker threads (default: one per core)' },
   { name: 'pack-rows', type: 'integer', description: `most rows per packed training step: trials of one frozen model, task and schedule whose methods allow it train together (default: the file's packRows, else ${DEFAULT_PACK_ROWS}; 0: every trial alone)` },
   { name: 'dry-run', type: 'boolean', description: 'print the trials (and which are cached) and run nothing' },
+  { name: 'assume-tflops', type: 'number', description: `with --dry-run: estimate each trial's memory and time at this sustained TFLOP/s (shown without it, at ${DEFAULT_ASSUMED_TFLOPS}, for files that require a GPU)` },
   { name: 'ignore-requires', type: 'boolean', description: "with --dry-run: plan a file whose `requires` (e.g. \"gpu\") this machine does not meet" },
   jsonFlag('with --dry-run: one JSON object with the trials and counts; otherwise the summary as JSON on stdout'),
   ...RUN_FLAGS,
@@ -93,7 +95,11 @@ async function experiment(args: ParsedArgs): Promise<ExperimentCommandResult | n
   const profileName = stringFlag(args, 'profile') ?? defaultProfile(file);
   const ignoreRequires = booleanFlag(args, 'ignore-requires');
   if (ignoreRequires && !dryRun) throw new Error('experiment: --ignore-requires: allowed only with --dry-run (a real run needs what the file requires)');
-  if (!ignoreRequires) checkRequirement(experimentRequires(file, profileName), `experiment ${JSON.stringify(path.basename(file, '.json'))} (${file})`, () => probeGpu({ requested: stringFlag(args, 'backend') }));
+  const tflops = numberFlag(args, 'assume-tflops');
+  if (tflops !== undefined && !(tflops > 0 && Number.isFinite(tflops))) throw new Error(`experiment: --assume-tflops = ${stringFlag(args, 'assume-tflops')}: allowed: a positive number of TFLOP/s (e.g. 20)`);
+  if (tflops !== undefined && !dryRun) throw new Error('experiment: --assume-tflops: allowed only with --dry-run (it sizes the plan, it changes no run)');
+  const requires = experimentRequires(file, profileName);
+  if (!ignoreRequires) checkRequirement(requires, `experiment ${JSON.stringify(path.basename(file, '.json'))} (${file})`, () => probeGpu({ requested: stringFlag(args, 'backend') }));
   // A dry run plans checkpoints whose folder is missing from their shape, and says what a real run would refuse.
   const experiment = resolveExperiment(file, profileName, { allowMissingCheckpoints: dryRun });
   const shardText = stringFlag(args, 'shard');
@@ -116,16 +122,23 @@ async function experiment(args: ParsedArgs): Promise<ExperimentCommandResult | n
 
   if (dryRun) {
     for (const missing of experiment.missingCheckpoints) process.stderr.write(`warning: ${missing}: the real run will refuse to start until it exists\n`);
-    const list = plan.trials.map((trial) => ({ key: trial.key, cached: plan.cached.has(trial.key), sweeps: trial.sweeps, ...trial.config }));
+    // Memory and time from the model shape (experiments/plan/estimate.ts), for GPU files or when asked.
+    const estimates = requires === 'gpu' || tflops !== undefined ? estimatePlan(plan.toRun, experiment.datasets, tflops ?? DEFAULT_ASSUMED_TFLOPS) : null;
+    const list = plan.trials.map((trial) => ({ key: trial.key, cached: plan.cached.has(trial.key), sweeps: trial.sweeps, ...trial.config, ...(estimates?.trials.has(trial.key) ? { estimate: estimates.trials.get(trial.key) } : {}) }));
+    const estimate = estimates === null ? {} : { estimate: { assumedTflops: estimates.assumedTflops, seconds: estimates.seconds, largestMemoryBytes: estimates.largestMemoryBytes } };
     if (json) {
       process.stdout.write(
-        `${JSON.stringify({ experiment: experiment.name, profile: experiment.profile, file: experiment.file, shard, presets: experiment.presets, trials: plan.trials.length, cached: plan.cached.size, toRun: plan.toRun.length, missingCheckpoints: experiment.missingCheckpoints, datasets: experiment.datasets, list }, null, 2)}\n`,
+        `${JSON.stringify({ experiment: experiment.name, profile: experiment.profile, file: experiment.file, shard, presets: experiment.presets, trials: plan.trials.length, cached: plan.cached.size, toRun: plan.toRun.length, missingCheckpoints: experiment.missingCheckpoints, datasets: experiment.datasets, ...estimate, list }, null, 2)}\n`,
       );
     } else {
       process.stdout.write(`${experiment.name} (${experiment.file}, profile ${experiment.profile})${shard === null ? '' : `, shard ${shard.index}/${shard.count}`}: ${plan.trials.length} trials, ${plan.cached.size} cached, ${plan.toRun.length} to run\n`);
       process.stdout.write(`${describePacking(experiment, plan.toRun, packRows ?? experiment.packRows ?? DEFAULT_PACK_ROWS, workers ?? availableParallelism())}\n`);
       for (const trial of plan.trials) {
-        process.stdout.write(`  ${plan.cached.has(trial.key) ? 'cached' : 'to run'}  ${trial.key}  ${describeTrial(trial)}  [${trial.sweeps.join(', ')}] ${trial.config.training.steps} steps ${trial.config.training.optimizer} lr ${trial.config.training.learningRate}\n`);
+        const guess = estimates?.trials.get(trial.key);
+        process.stdout.write(`  ${plan.cached.has(trial.key) ? 'cached' : 'to run'}  ${trial.key}  ${describeTrial(trial)}  [${trial.sweeps.join(', ')}] ${trial.config.training.steps} steps ${trial.config.training.optimizer} lr ${trial.config.training.learningRate}${guess === undefined ? '' : `  ${formatEstimate(guess)}`}\n`);
+      }
+      if (estimates !== null) {
+        process.stdout.write(`estimate (float32, from the model shapes; time at an assumed ${estimates.assumedTflops} TFLOP/s sustained, not measured: --assume-tflops N): ${plan.toRun.length} trials to run take ${formatSeconds(estimates.seconds)} one after another; the largest needs ≈ ${(estimates.largestMemoryBytes / 2 ** 30).toFixed(2)} GiB\n`);
       }
     }
     return { experiment: experiment.name, trials: plan.trials.length, cached: plan.cached.size, ran: 0, failed: 0, resultsDir: null, summary: [] };

@@ -82,7 +82,7 @@ describe('hostile files: data', () => {
   });
 
   it('a missing data file names the field and what is allowed', async () => {
-    assert.match(await datasetRefusal(rte({ dev: path.join(root, 'gone.jsonl') })), /files\.dev = ".*gone\.jsonl": cannot be read \(ENOENT\); allowed: an existing regular file/);
+    assert.match(await datasetRefusal(rte({ dev: path.join(root, 'gone.jsonl') })), /datasets\.t\.files\.dev = ".*gone\.jsonl": not found; it is the validation file val\.jsonl of SuperGLUE v2 .*"aps\/super_glue" config "rte" split "validation"/);
   });
 
   it('the same file as train, dev and test is refused', async () => {

@@ -67,5 +67,7 @@ export interface DatasetInfo {
   fingerprint: string;
   source: TaskSource;
   sizes: { train: number; dev: number; test: number };
+  /** UTF-8 bytes of the rendered inputs over every split (mean, longest): what dry-run estimates count rows from. */
+  inputBytes?: { mean: number; max: number };
 }
 

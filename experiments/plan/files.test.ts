@@ -92,7 +92,7 @@ describe('experiment files naming dataset files and checkpoint folders', () => {
           /presets: unknown preset or checkpoint "ps-nanoo"; did you mean "ps-nano"\?/,
           /datasets\.sst2\.recipe: unknown recipe "sst"; did you mean "sst2"\?/,
           /rte-train\.jsonl:1: label "not_entailment" is not in labelWords \(allowed: entailment, contradiction\)/,
-          /datasets\.copa: files\.train = ".*copa\.jsonl": cannot be read \(ENOENT\)/,
+          /datasets\.copa\.files\.train = ".*copa\.jsonl": not found; it is the training file train\.jsonl of SuperGLUE v2 \(https:\/\/dl\.fbaipublicfiles\.com\/glue\/superglue\/data\/v2\/COPA\.zip\)/,
           /datasets\.reviews: files\.train = ".*empty\.csv": the file holds no rows/,
         ];
         for (const pattern of expected) assert.match(message, pattern);

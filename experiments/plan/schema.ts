@@ -168,7 +168,7 @@ const DATASET: Schema = {
   properties: {
     recipe: { type: 'string', description: `how the files become a task (checked when the experiment is planned, with "did you mean"): ${RECIPES.map((r) => `${r.name} (${r.description})`).join('; ')}` },
     files: splitPaths,
-    format: { type: 'string', enum: ['jsonl', 'csv', 'tsv'], description: 'file format: required by the generic recipe; with another recipe, stating it makes a file of another format an error, and leaving it out reads each file by its content (JSON lines, TSV or CSV), the recipe format where the content is ambiguous' },
+    format: { type: 'string', enum: ['jsonl', 'csv', 'tsv', 'parquet'], description: 'file format: required by the generic recipe; with another recipe, stating it makes a file of another format an error, and leaving it out reads each file by its content (Parquet, JSON lines, TSV or CSV), the recipe format where the content is ambiguous' },
     textFields: { type: 'array', items: { type: 'string' }, minItems: 1, description: 'fields that make the input, in template order' },
     labelField: { type: 'string', description: 'the field holding the label' },
     labelWords: { type: 'object', additionalProperties: { type: 'string' }, description: 'verbaliser: raw label value → label word with one leading space (" yes")' },

@@ -33,6 +33,8 @@ export class ExperimentSources {
     private readonly document: ExperimentDocument,
     private readonly problems: string[],
     private readonly allowMissingCheckpoints: boolean,
+    /** Datasets whose files are missing (named already by plan/data_files.ts): not loaded. */
+    private readonly missingData: ReadonlySet<string> = new Set(),
   ) {
     for (const name of Object.keys(document.datasets ?? {})) {
       if (TASK_NAMES.includes(name)) problems.push(`datasets.${name}: the name of a generated task; allowed: another name (generated: ${TASK_NAMES.join(', ')})`);
@@ -98,6 +100,7 @@ export class ExperimentSources {
       this.problems.push(`${at}: ${unknownNameMessage('task', name, [...TASK_NAMES, ...Object.keys(this.document.datasets ?? {})])}`);
       return null;
     }
+    if (this.missingData.has(name)) return null;
     const { dataset, problems } = resolveDataset(name, entry, defaultSizes, `datasets.${name}`);
     if (dataset === null) {
       this.problems.push(...problems);
@@ -107,7 +110,9 @@ export class ExperimentSources {
       const task = loadFileTask(dataset);
       const source = task.source as NonNullable<typeof task.source>;
       const sizes = { train: task.splits.train.length, dev: task.splits.dev.length, test: task.splits.test.length };
-      return { dataset: { resolved: dataset, info: { name, fingerprint: datasetFingerprint(dataset, source), source, sizes } } };
+      const bytes = [...task.splits.train, ...task.splits.dev, ...task.splits.test].map((e) => Buffer.byteLength(e.input));
+      const inputBytes = { mean: bytes.reduce((sum, b) => sum + b, 0) / bytes.length, max: Math.max(...bytes) };
+      return { dataset: { resolved: dataset, info: { name, fingerprint: datasetFingerprint(dataset, source), source, sizes, inputBytes } } };
     } catch (error) {
       if (error instanceof DatasetLoadError) this.problems.push(`datasets.${name}: ${error.message}`);
       else this.problems.push(`datasets.${name}: ${(error as Error).message.replace(/^dataset "[^"]*": /, '')}`);

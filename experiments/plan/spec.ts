@@ -29,6 +29,7 @@ import { buildTaskSuite, TASK_NAMES } from '../../datasets/tasks.js';
 import type { ResolvedDataset } from '../../datasets/file_tasks.js';
 import type { CheckpointInfo } from './checkpoints.js';
 import { ExperimentSources } from './sources.js';
+import { missingDataFiles } from './data_files.js';
 import { DATASET_VERSION } from '../../datasets/world.js';
 import { pretrainedModelDir } from '../pretrain/pretrain_family.js';
 import { PRETRAIN_PROFILES, PROFILE_NAMES, resolveProfile, type PretrainProfile, type PretrainProfileName } from '../pretrain/pretrain_profiles.js';
@@ -143,7 +144,10 @@ export function resolveExperiment(file: string, profileName: string, options: Re
   delete withoutProfiles.profiles;
   const document = mergeDocuments(withoutProfiles, profiles[profile] ?? {}) as ExperimentDocument;
   const where = path.resolve(file);
-  const problems: string[] = [];
+  // Named first, dry runs included (without its files a dataset has no fingerprint, so no key), each with
+  // where it comes from; such datasets are not loaded, and every other problem is still listed.
+  const missing = missingDataFiles(document);
+  const problems: string[] = missing.map((m) => m.line);
   if (document.name === undefined) problems.push('name: the field is required (in the file or one it includes)');
   if (document.sweeps === undefined || document.sweeps.length === 0) problems.push('sweeps: at least one sweep is required');
 
@@ -163,7 +167,7 @@ export function resolveExperiment(file: string, profileName: string, options: Re
       problems.push(`${at} with data ${JSON.stringify({ train, dev: data.dev, test: data.test })} (world of ${data.worldSize} characters in profile ${profile}): ${(error as Error).message}`);
     }
   };
-  const sources = new ExperimentSources(document, problems, options.allowMissingCheckpoints === true);
+  const sources = new ExperimentSources(document, problems, options.allowMissingCheckpoints === true, new Set(missing.map((m) => m.dataset)));
   // Tasks from files are capped by `data` when it is given, and otherwise keep every example.
   const fileSizes = { train: document.data?.train ?? 'all', dev: document.data?.dev ?? 'all', test: document.data?.test ?? 'all' } as const;
   const methodNames = registeredMethods().map((m) => m.name);

@@ -54,7 +54,19 @@ describe('experiment requirements', () => {
     assert.match(refused.stderr, /experiment "gpu" \(.*gpu\.json\) requires a GPU[^\n]*\n  the backend is "wasm" \(--backend\), which runs on the CPU/);
     const planned = spawnSync(process.execPath, [cli, 'experiment', 'gpu', '--dry-run', '--backend', 'wasm', '--ignore-requires', '--json'], { encoding: 'utf8', env });
     assert.equal(planned.status, 0, planned.stderr);
-    assert.ok((JSON.parse(planned.stdout) as { trials: number }).trials > 0);
+    // The estimate comes with a GPU file's plan: per trial to run, and in total at the assumed throughput.
+    const plan = JSON.parse(planned.stdout) as { trials: number; toRun: number; estimate: { assumedTflops: number; seconds: number; largestMemoryBytes: number }; list: Array<{ preset: string; method: string; estimate?: { memory: { total: number }; seconds: number } }> };
+    assert.ok(plan.trials > 0);
+    assert.equal(plan.list.filter((t) => t.estimate !== undefined).length, plan.toRun);
+    assert.equal(plan.estimate.assumedTflops, 20);
+    const total = plan.list.reduce((sum, t) => sum + (t.estimate?.seconds ?? 0), 0);
+    assert.ok(Math.abs(plan.estimate.seconds - total) <= 1e-9 * total);
+    // Larger models need more: gpt2-xl's full tuning holds more than gpt2's (weights, gradients, Adam).
+    const full = (preset: string): number => plan.list.find((t) => t.preset === preset && t.method === 'full')?.estimate?.memory.total ?? NaN;
+    assert.ok(full('gpt2-xl') > 4 * full('gpt2'));
+    const text = spawnSync(process.execPath, [cli, 'experiment', 'gpu', '--dry-run', '--backend', 'wasm', '--ignore-requires', '--assume-tflops', '40'], { encoding: 'utf8', env });
+    assert.match(text.stdout, /to run {2}[0-9a-f]{16} {2}gpt2 full rte seed 0 .* ≈ \d+\.\d\d GiB, \d+ min\n/);
+    assert.match(text.stdout, /estimate \(float32, from the model shapes; time at an assumed 40 TFLOP\/s sustained, not measured: --assume-tflops N\): 96 trials to run take [\d.]+ h one after another; the largest needs ≈ [\d.]+ GiB/);
     const real = spawnSync(process.execPath, [cli, 'experiment', 'gpu', '--ignore-requires'], { encoding: 'utf8', env });
     assert.match(real.stderr, /--ignore-requires: allowed only with --dry-run/);
   });
