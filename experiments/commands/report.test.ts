@@ -52,7 +52,7 @@ describe('peftscale report', () => {
     const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script]);
     const printed = JSON.parse(stdout) as ReportResult;
     assert.equal(printed.htmlPath, path.join(out, 'index.html'));
-    assert.equal(printed.figures.length, 11);
+    assert.equal(printed.figures.length, 12);
     assert.ok((await readdir(out)).includes('index.html'));
   });
 

@@ -65,7 +65,7 @@ describe('experiment requirements', () => {
     const full = (preset: string): number => plan.list.find((t) => t.preset === preset && t.method === 'full')?.estimate?.memory.total ?? NaN;
     assert.ok(full('gpt2-xl') > 4 * full('gpt2'));
     const text = spawnSync(process.execPath, [cli, 'experiment', 'gpu', '--dry-run', '--backend', 'wasm', '--ignore-requires', '--assume-tflops', '40'], { encoding: 'utf8', env });
-    assert.match(text.stdout, /to run {2}[0-9a-f]{16} {2}gpt2 full rte seed 0 .* ≈ \d+\.\d\d GiB, \d+ min\n/);
+    assert.match(text.stdout, /to run {2}[0-9a-f]{16} {2}gpt2 full rte \(\d+ train\) seed 0 .* ≈ \d+\.\d\d GiB, \d+ min\n/);
     assert.match(text.stdout, /estimate \(float32, from the model shapes; time at an assumed 40 TFLOP\/s sustained, not measured: --assume-tflops N\): 96 trials to run take [\d.]+ h one after another; the largest needs ≈ [\d.]+ GiB/);
     const real = spawnSync(process.execPath, [cli, 'experiment', 'gpu', '--ignore-requires'], { encoding: 'utf8', env });
     assert.match(real.stderr, /--ignore-requires: allowed only with --dry-run/);
