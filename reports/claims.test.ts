@@ -141,14 +141,15 @@ describe('claims table', () => {
     assert.equal(claim.verdict, 'not measured');
   });
 
-  it('data: the paired gap at the fewest and the most examples on the largest model; holds when the intervals separate', () => {
-    // Gap per seed at 32: −0.30, −0.31, −0.32 (mean −31.0 pp); at 512: −0.02, −0.03, −0.04 (mean −3.0 pp).
-    const results = fixtureWithDataSize(promptTuningLagsWithFewExamples);
-    const claim = dataClaim(results);
+  it('data: the paired gap per size on the largest model, and the change from the fewest to the most examples paired by seed (D1\'s statistic)', () => {
+    // Gaps per seed at 32: −30, −31, −32 pp; at 512: −2, −3.2, −4.4 pp; change per seed +28, +27.8, +27.6:
+    // mean +27.8, s 0.2, t(0.975, 2) = 4.3027 → half-width 0.50 → [+27.3, +28.3].
+    const claim = dataClaim(fixtureWithDataSize(promptTuningLagsWithFewExamples));
     assert.equal(claim.verdict, 'holds', claim.measured);
-    assert.match(claim.measured, /on ps-mini, .*: 32 examples −31\.0 pp \[−33\.5 pp, −28\.5 pp\] \(n = 3\) and 512 examples −3\.0 pp \[−5\.5 pp, −0\.5 pp\] \(n = 3\)/);
+    assert.match(claim.measured, /minus full model tuning on ps-mini, .*: 32 examples −31\.0 pp \[−33\.5 pp, −28\.5 pp\] \(n = 3\) and 512 examples −3\.2 pp \[.*\] \(n = 3\)\. Change from 32 to 512 examples, per seed: \+27\.8 pp \[\+27\.3 pp, \+28\.3 pp\] \(n = 3\)\./);
     // Reversed (prompt tuning closer with few examples): does not hold; no data sweep: not measured.
-    assert.equal(dataClaim(fixtureWithDataSize((method, train, seed) => (method === 'full' ? 0.9 : train === 512 ? 0.6 - 0.01 * seed : 0.88 - 0.01 * seed))).verdict, 'does not hold');
+    const reversed = (method: string, train: number, seed: number): number => promptTuningLagsWithFewExamples(method, train === 32 ? 512 : 32, seed);
+    assert.equal(dataClaim(fixtureWithDataSize(reversed)).verdict, 'does not hold');
     assert.equal(dataClaim(fixtureLoaded()).verdict, 'not measured');
   });
 

@@ -4,8 +4,8 @@
  * claim the files cannot speak to says "not measured" and how to measure it.
  */
 import { BARE_ROW, type BenchReport } from '../src/results/bench.js';
-import type { TrialRecord } from '../src/results/results.js';
-import { confidenceInterval, type Interval } from '../src/results/stats.js';
+import { optionsLabel, type TrialRecord } from '../src/results/results.js';
+import { confidenceInterval } from '../src/results/stats.js';
 import { escapeHtml, formatAccuracy, formatBytes, formatCount, formatMs, formatPercent, formatPoints, formatSignedPercent, listText } from './format.js';
 import { htmlTable } from './html.js';
 import { recordsFor } from './figures/figure.js';
@@ -146,7 +146,7 @@ function promptTuningGaps(results: LoadedResults): GapPoint[] {
 function baselineFloorNote(results: LoadedResults, g: GapPoint): string {
   if (g.panel === AVERAGE_PANEL) return '';
   const baseline = results.methods.baseline();
-  const row = results.summary.find((r) => r.preset === g.preset && r.method === baseline.name && r.task === g.panel);
+  const row = results.summary.find((r) => r.preset === g.preset && r.method === baseline.name && r.task === g.panel && r.train === g.train);
   if (row === undefined || row.n < 2 || row.ci95[0] > row.chance) return '';
   return (
     ` On ${g.preset} ${baseline.display.name} itself is not clear of chance (${formatAccuracy(row.mean)}, 95% interval from ${formatAccuracy(row.ci95[0])}; chance ${formatAccuracy(row.chance)}): ` +
@@ -182,46 +182,66 @@ export function scaleClaim(results: LoadedResults): Claim {
 }
 
 /**
- * Per training-set size of the data-size sweeps, on their largest frozen model and one task: prompt
- * tuning minus the baseline, per seed (paired), with its mean and 95% interval.
+ * The data-size sweeps on their largest frozen model and one task (the first, by name, that prompt
+ * tuning ran there), one option set per method (the first by label, as the other claims pick one
+ * series): per training-set size, prompt tuning minus the baseline per seed (paired).
  */
-function gapsByTrainSize(results: LoadedResults): { preset: string; task: string; sizes: { train: number; gap: Interval }[] } | null {
+function gapsByTrainSize(results: LoadedResults): { preset: string; task: string; options: string; sizes: { train: number; gaps: Map<number, number> }[] } | null {
   const method = claimedMethod(results);
   const baseline = results.methods.baseline().name;
-  const records = recordsFor(results, 'data-size').records.filter((r) => r.status === 'finished' && r.config.control !== true && (r.config.method === method || r.config.method === baseline));
-  const largest = [...records].sort((a, b) => b.parameters.base - a.parameters.base)[0];
+  const records = recordsFor(results, 'data-size').records.filter((r) => r.status === 'finished' && r.config.control !== true && Number.isFinite(r.test.accuracy));
+  const mine = records.filter((r) => r.config.method === method);
+  const largest = [...mine].sort((a, b) => b.parameters.base - a.parameters.base)[0];
   if (largest === undefined) return null;
-  const task = [...new Set(records.map((r) => r.config.task))].sort()[0];
-  const mine = records.filter((r) => r.config.preset === largest.config.preset && r.config.task === task);
-  const sizes = [...new Set(mine.map((r) => r.config.data.train))].sort((a, b) => a - b);
+  const preset = largest.config.preset;
+  const first = (xs: Iterable<string>): string => [...new Set(xs)].sort()[0];
+  const task = first(mine.filter((r) => r.config.preset === preset).map((r) => r.config.task));
+  const at = (r: TrialRecord): boolean => r.config.preset === preset && r.config.task === task;
+  const options = first(mine.filter(at).map((r) => optionsLabel(r.config.options)));
+  const theirs = records.filter((r) => r.config.method === baseline && at(r));
+  const baselineOptions = first(theirs.map((r) => optionsLabel(r.config.options)));
+  const sizes = [...new Set(mine.filter(at).map((r) => r.config.data.train))].sort((a, b) => a - b);
   return {
-    preset: largest.config.preset,
+    preset,
     task,
+    options,
     sizes: sizes.map((train) => {
-      const score = (m: string | null): Map<number, number> => new Map(mine.filter((r) => r.config.method === m && r.config.data.train === train).map((r) => [r.config.seed, r.test.accuracy]));
-      const theirs = score(baseline);
-      const gaps = [...score(method)].filter(([seed]) => theirs.has(seed)).map(([seed, accuracy]) => 100 * (accuracy - (theirs.get(seed) as number)));
-      return { train, gap: confidenceInterval(gaps) };
+      const bySeed = (list: TrialRecord[], label: string): Map<number, number> => new Map(list.filter((r) => r.config.data.train === train && optionsLabel(r.config.options) === label).map((r) => [r.config.seed, r.test.accuracy]));
+      const base = bySeed(theirs, baselineOptions);
+      const gaps = new Map([...bySeed(mine.filter(at), options)].filter(([seed]) => base.has(seed)).map(([seed, accuracy]) => [seed, 100 * (accuracy - (base.get(seed) as number))]));
+      return { train, gaps };
     }),
   };
+}
+
+/** Per seed, a − b over the seeds both have. */
+function pairedDifferences(a: Map<number, number>, b: Map<number, number>): number[] {
+  return [...a].filter(([seed]) => b.has(seed)).map(([seed, x]) => x - (b.get(seed) as number));
 }
 
 export function dataClaim(results: LoadedResults): Claim {
   const base = { claim: 'Prompt tuning needs more training data than full model tuning: it lags most with few examples', published: CLAIM_SOURCES.data };
   const found = gapsByTrainSize(results);
-  const measurable = found === null ? [] : found.sizes.filter((s) => s.gap.n > 0);
+  const measurable = found === null ? [] : found.sizes.filter((s) => s.gaps.size > 0);
   if (found === null || measurable.length < 2) return { ...base, measured: 'not measured in this run: needs prompt tuning and full model tuning at two or more training-set sizes (a sweep with trainExamples and figure "data-size")', verdict: 'not measured' };
   const gates = gateVerdict(results.manifest, measuredTasks(results.records));
   if (gates.state !== 'pass') return { ...base, measured: gates.text, verdict: 'not stated' };
-  const text = (s: { train: number; gap: Interval }): string => `${formatCount(s.train)} examples ${formatPoints(s.gap.mean)}${s.gap.n >= 2 ? ` [${formatPoints(s.gap.low)}, ${formatPoints(s.gap.high)}]` : ''} (n = ${s.gap.n})`;
-  const few = measurable[0].gap;
-  const many = measurable[measurable.length - 1].gap;
-  let verdict: Verdict = 'inconclusive';
-  if (few.n >= 2 && many.n >= 2) verdict = few.high < many.low ? 'holds' : few.low > many.high ? 'does not hold' : 'inconclusive';
-  const why = verdict === 'inconclusive' ? (few.n < 2 || many.n < 2 ? ' Inconclusive: fewer than two paired seeds at an end.' : ' Inconclusive: the 95% intervals at the two ends overlap.') : '';
+  const interval = (xs: number[]): string => {
+    const i = confidenceInterval(xs);
+    return `${formatPoints(i.mean)}${i.n >= 2 ? ` [${formatPoints(i.low)}, ${formatPoints(i.high)}]` : ''} (n = ${i.n})`;
+  };
+  const few = measurable[0];
+  const many = measurable[measurable.length - 1];
+  // The statistic of the data-size experiment's D1: per seed, gap(most) − gap(fewest), paired by seed.
+  const change = confidenceInterval(pairedDifferences(many.gaps, few.gaps));
+  const verdict: Verdict = change.n < 2 ? 'inconclusive' : change.low > 0 ? 'holds' : change.high <= 0 ? 'does not hold' : 'inconclusive';
+  const why = change.n < 2 ? ' Inconclusive: fewer than two seeds paired across the two ends.' : verdict === 'inconclusive' ? ' Inconclusive: the interval of the change contains 0.' : '';
   return {
     ...base,
-    measured: `Prompt tuning minus full model tuning on ${found.preset}, ${found.task} (mean over seeds paired by seed, 95% interval): ${listText(measurable.map(text))}.${why}`,
+    measured:
+      `Prompt tuning (${found.options || 'no options'}) minus full model tuning on ${found.preset}, ${found.task}, mean over seeds paired by seed with its 95% interval: ` +
+      `${listText(measurable.map((s) => `${formatCount(s.train)} examples ${interval([...s.gaps.values()])}`))}. ` +
+      `Change from ${formatCount(few.train)} to ${formatCount(many.train)} examples, per seed: ${interval(pairedDifferences(many.gaps, few.gaps))}.${why}`,
     verdict,
   };
 }

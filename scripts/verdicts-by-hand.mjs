@@ -7,7 +7,8 @@
  *
  * Reads results.jsonl, hypotheses.json (the recorded statement) and run.json (the gates, for
  * rank-correlation). Student-t intervals use a table of t(0.975, df); a rank correlation prints
- * Spearman's rho and its groups (its bootstrap interval is the report's). With several folders it also
+ * Spearman's rho and its groups (its bootstrap interval is the report's), and a per-seed "bootstrap"
+ * statistic is checked with the t interval here (the report's seeded resamples are its own). With several folders it also
  * says, per id, whether the hypothesis holds in every folder (a finding replicates when it holds in both
  * families).
  */
@@ -84,11 +85,18 @@ function pearson(a, b) {
 }
 
 function evaluate(h, records, pretrained) {
-  // With axis "train", only the preset `at` (a name, or a selector over the presets with the method's trials).
+  const methods = [h.method.method, ...(h.baseline === undefined ? [] : [h.baseline.method])];
+  const tasks = [...(h.task === undefined ? [] : [h.task]), ...(h.tasks ?? [])];
+  const compared = (r) => methods.includes(r.config.method) && tasks.includes(r.config.task);
+  if (h.train !== undefined) records = records.filter((r) => r.config.data.train === h.train);
   if (h.axis === 'train') {
-    const presets = order(records, {}, new Set(records.filter((r) => r.config.method === h.method.method && r.config.task === h.task && r.config.control !== true).map((r) => r.config.preset)));
+    // Only the preset `at` (a name, or a selector over the presets with the compared trials).
+    const presets = order(records, {}, new Set(records.filter((r) => compared(r) && r.config.control !== true).map((r) => r.config.preset)));
     const at = pick(h.at, presets, () => false);
     records = records.filter((r) => r.config.preset === at);
+  } else {
+    const sizes = new Set(records.filter(compared).map((r) => r.config.data.train));
+    if (sizes.size > 1) return { i: tInterval([]), text: `trials on ${[...sizes].join(', ')} training examples and no "train": nothing to compare` };
   }
   const levelsOf = (m) => order(records, h, m.keys());
   switch (h.kind) {
@@ -113,7 +121,12 @@ function evaluate(h, records, pretrained) {
       if (h.kind === 'gap-shrinks') {
         const m = scores(records, h, h.method, h.task);
         baseline = scores(records, h, h.baseline, h.task);
-        bySeed = new Map([...m].filter(([l]) => baseline.has(l)).map(([l, seeds]) => [l, new Map([...seeds].filter(([s]) => baseline.get(l).has(s)).map(([s, v]) => [s, baseline.get(l).get(s).acc - v.acc]))]));
+        bySeed = new Map(
+          [...m]
+            .filter(([l]) => baseline.has(l))
+            .map(([l, seeds]) => [l, new Map([...seeds].filter(([s]) => baseline.get(l).has(s)).map(([s, v]) => [s, baseline.get(l).get(s).acc - v.acc]))])
+            .filter(([, gaps]) => gaps.size > 0),
+        );
       } else {
         const per = h.values.map((v) => scores(records, h, h.method, h.task, { [h.option]: v }));
         if (h.baseline !== undefined) baseline = scores(records, h, h.baseline, h.task);

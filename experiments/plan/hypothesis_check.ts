@@ -81,17 +81,25 @@ function trainProblems(h: Hypothesis, at: string, trials: readonly { config: Tri
   const problems: string[] = [];
   const methods = [h.method.method, ...(h.baseline === undefined ? [] : [h.baseline.method])];
   const tasks = [...(h.task === undefined ? [] : [h.task]), ...(h.tasks ?? [])];
-  const sizes = [...new Set(trials.filter((t) => methods.includes(t.config.method) && tasks.includes(t.config.task)).map((t) => t.config.data.train))].sort((a, b) => a - b);
+  const compared = trials.filter((t) => methods.includes(t.config.method) && tasks.includes(t.config.task));
+  const sizesOf = (list: readonly { config: TrialConfig }[]): number[] => [...new Set(list.map((t) => t.config.data.train))].sort((a, b) => a - b);
+  const sizes = sizesOf(compared);
   if (h.train !== undefined && !sizes.includes(h.train)) problems.push(`${at}.train = ${h.train}: allowed: a training-set size the plan runs ${methods.join(' and ')} on (${sizes.join(', ') || 'none'})`);
   if (h.axis === 'train') {
     if (!COMPARES_LEVELS.includes(h.kind)) problems.push(`${at}.axis = "train": allowed only for kinds ${COMPARES_LEVELS.join(', ')}`);
-    if (h.train !== undefined) problems.push(`${at}: axis "train" compares training-set sizes, so "train" (one size) cannot be given with it`);
+    if (h.train !== undefined) problems.push(`${at}.train = ${h.train}: not allowed with axis "train", which compares training-set sizes (from, to)`);
     if (h.at === undefined) problems.push(`${at}: axis "train" needs the field "at" (the preset whose training-set sizes are compared)`);
+    // The baseline-clears-chance rule picks among frozen models, not training-set sizes.
+    if (h.at === 'smallest-where-baseline-clears-chance') problems.push(`${at}.at = "${h.at}": allowed with axis "train": a preset of the plan, "smallest" or "largest"`);
+    // from and to must be sizes of the preset `at` when it is named (a selector picks it at report time).
+    const onAt = h.at !== undefined && !(SIZE_SELECTORS as readonly string[]).includes(h.at) ? sizesOf(compared.filter((t) => t.config.preset === h.at)) : sizes;
     for (const [field, value] of [['from', h.from], ['to', h.to]] as const) {
-      if (value !== undefined && !(SIZE_SELECTORS as readonly string[]).includes(value) && !sizes.map(String).includes(value)) problems.push(`${at}.${field} = "${value}": allowed with axis "train": a planned training-set size (${sizes.join(', ')}) or ${SIZE_SELECTORS.join(', ')}`);
+      if (value !== undefined && !(SIZE_SELECTORS as readonly string[]).includes(value) && !onAt.map(String).includes(value)) {
+        problems.push(`${at}.${field} = "${value}": allowed with axis "train": a training-set size the plan runs on ${h.at ?? 'the preset at'} (${onAt.join(', ') || 'none'}) or ${SIZE_SELECTORS.join(', ')}`);
+      }
     }
   } else if (h.train === undefined && sizes.length > 1) {
-    problems.push(`${at}: the plan trains ${methods.join(' and ')} on ${sizes.join(', ')} examples: say which with "train", or compare them with "axis": "train"`);
+    problems.push(`${at}: the plan trains ${methods.join(' and ')} on ${sizes.join(', ')} examples; allowed: "train" (one of them) or "axis": "train" (compare them)`);
   }
   return problems;
 }

@@ -161,7 +161,7 @@ describe('experiment file errors (before any work)', () => {
     const twoBudgets = errorOf({
       'x.json': { ...base, sweeps: [{ name: 's', methods: [{ method: 'lora', options: { rank: 2 } }, { method: 'lora', options: { rank: 2 }, training: { learningRate: 0.01 } }] }] },
     });
-    assert.match(twoBudgets, /methods\[1\]: the same method and options as sweeps\[0\] \("s"\)\.methods\[0\] \(lora .*rank=2.* on ps-nano, infer, seed 0\) but another training or data setting/);
+    assert.match(twoBudgets, /methods\[1\]: the same method and options as sweeps\[0\] \("s"\)\.methods\[0\] \(lora .*rank=2.* on ps-nano, infer, 64 training examples, seed 0\) but another training or data setting/);
     // Prompt tuning on Adam: the method's Adafactor weight decay does not follow it, so this is no error.
     const adam = resolveExperiment(files({ 'x.json': { ...base, sweeps: [{ name: 's', methods: [{ method: 'prompt-tuning', training: { optimizer: 'adam', learningRate: 0.01 } }] }] } }), 'quick');
     assert.deepEqual([adam.trials[0].config.training.optimizer, adam.trials[0].config.training.weightDecay], ['adam', 0]);

@@ -190,6 +190,12 @@ export function resolveExperiment(file: string, profileName: string, options: Re
     for (const preset of presets) sources.model(preset, `${at}.presets`);
     // The training-set size axis (the data each method needs); one size, data.train, when the sweep has none.
     const trainSizes = sweep.trainExamples ?? [data.train];
+    // Only the data-size figure reads several sizes; every other figure and table draws one point per
+    // frozen model and method, which a second size would split or overwrite.
+    if (sweep.trainExamples !== undefined && (sweep.figure !== 'data-size' || sweep.control === true)) {
+      problems.push(`${at}.trainExamples: allowed only on a sweep with "figure": "data-size" and no "control" (this one: figure ${JSON.stringify(sweep.figure ?? null)}${sweep.control === true ? ', control' : ''})`);
+    }
+    if (sweep.figure === 'data-size' && sweep.trainExamples === undefined) problems.push(`${at}.figure = "data-size": the sweep needs "trainExamples" (the training-set sizes it compares)`);
     for (const task of tasks) {
       const dataset = sources.task(task, `${at}.tasks`, fileSizes)?.dataset;
       if (dataset === null) for (const train of trainSizes) checkTaskData(task, `${at}.tasks: "${task}"`, train);
@@ -255,7 +261,7 @@ export function resolveExperiment(file: string, profileName: string, options: Re
               else if (other.key !== key && !collidingEntries.has(entryAt)) {
                 collidingEntries.add(entryAt);
                 problems.push(
-                  `${entryAt}: the same method and options as ${other.at} (${entry.method} ${optionsLabel(resolved)} on ${preset}, ${task}, seed ${seed}) but another training or data setting: results are summarised per method and options, so one would hide the other; put them in separate experiments`,
+                  `${entryAt}: the same method and options as ${other.at} (${entry.method} ${optionsLabel(resolved)} on ${preset}, ${task}, ${config.data.train} training examples, seed ${seed}) but another training or data setting: results are summarised per method and options, so one would hide the other; put them in separate experiments`,
                 );
               }
               const planned = byKey.get(key);

@@ -58,6 +58,13 @@ describe('training-set size as a sweep axis (trainExamples)', () => {
     assert.deepEqual(ids(small.splits.dev), ids(large.splits.dev));
   });
 
+  it('trainExamples only on a data-size sweep (other figures draw one point per model and method), and a data-size sweep needs it', () => {
+    assert.match(errorOf({ ...BASE, sweeps: [{ ...AXIS, figure: 'scaling' }] }), /sweeps\[0\] \("data"\)\.trainExamples: allowed only on a sweep with "figure": "data-size" and no "control" \(this one: figure "scaling"\)/);
+    assert.match(errorOf({ ...BASE, sweeps: [{ ...AXIS, control: true }] }), /\.trainExamples: allowed only on .* \(this one: figure "data-size", control\)/);
+    const { trainExamples: _sizes, ...withoutSizes } = AXIS;
+    assert.match(errorOf({ ...BASE, sweeps: [withoutSizes] }), /sweeps\[0\] \("data"\)\.figure = "data-size": the sweep needs "trainExamples"/);
+  });
+
   it('a size the world cannot supply, and trainExamples on a task from files, are refused before any work', () => {
     assert.match(errorOf({ ...BASE, sweeps: [{ ...AXIS, trainExamples: [4, 5000] }] }), /sweeps\[0\] \("data"\)\.tasks: "lookup-d2" with data \{"train":5000,"dev":8,"test":8\} .*sizes\.train = 5000 but the train characters .* yield only \d+ examples/);
     const files = { ...BASE, tasks: ['rte'], datasets: { rte: { recipe: 'rte', files: { train: 'data/rte-train.jsonl', dev: 'data/rte-val.jsonl' } } } };
@@ -67,10 +74,11 @@ describe('training-set size as a sweep axis (trainExamples)', () => {
   it('hypotheses over several sizes must pick one ("train") or compare them ("axis": "train"), with planned sizes', () => {
     const h = { id: 'D', statement: 's', kind: 'gap-shrinks', statistic: 't', method: PT, baseline: { method: 'full' }, task: 'lookup-d2' };
     const withH = (hypotheses: Record<string, unknown>[]): Record<string, unknown> => ({ ...BASE, sweeps: [AXIS], hypotheses });
-    assert.match(errorOf(withH([{ ...h, from: 'smallest', to: 'largest' }])), /hypotheses\[0\] \("D"\): the plan trains prompt-tuning and full on 4, 12 examples: say which with "train", or compare them with "axis": "train"/);
+    assert.match(errorOf(withH([{ ...h, from: 'smallest', to: 'largest' }])), /hypotheses\[0\] \("D"\): the plan trains prompt-tuning and full on 4, 12 examples; allowed: "train" \(one of them\) or "axis": "train" \(compare them\)/);
     assert.match(errorOf(withH([{ ...h, from: 'smallest', to: 'largest', train: 5 }])), /hypotheses\[0\] \("D"\)\.train = 5: allowed: a training-set size the plan runs prompt-tuning and full on \(4, 12\)/);
-    assert.match(errorOf(withH([{ ...h, axis: 'train', at: 'ps-nano', from: '4', to: '7' }])), /\.to = "7": allowed with axis "train": a planned training-set size \(4, 12\) or smallest, largest/);
+    assert.match(errorOf(withH([{ ...h, axis: 'train', at: 'ps-nano', from: '4', to: '7' }])), /\.to = "7": allowed with axis "train": a training-set size the plan runs on ps-nano \(4, 12\) or smallest, largest/);
     assert.match(errorOf(withH([{ ...h, axis: 'train', from: '4', to: '12' }])), /axis "train" needs the field "at"/);
+    assert.match(errorOf(withH([{ ...h, axis: 'train', at: 'smallest-where-baseline-clears-chance', from: '4', to: '12' }])), /\.at = "smallest-where-baseline-clears-chance": allowed with axis "train": a preset of the plan, "smallest" or "largest"/);
     assert.match(errorOf(withH([{ id: 'A', statement: 's', kind: 'above-chance', statistic: 't', method: PT, task: 'lookup-d2', at: 'ps-nano', axis: 'train' }])), /\.axis = "train": allowed only for kinds gap-shrinks, effect-shrinks/);
     // Well-formed: one size picked, and two sizes compared on a preset.
     const ok = resolveExperiment(file(withH([{ ...h, axis: 'train', at: 'ps-nano', from: '4', to: 'largest' }, { id: 'B', statement: 's', kind: 'above-chance', statistic: 't', method: PT, task: 'lookup-d2', at: 'ps-nano', train: 4 }])), 'quick');

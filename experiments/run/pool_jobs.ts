@@ -31,7 +31,7 @@ export function describeJob(trials: readonly PlannedTrial[], withSeed = true): s
   return `${preset} pack of ${trials.length} (${[...new Set(trials.map((t) => t.config.method))].join(', ')})`;
 }
 
-/** A trial in a line: "ps-mini prompt-tuning init=class-label length=20 verify seed 0". */
+/** A trial in a line: "ps-mini prompt-tuning init=class-label length=20 verify (64 train) seed 0". */
 export function describeTrial(trial: PlannedTrial): string {
   const { preset, method, options, task, seed, data } = trial.config;
   const label = optionsLabel(options);

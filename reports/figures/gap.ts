@@ -21,6 +21,8 @@ export interface GapPoint {
   method: string;
   preset: string;
   parameters: number;
+  /** Training examples of the trials (one size per point). */
+  train: number;
   /** Mean over seeds of (method − full model tuning), percentage points. */
   gap: number;
   low: number | null;
@@ -59,6 +61,7 @@ export function gapPoints(results: LoadedResults): { points: GapPoint[]; namer: 
         method: record.config.method,
         preset: record.config.preset,
         parameters: record.parameters.base,
+        train: record.config.data.train,
         gap: interval.mean,
         // A difference of accuracies lies in [-100, 100]; wider intervals (two seeds) are cut there.
         low: interval.n >= 2 ? clampOrNull(finite(interval.low), -100, 100) : null,

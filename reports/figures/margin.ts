@@ -6,7 +6,7 @@
  * (src/results/hypotheses.ts marginPoints); the verdict and its interval are in the Findings section.
  */
 import type { TopLevelSpec } from 'vega-lite';
-import { marginPoints } from '../../src/results/hypotheses.js';
+import { comparisonView, marginPoints } from '../../src/results/hypotheses.js';
 import { escapeHtml } from '../format.js';
 import type { LoadedResults } from '../load.js';
 import { runLine } from '../tables.js';
@@ -19,7 +19,10 @@ export const marginFigure: FigureDefinition = {
   plan(results: LoadedResults, { subtitle }) {
     const h = (results.hypotheses ?? results.manifest.hypotheses?.list ?? []).find((x) => x.kind === 'rank-correlation');
     if (h === undefined) return nothingToDraw('This run states no rank-correlation hypothesis (zero-shot margin against recovered share), so there is nothing to draw here.');
-    const points = marginPoints(h, { records: results.records, pretrained: results.manifest.pretrained }).map((p) => ({ ...p, margin: 100 * p.margin, recovered: 100 * p.recovered }));
+    // The records the verdict reads (its training-set size, when the run has several).
+    const view = comparisonView(h, { records: results.records, pretrained: results.manifest.pretrained });
+    if (typeof view === 'string') return nothingToDraw(`Hypothesis ${h.id}: ${view}, so there is nothing to draw here.`);
+    const points = marginPoints(h, view.inputs).map((p) => ({ ...p, margin: 100 * p.margin, recovered: 100 * p.recovered }));
     if (points.length === 0) return nothingToDraw(`Hypothesis ${h.id} has no group where full model tuning clears chance and the gates measured the task, so there is nothing to draw here.`);
     const spec: TopLevelSpec = {
       $schema: VEGA_LITE_SCHEMA,

@@ -207,7 +207,7 @@ function compareSizes(h: Hypothesis, inputs: EvaluationInputs, bySeed: Map<strin
   const from = selectSize(h.from as string, candidates, clears, noun);
   const to = selectSize(h.to as string, candidates, clears, noun);
   if (from.preset === null || to.preset === null) return result(h, NONE, '', `from: ${from.reason ?? from.preset}; to: ${to.reason ?? to.preset}`);
-  if (from.preset === to.preset) return result(h, NONE, '', `from and to select the same preset (${from.preset}): nothing to compare`);
+  if (from.preset === to.preset) return result(h, NONE, '', `from and to select the same ${noun} (${from.preset}): nothing to compare`);
   const a = bySeed.get(from.preset) as Map<number, number>;
   const b = bySeed.get(to.preset) as Map<number, number>;
   const stat = meanInterval(pairedValues(a, b), h.statistic, h.id);
@@ -289,7 +289,7 @@ function refsOf(h: Hypothesis): { methods: string[]; tasks: string[] } {
  * with axis "train", only the preset `at`, each record's level relabelled as its training-set size (so
  * the size selectors order and pick training-set sizes). A string is why no comparison can be made.
  */
-function comparisonView(h: Hypothesis, inputs: EvaluationInputs): { inputs: EvaluationInputs; preset: string | null } | string {
+export function comparisonView(h: Hypothesis, inputs: EvaluationInputs): { inputs: EvaluationInputs; preset: string | null } | string {
   const { methods, tasks } = refsOf(h);
   const relevant = (r: TrialRecord): boolean => methods.includes(r.config.method) && tasks.includes(r.config.task);
   const records = h.train === undefined ? inputs.records : inputs.records.filter((r) => r.config.data.train === h.train);
