@@ -50,6 +50,7 @@ export const EXPERIMENT_FLAGS: readonly FlagSpec[] = [
   { name: 'schema', type: 'boolean', description: 'print the experiment file JSON schema and exit' },
   { name: 'shard', type: 'string', description: 'I/N: run only the I-th of N deterministic shares of the trials (balanced by estimated cost) against a trial cache that may be shared; writes no results (peftscale collect does)' },
   { name: 'import-trials', type: 'string', description: 'a results folder (e.g. docs/results/scaling) whose results.jsonl seeds the trial cache first: its records of planned trials count as cached, so a run that spans sessions goes on where it stopped' },
+  { name: 'show-scores', type: 'boolean', description: "print each finished trial's dev and test scores as it finishes, also when the file states hypotheses (whose runs otherwise hide them until the end, so that nothing is judged on part of the run)" },
   { name: 'pretrain-only', type: 'boolean', description: 'pretrain (or reuse) the frozen models the experiment needs, and run no trial (the first job of peftscale slurm)' },
 ];
 
@@ -144,10 +145,12 @@ async function experiment(args: ParsedArgs): Promise<ExperimentCommandResult | n
     return { experiment: experiment.name, trials: plan.trials.length, cached: plan.cached.size, ran: 0, failed: 0, resultsDir: null, summary: [] };
   }
 
+  // A file that states hypotheses is judged on the whole run: no trial's score is shown before it ends.
+  const blind = experiment.hypotheses.length > 0 && !booleanFlag(args, 'show-scores');
   if (shard !== null || booleanFlag(args, 'pretrain-only')) {
     probeOutputFolder(trialCacheDir, 'trial cache (--trial-cache)');
     probeOutputFolder(stringFlag(args, 'cache') ?? DEFAULT_CACHE_DIR, 'model cache (--cache)');
-    return await runPartial(experiment, plan, shard, json, { workers, packRows, backend: stringFlag(args, 'backend'), modelCacheDir: stringFlag(args, 'cache') ?? DEFAULT_CACHE_DIR, trialCacheDir, resultsDir: '' });
+    return await runPartial(experiment, plan, shard, json, { workers, packRows, backend: stringFlag(args, 'backend'), modelCacheDir: stringFlag(args, 'cache') ?? DEFAULT_CACHE_DIR, trialCacheDir, resultsDir: '', blind });
   }
   const resultsDir = resultsDirFor(stringFlag(args, 'results') ?? DEFAULT_RESULTS_DIR, experiment.name);
   // Before any work: every output folder takes a file and has room, and the results folder is ours.
@@ -161,6 +164,7 @@ async function experiment(args: ParsedArgs): Promise<ExperimentCommandResult | n
   await mkdir(resultsDir, { recursive: true });
   const hypotheses = await recordHypotheses(resultsDir, experiment.file, experiment.hypotheses, importFrom ?? null, warn);
   if (hypotheses !== null) process.stderr.write(`${hypotheses.list.length} hypotheses recorded at ${hypotheses.statedAt} in ${resultsDir}/hypotheses.json (hash ${hypotheses.hash.slice(0, 12)}…)\n`);
+  if (blind) process.stderr.write("each trial's scores stay hidden until the run ends, where the hypotheses are judged (--show-scores prints them as trials finish)\n");
   process.stderr.write(
     `${experiment.name}, profile ${experiment.profile}: ${plan.trials.length} trials on ${experiment.presets.join(', ')}; ${plan.cached.size} cached, ${plan.toRun.length} to run\n`,
   );
@@ -173,6 +177,7 @@ async function experiment(args: ParsedArgs): Promise<ExperimentCommandResult | n
     resultsDir,
     replaceResults,
     hypotheses,
+    blind,
   });
   const summary = summarize(outcome.records, baselineMethod().name);
   if (json) process.stdout.write(`${JSON.stringify(summary, (_, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`);

@@ -56,10 +56,12 @@ export function ensembleGroups(trials: readonly PlannedTrial[], records: Readonl
 }
 
 /** "test 0.733 (dev 0.750 at step 150; majority 0.500), 41s, 1.2k tok/s". */
-export function formatTrialResult(record: TrialRecord): string {
+export function formatTrialResult(record: TrialRecord, blind = false): string {
   const diverged = record.divergedAt === null ? '' : `DIVERGED at step ${record.divergedAt.step} (loss ${record.divergedAt.loss}); best checkpoint before it: `;
+  // Blind: no dev or test score until the run ends (its records and report have them all).
+  const scores = blind ? 'scores hidden until the run ends' : `test ${record.test.accuracy.toFixed(3)} (dev ${record.dev.accuracy.toFixed(3)} at step ${record.dev.bestStep}; majority ${record.test.majority.toFixed(3)})`;
   return (
-    `${diverged}test ${record.test.accuracy.toFixed(3)} (dev ${record.dev.accuracy.toFixed(3)} at step ${record.dev.bestStep}; majority ${record.test.majority.toFixed(3)}), ` +
+    `${diverged}${scores}, ` +
     `${formatDuration(record.timing.trainSeconds + record.timing.evalSeconds)}` +
     (record.timing.tokensPerSecond > 0 ? `, ${Math.round(record.timing.tokensPerSecond).toLocaleString('en-US')} tok/s` : '') +
     // Inputs cut to fit the context change what the model saw: said on the line, counted in the record.

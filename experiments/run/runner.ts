@@ -47,6 +47,8 @@ export interface RunOptions {
   hypotheses?: HypothesesRecord | null;
   /** Most rows per packed training step (default: the experiment's packRows, else DEFAULT_PACK_ROWS); ≤ 1: every trial alone. */
   packRows?: number;
+  /** Progress lines leave out each trial's scores (see PoolOptions.blind). */
+  blind?: boolean;
 }
 
 /** Which planned trials are cached (and their records). */
@@ -109,6 +111,7 @@ export async function runPlannedExperiment(experiment: ResolvedExperiment, plan:
     trialCacheDir: options.trialCacheDir,
     log,
     progressStream: options.progressStream,
+    blind: options.blind,
   });
   const result = await pool.run();
   const ordered = plan.trials.flatMap((trial) => {

@@ -34,6 +34,8 @@ export interface PoolOptions {
   trialCacheDir: string;
   log: (message: string) => void;
   progressStream?: { write(text: string): unknown; isTTY?: boolean };
+  /** Progress lines leave out each trial's scores (a run that states hypotheses is judged when it ends). */
+  blind?: boolean;
 }
 
 /** A preset's pretrained model and its never-trained control. */
@@ -297,7 +299,7 @@ export class WorkerPool {
     const trial = this.settle(slot, record.key);
     this.done += 1;
     const packed = record.packing === undefined ? '' : ` [packed ${record.packing.size}]`;
-    this.progress.line(`${record.status === 'diverged' ? '✗' : '✓'} [${this.done}/${this.plan.toRun.length}] ${trial === null ? record.key : describeTrial(trial)}: ${formatTrialResult(record)}${packed}`);
+    this.progress.line(`${record.status === 'diverged' ? '✗' : '✓'} [${this.done}/${this.plan.toRun.length}] ${trial === null ? record.key : describeTrial(trial)}: ${formatTrialResult(record, this.options.blind === true)}${packed}`);
     this.redraw();
     if (slot.busy === null) this.dispatchAll();
   }
