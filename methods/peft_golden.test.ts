@@ -29,6 +29,17 @@ const KEY_FIELDS = [
   'bias', 'use_dora', 'use_rslora', 'feedforward_modules',
 ];
 
+/** A copy of a fixture adapter folder (under the test's temporary root) with its adapter_config.json edited. */
+function editedAdapter(root: string, name: string, edit: (json: Record<string, unknown>) => void): string {
+  const dir = fs.mkdtempSync(path.join(root, `${name}-`));
+  fs.cpSync(path.join(HF_FIXTURES, 'adapters', name), dir, { recursive: true });
+  const file = path.join(dir, PEFT_CONFIG_FILE);
+  const json = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+  edit(json);
+  fs.writeFileSync(file, JSON.stringify(json));
+  return dir;
+}
+
 describe('PEFT adapters (golden: PEFT 0.21)', () => {
   let base: GPT2;
   let golden: Awaited<ReturnType<typeof goldenTensors>>;
@@ -119,38 +130,20 @@ describe('PEFT adapters (golden: PEFT 0.21)', () => {
   });
 
   it('a PEFT adapter that cannot be honoured is refused, every field named', async () => {
-    const copy = (name: string, edit: (json: Record<string, unknown>) => void): string => {
-      const dir = fs.mkdtempSync(path.join(root, `${name}-`));
-      fs.cpSync(path.join(HF_FIXTURES, 'adapters', name), dir, { recursive: true });
-      const file = path.join(dir, PEFT_CONFIG_FILE);
-      const json = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
-      edit(json);
-      fs.writeFileSync(file, JSON.stringify(json));
-      return dir;
-    };
-    await assert.rejects(loadAdapter(copy('lora', (j) => (j.peft_type = 'ADALORA')), base), /peft_type "ADALORA" is not supported; allowed: .*PROMPT_TUNING.*LORA.*IA3/);
-    await assert.rejects(loadAdapter(copy('lora', (j) => (j.task_type = 'SEQ_CLS')), base), /task_type "SEQ_CLS" is not supported; allowed: "CAUSAL_LM"/);
+    await assert.rejects(loadAdapter(editedAdapter(root, 'lora', (j) => (j.peft_type = 'ADALORA')), base), /peft_type "ADALORA" is not supported; allowed: .*PROMPT_TUNING.*LORA.*IA3/);
+    await assert.rejects(loadAdapter(editedAdapter(root, 'lora', (j) => (j.task_type = 'SEQ_CLS')), base), /task_type "SEQ_CLS" is not supported; allowed: "CAUSAL_LM"/);
     await assert.rejects(
-      loadAdapter(copy('lora', (j) => Object.assign(j, { use_dora: true, target_modules: '.*attn.*' })), base),
+      loadAdapter(editedAdapter(root, 'lora', (j) => Object.assign(j, { use_dora: true, target_modules: '.*attn.*' })), base),
       /cannot be loaded onto the base model:\n {2}use_dora = true: not supported[\s\S]*target_modules = "\.\*attn\.\*": matches transformer\.h\.0\.attn, transformer\.h\.0\.attn\.attn_dropout, transformer\.h\.0\.attn\.resid_dropout and \d+ more, not linear layers here/,
     );
-    await assert.rejects(loadAdapter(copy('prefix-tuning', (j) => Object.assign(j, { token_dim: 64, num_layers: 5 })), base), /token_dim = 64: the base model has 32\n {2}num_layers = 5: the base model has 2/);
-    await assert.rejects(loadAdapter(copy('p-tuning', (j) => (j.num_virtual_tokens = 6)), base), /prompt_embeddings: shape \[4,32\], expected \[6,32\]/);
+    await assert.rejects(loadAdapter(editedAdapter(root, 'prefix-tuning', (j) => Object.assign(j, { token_dim: 64, num_layers: 5 })), base), /token_dim = 64: the base model has 32\n {2}num_layers = 5: the base model has 2/);
+    await assert.rejects(loadAdapter(editedAdapter(root, 'p-tuning', (j) => (j.num_virtual_tokens = 6)), base), /prompt_embeddings: shape \[4,32\], expected \[6,32\]/);
   });
 
   it('target_modules as full paths, a regex or "all-linear" load when they cover whole sites; the rest is refused, field by field', async () => {
-    const copy = (name: string, edit: (json: Record<string, unknown>) => void): string => {
-      const dir = fs.mkdtempSync(path.join(root, `${name}-targets-`));
-      fs.cpSync(path.join(HF_FIXTURES, 'adapters', name), dir, { recursive: true });
-      const file = path.join(dir, PEFT_CONFIG_FILE);
-      const json = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
-      edit(json);
-      fs.writeFileSync(file, JSON.stringify(json));
-      return dir;
-    };
     const expected = golden.logits.get('lora-all-linear') as tf.Tensor3D;
     for (const targets of ['all-linear', '.*\\.(c_attn|c_proj|c_fc)', 'transformer\\.h\\.\\d+\\.(attn|mlp)\\.c_.*', ['c_attn', 'c_proj', 'c_fc']]) {
-      const loaded = await loadAdapter(copy('lora-all-linear', (j) => (j.target_modules = targets)), base);
+      const loaded = await loadAdapter(editedAdapter(root, 'lora-all-linear', (j) => (j.target_modules = targets)), base);
       assert.deepEqual(loaded.method.name, 'lora');
       const difference = maxDifference(loaded.forward(golden.inputIds), expected);
       assert.ok(difference <= LOGIT_TOLERANCE, `${JSON.stringify(targets)}: max |ours - PEFT| = ${difference}`);
@@ -158,16 +151,16 @@ describe('PEFT adapters (golden: PEFT 0.21)', () => {
     }
     // The fixture's own list without layer 1: PEFT would adapt layer 0 only, which is not a setting here.
     await assert.rejects(
-      loadAdapter(copy('lora-all-linear', (j) => (j.target_modules = (j.target_modules as string[]).filter((t) => t.startsWith('transformer.h.0.')))), base),
+      loadAdapter(editedAdapter(root, 'lora-all-linear', (j) => (j.target_modules = (j.target_modules as string[]).filter((t) => t.startsWith('transformer.h.0.')))), base),
       /target_modules = .*: attn\.c_attn is matched in layer 0 of 2; allowed: every layer/,
     );
-    await assert.rejects(loadAdapter(copy('lora', (j) => (j.target_modules = ['c_attn', 'lm_head'])), base), /target_modules = \["c_attn","lm_head"\]: matches lm_head, not linear layers here/);
-    await assert.rejects(loadAdapter(copy('lora', (j) => (j.target_modules = ['c_atn'])), base), /"c_atn" matches no module of GPT-2/);
-    await assert.rejects(loadAdapter(copy('lora', (j) => (j.target_modules = '(?P<x>c_attn)')), base), /target_modules = "\(\?P<x>c_attn\)": not a regular expression this build can read/);
-    await assert.rejects(loadAdapter(copy('ia3', (j) => (j.feedforward_modules = ['c_fc'])), base), /feedforward_modules = \["c_fc"\]: mlp\.c_fc is not a target; allowed: a subset of target_modules/);
+    await assert.rejects(loadAdapter(editedAdapter(root, 'lora', (j) => (j.target_modules = ['c_attn', 'lm_head'])), base), /target_modules = \["c_attn","lm_head"\]: matches lm_head, not linear layers here/);
+    await assert.rejects(loadAdapter(editedAdapter(root, 'lora', (j) => (j.target_modules = ['c_atn'])), base), /"c_atn" matches no module of GPT-2/);
+    await assert.rejects(loadAdapter(editedAdapter(root, 'lora', (j) => (j.target_modules = '(?P<x>c_attn)')), base), /target_modules = "\(\?P<x>c_attn\)": not a regular expression this build can read/);
+    await assert.rejects(loadAdapter(editedAdapter(root, 'ia3', (j) => (j.feedforward_modules = ['c_fc'])), base), /feedforward_modules = \["c_fc"\]: mlp\.c_fc is not a target; allowed: a subset of target_modules/);
     // A vector of the other orientation (PEFT's [1, in] where [out, 1] is due) is reported, not applied to the wrong side.
     await assert.rejects(
-      loadAdapter(copy('ia3', (j) => (j.feedforward_modules = [])), base),
+      loadAdapter(editedAdapter(root, 'ia3', (j) => (j.feedforward_modules = [])), base),
       /h\.0\.mlp\.c_proj\.ia3_l: shape \[1,128\], expected \[32\]/,
     );
   });

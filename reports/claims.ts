@@ -6,6 +6,7 @@
 import { BARE_ROW, type BenchReport } from '../src/results/bench.js';
 import { optionsLabel, type TrialRecord } from '../src/results/results.js';
 import { confidenceInterval } from '../src/results/stats.js';
+import { pairedValues } from '../src/results/hypotheses.js';
 import { escapeHtml, formatAccuracy, formatBytes, formatCount, formatMs, formatPercent, formatPoints, formatSignedPercent, listText } from './format.js';
 import { htmlTable } from './html.js';
 import { recordsFor } from './figures/figure.js';
@@ -214,11 +215,6 @@ function gapsByTrainSize(results: LoadedResults): { preset: string; task: string
   };
 }
 
-/** Per seed, a − b over the seeds both have. */
-function pairedDifferences(a: Map<number, number>, b: Map<number, number>): number[] {
-  return [...a].filter(([seed]) => b.has(seed)).map(([seed, x]) => x - (b.get(seed) as number));
-}
-
 export function dataClaim(results: LoadedResults): Claim {
   const base = { claim: 'Prompt tuning needs more training data than full model tuning: it lags most with few examples', published: CLAIM_SOURCES.data };
   const found = gapsByTrainSize(results);
@@ -233,7 +229,8 @@ export function dataClaim(results: LoadedResults): Claim {
   const few = measurable[0];
   const many = measurable[measurable.length - 1];
   // The statistic of the data-size experiment's D1: per seed, gap(most) − gap(fewest), paired by seed.
-  const change = confidenceInterval(pairedDifferences(many.gaps, few.gaps));
+  const changes = pairedValues(many.gaps, few.gaps);
+  const change = confidenceInterval(changes);
   const verdict: Verdict = change.n < 2 ? 'inconclusive' : change.low > 0 ? 'holds' : change.high <= 0 ? 'does not hold' : 'inconclusive';
   const why = change.n < 2 ? ' Inconclusive: fewer than two seeds paired across the two ends.' : verdict === 'inconclusive' ? ' Inconclusive: the interval of the change contains 0.' : '';
   return {
@@ -241,7 +238,7 @@ export function dataClaim(results: LoadedResults): Claim {
     measured:
       `Prompt tuning (${found.options || 'no options'}) minus full model tuning on ${found.preset}, ${found.task}, mean over seeds paired by seed with its 95% interval: ` +
       `${listText(measurable.map((s) => `${formatCount(s.train)} examples ${interval([...s.gaps.values()])}`))}. ` +
-      `Change from ${formatCount(few.train)} to ${formatCount(many.train)} examples, per seed: ${interval(pairedDifferences(many.gaps, few.gaps))}.${why}`,
+      `Change from ${formatCount(few.train)} to ${formatCount(many.train)} examples, per seed: ${interval(changes)}.${why}`,
     verdict,
   };
 }

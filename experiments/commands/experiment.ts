@@ -258,7 +258,8 @@ export function formatSummaryTable(rows: readonly SummaryRow[]): string {
   const hasAverage = rows.some((r) => r.task === AVERAGE_TASK);
   const shown = rows.filter((r) => (hasAverage ? r.task === AVERAGE_TASK : true));
   // The training-set size only where it varies (a data-size sweep), after the task.
-  const task = (r: SummaryRow): string => (new Set(rows.map((x) => x.train)).size > 1 ? `${r.task} (${r.train} train)` : r.task);
+  const bySize = new Set(rows.map((x) => x.train)).size > 1;
+  const task = (r: SummaryRow): string => (bySize ? `${r.task} (${r.train} train)` : r.task);
   const percent = (x: number): string => (Number.isFinite(x) ? (100 * x).toFixed(1) : '--');
   const header = ['preset', 'method', 'options', 'task', 'n', 'test acc %', '95% CI', 'gap to full', 'no gain', 'trainable %'];
   const body = shown.map((r) => [

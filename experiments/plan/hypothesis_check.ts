@@ -3,7 +3,7 @@
  * checked their shape), so that a malformed or unmeasurable one is refused before any work. The
  * evaluation itself is src/results/hypotheses.ts (the report reads records only).
  */
-import { HYPOTHESIS_STATISTICS, SIZE_SELECTORS, type Hypothesis, type HypothesisKind, type MethodRef } from '../../src/results/hypotheses.js';
+import { HYPOTHESIS_STATISTICS, refsOf, SIZE_SELECTORS, type Hypothesis, type HypothesisKind, type MethodRef } from '../../src/results/hypotheses.js';
 import { unknownNameMessage } from '../../src/model/config.js';
 import { optionsLabel, type TrialConfig } from '../../src/results/results.js';
 
@@ -42,7 +42,7 @@ export function hypothesisProblems(list: readonly Hypothesis[], trials: readonly
       if (value !== undefined && !(SIZE_SELECTORS as readonly string[]).includes(value) && !presets.includes(value)) problems.push(`${at}.${field}: ${unknownNameMessage('size', value, [...presets, ...SIZE_SELECTORS])}`);
     }
     if (h.from !== undefined && h.from === h.to) problems.push(`${at}: from and to are both "${h.from}": allowed: two different sizes`);
-    for (const task of [...(h.task === undefined ? [] : [h.task]), ...(h.tasks ?? [])]) {
+    for (const task of refsOf(h).tasks) {
       if (!tasks.includes(task)) problems.push(`${at}: task ${unknownNameMessage('task', task, tasks)} (tasks of the plan)`);
     }
     const refs: [string, MethodRef | undefined, Record<string, unknown>[]][] = [
@@ -51,7 +51,7 @@ export function hypothesisProblems(list: readonly Hypothesis[], trials: readonly
     ];
     for (const [field, ref, extras] of refs) {
       if (ref === undefined) continue;
-      for (const task of [...(h.task === undefined ? [] : [h.task]), ...(h.tasks ?? [])]) {
+      for (const task of refsOf(h).tasks) {
         for (const extra of extras) {
           const wanted = { ...(ref.options ?? {}), ...extra };
           const optionSets = new Set(
@@ -79,8 +79,7 @@ const COMPARES_LEVELS: readonly HypothesisKind[] = ['gap-shrinks', 'effect-shrin
  */
 function trainProblems(h: Hypothesis, at: string, trials: readonly { config: TrialConfig }[]): string[] {
   const problems: string[] = [];
-  const methods = [h.method.method, ...(h.baseline === undefined ? [] : [h.baseline.method])];
-  const tasks = [...(h.task === undefined ? [] : [h.task]), ...(h.tasks ?? [])];
+  const { methods, tasks } = refsOf(h);
   const compared = trials.filter((t) => methods.includes(t.config.method) && tasks.includes(t.config.task));
   const sizesOf = (list: readonly { config: TrialConfig }[]): number[] => [...new Set(list.map((t) => t.config.data.train))].sort((a, b) => a - b);
   const sizes = sizesOf(compared);

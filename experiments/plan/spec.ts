@@ -230,7 +230,7 @@ export function resolveExperiment(file: string, profileName: string, options: Re
             const taskSource = sources.task(task, `${at}.tasks`, fileSizes);
             if (taskSource === null) continue;
             const dataset = taskSource.dataset;
-            for (const train of dataset === null ? trainSizes : [0]) for (const seed of seeds) {
+            for (const train of dataset === null ? trainSizes : [dataset.info.sizes.train]) for (const seed of seeds) {
               const control = sweep.control === true;
               if (control && model.checkpoint !== null) {
                 problems.push(`${at}.control: preset "${preset}" is a checkpoint folder, which has no never-trained control; allowed: control sweeps on ps-* presets`);

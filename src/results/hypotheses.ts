@@ -144,7 +144,8 @@ function result(h: Hypothesis, stat: Interval95, detail: string, reason: string 
 
 const NONE: Interval95 = { estimate: NaN, low: NaN, high: NaN, n: 0 };
 
-function pairedValues(a: Map<number, number>, b: Map<number, number>): number[] {
+/** Per seed both maps have, a − b, in seed order. */
+export function pairedValues(a: ReadonlyMap<number, number>, b: ReadonlyMap<number, number>): number[] {
   return [...a.keys()].filter((seed) => b.has(seed)).sort((x, y) => x - y).map((seed) => (a.get(seed) as number) - (b.get(seed) as number));
 }
 
@@ -280,7 +281,7 @@ function evaluateRankCorrelation(h: Hypothesis, inputs: EvaluationInputs): Hypot
 }
 
 /** The methods and tasks a hypothesis reads. */
-function refsOf(h: Hypothesis): { methods: string[]; tasks: string[] } {
+export function refsOf(h: Hypothesis): { methods: string[]; tasks: string[] } {
   return { methods: [h.method.method, ...(h.baseline === undefined ? [] : [h.baseline.method])], tasks: [...(h.task === undefined ? [] : [h.task]), ...(h.tasks ?? [])] };
 }
 
