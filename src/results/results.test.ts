@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { leftChance, optionsLabel, summarize, summaryCounts, type TrialRecord } from './results.js';
+import { AVERAGE_TASK, leftChance, optionsLabel, summarize, summaryCounts, type TrialRecord } from './results.js';
 
 /** A record with only what summarize reads filled in meaningfully. */
 function record(method: string, preset: string, task: string, seed: number, accuracy: number, status: TrialRecord['status'] = 'finished', gain: boolean | null = true): TrialRecord {
@@ -121,6 +121,24 @@ describe('no gain over init, breakouts, recovered share, one-seed intervals', ()
     assert.equal(find('full', 'mid')?.noGain, 0);
     assert.equal(find('prompt-design', 'mid')?.noGain, null);
     assert.deepEqual(summaryCounts(rows), { trained: 9, noGain: 3, oneSeed: 2, diverged: 0 });
+  });
+
+  it('the task average counts seeds with a kept init, never more than its n', () => {
+    // Seed 0 kept its init on both tasks, seed 1 on one, seed 2 on none: 3 trials, 2 seeds.
+    const two = [
+      record('full', 'mid', 'a', 0, 0.5, 'finished', false),
+      record('full', 'mid', 'b', 0, 0.5, 'finished', false),
+      record('full', 'mid', 'a', 1, 0.6, 'finished', false),
+      record('full', 'mid', 'b', 1, 0.7, 'finished', true),
+      record('full', 'mid', 'a', 2, 0.8, 'finished', true),
+      record('full', 'mid', 'b', 2, 0.8, 'finished', true),
+    ];
+    const summary = summarize(two, 'full');
+    const average = summary.find((r) => r.task === AVERAGE_TASK);
+    assert.equal(average?.n, 3);
+    assert.equal(average?.noGain, 2);
+    assert.equal(summary.find((r) => r.task === 'a')?.noGain, 2);
+    assert.equal(summaryCounts(summary).noGain, 3); // totals stay over trials of each task
   });
 
   it('breakouts: above the majority rate by a one-sided 95% binomial margin (0.5 + 1.645·√(0.25/10) ≈ 0.76)', () => {

@@ -26,7 +26,10 @@ export interface SummaryRow {
   /** Finished trials in the group (diverged ones are counted in `diverged`, not averaged). */
   n: number;
   diverged: number;
-  /** Finished trials whose chosen checkpoint is the untrained init (no gain over init); null when nothing trains. */
+  /**
+   * Finished trials whose chosen checkpoint is the untrained init (no gain over init); for the task
+   * average, seeds with such a trial on any task (of n); null when nothing trains.
+   */
   noGain: number | null;
   /** Finished trials whose test accuracy is clearly above the majority baseline (see {@link leftChance}). */
   breakouts: number;
@@ -155,6 +158,15 @@ export function gapsToBaseline(groups: readonly SeedGroup[], baseline: string): 
 
 const meanOf = (values: readonly number[]): number => (values.length === 0 ? NaN : values.reduce((a, b) => a + b, 0) / values.length);
 
+/**
+ * Of a group's n, how many kept their untrained init: trials of a task; for the task average, seeds with
+ * at least one task's trial at its init (counted over seeds, like n, not over the seeds' trials).
+ */
+function keptInit(group: SeedGroup): number {
+  const kept = group.used.filter((r) => r.gainOverInit === false);
+  return group.task === AVERAGE_TASK ? new Set(kept.map((r) => r.config.seed)).size : kept.length;
+}
+
 /** A summary row of one group: statistics over seeds, with the gap (mean of `gaps`) and no recovered share yet. */
 function summaryRow(group: SeedGroup, gaps: readonly number[]): SummaryRow {
   const { first, used } = group;
@@ -171,7 +183,7 @@ function summaryRow(group: SeedGroup, gaps: readonly number[]): SummaryRow {
     percent: first.parameters.percent,
     n: group.scores.size,
     diverged: group.diverged,
-    noGain: used.some((r) => r.gainOverInit !== null) ? used.filter((r) => r.gainOverInit === false).length : null,
+    noGain: used.some((r) => r.gainOverInit !== null) ? keptInit(group) : null,
     breakouts: used.filter(leftChance).length,
     finalMean: meanOf(used.map((r) => r.final?.test ?? NaN)),
     chance: meanOf(used.map((r) => r.test.majority)),
