@@ -5,8 +5,9 @@
  * Scheduling: pretraining jobs go first, in the queue's order (largest preset first: it takes longest); a
  * trial goes to an idle worker once its preset's model is ready, smallest presets first; ensembles run
  * after every trial; re-scorings of imported trials (trial_verify.ts) before trials, once their model is
- * ready. A trial that fails (an error in the trial, a worker that dies) is reported and the sweep goes on; it is not cached, so a rerun retries it. Workers write finished trials to the cache
- * themselves, so a run killed at any point keeps every finished trial.
+ * ready. A trial that fails (an error in the trial, a worker that dies) is reported and the sweep goes on;
+ * it is not cached, so a rerun retries it. Workers write finished trials to the cache themselves, so a run
+ * killed at any point keeps every finished trial.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
