@@ -13,7 +13,8 @@
  * Records are verified, not believed (src/results/record_checksum.ts): a record's checksum must match its
  * content, its status must agree with `divergedAt`, and two lines of one trial must be the same record.
  * A record without a checksum (written before records were sealed, as the committed docs/results/ are)
- * is accepted only when its fields agree with one another, and the import says how many were.
+ * is accepted only when its fields agree with one another, and the import says how many were. Reading
+ * and writing are apart so that `--verify` (trial_verify.ts) can re-score the records in between.
  */
 import { existsSync } from 'node:fs';
 import { cp, readFile } from 'node:fs/promises';
