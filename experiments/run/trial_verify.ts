@@ -59,14 +59,15 @@ export function allowedFlips(examples: number, sameBackend: boolean): number {
 }
 
 /** The adapter folder of an imported record, or why there is none. */
-async function adapterOf(read: ReadImport, imported: ImportedRecord, trialCacheDir: string, planned: PlannedTrial): Promise<{ dir: string } | { none: string }> {
+async function adapterOf(read: ReadImport, imported: ImportedRecord, planned: PlannedTrial, options: VerifyOptions): Promise<{ dir: string } | { none: string }> {
+  const { trialCacheDir } = options;
   const { record } = imported;
   const inResults = path.join(read.resultsDir, IMPORT_ADAPTERS_SUBDIR, record.key);
   if (existsSync(inResults)) {
     if (!statSync(inResults).isDirectory()) throw new Error(`--import-trials ${read.resultsDir} --verify: ${inResults} is not a folder: allowed: the adapter folder of trial ${record.key} (as the trial cache keeps it in <key>.adapter/)`);
     return { dir: inResults };
   }
-  const cached = await readTrialRecord(trialCacheDir, record.key, () => undefined, planned.config);
+  const cached = await readTrialRecord(trialCacheDir, record.key, (message) => options.log(`warning: ${message}`), planned.config);
   const inCache = trialAdapterPath(trialCacheDir, record.key);
   if (cached !== null && recordChecksum(cached) === recordChecksum(record) && existsSync(inCache)) return { dir: inCache };
   if (record.parameters.trainable === 0) return { none: 'the method trains nothing' };
@@ -109,7 +110,7 @@ export async function verifyImport(read: ReadImport, experiment: ResolvedExperim
   const noAdapter = new Map<string, number>();
   for (const imported of read.accepted.values()) {
     const trial = byKey.get(imported.record.key) as PlannedTrial; // read only records of planned trials
-    const found = await adapterOf(read, imported, options.trialCacheDir, trial);
+    const found = await adapterOf(read, imported, trial, options);
     if ('dir' in found) jobs.push({ trial, adapterDir: found.dir, imported });
     else noAdapter.set(found.none, (noAdapter.get(found.none) ?? 0) + 1);
   }
