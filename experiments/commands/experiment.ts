@@ -26,7 +26,8 @@ import { DEFAULT_TRIAL_CACHE_DIR } from '../run/trial_cache.js';
 import { DEFAULT_PACK_ROWS, packTrials } from '../run/trial_packs.js';
 import { availableParallelism } from 'node:os';
 import { findPreset } from '../../src/model/config.js';
-import { importTrialRecords } from '../run/trial_import.js';
+import { readTrialImport, writeTrialImport } from '../run/trial_import.js';
+import { describeVerification, IMPORT_ADAPTERS_SUBDIR, verifyImport } from '../run/trial_verify.js';
 import { recordHypotheses } from '../run/hypotheses_record.js';
 import { checkRequirement, probeGpu } from '../run/requirements.js';
 import { DEFAULT_ASSUMED_TFLOPS, estimatePlan, formatEstimate, formatSeconds } from '../plan/estimate.js';
@@ -50,6 +51,7 @@ export const EXPERIMENT_FLAGS: readonly FlagSpec[] = [
   { name: 'schema', type: 'boolean', description: 'print the experiment file JSON schema and exit' },
   { name: 'shard', type: 'string', description: 'I/N: run only the I-th of N deterministic shares of the trials (balanced by estimated cost) against a trial cache that may be shared; writes no results (peftscale collect does)' },
   { name: 'import-trials', type: 'string', description: 'a results folder (e.g. docs/results/scaling) whose results.jsonl seeds the trial cache first: its records of planned trials count as cached, so a run that spans sessions goes on where it stopped' },
+  { name: 'verify', type: 'boolean', description: `with --import-trials: re-score each imported record from its kept adapter (DIR/${IMPORT_ADAPTERS_SUBDIR}/<key>/, or the trial cache's when it holds the same record) on the run's backend, and refuse the import when a dev or test count does not reproduce` },
   { name: 'show-scores', type: 'boolean', description: "print each finished trial's dev and test scores as it finishes, also when the file states hypotheses (whose runs otherwise hide them until the end, so that nothing is judged on part of the run)" },
   { name: 'pretrain-only', type: 'boolean', description: 'pretrain (or reuse) the frozen models the experiment needs, and run no trial (the first job of peftscale slurm)' },
 ];
@@ -78,6 +80,8 @@ export interface ExperimentCommandResult {
   failed: number;
   resultsDir: string | null;
   summary: SummaryRow[];
+  /** With --verify: imported records re-scored and reproduced, and those without a kept adapter. */
+  verified?: { reproduced: number; noAdapter: number };
 }
 
 async function experiment(args: ParsedArgs): Promise<ExperimentCommandResult | null> {
@@ -90,6 +94,9 @@ async function experiment(args: ParsedArgs): Promise<ExperimentCommandResult | n
   if (workers !== undefined && workers < 1) throw new Error(`experiment: --workers = ${workers}: allowed: an integer ≥ 1`);
   const packRows = numberFlag(args, 'pack-rows');
   if (packRows !== undefined && packRows < 0) throw new Error(`experiment: --pack-rows = ${packRows}: allowed: an integer ≥ 0 (0: no packing)`);
+  const importFrom = stringFlag(args, 'import-trials');
+  const verify = booleanFlag(args, 'verify');
+  if (verify && importFrom === undefined) throw new Error('experiment: --verify without --import-trials: allowed only with --import-trials DIR (it re-scores the records imported from DIR from their kept adapters)');
   const file = experimentPath(args.positionals[0] ?? DEFAULT_EXPERIMENT);
   const dryRun = booleanFlag(args, 'dry-run');
   // Before any planning: the gpu experiment on a CPU backend would plan days of work on the wrong machine.
@@ -109,11 +116,22 @@ async function experiment(args: ParsedArgs): Promise<ExperimentCommandResult | n
   if (shard !== null && booleanFlag(args, 'pretrain-only')) throw new Error(`experiment: --shard ${shardText} and --pretrain-only: allowed: one of them (pretraining covers every preset)`);
   const trialCacheDir = stringFlag(args, 'trial-cache') ?? DEFAULT_TRIAL_CACHE_DIR;
   const warn = (message: string): void => void process.stderr.write(`warning: ${message}\n`);
-  const importFrom = stringFlag(args, 'import-trials');
   if (importFrom !== undefined && dryRun) throw new Error(`experiment: --import-trials ${importFrom} and --dry-run: allowed: one of them (a dry run writes nothing)`);
+  let verified: ExperimentCommandResult['verified'];
   if (importFrom !== undefined) {
     probeOutputFolder(trialCacheDir, 'trial cache (--trial-cache)');
-    const done = await importTrialRecords(importFrom, trialCacheDir, experiment.trials);
+    const read = await readTrialImport(importFrom, experiment.trials);
+    let adapters = new Map<string, string>();
+    if (verify) {
+      const modelCacheDir = stringFlag(args, 'cache') ?? DEFAULT_CACHE_DIR;
+      probeOutputFolder(modelCacheDir, 'model cache (--cache)');
+      const log = (message: string): void => void process.stderr.write(`${message}\n`);
+      const verification = await verifyImport(read, experiment, { workers, backend: stringFlag(args, 'backend'), modelCacheDir, trialCacheDir, log });
+      process.stderr.write(`--verify: ${describeVerification(verification)}\n`);
+      adapters = verification.adapters;
+      verified = { reproduced: verification.reproduced, noAdapter: [...verification.noAdapter.values()].reduce((a, b) => a + b, 0) };
+    }
+    const done = await writeTrialImport(read, trialCacheDir, adapters);
     process.stderr.write(`imported ${done.imported} trial record(s) from ${done.file} (${done.alreadyCached} already cached, ${done.notPlanned} not of this plan)\n`);
     if (done.unsealed > 0) process.stderr.write(`${done.unsealed} of them carry no checksum (written before records were sealed): accepted because their fields agree with one another (status, dev curve, final scores, counts over examples); an edit that keeps them consistent cannot be detected\n`);
   }
@@ -150,7 +168,7 @@ async function experiment(args: ParsedArgs): Promise<ExperimentCommandResult | n
   if (shard !== null || booleanFlag(args, 'pretrain-only')) {
     probeOutputFolder(trialCacheDir, 'trial cache (--trial-cache)');
     probeOutputFolder(stringFlag(args, 'cache') ?? DEFAULT_CACHE_DIR, 'model cache (--cache)');
-    return await runPartial(experiment, plan, shard, json, { workers, packRows, backend: stringFlag(args, 'backend'), modelCacheDir: stringFlag(args, 'cache') ?? DEFAULT_CACHE_DIR, trialCacheDir, resultsDir: '', blind });
+    return { ...(await runPartial(experiment, plan, shard, json, { workers, packRows, backend: stringFlag(args, 'backend'), modelCacheDir: stringFlag(args, 'cache') ?? DEFAULT_CACHE_DIR, trialCacheDir, resultsDir: '', blind })), ...(verified === undefined ? {} : { verified }) };
   }
   const resultsDir = resultsDirFor(stringFlag(args, 'results') ?? DEFAULT_RESULTS_DIR, experiment.name);
   // Before any work: every output folder takes a file and has room, and the results folder is ours.
@@ -196,7 +214,7 @@ async function experiment(args: ParsedArgs): Promise<ExperimentCommandResult | n
     process.stderr.write(`${outcome.failed.length} trial(s) failed and are not cached: fix the cause and run the same command again (finished trials are kept).\n`);
     process.exitCode = 1;
   }
-  return { experiment: experiment.name, trials: plan.trials.length, cached: outcome.cached, ran: outcome.ran, failed: outcome.failed.length, resultsDir, summary };
+  return { experiment: experiment.name, trials: plan.trials.length, cached: outcome.cached, ran: outcome.ran, failed: outcome.failed.length, resultsDir, summary, ...(verified === undefined ? {} : { verified }) };
 }
 
 /**

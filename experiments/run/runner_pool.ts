@@ -4,9 +4,10 @@
  *
  * Scheduling: pretraining jobs go first, in the queue's order (largest preset first: it takes longest); a
  * trial goes to an idle worker once its preset's model is ready, smallest presets first; ensembles run
- * after every trial. A trial that fails (an error in the trial, a worker that dies) is reported and the
- * sweep goes on; it is not cached, so a rerun retries it. Workers write finished trials to the cache
- * themselves, so a run killed at any point keeps every finished trial.
+ * after every trial; re-scorings of imported trials (trial_verify.ts) before trials, once their model is
+ * ready. A trial that fails (an error in the trial, a worker that dies) is reported and the sweep goes on;
+ * it is not cached, so a rerun retries it. Workers write finished trials to the cache themselves, so a run
+ * killed at any point keeps every finished trial.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -19,8 +20,10 @@ import type { PlannedTrial, ResolvedExperiment } from '../plan/spec.js';
 import type { EnsembleGroup, MainMessage, WorkerMessage, WorkerSetup } from './worker_protocol.js';
 import { DEFAULT_PACK_ROWS, packTrials } from './trial_packs.js';
 import { describeJob, describeTrial, ensembleGroups, formatTrialResult, trialMessage } from './pool_jobs.js';
+import { VerifyQueue, type VerifyJob, type VerifyOutcome } from './pool_verify.js';
 
 export { describeTrial, ensembleGroups, formatTrialResult, trialMessage } from './pool_jobs.js';
+export type { VerifyJob, VerifyOutcome } from './pool_verify.js';
 
 /** What the pool needs of the run's options. */
 export interface PoolOptions {
@@ -36,6 +39,8 @@ export interface PoolOptions {
   progressStream?: { write(text: string): unknown; isTTY?: boolean };
   /** Progress lines leave out each trial's scores (a run that states hypotheses is judged when it ends). */
   blind?: boolean;
+  /** Finished trials to re-score from their kept adapter folders (`--import-trials DIR --verify`). */
+  verify?: readonly VerifyJob[];
 }
 
 /** A preset's pretrained model and its never-trained control. */
@@ -52,13 +57,15 @@ export interface PoolResult {
   failed: { key: string; description: string; message: string }[];
   pretrained: Map<string, PretrainedModels>;
   ensembles: EnsembleRecord[];
+  /** Per re-scored trial key (PoolOptions.verify). */
+  rescored: Map<string, VerifyOutcome>;
   /** As the first worker to start reported them ('unknown' and {} if none started). */
   backend: string;
   versions: Record<string, string>;
 }
 
 /** A trials job: one trial, or a pack; `outstanding` holds the keys not yet reported done or failed. */
-type Job = { kind: 'trials'; trials: PlannedTrial[]; outstanding: Set<string> } | { kind: 'pretrain'; preset: string } | { kind: 'ensemble'; id: string };
+type Job = { kind: 'trials'; trials: PlannedTrial[]; outstanding: Set<string> } | { kind: 'pretrain'; preset: string } | { kind: 'ensemble'; id: string } | { kind: 'verify'; key: string };
 
 interface WorkerSlot {
   worker: Worker;
@@ -83,6 +90,7 @@ export class WorkerPool {
   /** Per trial to run, the corpus's frequent tokens (sampled-vocab init): computed once here, not per worker. */
   private readonly frequentTokens: Map<string, readonly number[]>;
   private readonly ensembleQueue: EnsembleGroup[] = [];
+  private readonly verifyQueue: VerifyQueue;
   /** Ensembles run after every trial: 'pending' until then, 'running' while their jobs are out. */
   private ensemblePhase: 'pending' | 'running' | 'done';
   private readonly workerCount: number;
@@ -100,7 +108,8 @@ export class WorkerPool {
     private readonly setup: WorkerSetup,
     private readonly options: PoolOptions,
   ) {
-    this.result = { records: new Map(plan.cached), failed: [], pretrained: new Map(), ensembles: [], backend: 'unknown', versions: {} };
+    this.verifyQueue = new VerifyQueue(options.verify ?? []);
+    this.result = { records: new Map(plan.cached), failed: [], pretrained: new Map(), ensembles: [], rescored: this.verifyQueue.outcomes, backend: 'unknown', versions: {} };
     this.checkpointDirs = new Map(experiment.checkpoints.map((c) => [c.name, c.dir]));
     this.pretrainQueue = [...experiment.presets].filter((preset) => !this.checkpointDirs.has(preset)).reverse();
     const sorted = [...plan.toRun].sort((a, b) => experiment.presets.indexOf(a.config.preset) - experiment.presets.indexOf(b.config.preset));
@@ -139,10 +148,12 @@ export class WorkerPool {
     this.activity.delete(slot.id);
     if (slot.exiting || this.settled) return;
     const lost = slot.busy;
-    const doing = lost === null ? '' : lost.kind === 'trials' ? ` while running ${describeJob(lost.trials)}` : lost.kind === 'pretrain' ? ` while pretraining ${lost.preset}` : ' while ensembling';
+    const doing = lost === null ? '' : lost.kind === 'trials' ? ` while running ${describeJob(lost.trials)}` : lost.kind === 'pretrain' ? ` while pretraining ${lost.preset}` : lost.kind === 'verify' ? ` while re-scoring ${lost.key}` : ' while ensembling';
     this.options.log(`worker ${slot.id} exited (code ${code})${doing}`);
     if (lost?.kind === 'ensemble') {
       this.progress.line(`! ensemble ${lost.id} skipped: the worker exited`);
+    } else if (lost?.kind === 'verify') {
+      this.verifyQueue.end(lost.key, { error: `the worker exited with code ${code}` });
     } else if (lost?.kind === 'trials') {
       for (const trial of lost.trials.filter((t) => lost.outstanding.has(t.key))) {
         this.result.failed.push({ key: trial.key, description: describeTrial(trial), message: `worker exited with code ${code}` });
@@ -159,6 +170,7 @@ export class WorkerPool {
       for (const trial of this.pending.splice(0).flat()) this.result.failed.push({ key: trial.key, description: describeTrial(trial), message: 'no worker left to run it' });
       this.pretrainQueue.splice(0);
       this.ensembleQueue.splice(0);
+      this.verifyQueue.failAll('no worker left to run it');
     }
     // Idle workers must see what the exit changed (a preset whose pretraining died fails its trials).
     this.dispatchAll();
@@ -179,6 +191,13 @@ export class WorkerPool {
       return;
     }
     this.failTrialsOfFailedPresets();
+    const job = this.verifyQueue.take((preset) => this.ready(preset));
+    if (job !== undefined) {
+      slot.busy = { kind: 'verify', key: job.trial.key };
+      this.activity.set(slot.id, `re-scoring ${describeJob([job.trial])}`);
+      this.post(slot, { type: 'verify', trial: job.trial, adapterDir: job.adapterDir, modelDir: this.trialModelDir(job.trial) });
+      return;
+    }
     const index = this.pending.findIndex((job) => this.ready(job[0].config.preset));
     const group = index < 0 && this.ensemblePhase === 'running' ? this.ensembleQueue.shift() : undefined;
     if (group !== undefined) {
@@ -208,12 +227,16 @@ export class WorkerPool {
   }
 
   private startTrials(slot: WorkerSlot, trials: PlannedTrial[]): void {
-    const { preset, control } = trials[0].config; // a pack shares its frozen model (trial_packs.ts)
     slot.busy = { kind: 'trials', trials, outstanding: new Set(trials.map((t) => t.key)) };
     this.activity.set(slot.id, describeJob(trials));
-    // Control sweeps tune the never-trained model of the same preset (pretraining-dependence control).
-    const modelDir = control === true ? (this.result.pretrained.get(preset)?.controlDir as string) : this.modelDirOf(preset);
-    this.post(slot, trialMessage(trials, modelDir, this.options.trialCacheDir, this.frequentTokens));
+    // A pack shares its frozen model (trial_packs.ts).
+    this.post(slot, trialMessage(trials, this.trialModelDir(trials[0]), this.options.trialCacheDir, this.frequentTokens));
+  }
+
+  /** Control sweeps tune the never-trained model of the same preset (pretraining-dependence control). */
+  private trialModelDir(trial: PlannedTrial): string {
+    const { preset, control } = trial.config;
+    return control === true ? (this.result.pretrained.get(preset)?.controlDir as string) : this.modelDirOf(preset);
   }
 
   private post(slot: WorkerSlot, message: MainMessage): void {
@@ -232,6 +255,7 @@ export class WorkerPool {
         }
       }
     }
+    this.verifyQueue.failPresets(this.pretrainFailed);
   }
 
   private ready(preset: string): boolean {
@@ -243,7 +267,7 @@ export class WorkerPool {
   }
 
   private jobsQueued(): boolean {
-    return this.pending.length > 0 || this.pretrainQueue.length > 0 || this.ensembleQueue.length > 0;
+    return this.pending.length > 0 || this.pretrainQueue.length > 0 || this.ensembleQueue.length > 0 || this.verifyQueue.length > 0;
   }
 
   // ---- messages from workers: one handler per kind ----
@@ -268,6 +292,11 @@ export class WorkerPool {
         return this.onTrialFailed(slot, message);
       case 'ensemble-done':
         return this.onEnsembleDone(slot, message.record);
+      case 'verified':
+        this.verifyQueue.end(message.key, { rescored: message.rescored, backend: message.backend });
+        this.progress.line(`re-scored ${message.key} from its adapter in ${message.rescored.seconds.toFixed(2)} s`);
+        slot.busy = null;
+        return this.dispatchAll();
       case 'error':
         return this.onError(slot, message);
     }
@@ -347,6 +376,8 @@ export class WorkerPool {
     }
     if (job.kind === 'ensemble') {
       this.progress.line(`! ensemble ${job.id} skipped: ${message.message}`);
+    } else if (job.kind === 'verify') {
+      this.verifyQueue.end(job.key, { error: message.message });
     } else if (job.kind === 'trials') {
       for (const trial of job.trials.filter((t) => job.outstanding.has(t.key))) {
         this.result.failed.push({ key: trial.key, description: describeTrial(trial), message: message.message });

@@ -13,6 +13,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { AdaptedModel } from '../../src/adapt/adapted.js';
 import { adapterTensors } from '../../src/io/adapter_io.js';
 import type { GPT2 } from '../../src/model/model.js';
+import type { ModelConfig } from '../../src/model/config.js';
+import type { ModelHooks } from '../../src/adapt/hooks.js';
 import { getMethod, type MethodContext, type MethodOptions } from '../../src/adapt/peft.js';
 import { countParameters, modelParameterSpecs, numel } from '../../src/model/params.js';
 import { Random } from '../../src/util/random.js';
@@ -85,11 +87,17 @@ export function encodedSplit(task: Task, split: 'train' | 'dev' | 'test', tokeni
   return encodeExamples(task, task.splits[split], tokenizer, budget);
 }
 
+/** What scoring needs of a model: a trial's AdaptedModel, or a frozen base with a loaded adapter's hooks (trial_rescore.ts). */
+export interface ScoringModel {
+  readonly base: GPT2;
+  logitsAt(tokens: tf.Tensor2D, positions: Int32Array, training: boolean): tf.Tensor2D;
+}
+
 /**
  * Accuracy of label-word scoring over encoded examples, with the current hooks of `model`. Batches hold
  * at most `batchSize` rows and what fits scoringMemoryBytes() (rows of `virtual` extra positions each).
  */
-export function evaluateAccuracy(model: AdaptedModel, task: Task, examples: readonly EncodedExample[], batchSize: number, tokenizer: Tokenizer, virtual = 0): number {
+export function evaluateAccuracy(model: ScoringModel, task: Task, examples: readonly EncodedExample[], batchSize: number, tokenizer: Tokenizer, virtual = 0): number {
   if (examples.length === 0) return NaN;
   const labels = task.labels.map((label) => tokenizer.encode(label));
   const longestLabel = Math.max(...labels.map((label) => label.length));
@@ -128,9 +136,9 @@ export function methodContext(base: GPT2, task: Task, seed: number, frequentToke
 }
 
 /** Positions the method puts before the real tokens (prompt tuning's k), from its hooks. */
-function virtualPositions(model: AdaptedModel): number {
-  const context = { config: model.base.config, batchSize: 1, sequenceLength: 1, training: false };
-  return tf.tidy(() => model.hooks().inputPrefix?.(context)?.shape.at(-2) ?? 0);
+export function virtualPositions(hooks: () => ModelHooks, config: ModelConfig): number {
+  const context = { config, batchSize: 1, sequenceLength: 1, training: false };
+  return tf.tidy(() => hooks().inputPrefix?.(context)?.shape.at(-2) ?? 0);
 }
 
 /** How a trial was packed with others (the record's `packing`; absent when it trained alone). */
@@ -182,7 +190,7 @@ export class TrialRun {
     this.model = model;
     // Inputs are fitted to what the context leaves after the method's virtual positions, <|endoftext|> and
     // the longest label word (each is scored), so no row fails mid-training or at evaluation.
-    this.virtual = virtualPositions(model);
+    this.virtual = virtualPositions(() => model.hooks(), base.config);
     this.budget = inputBudget(task, tokenizer, base.config.contextLength, this.virtual);
     if (this.budget < 1) throw new Error(`trial ${key}: ${this.virtual} virtual positions and the label words leave no room for input in the context of ${base.config.contextLength} of ${config.preset}`);
     this.train = encodeExamples(task, task.splits.train, tokenizer, this.budget);

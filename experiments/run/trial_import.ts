@@ -13,15 +13,16 @@
  * Records are verified, not believed (src/results/record_checksum.ts): a record's checksum must match its
  * content, its status must agree with `divergedAt`, and two lines of one trial must be the same record.
  * A record without a checksum (written before records were sealed, as the committed docs/results/ are)
- * is accepted only when its fields agree with one another, and the import says how many were.
+ * is accepted only when its fields agree with one another, and the import says how many were. Reading
+ * and writing are apart so that `--verify` (trial_verify.ts) can re-score the records in between.
  */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { cp, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { checkInputFile } from '../../src/io/input_files.js';
 import { canonicalJson } from '../../src/util/canonical_json.js';
 import { recordChecksum, RESULT_FILES, type TrialRecord } from '../../src/results/results.js';
-import { trialRecordPath, trialRecordProblems, writeTrialRecord } from './trial_cache.js';
+import { trialRecordPath, trialRecordProblems, writeTrialAdapter, writeTrialRecord } from './trial_cache.js';
 
 /** What an import did. */
 export interface TrialImport {
@@ -59,8 +60,28 @@ interface Planned {
   config: unknown;
 }
 
+/** A valid record of a planned trial, read from results.jsonl (its 1-based line). */
+export interface ImportedRecord {
+  record: TrialRecord;
+  line: number;
+}
+
+/** What {@link readTrialImport} read: the accepted records by key, and the counts. */
+export interface ReadImport {
+  resultsDir: string;
+  file: string;
+  accepted: Map<string, ImportedRecord>;
+  notPlanned: number;
+  unsealed: number;
+}
+
 /** Reads DIR/results.jsonl and writes the planned trials' records into the trial cache. */
 export async function importTrialRecords(resultsDir: string, trialCacheDir: string, planned: readonly Planned[]): Promise<TrialImport> {
+  return await writeTrialImport(await readTrialImport(resultsDir, planned), trialCacheDir);
+}
+
+/** Reads and checks DIR/results.jsonl: the records of planned trials, or an error naming every bad line. Writes nothing. */
+export async function readTrialImport(resultsDir: string, planned: readonly Planned[]): Promise<ReadImport> {
   const file = path.join(resultsDir, RESULT_FILES.records);
   let text: string;
   try {
@@ -70,7 +91,7 @@ export async function importTrialRecords(resultsDir: string, trialCacheDir: stri
     throw new Error(`--import-trials ${resultsDir}: cannot read ${file} (${(error as Error).message}); allowed: a results folder written by peftscale experiment or collect`);
   }
   const byKey = new Map(planned.map((p) => [p.key, p]));
-  const accepted = new Map<string, { record: TrialRecord; line: number; content: string }>();
+  const accepted = new Map<string, ImportedRecord & { content: string }>();
   const problems: string[] = [];
   let notPlanned = 0;
   let unsealed = 0;
@@ -108,14 +129,24 @@ export async function importTrialRecords(resultsDir: string, trialCacheDir: stri
     }
   });
   if (problems.length > 0) throw new Error(`--import-trials ${file}: ${problems.length} record(s) of planned trials are not valid, nothing imported:\n  ${problems.slice(0, 10).join('\n  ')}${problems.length > 10 ? `\n  … ${problems.length - 10} more` : ''}`);
+  return { resultsDir, file, accepted: new Map([...accepted].map(([key, { record, line }]) => [key, { record, line }])), notPlanned, unsealed };
+}
+
+/**
+ * Writes the records read into the trial cache (a trial already there keeps its record). `adapters`: the
+ * verified adapter folder of a record (trial_verify.ts), copied beside it first, as a run keeps it.
+ */
+export async function writeTrialImport(read: ReadImport, trialCacheDir: string, adapters: ReadonlyMap<string, string> = new Map()): Promise<TrialImport> {
   let imported = 0;
   let alreadyCached = 0;
-  for (const { record } of accepted.values()) {
+  for (const { record } of read.accepted.values()) {
     if (existsSync(trialRecordPath(trialCacheDir, record.key))) alreadyCached += 1;
     else {
+      const adapter = adapters.get(record.key);
+      if (adapter !== undefined) await writeTrialAdapter(trialCacheDir, record.key, (dir) => cp(adapter, dir, { recursive: true }));
       await writeTrialRecord(trialCacheDir, record);
       imported += 1;
     }
   }
-  return { file, imported, alreadyCached, notPlanned, unsealed };
+  return { file: read.file, imported, alreadyCached, notPlanned: read.notPlanned, unsealed: read.unsealed };
 }

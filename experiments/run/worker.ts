@@ -29,6 +29,7 @@ import { nonFiniteTensors } from '../../src/io/finite.js';
 import { ensurePretrained, gatesOf } from '../pretrain/pretrain_family.js';
 import { resolveProfile } from '../pretrain/pretrain_profiles.js';
 import { encodedSplit, inputBudget } from './trial.js';
+import { rescoreAdapter } from './trial_rescore.js';
 import { runPackedTrials, type PackedTrialJob } from './packed_trials.js';
 import type { EnsembleGroup, MainMessage, WorkerMessage, WorkerSetup } from './worker_protocol.js';
 import type { PlannedTrial } from '../plan/spec.js';
@@ -90,6 +91,12 @@ async function handle(message: MainMessage): Promise<void> {
   }
   if (message.type === 'ensemble') {
     send({ type: 'ensemble-done', id: message.group.id, record: await ensemble(message.group, message.modelDir, message.trialCacheDir) });
+    return;
+  }
+  if (message.type === 'verify') {
+    const { model, tokenizer } = await baseModel(message.modelDir);
+    const rescored = await rescoreAdapter(message.adapterDir, message.trial.key, message.trial.config, model, tokenizer, taskOf(message.trial));
+    send({ type: 'verified', key: message.trial.key, rescored, backend: environment?.backend ?? 'unknown' });
     return;
   }
   const { trials, modelDir, trialCacheDir } = message;
@@ -256,7 +263,7 @@ async function ensemble(group: EnsembleGroup, modelDir: string, trialCacheDir: s
 let queue: Promise<void> = start().catch((error: unknown) => send({ type: 'error', job: null, ...errorText(error) }));
 port.on('message', (message: MainMessage) => {
   queue = queue.then(() =>
-    handle(message).catch((error: unknown) => send({ type: 'error', job: message.type === 'trials' ? message.trials.map((t) => t.planned.key).join(',') : message.type === 'pretrain' ? `pretrain:${message.preset}` : message.type === 'ensemble' ? `ensemble:${message.group.id}` : null, ...errorText(error) })),
+    handle(message).catch((error: unknown) => send({ type: 'error', job: message.type === 'trials' ? message.trials.map((t) => t.planned.key).join(',') : message.type === 'pretrain' ? `pretrain:${message.preset}` : message.type === 'ensemble' ? `ensemble:${message.group.id}` : message.type === 'verify' ? `verify:${message.trial.key}` : null, ...errorText(error) })),
   );
 });
 

@@ -2,6 +2,7 @@
 import type { EnsembleRecord, PretrainedInfo, TrialEnvironment, TrialRecord } from '../../src/results/results.js';
 import type { PretrainProfileName } from '../pretrain/pretrain_profiles.js';
 import type { PlannedTrial } from '../plan/spec.js';
+import type { Rescored } from './trial_rescore.js';
 
 /** workerData of a worker. */
 export interface WorkerSetup {
@@ -19,6 +20,8 @@ export type MainMessage =
    */
   | { type: 'trials'; trials: { planned: PlannedTrial; frequentTokens: readonly number[] }[]; modelDir: string; trialCacheDir: string }
   | { type: 'ensemble'; group: EnsembleGroup; modelDir: string; trialCacheDir: string }
+  /** Re-score a finished trial from its kept adapter folder (experiments/run/trial_rescore.ts). */
+  | { type: 'verify'; trial: PlannedTrial; adapterDir: string; modelDir: string }
   | { type: 'exit' };
 
 /** Finished prompt-tuning trials of one configuration that differ only in their seed. */
@@ -37,5 +40,6 @@ export type WorkerMessage =
   /** One trial of a 'trials' job that failed (the others go on). */
   | { type: 'trial-failed'; key: string; message: string; stack: string }
   | { type: 'ensemble-done'; id: string; record: EnsembleRecord }
-  /** job: the trial key, "pretrain:<preset>", or null for the worker's start-up. */
+  | { type: 'verified'; key: string; rescored: Rescored; backend: string }
+  /** job: the trial key, "pretrain:<preset>", "verify:<key>", or null for the worker's start-up. */
   | { type: 'error'; job: string | null; message: string; stack: string };

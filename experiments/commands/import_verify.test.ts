@@ -1,0 +1,110 @@
+/**
+ * `experiment FILE --import-trials DIR --verify` end to end: a tiny run on the tiny GPT-2 from transformers
+ * (cpu backend, 2 steps) keeps its records and adapters; a results folder built from them (results.jsonl
+ * and adapters/<key>/) imports when every re-scored count reproduces, and is refused, with nothing
+ * written, when a score was edited and the record sealed again (which only re-scoring can catch).
+ */
+import assert from 'node:assert/strict';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { RESULT_FILES, sealRecord, type TrialRecord } from '../../src/results/results.js';
+import { importTrialRecords } from '../run/trial_import.js';
+import { trialAdapterPath } from '../run/trial_cache.js';
+import { IMPORT_ADAPTERS_SUBDIR } from '../run/trial_verify.js';
+import { runExperiment } from './experiment.js';
+
+const REPO = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..', '..');
+const root = mkdtempSync(path.join(os.tmpdir(), 'peftscale-verify-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+let fresh = 0;
+const freshDir = (name: string): string => path.join(root, `${name}-${++fresh}`);
+
+describe('--import-trials DIR --verify: imported scores are re-scored from their kept adapters', () => {
+  const file = path.join(root, 'experiments', 'verify.json');
+  const trials = path.join(root, 'trials');
+  const models = path.join(root, 'cache');
+  const results = path.join(root, 'results', 'verify-e2e');
+  /** results.jsonl with an adapters/<key>/ folder per kept adapter, as --verify reads it. */
+  const withAdapters = path.join(root, 'with-adapters');
+  let records: TrialRecord[] = [];
+  const run = (dir: string, cache: string, ...more: string[]): ReturnType<typeof runExperiment> =>
+    runExperiment([file, '--import-trials', dir, '--verify', '--trial-cache', cache, '--cache', models, '--results', freshDir('results'), '--workers', '1', '--backend', 'cpu', '--no-report', ...more]);
+
+  before(async () => {
+    cpSync(path.join(REPO, 'test', 'fixtures', 'data'), path.join(root, 'data'), { recursive: true });
+    cpSync(path.join(REPO, 'test', 'fixtures', 'hf', 'tiny-gpt2'), path.join(root, 'models', 'tiny-gpt2'), { recursive: true });
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(
+      file,
+      JSON.stringify({
+        name: 'verify-e2e',
+        checkpoints: { 'tiny-gpt2': { path: '../models/tiny-gpt2' } },
+        tasks: ['rte'],
+        datasets: { rte: { recipe: 'rte', files: { train: '../data/rte-train.jsonl', dev: '../data/rte-val.jsonl' }, template: '{premise}\n{hypothesis}\nAnswer:' } },
+        data: { train: 8, dev: 4, test: 4 },
+        seeds: [0],
+        training: { steps: 2, batchSize: 2, evalEvery: 1 },
+        sweeps: [{ name: 'methods', presets: ['tiny-gpt2'], methods: [{ method: 'prompt-tuning', options: { length: 2 } }, { method: 'lora', options: { rank: 2 } }, { method: 'prompt-design', options: { shots: 0 } }] }],
+      }),
+    );
+    const outcome = await runExperiment([file, '--trial-cache', trials, '--results', path.join(root, 'results'), '--cache', models, '--workers', '1', '--backend', 'cpu', '--no-report']);
+    assert.deepEqual([outcome?.trials, outcome?.failed], [3, 0]);
+    records = readFileSync(path.join(results, RESULT_FILES.records), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as TrialRecord);
+    mkdirSync(path.join(withAdapters, IMPORT_ADAPTERS_SUBDIR), { recursive: true });
+    cpSync(path.join(results, RESULT_FILES.records), path.join(withAdapters, RESULT_FILES.records));
+    for (const record of records) {
+      if (existsSync(trialAdapterPath(trials, record.key))) cpSync(trialAdapterPath(trials, record.key), path.join(withAdapters, IMPORT_ADAPTERS_SUBDIR, record.key), { recursive: true });
+    }
+    assert.equal(readdirSync(path.join(withAdapters, IMPORT_ADAPTERS_SUBDIR)).length, 2, 'prompt tuning and LoRA keep an adapter; prompt design trains none');
+  });
+
+  it('an untampered import verifies: both kept adapters reproduce, prompt design is counted as not re-scored, and the adapters are kept', async () => {
+    const cache = freshDir('trials');
+    const outcome = await run(withAdapters, cache);
+    assert.deepEqual(outcome?.verified, { reproduced: 2, noAdapter: 1 });
+    assert.deepEqual([outcome?.cached, outcome?.ran], [3, 0]);
+    const entries = readdirSync(cache);
+    assert.equal(entries.filter((name) => name.endsWith('.json')).length, 3);
+    assert.equal(entries.filter((name) => name.endsWith('.adapter')).length, 2, 'the verified adapters are copied beside their records');
+  });
+
+  it('a test accuracy edited and sealed again imports without --verify, and --verify refuses it naming line, key, field and both values, writing nothing', async () => {
+    const index = records.findIndex((r) => r.config.method === 'lora');
+    const { test } = records[index];
+    const correct = Math.round(test.accuracy * test.examples);
+    const edited = (correct === test.examples ? correct - 1 : correct + 1) / test.examples;
+    const dir = freshDir('tampered');
+    cpSync(withAdapters, dir, { recursive: true });
+    const lines = records.map((r, i) => (i === index ? sealRecord({ ...r, test: { ...test, accuracy: edited } }) : r));
+    writeFileSync(path.join(dir, RESULT_FILES.records), `${lines.map((r) => JSON.stringify(r)).join('\n')}\n`);
+    // The checksum matches the edited content: the checks without --verify cannot tell.
+    assert.equal((await importTrialRecords(dir, freshDir('unchecked'), [{ key: records[index].key, config: records[index].config }])).imported, 1);
+    const cache = freshDir('trials');
+    const pattern = new RegExp(
+      `results\\.jsonl:${index + 1} \\(trial ${records[index].key}\\): test\\.accuracy = ${edited} recorded \\(${Math.round(edited * test.examples)} of ${test.examples} correct\\), re-scored ${test.accuracy} \\(${correct} of ${test.examples}\\) from .*: allowed: the same count \\(re-scored on the record's own backend, cpu,`,
+    );
+    await assert.rejects(run(dir, cache), (error: Error) => /1 score\(s\) of 2 re-scored record\(s\) do not reproduce from their kept adapters, nothing imported/.test(error.message) && pattern.test(error.message));
+    assert.deepEqual(existsSync(cache) ? readdirSync(cache).filter((name) => name.endsWith('.json') || name.endsWith('.adapter')) : [], [], 'nothing of the import was written');
+  });
+
+  it('a record whose adapter is missing is counted, not passed; the trial cache\'s adapter serves a record it already holds', async () => {
+    const dir = freshDir('one-missing');
+    cpSync(withAdapters, dir, { recursive: true });
+    const lora = records.find((r) => r.config.method === 'lora') as TrialRecord;
+    rmSync(path.join(dir, IMPORT_ADAPTERS_SUBDIR, lora.key), { recursive: true });
+    assert.deepEqual((await run(dir, freshDir('trials')))?.verified, { reproduced: 1, noAdapter: 2 });
+    // Without adapters/, into the run's own cache (the same records, their adapters beside them).
+    const bare = freshDir('bare');
+    mkdirSync(bare);
+    cpSync(path.join(withAdapters, RESULT_FILES.records), path.join(bare, RESULT_FILES.records));
+    const cache = freshDir('trials');
+    cpSync(trials, cache, { recursive: true });
+    assert.deepEqual((await run(bare, cache))?.verified, { reproduced: 2, noAdapter: 1 });
+  });
+
+  it('--verify without --import-trials is refused before any work, naming both flags', async () => {
+    await assert.rejects(runExperiment([file, '--verify', '--trial-cache', freshDir('trials'), '--cache', models]), /--verify without --import-trials: allowed only with --import-trials DIR/);
+  });
+});
