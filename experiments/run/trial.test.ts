@@ -6,7 +6,9 @@ import { GPT2 } from '../../src/model/model.js';
 import type { TrialConfig, TrialEnvironment } from '../../src/results/results.js';
 import { buildTaskSuite, findTask } from '../../datasets/tasks.js';
 import { bytesOf, testBackends, TINY_CONFIG, useBackend } from '../../test/helpers.js';
-import { runTrial } from './trial.js';
+import { methodContext, runTrial, virtualPositions } from './trial.js';
+import { AdaptedModel } from '../../src/adapt/adapted.js';
+import { getMethod, resolveOptions } from '../../src/adapt/peft.js';
 import { ByteTokenizer } from '../../src/io/tokenizer.js';
 
 const ENVIRONMENT: TrialEnvironment = {
@@ -39,6 +41,22 @@ for (const backend of testBackends()) {
     before(async () => useBackend(backend));
     const task = (): ReturnType<typeof findTask> =>
       findTask(buildTaskSuite({ seed: 0, worldSize: DATA.worldSize, townCount: DATA.townCount, sizes: { train: DATA.train, dev: DATA.dev, test: DATA.test }, tasks: ['verify'] }), 'verify');
+
+    it('counts key/value prefix positions as taken context, like input prompt positions', () => {
+      // Prefix tuning's keys and values are past tokens (model.ts): a trial must leave room for them.
+      const base = GPT2.initialize(CONFIG, 1);
+      const positions = (method: string, raw: Record<string, string>): number => {
+        const peft = getMethod(method);
+        const adapted = AdaptedModel.create(base, peft, resolveOptions(peft, raw, base.config), methodContext(base, task(), 0, [], new ByteTokenizer()));
+        const count = virtualPositions(() => adapted.hooks(), base.config);
+        adapted.dispose();
+        return count;
+      };
+      assert.equal(positions('prefix-tuning', { length: '7' }), 7);
+      assert.equal(positions('prompt-tuning', { length: '5' }), 5);
+      assert.equal(positions('lora', {}), 0);
+      base.dispose();
+    });
 
     it('trains, keeps the best dev checkpoint, scores test, and leaves the frozen model bit-identical', () => {
       const tensorsBefore = tf.memory().numTensors;

@@ -135,10 +135,18 @@ export function methodContext(base: GPT2, task: Task, seed: number, frequentToke
   };
 }
 
-/** Positions the method puts before the real tokens (prompt tuning's k), from its hooks. */
+/**
+ * Context positions the method takes before the real tokens, from its hooks: input positions (prompt
+ * tuning's k) plus key/value prefix positions (prefix tuning's k), which the model counts as past tokens.
+ */
 export function virtualPositions(hooks: () => ModelHooks, config: ModelConfig): number {
   const context = { config, batchSize: 1, sequenceLength: 1, training: false };
-  return tf.tidy(() => hooks().inputPrefix?.(context)?.shape.at(-2) ?? 0);
+  return tf.tidy(() => {
+    const made = hooks();
+    const input = made.inputPrefix?.(context)?.shape.at(-2) ?? 0;
+    const past = made.attentionPrefix?.(0, context)?.key.shape.at(-2) ?? 0; // every layer's is the same length (model.ts)
+    return input + past;
+  });
 }
 
 /** How a trial was packed with others (the record's `packing`; absent when it trained alone). */
