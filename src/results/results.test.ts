@@ -123,22 +123,25 @@ describe('no gain over init, breakouts, recovered share, one-seed intervals', ()
     assert.deepEqual(summaryCounts(rows), { trained: 9, noGain: 3, oneSeed: 2, diverged: 0 });
   });
 
-  it('the task average counts seeds with a kept init, never more than its n', () => {
-    // Seed 0 kept its init on both tasks, seed 1 on one, seed 2 on none: 3 trials, 2 seeds.
+  it('the task average counts seeds whose every task kept its init, or left chance, never more than its n', () => {
+    // Seed 0 kept its init on both tasks, seed 1 on one, seed 2 on none: 3 trials, 1 seed on every task.
     const two = [
       record('full', 'mid', 'a', 0, 0.5, 'finished', false),
       record('full', 'mid', 'b', 0, 0.5, 'finished', false),
       record('full', 'mid', 'a', 1, 0.6, 'finished', false),
-      record('full', 'mid', 'b', 1, 0.7, 'finished', true),
-      record('full', 'mid', 'a', 2, 0.8, 'finished', true),
-      record('full', 'mid', 'b', 2, 0.8, 'finished', true),
+      record('full', 'mid', 'b', 1, 1.0, 'finished', true),
+      record('full', 'mid', 'a', 2, 1.0, 'finished', true),
+      record('full', 'mid', 'b', 2, 1.0, 'finished', true),
     ];
     const summary = summarize(two, 'full');
     const average = summary.find((r) => r.task === AVERAGE_TASK);
     assert.equal(average?.n, 3);
-    assert.equal(average?.noGain, 2);
+    assert.equal(average?.noGain, 1);
     assert.equal(summary.find((r) => r.task === 'a')?.noGain, 2);
-    assert.equal(summaryCounts(summary).noGain, 3); // totals stay over trials of each task
+    assert.equal(summaryCounts(summary).noGain, 3); // totals stay over the trials of each task
+    // Chance is 50% of 10 examples: 100% leaves it, 50-60% does not. Task b: seeds 1 and 2; every task: seed 2.
+    assert.equal(summary.find((r) => r.task === 'b')?.breakouts, 2);
+    assert.equal(average?.breakouts, 1);
   });
 
   it('breakouts: above the majority rate by a one-sided 95% binomial margin (0.5 + 1.645·√(0.25/10) ≈ 0.76)', () => {

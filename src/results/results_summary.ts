@@ -28,10 +28,13 @@ export interface SummaryRow {
   diverged: number;
   /**
    * Finished trials whose chosen checkpoint is the untrained init (no gain over init); for the task
-   * average, seeds with such a trial on any task (of n); null when nothing trains.
+   * average, seeds whose trial kept its init on every task (of n); null when nothing trains.
    */
   noGain: number | null;
-  /** Finished trials whose test accuracy is clearly above the majority baseline (see {@link leftChance}). */
+  /**
+   * Finished trials whose test accuracy is clearly above the majority baseline (see {@link leftChance});
+   * for the task average, seeds whose trials left chance on every task (of n).
+   */
   breakouts: number;
   /** Mean over seeds of the last step's test accuracy (NaN when the records lack it). */
   finalMean: number;
@@ -159,12 +162,14 @@ export function gapsToBaseline(groups: readonly SeedGroup[], baseline: string): 
 const meanOf = (values: readonly number[]): number => (values.length === 0 ? NaN : values.reduce((a, b) => a + b, 0) / values.length);
 
 /**
- * Of a group's n, how many kept their untrained init: trials of a task; for the task average, seeds with
- * at least one task's trial at its init (counted over seeds, like n, not over the seeds' trials).
+ * Of a group's n, how many have a property: trials of a task; for the task average, seeds whose trials
+ * have it on every task (counted over seeds, like n, so never more than n; "all n" means every trial has it).
  */
-function keptInit(group: SeedGroup): number {
-  const kept = group.used.filter((r) => r.gainOverInit === false);
-  return group.task === AVERAGE_TASK ? new Set(kept.map((r) => r.config.seed)).size : kept.length;
+function seedsWhere(group: SeedGroup, property: (record: TrialRecord) => boolean): number {
+  if (group.task !== AVERAGE_TASK) return group.used.filter(property).length;
+  const bySeed = new Map<number, boolean>();
+  for (const record of group.used) bySeed.set(record.config.seed, (bySeed.get(record.config.seed) ?? true) && property(record));
+  return [...bySeed.values()].filter(Boolean).length;
 }
 
 /** A summary row of one group: statistics over seeds, with the gap (mean of `gaps`) and no recovered share yet. */
@@ -183,8 +188,8 @@ function summaryRow(group: SeedGroup, gaps: readonly number[]): SummaryRow {
     percent: first.parameters.percent,
     n: group.scores.size,
     diverged: group.diverged,
-    noGain: used.some((r) => r.gainOverInit !== null) ? keptInit(group) : null,
-    breakouts: used.filter(leftChance).length,
+    noGain: used.some((r) => r.gainOverInit !== null) ? seedsWhere(group, (r) => r.gainOverInit === false) : null,
+    breakouts: seedsWhere(group, leftChance),
     finalMean: meanOf(used.map((r) => r.final?.test ?? NaN)),
     chance: meanOf(used.map((r) => r.test.majority)),
     recovered: null,
