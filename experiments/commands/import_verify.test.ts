@@ -157,6 +157,7 @@ describe('--import-trials DIR --verify: imported scores are re-scored from their
     const refused = freshDir('trials');
     cpSync(trials, refused, { recursive: true });
     writeFileSync(trialRecordPath(refused, prompt.key), '{"not": "a record"}\n');
+    rmSync(trialRecordPath(refused, lora.key)); // else the cache's own record of it is kept, and the edit not re-scored
     const tampered = freshDir('tampered');
     cpSync(withAdapters, tampered, { recursive: true });
     const edited = records.map((r) => (r.key === lora.key ? sealRecord({ ...r, test: { ...r.test, accuracy: 1 } }) : r));
