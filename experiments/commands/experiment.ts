@@ -80,8 +80,8 @@ export interface ExperimentCommandResult {
   failed: number;
   resultsDir: string | null;
   summary: SummaryRow[];
-  /** With --verify: imported records re-scored and reproduced, and those without a kept adapter. */
-  verified?: { reproduced: number; noAdapter: number };
+  /** With --verify: imported records re-scored and reproduced (exact: where they were produced), those without a kept adapter, and those whose trial the cache holds another record of (not verified). */
+  verified?: { reproduced: number; exact: number; noAdapter: number; keptCache: number };
 }
 
 async function experiment(args: ParsedArgs): Promise<ExperimentCommandResult | null> {
@@ -117,6 +117,18 @@ async function experiment(args: ParsedArgs): Promise<ExperimentCommandResult | n
   const trialCacheDir = stringFlag(args, 'trial-cache') ?? DEFAULT_TRIAL_CACHE_DIR;
   const warn = (message: string): void => void process.stderr.write(`warning: ${message}\n`);
   if (importFrom !== undefined && dryRun) throw new Error(`experiment: --import-trials ${importFrom} and --dry-run: allowed: one of them (a dry run writes nothing)`);
+  const partial = shard !== null || booleanFlag(args, 'pretrain-only');
+  const resultsRoot = stringFlag(args, 'results') ?? DEFAULT_RESULTS_DIR;
+  const resultsDir = resultsDirFor(resultsRoot, experiment.name);
+  const replaceResults = booleanFlag(args, 'replace');
+  if (!dryRun && !partial) {
+    // Before any work (an import's --verify may pretrain models): every output folder takes a file and has room, and the results folder is ours.
+    probeOutputFolder(resultsRoot, 'results root (--results)');
+    probeOutputFolder(trialCacheDir, 'trial cache (--trial-cache)');
+    probeOutputFolder(stringFlag(args, 'cache') ?? DEFAULT_CACHE_DIR, 'model cache (--cache)');
+    const notOurs = replaceResults ? null : await ownershipProblem(resultsDir, experiment.file);
+    if (notOurs !== null) throw new Error(notOurs);
+  }
   let verified: ExperimentCommandResult['verified'];
   if (importFrom !== undefined) {
     probeOutputFolder(trialCacheDir, 'trial cache (--trial-cache)');
@@ -129,7 +141,7 @@ async function experiment(args: ParsedArgs): Promise<ExperimentCommandResult | n
       const verification = await verifyImport(read, experiment, { workers, backend: stringFlag(args, 'backend'), modelCacheDir, trialCacheDir, log });
       process.stderr.write(`--verify: ${describeVerification(verification)}\n`);
       adapters = verification.adapters;
-      verified = { reproduced: verification.reproduced, noAdapter: [...verification.noAdapter.values()].reduce((a, b) => a + b, 0) };
+      verified = { reproduced: verification.reproduced, exact: verification.exact, noAdapter: [...verification.noAdapter.values()].reduce((a, b) => a + b, 0), keptCache: verification.keptCache };
     }
     const done = await writeTrialImport(read, trialCacheDir, adapters);
     process.stderr.write(`imported ${done.imported} trial record(s) from ${done.file} (${done.alreadyCached} already cached, ${done.notPlanned} not of this plan)\n`);
@@ -165,19 +177,11 @@ async function experiment(args: ParsedArgs): Promise<ExperimentCommandResult | n
 
   // A file that states hypotheses is judged on the whole run: no trial's score is shown before it ends.
   const blind = experiment.hypotheses.length > 0 && !booleanFlag(args, 'show-scores');
-  if (shard !== null || booleanFlag(args, 'pretrain-only')) {
+  if (partial) {
     probeOutputFolder(trialCacheDir, 'trial cache (--trial-cache)');
     probeOutputFolder(stringFlag(args, 'cache') ?? DEFAULT_CACHE_DIR, 'model cache (--cache)');
     return { ...(await runPartial(experiment, plan, shard, json, { workers, packRows, backend: stringFlag(args, 'backend'), modelCacheDir: stringFlag(args, 'cache') ?? DEFAULT_CACHE_DIR, trialCacheDir, resultsDir: '', blind })), ...(verified === undefined ? {} : { verified }) };
   }
-  const resultsDir = resultsDirFor(stringFlag(args, 'results') ?? DEFAULT_RESULTS_DIR, experiment.name);
-  // Before any work: every output folder takes a file and has room, and the results folder is ours.
-  probeOutputFolder(stringFlag(args, 'results') ?? DEFAULT_RESULTS_DIR, 'results root (--results)');
-  probeOutputFolder(trialCacheDir, 'trial cache (--trial-cache)');
-  probeOutputFolder(stringFlag(args, 'cache') ?? DEFAULT_CACHE_DIR, 'model cache (--cache)');
-  const replaceResults = booleanFlag(args, 'replace');
-  const notOurs = replaceResults ? null : await ownershipProblem(resultsDir, experiment.file);
-  if (notOurs !== null) throw new Error(notOurs);
   // Stated before any trial runs: hypotheses.json in the results folder (kept from an earlier sitting or an import).
   await mkdir(resultsDir, { recursive: true });
   const hypotheses = await recordHypotheses(resultsDir, experiment.file, experiment.hypotheses, importFrom ?? null, warn);

@@ -13,56 +13,20 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { configureNativeThreads } from '../../src/model/backend.js';
 import { findPreset } from '../../src/model/config.js';
-import type { EnsembleRecord, PretrainedInfo, TrialRecord } from '../../src/results/results.js';
+import type { EnsembleRecord, TrialRecord } from '../../src/results/results.js';
 import { Progress } from '../../src/util/progress.js';
 import { frequentTokensForTrials } from '../pretrain/pretrain_profiles.js';
 import type { PlannedTrial, ResolvedExperiment } from '../plan/spec.js';
 import type { EnsembleGroup, MainMessage, WorkerMessage, WorkerSetup } from './worker_protocol.js';
 import { DEFAULT_PACK_ROWS, packTrials } from './trial_packs.js';
 import { describeJob, describeTrial, ensembleGroups, formatTrialResult, trialMessage } from './pool_jobs.js';
-import { VerifyQueue, type VerifyJob, type VerifyOutcome } from './pool_verify.js';
+import { VerifyQueue } from './pool_verify.js';
+
+import type { PoolOptions, PoolResult } from './pool_types.js';
 
 export { describeTrial, ensembleGroups, formatTrialResult, trialMessage } from './pool_jobs.js';
 export type { VerifyJob, VerifyOutcome } from './pool_verify.js';
-
-/** What the pool needs of the run's options. */
-export interface PoolOptions {
-  /** Worker threads (default: one per core). */
-  workers?: number;
-  /** Jobs the run expects, which bounds the worker count (default: the trials to run). */
-  jobs?: number;
-  /** Most rows per packed training step (trial_packs.ts); ≤ 1 trains every trial alone. Default DEFAULT_PACK_ROWS. */
-  packRows?: number;
-  modelCacheDir: string;
-  trialCacheDir: string;
-  log: (message: string) => void;
-  progressStream?: { write(text: string): unknown; isTTY?: boolean };
-  /** Progress lines leave out each trial's scores (a run that states hypotheses is judged when it ends). */
-  blind?: boolean;
-  /** Finished trials to re-score from their kept adapter folders (`--import-trials DIR --verify`). */
-  verify?: readonly VerifyJob[];
-}
-
-/** A preset's pretrained model and its never-trained control. */
-export interface PretrainedModels {
-  info: PretrainedInfo;
-  dir: string;
-  controlDir: string;
-}
-
-/** What the pool's jobs produced. */
-export interface PoolResult {
-  /** Cached and newly finished records by key. */
-  records: Map<string, TrialRecord>;
-  failed: { key: string; description: string; message: string }[];
-  pretrained: Map<string, PretrainedModels>;
-  ensembles: EnsembleRecord[];
-  /** Per re-scored trial key (PoolOptions.verify). */
-  rescored: Map<string, VerifyOutcome>;
-  /** As the first worker to start reported them ('unknown' and {} if none started). */
-  backend: string;
-  versions: Record<string, string>;
-}
+export type { PoolOptions, PoolResult, PretrainedModels } from './pool_types.js';
 
 /** A trials job: one trial, or a pack; `outstanding` holds the keys not yet reported done or failed. */
 type Job = { kind: 'trials'; trials: PlannedTrial[]; outstanding: Set<string> } | { kind: 'pretrain'; preset: string } | { kind: 'ensemble'; id: string } | { kind: 'verify'; key: string };
@@ -91,6 +55,7 @@ export class WorkerPool {
   private readonly frequentTokens: Map<string, readonly number[]>;
   private readonly ensembleQueue: EnsembleGroup[] = [];
   private readonly verifyQueue: VerifyQueue;
+  private readonly verifyOnly: boolean;
   /** Ensembles run after every trial: 'pending' until then, 'running' while their jobs are out. */
   private ensemblePhase: 'pending' | 'running' | 'done';
   private readonly workerCount: number;
@@ -114,7 +79,10 @@ export class WorkerPool {
     this.pretrainQueue = [...experiment.presets].filter((preset) => !this.checkpointDirs.has(preset)).reverse();
     const sorted = [...plan.toRun].sort((a, b) => experiment.presets.indexOf(a.config.preset) - experiment.presets.indexOf(b.config.preset));
     this.frequentTokens = frequentTokensForTrials(plan.toRun);
-    this.progress = new Progress({ label: experiment.name, total: plan.toRun.length, unit: 'trial', stream: options.progressStream ?? process.stderr, intervalSeconds: 30 });
+    // A pool that only re-scores (--verify) counts re-scorings, not its zero trials.
+    this.verifyOnly = plan.toRun.length === 0 && this.verifyQueue.total > 0;
+    const [label, total, unit] = this.verifyOnly ? [`${experiment.name} verify`, this.verifyQueue.total, 're-scoring'] : [experiment.name, plan.toRun.length, 'trial'];
+    this.progress = new Progress({ label, total, unit, stream: options.progressStream ?? process.stderr, intervalSeconds: 30 });
     this.ensemblePhase = experiment.ensemble ? 'pending' : 'done';
     this.workerCount = Math.max(1, Math.min(options.workers ?? availableParallelism(), Math.max(1, options.jobs ?? plan.toRun.length)));
     const configs = new Map(experiment.checkpoints.map((c) => [c.name, c.config]));
@@ -153,7 +121,7 @@ export class WorkerPool {
     if (lost?.kind === 'ensemble') {
       this.progress.line(`! ensemble ${lost.id} skipped: the worker exited`);
     } else if (lost?.kind === 'verify') {
-      this.verifyQueue.end(lost.key, { error: `the worker exited with code ${code}` });
+      this.verifyQueue.workerExited(lost.key, code);
     } else if (lost?.kind === 'trials') {
       for (const trial of lost.trials.filter((t) => lost.outstanding.has(t.key))) {
         this.result.failed.push({ key: trial.key, description: describeTrial(trial), message: `worker exited with code ${code}` });
@@ -191,11 +159,11 @@ export class WorkerPool {
       return;
     }
     this.failTrialsOfFailedPresets();
-    const job = this.verifyQueue.take((preset) => this.ready(preset));
-    if (job !== undefined) {
-      slot.busy = { kind: 'verify', key: job.trial.key };
-      this.activity.set(slot.id, `re-scoring ${describeJob([job.trial])}`);
-      this.post(slot, { type: 'verify', trial: job.trial, adapterDir: job.adapterDir, modelDir: this.trialModelDir(job.trial) });
+    const verify = this.verifyQueue.next((preset) => this.ready(preset), (trial) => this.trialModelDir(trial));
+    if (verify !== undefined) {
+      slot.busy = { kind: 'verify', key: verify.key };
+      this.activity.set(slot.id, verify.activity);
+      this.post(slot, verify.message);
       return;
     }
     const index = this.pending.findIndex((job) => this.ready(job[0].config.preset));
@@ -293,8 +261,7 @@ export class WorkerPool {
       case 'ensemble-done':
         return this.onEnsembleDone(slot, message.record);
       case 'verified':
-        this.verifyQueue.end(message.key, { rescored: message.rescored, backend: message.backend });
-        this.progress.line(`re-scored ${message.key} from its adapter in ${message.rescored.seconds.toFixed(2)} s`);
+        this.progress.line(this.verifyQueue.verified(message));
         slot.busy = null;
         return this.dispatchAll();
       case 'error':
@@ -377,7 +344,7 @@ export class WorkerPool {
     if (job.kind === 'ensemble') {
       this.progress.line(`! ensemble ${job.id} skipped: ${message.message}`);
     } else if (job.kind === 'verify') {
-      this.verifyQueue.end(job.key, { error: message.message });
+      this.verifyQueue.failed(job.key, message.message);
     } else if (job.kind === 'trials') {
       for (const trial of job.trials.filter((t) => job.outstanding.has(t.key))) {
         this.result.failed.push({ key: trial.key, description: describeTrial(trial), message: message.message });
@@ -419,6 +386,6 @@ export class WorkerPool {
   }
 
   private redraw(): void {
-    this.progress.update(this.done, Object.fromEntries([...this.activity].map(([id, text]) => [`w${id}`, text])));
+    this.progress.update(this.verifyOnly ? this.verifyQueue.done : this.done, Object.fromEntries([...this.activity].map(([id, text]) => [`w${id}`, text])));
   }
 }

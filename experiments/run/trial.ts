@@ -13,20 +13,17 @@ import * as tf from '@tensorflow/tfjs-core';
 import { AdaptedModel } from '../../src/adapt/adapted.js';
 import { adapterTensors } from '../../src/io/adapter_io.js';
 import type { GPT2 } from '../../src/model/model.js';
-import type { ModelConfig } from '../../src/model/config.js';
-import type { ModelHooks } from '../../src/adapt/hooks.js';
 import { getMethod, type MethodContext, type MethodOptions } from '../../src/adapt/peft.js';
 import { countParameters, modelParameterSpecs, numel } from '../../src/model/params.js';
 import { Random } from '../../src/util/random.js';
 import type { Evaluation, TrialConfig, TrialEnvironment, TrialRecord, TrialStatus } from '../../src/results/results.js';
 import { RESULTS_FORMAT_VERSION, sealRecord } from '../../src/results/results.js';
-import { argmax, labelRows, NonFiniteScoresError, sequenceScores, sharedContextScores } from '../../src/inference/scoring.js';
+import { NonFiniteScoresError } from '../../src/inference/scoring.js';
 import type { Tokenizer } from '../../src/io/tokenizer.js';
-import { forwardBytesPerRow } from '../../src/model/memory.js';
 import { createOptimizer, trainStep } from '../../src/training/train.js';
 import { median } from '../../src/util/bench_timing.js';
-import type { Task, TaskExample } from '../../datasets/tasks.js';
-import { fitInput } from '../../datasets/truncate.js';
+import type { Task } from '../../datasets/tasks.js';
+import { encodedSplit, evaluateAccuracy, inputBudget, virtualPositions, type EncodedExample } from './trial_scoring.js';
 
 /** What a trial needs besides its config. */
 export interface TrialResources {
@@ -54,73 +51,6 @@ export interface TrialOptions {
   onAdapter?: (tensors: ReadonlyMap<string, tf.Tensor>, options: MethodOptions) => void;
 }
 
-/** An example as token ids. */
-export interface EncodedExample {
-  context: number[];
-  label: number[];
-  /** Index of the right label in task.labels. */
-  answer: number;
-  /** Whether the input was shortened to fit the context. */
-  truncated: boolean;
-}
-
-/**
- * Input token ids that fit after `virtual` positions with room for <|endoftext|> and the longest label
- * word (each label is scored): the text is shortened when needed, never the label.
- */
-export function inputBudget(task: Task, tokenizer: Tokenizer, contextLength: number, virtual: number): number {
-  const longestLabel = Math.max(...task.labels.map((label) => tokenizer.encode(label).length));
-  return contextLength - virtual - 1 - longestLabel;
-}
-
-function encodeExamples(task: Task, examples: readonly TaskExample[], tokenizer: Tokenizer, budget: number): EncodedExample[] {
-  return examples.map((example) => {
-    const answer = task.labels.indexOf(example.label);
-    if (answer < 0) throw new Error(`task "${task.name}": example ${example.id} has label ${JSON.stringify(example.label)}, not one of ${JSON.stringify(task.labels)}`);
-    const fitted = fitInput(task, example, budget, tokenizer, task.truncateField);
-    return { context: fitted.ids, label: tokenizer.encode(example.label), answer, truncated: fitted.truncated };
-  });
-}
-
-/** A split's examples as token ids (context fitted to `budget` tokens, label, index of the right label). */
-export function encodedSplit(task: Task, split: 'train' | 'dev' | 'test', tokenizer: Tokenizer, budget: number): EncodedExample[] {
-  return encodeExamples(task, task.splits[split], tokenizer, budget);
-}
-
-/** What scoring needs of a model: a trial's AdaptedModel, or a frozen base with a loaded adapter's hooks (trial_rescore.ts). */
-export interface ScoringModel {
-  readonly base: GPT2;
-  logitsAt(tokens: tf.Tensor2D, positions: Int32Array, training: boolean): tf.Tensor2D;
-}
-
-/**
- * Accuracy of label-word scoring over encoded examples, with the current hooks of `model`. Batches hold
- * at most `batchSize` rows and what fits scoringMemoryBytes() (rows of `virtual` extra positions each).
- */
-export function evaluateAccuracy(model: ScoringModel, task: Task, examples: readonly EncodedExample[], batchSize: number, tokenizer: Tokenizer, virtual = 0): number {
-  if (examples.length === 0) return NaN;
-  const labels = task.labels.map((label) => tokenizer.encode(label));
-  const longestLabel = Math.max(...labels.map((label) => label.length));
-  const rowBytes = (length: number): number => forwardBytesPerRow(model.base.config, length, virtual, longestLabel);
-  const logitsAt = (tokens: tf.Tensor2D, positions: Int32Array): tf.Tensor2D => model.logitsAt(tokens, positions, false);
-  const options = { batchSize, padId: tokenizer.padId, rowBytes, startId: tokenizer.endOfTextId };
-  // Single-token labels (RTE's " yes"/" no", the generated tasks' words) share one row per example.
-  const perExample =
-    longestLabel === 1
-      ? sharedContextScores(logitsAt, examples.map((e) => e.context), labels.map((label) => label[0]), options)
-      : chunked(sequenceScores(logitsAt, examples.flatMap((example) => labelRows(example.context, labels, tokenizer.endOfTextId)), options), labels.length);
-  let correct = 0;
-  examples.forEach((example, i) => {
-    if (argmax(perExample[i]) === example.answer) correct += 1;
-  });
-  return correct / examples.length;
-}
-
-/** values cut into consecutive groups of `size`. */
-function chunked(values: readonly number[], size: number): number[][] {
-  return Array.from({ length: values.length / size }, (_, i) => values.slice(i * size, (i + 1) * size));
-}
-
 /** The method context of a task: label words, demonstrations (prompt design's shots), corpus frequencies. */
 export function methodContext(base: GPT2, task: Task, seed: number, frequentTokens: readonly number[], tokenizer: Tokenizer): MethodContext {
   return {
@@ -133,20 +63,6 @@ export function methodContext(base: GPT2, task: Task, seed: number, frequentToke
     // Shots are drawn per seed (as in GPT-3's evaluation), so prompt design's seeds differ like the others'.
     demonstrations: new Random(seed, `trial:demonstrations:${task.name}`).shuffle(task.splits.train.map((example) => ({ input: task.format(example), label: example.label }))),
   };
-}
-
-/**
- * Context positions the method takes before the real tokens, from its hooks: input positions (prompt
- * tuning's k) plus key/value prefix positions (prefix tuning's k), which the model counts as past tokens.
- */
-export function virtualPositions(hooks: () => ModelHooks, config: ModelConfig): number {
-  const context = { config, batchSize: 1, sequenceLength: 1, training: false };
-  return tf.tidy(() => {
-    const made = hooks();
-    const input = made.inputPrefix?.(context)?.shape.at(-2) ?? 0;
-    const past = made.attentionPrefix?.(0, context)?.key.shape.at(-2) ?? 0; // every layer's is the same length (model.ts)
-    return input + past;
-  });
 }
 
 /** How a trial was packed with others (the record's `packing`; absent when it trained alone). */
@@ -201,9 +117,9 @@ export class TrialRun {
     this.virtual = virtualPositions(() => model.hooks(), base.config);
     this.budget = inputBudget(task, tokenizer, base.config.contextLength, this.virtual);
     if (this.budget < 1) throw new Error(`trial ${key}: ${this.virtual} virtual positions and the label words leave no room for input in the context of ${base.config.contextLength} of ${config.preset}`);
-    this.train = encodeExamples(task, task.splits.train, tokenizer, this.budget);
-    this.dev = encodeExamples(task, task.splits.dev, tokenizer, this.budget);
-    this.test = encodeExamples(task, task.splits.test, tokenizer, this.budget);
+    this.train = encodedSplit(task, 'train', tokenizer, this.budget);
+    this.dev = encodedSplit(task, 'dev', tokenizer, this.budget);
+    this.test = encodedSplit(task, 'test', tokenizer, this.budget);
     const longestLabel = Math.max(...task.labels.map((label) => tokenizer.encode(label).length));
     this.rowLength = 1 + Math.max(...[...this.train, ...this.dev, ...this.test].map((e) => e.context.length)) + longestLabel;
     const truncatedCount = (examples: readonly EncodedExample[]): number => examples.filter((e) => e.truncated).length;

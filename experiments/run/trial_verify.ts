@@ -6,22 +6,33 @@
  * whole import before anything is written or any trial runs, naming file, line, key, field and both values.
  *
  * Where the adapter is: DIR/adapters/<key>/ (the trial cache's `<key>.adapter/` folder copied there), else,
- * when the trial cache already holds this very record (the same content), the cache's adapter. A record
- * with neither (a method that trains nothing, an adapter over the cache's size limit, a folder that kept
- * none) is counted and said, never passed as verified.
+ * when the trial cache already holds this very record (the same content), the cache's adapter. Its
+ * metadata must name the record's key (trial_rescore.ts). A record with neither (a method that trains
+ * nothing, an adapter over the cache's size limit, a folder that kept none) is counted and said, never
+ * passed as verified; so is one whose trial the cache already holds another record of (the run keeps the
+ * cache's, so re-scoring the imported one would vouch for a record that is not used). Nothing is written
+ * here: the trial cache is only read.
  *
- * Tolerance: the backend that produced a record reproduces its counts exactly (the same ops on the same
- * values; the adapter holds the best-on-dev checkpoint bit for bit), so none is allowed. On another
- * backend, float round-off may flip an example whose label scores nearly tie: up to one example in
+ * Tolerance: what produced a record reproduces its counts exactly (the same ops on the same values; the
+ * adapter holds the best-on-dev checkpoint bit for bit), so none is allowed where the re-scoring runs on
+ * the same producer: the backend, the package that provided it, every recorded package version, the CPU
+ * and platform, and the native backend's thread count ({@link producerDifferences}). Otherwise (another
+ * backend, tfjs-node-gpu for tfjs-node, an older record that does not name its provider) float round-off
+ * may flip an example whose label scores nearly tie: up to one example in
  * {@link CROSS_BACKEND_EXAMPLES_PER_FLIP} (at least one) per split may differ, and the message says so.
+ *
+ * Input budget: a record is re-scored with its own inputs.maxInputTokens, not today's computation of it
+ * (a code change to the budget must not make an honest record look tampered); where the two differ the
+ * message says so.
  */
 import { existsSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { recordChecksum, type TrialRecord } from '../../src/results/results.js';
+import { recordChecksum, type TrialEnvironment, type TrialRecord } from '../../src/results/results.js';
 import type { PlannedTrial, ResolvedExperiment } from '../plan/spec.js';
 import { environmentInfo } from './runner.js';
 import { WorkerPool, type PoolResult, type VerifyJob, type VerifyOutcome } from './runner_pool.js';
-import { readTrialRecord, trialAdapterPath } from './trial_cache.js';
+import { trialAdapterPath, trialRecordPath, trialRecordProblems } from './trial_cache.js';
 import type { ImportedRecord, ReadImport } from './trial_import.js';
 import type { SplitCount } from './trial_rescore.js';
 
@@ -35,6 +46,10 @@ export const CROSS_BACKEND_EXAMPLES_PER_FLIP = 200;
 export interface Verification {
   /** Records re-scored whose counts reproduced. */
   reproduced: number;
+  /** Of them, those re-scored where they were produced (no tolerance). */
+  exact: number;
+  /** Records not re-scored because the trial cache holds another record of their trial, which the run keeps. */
+  keptCache: number;
   /** Records without a kept adapter, by reason (not re-scored). */
   noAdapter: Map<string, number>;
   /** The backend the re-scorings ran on ('' when none ran). */
@@ -53,48 +68,88 @@ export interface VerifyOptions {
   log: (message: string) => void;
 }
 
-/** How many examples of a split may differ: none on the record's own backend. */
-export function allowedFlips(examples: number, sameBackend: boolean): number {
-  return sameBackend ? 0 : Math.max(1, Math.ceil(examples / CROSS_BACKEND_EXAMPLES_PER_FLIP));
+/** How many examples of a split may differ: none where the record was produced. */
+export function allowedFlips(examples: number, sameProducer: boolean): number {
+  return sameProducer ? 0 : Math.max(1, Math.ceil(examples / CROSS_BACKEND_EXAMPLES_PER_FLIP));
 }
 
-/** The adapter folder of an imported record, or why there is none. */
-async function adapterOf(read: ReadImport, imported: ImportedRecord, planned: PlannedTrial, options: VerifyOptions): Promise<{ dir: string } | { none: string }> {
-  const { trialCacheDir } = options;
+/** Backends that more than one package can provide (tensorflow: tfjs-node on CPU, tfjs-node-gpu on CUDA). */
+const SHARED_BACKENDS = new Set(['tensorflow']);
+
+/**
+ * How the environment re-scoring a record differs from the one that produced it, in what can change float
+ * sums: backend, its provider, package versions, CPU, platform, native threads. Empty: the same producer.
+ */
+export function producerDifferences(recorded: TrialEnvironment, rescoring: TrialEnvironment): string[] {
+  const out: string[] = [];
+  const differ = (field: string, a: unknown, b: unknown): void => void (a !== b && out.push(`${field} ${JSON.stringify(a)} recorded, ${JSON.stringify(b)} re-scoring`));
+  differ('backend', recorded.backend, rescoring.backend);
+  if (recorded.provider === undefined && SHARED_BACKENDS.has(recorded.backend)) out.push(`the record does not name the package that provided backend ${recorded.backend}`);
+  else if (recorded.provider !== undefined) differ('provider', recorded.provider, rescoring.provider);
+  for (const name of [...new Set([...Object.keys(recorded.versions), ...Object.keys(rescoring.versions)])].sort()) differ(`versions.${name}`, recorded.versions[name], rescoring.versions[name]);
+  differ('machine.cpu', recorded.machine.cpu, rescoring.machine.cpu);
+  differ('machine.platform', recorded.machine.platform, rescoring.machine.platform);
+  differ('threads', recorded.threads, rescoring.threads);
+  return out;
+}
+
+/** The trial cache's record of `key`, read without moving anything: its content, 'invalid', or null when there is none. */
+async function cachedContent(trialCacheDir: string, key: string, config: unknown): Promise<string | 'invalid' | null> {
+  const file = trialRecordPath(trialCacheDir, key);
+  if (!existsSync(file)) return null;
+  try {
+    const value = JSON.parse(await readFile(file, 'utf8')) as unknown;
+    return trialRecordProblems(value, key, config).length === 0 ? recordChecksum(value as TrialRecord) : 'invalid';
+  } catch {
+    return 'invalid';
+  }
+}
+
+/** The adapter folder of an imported record, why there is none, or that the cache keeps another record of its trial. */
+async function adapterOf(read: ReadImport, imported: ImportedRecord, planned: PlannedTrial, trialCacheDir: string): Promise<{ dir: string } | { none: string } | { keptCache: true }> {
   const { record } = imported;
+  const cached = await cachedContent(trialCacheDir, record.key, planned.config);
+  // The import keeps a cached record (trial_import.ts): the imported one would be verified and not used.
+  if (cached !== null && cached !== recordChecksum(record)) return { keptCache: true };
   const inResults = path.join(read.resultsDir, IMPORT_ADAPTERS_SUBDIR, record.key);
   if (existsSync(inResults)) {
     if (!statSync(inResults).isDirectory()) throw new Error(`--import-trials ${read.resultsDir} --verify: ${inResults} is not a folder: allowed: the adapter folder of trial ${record.key} (as the trial cache keeps it in <key>.adapter/)`);
     return { dir: inResults };
   }
-  const cached = await readTrialRecord(trialCacheDir, record.key, (message) => options.log(`warning: ${message}`), planned.config);
   const inCache = trialAdapterPath(trialCacheDir, record.key);
-  if (cached !== null && recordChecksum(cached) === recordChecksum(record) && existsSync(inCache)) return { dir: inCache };
+  if (cached !== null && existsSync(inCache)) return { dir: inCache };
   if (record.parameters.trainable === 0) return { none: 'the method trains nothing' };
-  return { none: `no ${IMPORT_ADAPTERS_SUBDIR}/<key>/ in the results folder${cached === null ? '' : ' and the cached record differs or kept none'}` };
+  return { none: `no ${IMPORT_ADAPTERS_SUBDIR}/<key>/ in the results folder${cached === null ? '' : ' and the cached record kept none'}` };
 }
 
 /** The problems of one re-scored record (empty when it reproduces). */
 export function reproductionProblems(at: string, record: TrialRecord, adapterDir: string, outcome: VerifyOutcome): string[] {
   if ('error' in outcome) return [`${at}: its adapter ${adapterDir} could not be re-scored: ${outcome.error}`];
   const recordedOn = record.environment.backend;
-  const same = recordedOn === outcome.backend;
+  const differences = producerDifferences(record.environment, outcome.environment);
+  const same = differences.length === 0;
+  const { budget } = outcome.rescored;
+  const budgetNote = budget.recorded === budget.now ? '' : ` (input budget ${budget.recorded} recorded, ${budget.now} now: the code changed; re-scored with the recorded ${budget.recorded})`;
   const problems: string[] = [];
   for (const split of ['dev', 'test'] as const) {
     const recorded = record[split];
     const rescored: SplitCount = outcome.rescored[split];
     if (rescored.examples !== recorded.examples) {
-      problems.push(`${at}: ${split}.examples = ${recorded.examples} recorded, ${rescored.examples} re-scored: allowed: the trial's own ${split} split`);
+      problems.push(`${at}: ${split}.examples = ${recorded.examples} recorded, ${rescored.examples} re-scored: allowed: the trial's own ${split} split${budgetNote}`);
       continue;
     }
     const correct = Math.round(recorded.accuracy * recorded.examples);
+    if (correct / recorded.examples !== recorded.accuracy) {
+      problems.push(`${at}: ${split}.accuracy = ${recorded.accuracy} recorded is not a count of ${recorded.examples} examples (the nearest, ${correct} of ${recorded.examples}, is ${correct / recorded.examples}); re-scored ${rescored.correct} of ${rescored.examples}: allowed: correct/examples`);
+      continue;
+    }
     const allowed = allowedFlips(recorded.examples, same);
-    if (Math.abs(rescored.correct - correct) <= allowed && correct / recorded.examples === recorded.accuracy) continue;
+    if (Math.abs(rescored.correct - correct) <= allowed) continue;
     const tolerance = same
-      ? `the same count (re-scored on the record's own backend, ${recordedOn}, which reproduces it exactly)`
-      : `within ${allowed} example(s) (recorded on ${recordedOn}, re-scored on ${outcome.backend}: float round-off across backends may flip an example whose label scores nearly tie; --backend ${recordedOn} re-scores exactly)`;
+      ? `the same count (re-scored where the record was produced: backend ${recordedOn}, ${record.environment.provider ?? 'its package'}, the same versions, CPU and threads, which reproduce it exactly)`
+      : `within ${allowed} example(s) (re-scored elsewhere than the record was produced: ${differences.slice(0, 3).join('; ')}${differences.length > 3 ? '; …' : ''}: float round-off may flip an example whose label scores nearly tie${recordedOn === outcome.environment.backend ? '' : `; --backend ${recordedOn} re-scores closer`})`;
     problems.push(
-      `${at}: ${split}.accuracy = ${recorded.accuracy} recorded (${correct} of ${recorded.examples} correct), re-scored ${rescored.correct / rescored.examples} (${rescored.correct} of ${rescored.examples}) from ${adapterDir}: allowed: ${tolerance}`,
+      `${at}: ${split}.accuracy = ${recorded.accuracy} recorded (${correct} of ${recorded.examples} correct), re-scored ${rescored.correct / rescored.examples} (${rescored.correct} of ${rescored.examples}) from ${adapterDir}: allowed: ${tolerance}${budgetNote}`,
     );
   }
   return problems;
@@ -108,13 +163,15 @@ export async function verifyImport(read: ReadImport, experiment: ResolvedExperim
   const byKey = new Map(experiment.trials.map((trial) => [trial.key, trial]));
   const jobs: (VerifyJob & { imported: ImportedRecord })[] = [];
   const noAdapter = new Map<string, number>();
+  let keptCache = 0;
   for (const imported of read.accepted.values()) {
     const trial = byKey.get(imported.record.key) as PlannedTrial; // read only records of planned trials
-    const found = await adapterOf(read, imported, trial, options);
-    if ('dir' in found) jobs.push({ trial, adapterDir: found.dir, imported });
+    const found = await adapterOf(read, imported, trial, options.trialCacheDir);
+    if ('dir' in found) jobs.push({ trial, adapterDir: found.dir, recordedBudget: imported.record.inputs?.maxInputTokens ?? null, imported });
+    else if ('keptCache' in found) keptCache += 1;
     else noAdapter.set(found.none, (noAdapter.get(found.none) ?? 0) + 1);
   }
-  const verification: Verification = { reproduced: 0, noAdapter, backend: '', seconds: [], adapters: new Map() };
+  const verification: Verification = { reproduced: 0, exact: 0, keptCache, noAdapter, backend: '', seconds: [], adapters: new Map() };
   if (jobs.length === 0) return verification;
   const presets = experiment.presets.filter((preset) => jobs.some((job) => job.trial.config.preset === preset));
   const pool = new WorkerPool(
@@ -137,12 +194,13 @@ export async function verifyImport(read: ReadImport, experiment: ResolvedExperim
     const outcome: VerifyOutcome = result.rescored.get(job.trial.key) ?? { error: 'no worker re-scored it' };
     const wrong = reproductionProblems(`${read.file}:${job.imported.line} (trial ${job.trial.key})`, job.imported.record, job.adapterDir, outcome);
     if ('rescored' in outcome) {
-      verification.backend = outcome.backend;
+      verification.backend = outcome.environment.backend;
       verification.seconds.push(outcome.rescored.seconds);
     }
     if (wrong.length > 0) problems.push(...wrong);
     else {
       verification.reproduced += 1;
+      if ('rescored' in outcome && producerDifferences(job.imported.record.environment, outcome.environment).length === 0) verification.exact += 1;
       verification.adapters.set(job.trial.key, job.adapterDir);
     }
   }
@@ -152,12 +210,17 @@ export async function verifyImport(read: ReadImport, experiment: ResolvedExperim
   return verification;
 }
 
-/** "3 of 3 re-scored records reproduced on backend cpu (1.2 s each); 1 record has no kept adapter: not re-scored (the method trains nothing: 1)". */
+/** "3 of 3 re-scored records reproduced … (2 exactly, where they were produced; 1 within the tolerance) …; 1 record has no kept adapter: …". */
 export function describeVerification(verification: Verification): string {
   const rescored = verification.reproduced;
   const mean = verification.seconds.length === 0 ? 0 : verification.seconds.reduce((a, b) => a + b, 0) / verification.seconds.length;
-  const head = rescored === 0 ? 'no record re-scored' : `${rescored} of ${rescored} re-scored record(s) reproduced their dev and test counts on backend ${verification.backend} (${mean.toFixed(1)} s each)`;
+  const parts = [
+    rescored === 0
+      ? 'no record re-scored'
+      : `${rescored} of ${rescored} re-scored record(s) reproduced their dev and test counts on backend ${verification.backend} (${verification.exact} exactly, where they were produced; ${rescored - verification.exact} within the tolerance across environments; ${mean.toFixed(1)} s each)`,
+  ];
+  if (verification.keptCache > 0) parts.push(`${verification.keptCache} record(s) whose trial the trial cache already holds another record of: kept the cache's record: not verified`);
   const missing = [...verification.noAdapter.values()].reduce((a, b) => a + b, 0);
-  if (missing === 0) return head;
-  return `${head}; ${missing} record(s) have no kept adapter: not re-scored (${[...verification.noAdapter].map(([why, n]) => `${why}: ${n}`).join('; ')})`;
+  if (missing > 0) parts.push(`${missing} record(s) have no kept adapter: not re-scored (${[...verification.noAdapter].map(([why, n]) => `${why}: ${n}`).join('; ')})`);
+  return parts.join('; ');
 }

@@ -28,7 +28,7 @@ import { saveAdapterTensors } from '../../src/io/adapter_io.js';
 import { nonFiniteTensors } from '../../src/io/finite.js';
 import { ensurePretrained, gatesOf } from '../pretrain/pretrain_family.js';
 import { resolveProfile } from '../pretrain/pretrain_profiles.js';
-import { encodedSplit, inputBudget } from './trial.js';
+import { encodedSplit, inputBudget } from './trial_scoring.js';
 import { rescoreAdapter } from './trial_rescore.js';
 import { runPackedTrials, type PackedTrialJob } from './packed_trials.js';
 import type { EnsembleGroup, MainMessage, WorkerMessage, WorkerSetup } from './worker_protocol.js';
@@ -45,7 +45,8 @@ let environment: TrialEnvironment | null = null;
 
 async function start(): Promise<void> {
   const backend = await initBackend(setup.backend);
-  environment = { ...setup.environment, backend: backend.name, versions: backend.versions };
+  // The provider and thread count say whether a re-scoring (--verify) can expect the same sums (trial_verify.ts).
+  environment = { ...setup.environment, backend: backend.name, provider: backend.provider, ...(backend.threads === undefined ? {} : { threads: backend.threads }), versions: backend.versions };
   // One small op before anything else: a worker that loaded tfjs-node and exited without ever running an
   // op (a fully cached run) crashed the whole process with SIGSEGV at exit on the tensorflow backend.
   tf.tidy(() => tf.add(tf.scalar(1), tf.scalar(1)).dataSync());
@@ -94,9 +95,12 @@ async function handle(message: MainMessage): Promise<void> {
     return;
   }
   if (message.type === 'verify') {
+    if (environment === null) throw new Error('worker: a re-scoring arrived before the backend was ready');
+    // Fault injection for the pool's verify tests (experiments/commands/import_verify.test.ts): the worker dies mid-job. Unset in every real run.
+    if (process.env.PEFTSCALE_FAULT_WORKER_EXIT_ON_VERIFY === '1') process.exit(70);
     const { model, tokenizer } = await baseModel(message.modelDir);
-    const rescored = await rescoreAdapter(message.adapterDir, message.trial.key, message.trial.config, model, tokenizer, taskOf(message.trial));
-    send({ type: 'verified', key: message.trial.key, rescored, backend: environment?.backend ?? 'unknown' });
+    const rescored = await rescoreAdapter(message.adapterDir, message.trial.key, message.trial.config, message.recordedBudget, model, tokenizer, taskOf(message.trial));
+    send({ type: 'verified', key: message.trial.key, rescored, environment });
     return;
   }
   const { trials, modelDir, trialCacheDir } = message;

@@ -21,7 +21,7 @@ export type MainMessage =
   | { type: 'trials'; trials: { planned: PlannedTrial; frequentTokens: readonly number[] }[]; modelDir: string; trialCacheDir: string }
   | { type: 'ensemble'; group: EnsembleGroup; modelDir: string; trialCacheDir: string }
   /** Re-score a finished trial from its kept adapter folder (experiments/run/trial_rescore.ts). */
-  | { type: 'verify'; trial: PlannedTrial; adapterDir: string; modelDir: string }
+  | { type: 'verify'; trial: PlannedTrial; adapterDir: string; modelDir: string; recordedBudget: number | null }
   | { type: 'exit' };
 
 /** Finished prompt-tuning trials of one configuration that differ only in their seed. */
@@ -40,6 +40,6 @@ export type WorkerMessage =
   /** One trial of a 'trials' job that failed (the others go on). */
   | { type: 'trial-failed'; key: string; message: string; stack: string }
   | { type: 'ensemble-done'; id: string; record: EnsembleRecord }
-  | { type: 'verified'; key: string; rescored: Rescored; backend: string }
+  | { type: 'verified'; key: string; rescored: Rescored; environment: TrialEnvironment }
   /** job: the trial key, "pretrain:<preset>", "verify:<key>", or null for the worker's start-up. */
   | { type: 'error'; job: string | null; message: string; stack: string };

@@ -163,6 +163,10 @@ export interface TrialInputs {
 /** Where and with what a trial ran. */
 export interface TrialEnvironment {
   backend: string;
+  /** The package that provided the backend (tensorflow: @tensorflow/tfjs-node or tfjs-node-gpu). Absent in older records. */
+  provider?: string;
+  /** The native backend's intra-op threads (they may change float sums). Absent in older records and on other backends. */
+  threads?: number;
   versions: Record<string, string>;
   gitHash: string;
   /** Whether the working tree had uncommitted changes. */
