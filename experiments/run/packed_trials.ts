@@ -76,9 +76,8 @@ function layoutOf(run: TrialRun, job: PackedTrialJob): string | null {
   const { base } = job.resources;
   if (!run.wantsStep || packingProblem(method, base.config, run.model.options) !== null) return null;
   const positions = packingPositions(method, base.config, run.model.options);
-  // run.virtual counts both kinds of position its hooks add (input prompts and key/value prefixes).
-  if (positions.input + positions.attention !== run.virtual) {
-    throw new Error(`method "${method.name}" declares ${positions.input} input + ${positions.attention} key/value positions for packing, its hooks put ${run.virtual}: the declaration (packing.positions) is wrong`);
+  if (positions.input !== run.virtual || positions.attention !== run.prefixPositions) {
+    throw new Error(`method "${method.name}" declares ${positions.input} input and ${positions.attention} key/value positions for packing, its hooks put ${run.virtual} and ${run.prefixPositions}: the declaration (packing.positions) is wrong`);
   }
   return JSON.stringify([job.resources.task.name, job.resources.tokenizer.name, positions.input, positions.attention, run.rowLength]);
 }

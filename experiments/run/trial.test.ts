@@ -46,16 +46,17 @@ for (const backend of testBackends()) {
     it('counts key/value prefix positions as taken context, like input prompt positions', () => {
       // Prefix tuning's keys and values are past tokens (model.ts): a trial must leave room for them.
       const base = GPT2.initialize(CONFIG, 1);
-      const positions = (method: string, raw: Record<string, string>): number => {
+      const positions = (method: string, raw: Record<string, string>): string => {
         const peft = getMethod(method);
         const adapted = AdaptedModel.create(base, peft, resolveOptions(peft, raw, base.config), methodContext(base, task(), 0, [], new ByteTokenizer()));
-        const count = virtualPositions(() => adapted.hooks(), base.config);
+        const { input, attention } = virtualPositions(() => adapted.hooks(), base.config);
+        const count = `${input}+${attention}`;
         adapted.dispose();
         return count;
       };
-      assert.equal(positions('prefix-tuning', { length: '7' }), 7);
-      assert.equal(positions('prompt-tuning', { length: '5' }), 5);
-      assert.equal(positions('lora', {}), 0);
+      assert.equal(positions('prefix-tuning', { length: '7' }), '0+7');
+      assert.equal(positions('prompt-tuning', { length: '5' }), '5+0');
+      assert.equal(positions('lora', {}), '0+0');
       base.dispose();
     });
 

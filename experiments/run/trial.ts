@@ -78,6 +78,8 @@ export class TrialRun {
   readonly model: AdaptedModel;
   /** Input positions the method puts before the real tokens. */
   readonly virtual: number;
+  /** Key/value prefix positions per layer (prefix tuning's k): context the inputs leave room for, not rows. */
+  readonly prefixPositions: number;
   /** Tokens per training row (real positions). */
   readonly rowLength: number;
   readonly optimizer: tf.Optimizer | null;
@@ -114,9 +116,12 @@ export class TrialRun {
     this.model = model;
     // Inputs are fitted to what the context leaves after the method's virtual positions, <|endoftext|> and
     // the longest label word (each is scored), so no row fails mid-training or at evaluation.
-    this.virtual = virtualPositions(() => model.hooks(), base.config);
-    this.budget = inputBudget(task, tokenizer, base.config.contextLength, this.virtual);
-    if (this.budget < 1) throw new Error(`trial ${key}: ${this.virtual} virtual positions and the label words leave no room for input in the context of ${base.config.contextLength} of ${config.preset}`);
+    const positions = virtualPositions(() => model.hooks(), base.config);
+    this.virtual = positions.input;
+    this.prefixPositions = positions.attention;
+    const taken = positions.input + positions.attention;
+    this.budget = inputBudget(task, tokenizer, base.config.contextLength, taken);
+    if (this.budget < 1) throw new Error(`trial ${key}: ${taken} virtual positions and the label words leave no room for input in the context of ${base.config.contextLength} of ${config.preset}`);
     this.train = encodedSplit(task, 'train', tokenizer, this.budget);
     this.dev = encodedSplit(task, 'dev', tokenizer, this.budget);
     this.test = encodedSplit(task, 'test', tokenizer, this.budget);

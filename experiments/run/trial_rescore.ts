@@ -48,8 +48,9 @@ export async function rescoreAdapter(adapterDir: string, key: string, config: Tr
     }
     const hooks = adapter.hooks;
     const model: ScoringModel = { base, logitsAt: (tokens, positions, training) => base.logitsAt(tokens, positions, { hooks, training }) };
-    const virtual = virtualPositions(() => hooks, base.config);
-    const now = inputBudget(task, tokenizer, base.config.contextLength, virtual);
+    const positions = virtualPositions(() => hooks, base.config);
+    const virtual = positions.input;
+    const now = inputBudget(task, tokenizer, base.config.contextLength, positions.input + positions.attention);
     const recordedBudget = recorded ?? now; // records from before inputs were recorded
     if (!Number.isInteger(recordedBudget) || recordedBudget < 1) throw new Error(`inputs.maxInputTokens = ${recordedBudget} recorded: allowed: a positive integer (the trial's input budget; ${now} now)`);
     const count = (split: 'dev' | 'test'): SplitCount => {
@@ -58,7 +59,7 @@ export async function rescoreAdapter(adapterDir: string, key: string, config: Tr
       // context now cannot be scored, and the code, not the record, is the likely cause.
       const longest = Math.max(0, ...examples.map((e) => e.context.length));
       if (longest > now) {
-        throw new Error(`inputs.maxInputTokens = ${recordedBudget} recorded, ${now} now: the code that sizes inputs changed since the record was written (or the field was edited); a ${split} input of ${longest} tokens does not fit the context of ${base.config.contextLength} with ${virtual} virtual position(s) now: allowed: inputs of at most ${now} tokens`);
+        throw new Error(`inputs.maxInputTokens = ${recordedBudget} recorded, ${now} now: the code that sizes inputs changed since the record was written (or the field was edited); a ${split} input of ${longest} tokens does not fit the context of ${base.config.contextLength} with ${positions.input + positions.attention} virtual position(s) now: allowed: inputs of at most ${now} tokens`);
       }
       const accuracy = evaluateAccuracy(model, task, examples, TRIAL_EVAL_BATCH, tokenizer, virtual);
       return { correct: Math.round(accuracy * examples.length), examples: examples.length };

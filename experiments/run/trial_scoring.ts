@@ -81,15 +81,16 @@ function chunked(values: readonly number[], size: number): number[][] {
 }
 
 /**
- * Context positions the method takes before the real tokens, from its hooks: input positions (prompt
- * tuning's k) plus key/value prefix positions (prefix tuning's k), which the model counts as past tokens.
+ * Context positions the method takes before the real tokens, from its hooks: `input` positions (prompt
+ * tuning's k, rows of the forward pass) and `attention` key/value prefix positions (prefix tuning's k,
+ * which the model counts as past tokens). Inputs must leave room for both.
  */
-export function virtualPositions(hooks: () => ModelHooks, config: ModelConfig): number {
+export function virtualPositions(hooks: () => ModelHooks, config: ModelConfig): { input: number; attention: number } {
   const context = { config, batchSize: 1, sequenceLength: 1, training: false };
   return tf.tidy(() => {
     const made = hooks();
     const input = made.inputPrefix?.(context)?.shape.at(-2) ?? 0;
-    const past = made.attentionPrefix?.(0, context)?.key.shape.at(-2) ?? 0; // every layer's is the same length (model.ts)
-    return input + past;
+    const attention = made.attentionPrefix?.(0, context)?.key.shape.at(-2) ?? 0; // every layer's is the same length (model.ts)
+    return { input, attention };
   });
 }
