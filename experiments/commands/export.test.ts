@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -12,8 +12,8 @@ import { maxDifference } from '../../test/golden.js';
 import { trialAdapterPath } from '../run/trial_cache.js';
 import { runExperiment } from './experiment.js';
 import { runExport } from './export_command.js';
+import { writeTinyRteExperiment } from '../../test/tiny_rte_experiment.js';
 
-const REPO = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..', '..');
 const root = mkdtempSync(path.join(os.tmpdir(), 'peftscale-export-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 
@@ -23,35 +23,14 @@ describe('trained adapters: kept in the trial cache, exported with their records
   const trials = path.join(root, 'trials');
   before(async () => {
     await useBackend('wasm');
-    cpSync(path.join(REPO, 'test', 'fixtures', 'data'), path.join(root, 'data'), { recursive: true });
-    cpSync(path.join(REPO, 'test', 'fixtures', 'hf', 'tiny-gpt2'), path.join(root, 'models', 'tiny-gpt2'), { recursive: true });
-    mkdirSync(path.dirname(file), { recursive: true });
-    writeFileSync(
-      file,
-      JSON.stringify({
-        name: 'export-e2e',
-        checkpoints: { 'tiny-gpt2': { path: '../models/tiny-gpt2' } },
-        tasks: ['rte'],
-        datasets: { rte: { recipe: 'rte', files: { train: '../data/rte-train.jsonl', dev: '../data/rte-val.jsonl' }, template: '{premise}\n{hypothesis}\nAnswer:' } },
-        data: { train: 8, dev: 4, test: 4 },
-        seeds: [0],
-        training: { steps: 2, batchSize: 2, evalEvery: 1 },
-        sweeps: [
-          {
-            name: 'methods',
-            presets: ['tiny-gpt2'],
-            methods: [
-              { method: 'prompt-tuning', options: { length: 2 } },
-              { method: 'lora', options: { rank: 2, targets: ['c_attn', 'mlp.c_fc'] } },
-              { method: 'ia3' },
-              { method: 'bitfit' },
-              { method: 'full' },
-              { method: 'prompt-design', options: { shots: 0 } },
-            ],
-          },
-        ],
-      }),
-    );
+    writeTinyRteExperiment(root, file, 'export-e2e', [
+      { method: 'prompt-tuning', options: { length: 2 } },
+      { method: 'lora', options: { rank: 2, targets: ['c_attn', 'mlp.c_fc'] } },
+      { method: 'ia3' },
+      { method: 'bitfit' },
+      { method: 'full' },
+      { method: 'prompt-design', options: { shots: 0 } },
+    ]);
     const outcome = await runExperiment([file, '--trial-cache', trials, '--results', path.join(root, 'results'), '--cache', path.join(root, 'cache'), '--workers', '1', '--no-report']);
     assert.deepEqual([outcome?.trials, outcome?.failed], [6, 0]);
   });

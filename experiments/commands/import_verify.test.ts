@@ -19,8 +19,8 @@ import { importTrialRecords } from '../run/trial_import.js';
 import { REJECTED_SUBDIR, trialAdapterPath, trialRecordPath } from '../run/trial_cache.js';
 import { IMPORT_ADAPTERS_SUBDIR } from '../run/trial_verify.js';
 import { runExperiment } from './experiment.js';
+import { writeTinyRteExperiment } from '../../test/tiny_rte_experiment.js';
 
-const REPO = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..', '..');
 const root = mkdtempSync(path.join(os.tmpdir(), 'peftscale-verify-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 let fresh = 0;
@@ -47,22 +47,7 @@ describe('--import-trials DIR --verify: imported scores are re-scored from their
     runExperiment([file, '--import-trials', dir, '--verify', '--trial-cache', cache, '--cache', models, '--results', freshDir('results'), '--workers', '1', '--backend', 'cpu', '--no-report', ...more]);
 
   before(async () => {
-    cpSync(path.join(REPO, 'test', 'fixtures', 'data'), path.join(root, 'data'), { recursive: true });
-    cpSync(path.join(REPO, 'test', 'fixtures', 'hf', 'tiny-gpt2'), path.join(root, 'models', 'tiny-gpt2'), { recursive: true });
-    mkdirSync(path.dirname(file), { recursive: true });
-    writeFileSync(
-      file,
-      JSON.stringify({
-        name: 'verify-e2e',
-        checkpoints: { 'tiny-gpt2': { path: '../models/tiny-gpt2' } },
-        tasks: ['rte'],
-        datasets: { rte: { recipe: 'rte', files: { train: '../data/rte-train.jsonl', dev: '../data/rte-val.jsonl' }, template: '{premise}\n{hypothesis}\nAnswer:' } },
-        data: { train: 8, dev: 4, test: 4 },
-        seeds: [0],
-        training: { steps: 2, batchSize: 2, evalEvery: 1 },
-        sweeps: [{ name: 'methods', presets: ['tiny-gpt2'], methods: [{ method: 'prompt-tuning', options: { length: 2 } }, { method: 'lora', options: { rank: 2 } }, { method: 'prompt-design', options: { shots: 0 } }] }],
-      }),
-    );
+    writeTinyRteExperiment(root, file, 'verify-e2e', [{ method: 'prompt-tuning', options: { length: 2 } }, { method: 'lora', options: { rank: 2 } }, { method: 'prompt-design', options: { shots: 0 } }]);
     const outcome = await runExperiment([file, '--trial-cache', trials, '--results', path.join(root, 'results'), '--cache', models, '--workers', '1', '--backend', 'cpu', '--no-report']);
     assert.deepEqual([outcome?.trials, outcome?.failed], [3, 0]);
     records = readFileSync(path.join(results, RESULT_FILES.records), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as TrialRecord);
