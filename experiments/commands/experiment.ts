@@ -121,22 +121,20 @@ async function experiment(args: ParsedArgs): Promise<ExperimentCommandResult | n
   const resultsRoot = stringFlag(args, 'results') ?? DEFAULT_RESULTS_DIR;
   const resultsDir = resultsDirFor(resultsRoot, experiment.name);
   const replaceResults = booleanFlag(args, 'replace');
-  if (!dryRun && !partial) {
+  const modelCacheDir = stringFlag(args, 'cache') ?? DEFAULT_CACHE_DIR;
+  if (!dryRun) {
     // Before any work (an import's --verify may pretrain models): every output folder takes a file and has room, and the results folder is ours.
-    probeOutputFolder(resultsRoot, 'results root (--results)');
+    if (!partial) probeOutputFolder(resultsRoot, 'results root (--results)');
     probeOutputFolder(trialCacheDir, 'trial cache (--trial-cache)');
-    probeOutputFolder(stringFlag(args, 'cache') ?? DEFAULT_CACHE_DIR, 'model cache (--cache)');
-    const notOurs = replaceResults ? null : await ownershipProblem(resultsDir, experiment.file);
+    probeOutputFolder(modelCacheDir, 'model cache (--cache)');
+    const notOurs = replaceResults || partial ? null : await ownershipProblem(resultsDir, experiment.file);
     if (notOurs !== null) throw new Error(notOurs);
   }
   let verified: ExperimentCommandResult['verified'];
   if (importFrom !== undefined) {
-    probeOutputFolder(trialCacheDir, 'trial cache (--trial-cache)');
     const read = await readTrialImport(importFrom, experiment.trials);
     let adapters = new Map<string, string>();
     if (verify) {
-      const modelCacheDir = stringFlag(args, 'cache') ?? DEFAULT_CACHE_DIR;
-      probeOutputFolder(modelCacheDir, 'model cache (--cache)');
       const log = (message: string): void => void process.stderr.write(`${message}\n`);
       const verification = await verifyImport(read, experiment, { workers, backend: stringFlag(args, 'backend'), modelCacheDir, trialCacheDir, log });
       process.stderr.write(`--verify: ${describeVerification(verification)}\n`);
@@ -178,9 +176,7 @@ async function experiment(args: ParsedArgs): Promise<ExperimentCommandResult | n
   // A file that states hypotheses is judged on the whole run: no trial's score is shown before it ends.
   const blind = experiment.hypotheses.length > 0 && !booleanFlag(args, 'show-scores');
   if (partial) {
-    probeOutputFolder(trialCacheDir, 'trial cache (--trial-cache)');
-    probeOutputFolder(stringFlag(args, 'cache') ?? DEFAULT_CACHE_DIR, 'model cache (--cache)');
-    return { ...(await runPartial(experiment, plan, shard, json, { workers, packRows, backend: stringFlag(args, 'backend'), modelCacheDir: stringFlag(args, 'cache') ?? DEFAULT_CACHE_DIR, trialCacheDir, resultsDir: '', blind })), ...(verified === undefined ? {} : { verified }) };
+    return { ...(await runPartial(experiment, plan, shard, json, { workers, packRows, backend: stringFlag(args, 'backend'), modelCacheDir, trialCacheDir, resultsDir: '', blind })), ...(verified === undefined ? {} : { verified }) };
   }
   // Stated before any trial runs: hypotheses.json in the results folder (kept from an earlier sitting or an import).
   await mkdir(resultsDir, { recursive: true });
@@ -194,7 +190,7 @@ async function experiment(args: ParsedArgs): Promise<ExperimentCommandResult | n
     workers,
     packRows,
     backend: stringFlag(args, 'backend'),
-    modelCacheDir: stringFlag(args, 'cache') ?? DEFAULT_CACHE_DIR,
+    modelCacheDir,
     trialCacheDir,
     resultsDir,
     replaceResults,
