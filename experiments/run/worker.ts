@@ -264,10 +264,26 @@ async function ensemble(group: EnsembleGroup, modelDir: string, trialCacheDir: s
 }
 
 // Jobs run one at a time, in arrival order.
+/** The job a failed message was, as the pool names it in its error handling (null: not a job). */
+function jobName(message: MainMessage): string | null {
+  switch (message.type) {
+    case 'trials':
+      return message.trials.map((t) => t.planned.key).join(',');
+    case 'pretrain':
+      return `pretrain:${message.preset}`;
+    case 'ensemble':
+      return `ensemble:${message.group.id}`;
+    case 'verify':
+      return `verify:${message.trial.key}`;
+    default:
+      return null;
+  }
+}
+
 let queue: Promise<void> = start().catch((error: unknown) => send({ type: 'error', job: null, ...errorText(error) }));
 port.on('message', (message: MainMessage) => {
   queue = queue.then(() =>
-    handle(message).catch((error: unknown) => send({ type: 'error', job: message.type === 'trials' ? message.trials.map((t) => t.planned.key).join(',') : message.type === 'pretrain' ? `pretrain:${message.preset}` : message.type === 'ensemble' ? `ensemble:${message.group.id}` : message.type === 'verify' ? `verify:${message.trial.key}` : null, ...errorText(error) })),
+    handle(message).catch((error: unknown) => send({ type: 'error', job: jobName(message), ...errorText(error) })),
   );
 });
 
