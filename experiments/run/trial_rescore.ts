@@ -4,7 +4,7 @@
  * (the same encoding, the record's context budget, batch size and label-word scoring: trial_scoring.ts), so
  * where the record was produced the counts of correct examples come out the same. Runs in a worker (worker.ts).
  */
-import { loadAdapter } from '../../src/io/adapter_io.js';
+import { loadAdapter } from '../../src/io/adapter_load.js';
 import type { GPT2 } from '../../src/model/model.js';
 import type { TrialConfig } from '../../src/results/results.js';
 import type { Tokenizer } from '../../src/io/tokenizer.js';

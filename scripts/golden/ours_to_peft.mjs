@@ -13,7 +13,7 @@ import { getMethod, resolveOptions } from '../../dist/src/adapt/peft.js';
 import { loadPretrained } from '../../dist/src/io/pretrained.js';
 import '../../dist/methods/index.js';
 
-import { loadAdapter } from '../../dist/src/io/adapter_io.js';
+import { loadAdapter } from '../../dist/src/io/adapter_load.js';
 
 // `--logits ADAPTER_DIR`: our logits of a saved adapter (an exported trial's) on tiny-gpt2, as ours.json in that folder.
 if (process.argv[2] === '--logits') {

@@ -19,7 +19,8 @@
  * const logits = server.forward(tokens, ['verify', 'colour', 'verify']); // [3, T, V], one pass
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { loadAdapter, type LoadedAdapter } from '../io/adapter_io.js';
+import type { LoadedAdapter } from '../io/adapter_io.js';
+import { loadAdapter } from '../io/adapter_load.js';
 import { unknownNameMessage } from '../model/config.js';
 import { HOOK_SHARES_BATCH, type ModelHooks } from '../adapt/hooks.js';
 import type { ForwardOptions, GPT2 } from '../model/model.js';
