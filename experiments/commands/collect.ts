@@ -4,6 +4,9 @@
  * the trials still missing. It trains nothing: the frozen models are only reused (for run.json's table
  * and the ensembles), and a preset whose model is not pretrained yet is left out of that table.
  *
+ * With `--adapters`, each cached trial's kept adapter is copied into the results folder as
+ * `adapters/<key>/`, the layout `experiment --import-trials DIR --verify` re-scores records from.
+ *
  * Exit status: 0 when every trial is cached, 2 when some are missing (what is cached is written all the
  * same), 1 on an error.
  */
@@ -18,15 +21,19 @@ import { DEFAULT_RESULTS_DIR, ownershipProblem } from '../run/results_files.js';
 import { describeTrial, planRun, resultsDirFor, runPlannedExperiment } from '../run/runner.js';
 import { checkShardCount, partitionTrials } from '../cluster/shard.js';
 import { defaultProfile, experimentPath, resolveExperiment, shippedExperiments } from '../plan/spec.js';
-import { DEFAULT_TRIAL_CACHE_DIR } from '../run/trial_cache.js';
+import { DEFAULT_TRIAL_CACHE_DIR, trialAdapterPath } from '../run/trial_cache.js';
 import { recordHypotheses } from '../run/hypotheses_record.js';
-import { mkdir } from 'node:fs/promises';
+import { cp, mkdir, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { temporaryPathFor } from '../../src/io/atomic_file.js';
+import { IMPORT_ADAPTERS_SUBDIR } from '../run/trial_verify.js';
 import { baselineMethod } from '../../src/adapt/method_card.js';
 import { jsonFlag, runCommand, type Command } from './command.js';
 import { EXPERIMENT_PROFILE_FLAG, RUN_FLAGS } from './flags.js';
 
 export const COLLECT_FLAGS: readonly FlagSpec[] = [
   EXPERIMENT_PROFILE_FLAG,
+  { name: 'adapters', type: 'boolean', description: `also copy each cached trial's kept adapter into the results folder as ${IMPORT_ADAPTERS_SUBDIR}/<key>/ (what --import-trials DIR --verify re-scores from)` },
   { name: 'shards', type: 'integer', description: 'the N of the --shard I/N runs: missing trials are listed with their shard, and the shards to resubmit' },
   ...RUN_FLAGS,
   jsonFlag('one JSON object on stdout: counts, the results folder and the missing trials'),
@@ -70,6 +77,8 @@ export interface CollectResult {
   shardsToRerun: number[];
   /** null when nothing is cached yet (no results folder is written then). */
   resultsDir: string | null;
+  /** With --adapters: the adapters copied into the results folder, and the cached trials that kept none. */
+  adapters?: { copied: number; withoutAdapter: number };
 }
 
 async function collect(args: ParsedArgs): Promise<CollectResult> {
@@ -107,6 +116,7 @@ async function collect(args: ParsedArgs): Promise<CollectResult> {
   }
 
   let resultsDir: string | null = null;
+  let adapters: CollectResult['adapters'];
   if (plan.cached.size > 0) {
     resultsDir = resultsDirFor(resultsRoot, experiment.name);
     await mkdir(resultsDir, { recursive: true });
@@ -116,11 +126,15 @@ async function collect(args: ParsedArgs): Promise<CollectResult> {
     if (!booleanFlag(args, 'json')) process.stdout.write(`\n${formatSummaryTable(summarize(outcome.records, baselineMethod().name))}\n`);
     process.stderr.write(`results: ${resultsDir}/ (${plan.cached.size} of ${plan.trials.length} trials)\n`);
     if (!booleanFlag(args, 'no-report')) await writeExperimentReport(resultsRoot, resultsDir, experiment);
+    if (booleanFlag(args, 'adapters')) {
+      adapters = await copyAdapters(trialCacheDir, resultsDir, [...plan.cached.keys()]);
+      process.stderr.write(`adapters: ${adapters.copied} copied into ${path.join(resultsDir, IMPORT_ADAPTERS_SUBDIR)}/, ${adapters.withoutAdapter} cached trial(s) kept none (a method that trains nothing, or over PEFTSCALE_ADAPTER_CACHE_MAX_MB)\n`);
+    }
   }
   const unready = experiment.presets.filter((preset) => !ready.includes(preset));
   if (unready.length > 0) process.stderr.write(`not pretrained yet (left out of run.json): ${unready.join(', ')}\n`);
 
-  const result: CollectResult = { experiment: experiment.name, trials: plan.trials.length, cached: plan.cached.size, missing, shardsToRerun, resultsDir };
+  const result: CollectResult = { experiment: experiment.name, trials: plan.trials.length, cached: plan.cached.size, missing, shardsToRerun, resultsDir, ...(adapters === undefined ? {} : { adapters }) };
   if (booleanFlag(args, 'json')) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   if (missing.length === 0) {
     process.stderr.write(`${experiment.name}: complete, all ${plan.trials.length} trials cached\n`);
@@ -131,4 +145,22 @@ async function collect(args: ParsedArgs): Promise<CollectResult> {
     if (process.exitCode === undefined || process.exitCode === 0) process.exitCode = 2;
   }
   return result;
+}
+
+/** Copies each key's kept adapter folder to RESULTS/adapters/<key>/ (replacing one there; each copy made aside, then renamed). */
+async function copyAdapters(trialCacheDir: string, resultsDir: string, keys: readonly string[]): Promise<{ copied: number; withoutAdapter: number }> {
+  const into = path.join(resultsDir, IMPORT_ADAPTERS_SUBDIR);
+  let copied = 0;
+  for (const key of keys) {
+    const source = trialAdapterPath(trialCacheDir, key);
+    if (!existsSync(source)) continue;
+    const target = path.join(into, key);
+    const temporary = temporaryPathFor(target);
+    await mkdir(into, { recursive: true });
+    await cp(source, temporary, { recursive: true });
+    await rm(target, { recursive: true, force: true });
+    await rename(temporary, target);
+    copied += 1;
+  }
+  return { copied, withoutAdapter: keys.length - copied };
 }

@@ -1,7 +1,7 @@
 /**
  * `experiment FILE --import-trials DIR --verify` end to end: a tiny run on the tiny GPT-2 from transformers
  * (cpu backend, 2 steps) keeps its records and adapters; a results folder built from them (results.jsonl
- * and adapters/<key>/) imports when every re-scored count reproduces, and is refused, with nothing
+ * and adapters/<key>/, as `collect --adapters` writes it) imports when every re-scored count reproduces, and is refused, with nothing
  * written, when a score was edited and the record sealed again (which only re-scoring can catch), when
  * the adapter's metadata names another trial or none, and when a worker dies or throws mid-job. (This
  * model scores every input as the majority label, adapter or not: that re-scoring applies the adapter is
@@ -19,6 +19,7 @@ import { importTrialRecords } from '../run/trial_import.js';
 import { REJECTED_SUBDIR, trialAdapterPath, trialRecordPath } from '../run/trial_cache.js';
 import { IMPORT_ADAPTERS_SUBDIR } from '../run/trial_verify.js';
 import { runExperiment } from './experiment.js';
+import { runCollect } from './collect.js';
 import { writeTinyRteExperiment } from '../../test/tiny_rte_experiment.js';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'peftscale-verify-'));
@@ -41,7 +42,7 @@ describe('--import-trials DIR --verify: imported scores are re-scored from their
   const models = path.join(root, 'cache');
   const results = path.join(root, 'results', 'verify-e2e');
   /** results.jsonl with an adapters/<key>/ folder per kept adapter, as --verify reads it. */
-  const withAdapters = path.join(root, 'with-adapters');
+  const withAdapters = path.join(root, 'collected', 'verify-e2e');
   let records: TrialRecord[] = [];
   const run = (dir: string, cache: string, ...more: string[]): ReturnType<typeof runExperiment> =>
     runExperiment([file, '--import-trials', dir, '--verify', '--trial-cache', cache, '--cache', models, '--results', freshDir('results'), '--workers', '1', '--backend', 'cpu', '--no-report', ...more]);
@@ -51,10 +52,14 @@ describe('--import-trials DIR --verify: imported scores are re-scored from their
     const outcome = await runExperiment([file, '--trial-cache', trials, '--results', path.join(root, 'results'), '--cache', models, '--workers', '1', '--backend', 'cpu', '--no-report']);
     assert.deepEqual([outcome?.trials, outcome?.failed], [3, 0]);
     records = readFileSync(path.join(results, RESULT_FILES.records), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as TrialRecord);
-    mkdirSync(path.join(withAdapters, IMPORT_ADAPTERS_SUBDIR), { recursive: true });
-    cpSync(path.join(results, RESULT_FILES.records), path.join(withAdapters, RESULT_FILES.records));
+    // `collect --adapters` writes the folder --verify reads: results.jsonl and adapters/<key>/.
+    const collected = await runCollect([file, '--trial-cache', trials, '--cache', models, '--results', path.dirname(withAdapters), '--backend', 'cpu', '--no-report', '--adapters']);
+    assert.deepEqual([collected?.resultsDir, collected?.adapters], [withAdapters, { copied: 2, withoutAdapter: 1 }]);
+    assert.deepEqual(readFileSync(path.join(withAdapters, RESULT_FILES.records), 'utf8'), readFileSync(path.join(results, RESULT_FILES.records), 'utf8'));
     for (const record of records) {
-      if (existsSync(trialAdapterPath(trials, record.key))) cpSync(trialAdapterPath(trials, record.key), path.join(withAdapters, IMPORT_ADAPTERS_SUBDIR, record.key), { recursive: true });
+      if (existsSync(trialAdapterPath(trials, record.key))) {
+        assert.deepEqual(readdirSync(path.join(withAdapters, IMPORT_ADAPTERS_SUBDIR, record.key)).sort(), readdirSync(trialAdapterPath(trials, record.key)).sort());
+      }
     }
     assert.equal(readdirSync(path.join(withAdapters, IMPORT_ADAPTERS_SUBDIR)).length, 2, 'prompt tuning and LoRA keep an adapter; prompt design trains none');
   });
