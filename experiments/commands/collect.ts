@@ -77,7 +77,7 @@ export interface CollectResult {
   shardsToRerun: number[];
   /** null when nothing is cached yet (no results folder is written then). */
   resultsDir: string | null;
-  /** With --adapters: the adapters copied into the results folder, and the cached trials that kept none. */
+  /** With --adapters and something cached: the adapters copied into the results folder, and the cached trials that kept none. */
   adapters?: { copied: number; withoutAdapter: number };
 }
 
@@ -147,19 +147,31 @@ async function collect(args: ParsedArgs): Promise<CollectResult> {
   return result;
 }
 
-/** Copies each key's kept adapter folder to RESULTS/adapters/<key>/ (replacing one there; each copy made aside, then renamed). */
+/**
+ * Copies each key's kept adapter folder to RESULTS/adapters/<key>/, replacing one there (each copy is made
+ * aside, then renamed); a key whose trial kept none loses any copy an earlier collect left, so --verify
+ * never re-scores from a stale adapter.
+ */
 async function copyAdapters(trialCacheDir: string, resultsDir: string, keys: readonly string[]): Promise<{ copied: number; withoutAdapter: number }> {
   const into = path.join(resultsDir, IMPORT_ADAPTERS_SUBDIR);
   let copied = 0;
   for (const key of keys) {
     const source = trialAdapterPath(trialCacheDir, key);
-    if (!existsSync(source)) continue;
     const target = path.join(into, key);
+    if (!existsSync(source)) {
+      await rm(target, { recursive: true, force: true });
+      continue;
+    }
     const temporary = temporaryPathFor(target);
     await mkdir(into, { recursive: true });
-    await cp(source, temporary, { recursive: true });
-    await rm(target, { recursive: true, force: true });
-    await rename(temporary, target);
+    try {
+      await cp(source, temporary, { recursive: true });
+      await rm(target, { recursive: true, force: true });
+      await rename(temporary, target);
+    } catch (error) {
+      await rm(temporary, { recursive: true, force: true });
+      throw error;
+    }
     copied += 1;
   }
   return { copied, withoutAdapter: keys.length - copied };

@@ -61,6 +61,12 @@ describe('--import-trials DIR --verify: imported scores are re-scored from their
         assert.deepEqual(readdirSync(path.join(withAdapters, IMPORT_ADAPTERS_SUBDIR, record.key)).sort(), readdirSync(trialAdapterPath(trials, record.key)).sort());
       }
     }
+    // Collecting again replaces the copies (no temporary folder left), and a stale folder of a trial without a kept adapter goes.
+    const stale = records.find((r) => r.config.method === 'prompt-design') as TrialRecord;
+    mkdirSync(path.join(withAdapters, IMPORT_ADAPTERS_SUBDIR, stale.key));
+    const again = await runCollect([file, '--trial-cache', trials, '--cache', models, '--results', path.dirname(withAdapters), '--backend', 'cpu', '--no-report', '--adapters']);
+    assert.deepEqual(again?.adapters, { copied: 2, withoutAdapter: 1 });
+    assert.deepEqual(readdirSync(path.join(withAdapters, IMPORT_ADAPTERS_SUBDIR)).sort(), records.filter((r) => r.config.method !== 'prompt-design').map((r) => r.key).sort());
     assert.equal(readdirSync(path.join(withAdapters, IMPORT_ADAPTERS_SUBDIR)).length, 2, 'prompt tuning and LoRA keep an adapter; prompt design trains none');
   });
 
