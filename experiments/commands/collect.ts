@@ -11,6 +11,9 @@
  * same), 1 on an error.
  */
 import { existsSync, statSync } from 'node:fs';
+import { cp, mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { writeFolderAtomic } from '../../src/io/atomic_file.js';
 import '../../methods/index.js';
 import { booleanFlag, numberFlag, stringFlag, type FlagSpec, type ParsedArgs } from '../../src/util/cli_args.js';
 import { summarize } from '../../src/results/results.js';
@@ -23,9 +26,6 @@ import { checkShardCount, partitionTrials } from '../cluster/shard.js';
 import { defaultProfile, experimentPath, resolveExperiment, shippedExperiments } from '../plan/spec.js';
 import { DEFAULT_TRIAL_CACHE_DIR, trialAdapterPath } from '../run/trial_cache.js';
 import { recordHypotheses } from '../run/hypotheses_record.js';
-import { cp, mkdir, rename, rm } from 'node:fs/promises';
-import path from 'node:path';
-import { temporaryPathFor } from '../../src/io/atomic_file.js';
 import { IMPORT_ADAPTERS_SUBDIR } from '../run/trial_verify.js';
 import { baselineMethod } from '../../src/adapt/method_card.js';
 import { jsonFlag, runCommand, type Command } from './command.js';
@@ -148,30 +148,20 @@ async function collect(args: ParsedArgs): Promise<CollectResult> {
 }
 
 /**
- * Copies each key's kept adapter folder to RESULTS/adapters/<key>/, replacing one there (each copy is made
- * aside, then renamed); a key whose trial kept none loses any copy an earlier collect left, so --verify
+ * Copies each key's kept adapter folder to RESULTS/adapters/<key>/, replacing one there (writeFolderAtomic);
+ * a key whose trial kept none loses any copy an earlier collect left, so --verify
  * never re-scores from a stale adapter.
  */
 async function copyAdapters(trialCacheDir: string, resultsDir: string, keys: readonly string[]): Promise<{ copied: number; withoutAdapter: number }> {
-  const into = path.join(resultsDir, IMPORT_ADAPTERS_SUBDIR);
   let copied = 0;
   for (const key of keys) {
     const source = trialAdapterPath(trialCacheDir, key);
-    const target = path.join(into, key);
+    const target = path.join(resultsDir, IMPORT_ADAPTERS_SUBDIR, key);
     if (!existsSync(source)) {
       await rm(target, { recursive: true, force: true });
       continue;
     }
-    const temporary = temporaryPathFor(target);
-    await mkdir(into, { recursive: true });
-    try {
-      await cp(source, temporary, { recursive: true });
-      await rm(target, { recursive: true, force: true });
-      await rename(temporary, target);
-    } catch (error) {
-      await rm(temporary, { recursive: true, force: true });
-      throw error;
-    }
+    await writeFolderAtomic(target, (temporary) => cp(source, temporary, { recursive: true }));
     copied += 1;
   }
   return { copied, withoutAdapter: keys.length - copied };

@@ -5,9 +5,9 @@
  * where PEFT has the method), written whole under a temporary name and renamed into place before the
  * record, so a record's presence means its adapter is complete.
  */
-import { mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readFile, rename } from 'node:fs/promises';
 import path from 'node:path';
-import { temporaryPathFor, writeFileAtomic } from '../../src/io/atomic_file.js';
+import { writeFileAtomic, writeFolderAtomic } from '../../src/io/atomic_file.js';
 import { canonicalJson } from '../../src/util/canonical_json.js';
 import { checksumProblem, recordConsistencyProblems, RESULTS_FORMAT_VERSION, statusProblems, type TrialRecord } from '../../src/results/results.js';
 
@@ -46,14 +46,9 @@ export function adapterCacheMaxBytes(env: NodeJS.ProcessEnv = process.env): numb
  */
 export async function writeTrialAdapter(cacheDir: string, key: string, save: (dir: string) => Promise<unknown>): Promise<string> {
   const target = trialAdapterPath(cacheDir, key);
-  const temporary = temporaryPathFor(target);
   try {
-    await mkdir(cacheDir, { recursive: true });
-    await save(temporary);
-    await rm(target, { recursive: true, force: true });
-    await rename(temporary, target);
+    await writeFolderAtomic(target, save);
   } catch (error) {
-    await rm(temporary, { recursive: true, force: true }).catch(() => undefined);
     throw new Error(`cannot write the trial adapter ${target}: ${(error as Error).message}`);
   }
   return target;

@@ -263,7 +263,6 @@ async function ensemble(group: EnsembleGroup, modelDir: string, trialCacheDir: s
   }
 }
 
-// Jobs run one at a time, in arrival order.
 /** The job a failed message was, as the pool names it in its error handling (null: not a job). */
 function jobName(message: MainMessage): string | null {
   switch (message.type) {
@@ -280,6 +279,7 @@ function jobName(message: MainMessage): string | null {
   }
 }
 
+// Jobs run one at a time, in arrival order.
 let queue: Promise<void> = start().catch((error: unknown) => send({ type: 'error', job: null, ...errorText(error) }));
 port.on('message', (message: MainMessage) => {
   queue = queue.then(() =>

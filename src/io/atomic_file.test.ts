@@ -1,10 +1,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
-import { removeStaleTemporaries, temporaryPathFor, writeFileAtomic } from './atomic_file.js';
+import { removeStaleTemporaries, temporaryPathFor, writeFileAtomic, writeFolderAtomic } from './atomic_file.js';
 
 /** The pid of a process that has exited (a node child run to completion). */
 function deadPid(): number {
@@ -20,6 +20,30 @@ describe('atomic files', () => {
     await writeFileAtomic(target, 'x');
     assert.equal(await readFile(target, 'utf8'), 'x');
     assert.deepEqual(await readdir(dir), ['a.json']);
+  });
+
+  it('replaces a folder whole, creating its parent; a fill that fails keeps the old folder and leaves no temporary', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'peftscale-atomic-'));
+    const target = path.join(dir, 'adapters', 'k');
+    await writeFolderAtomic(target, async (temporary) => {
+      await mkdir(temporary);
+      await writeFile(path.join(temporary, 'old.txt'), 'old');
+    });
+    await writeFolderAtomic(target, async (temporary) => {
+      await mkdir(temporary);
+      await writeFile(path.join(temporary, 'new.txt'), 'new');
+    });
+    assert.deepEqual(await readdir(target), ['new.txt'], 'the new folder replaced the old one, nothing of it kept');
+    await assert.rejects(
+      writeFolderAtomic(target, async (temporary) => {
+        await mkdir(temporary);
+        await writeFile(path.join(temporary, 'half.txt'), 'half');
+        throw new Error('disk full');
+      }),
+      /disk full/,
+    );
+    assert.deepEqual(await readdir(path.join(dir, 'adapters')), ['k']);
+    assert.deepEqual(await readdir(target), ['new.txt']);
   });
 
   it('removes the temporaries of dead processes of this host only', async () => {

@@ -8,7 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { open, readdir, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 
 /** This host's name as it appears in temporary file names (characters other than [A-Za-z0-9_-] become _). */
@@ -39,6 +39,24 @@ export async function writeFileAtomic(filePath: string, data: Uint8Array | strin
     await rm(temporary, { force: true }).catch(() => undefined);
     // Name the path (ENOSPC alone says nothing of where); keep the code for callers that test it.
     throw Object.assign(new Error(`cannot write ${filePath}: ${(error as Error).message}`, { cause: error }), { code: (error as NodeJS.ErrnoException).code });
+  }
+}
+
+/**
+ * Replaces a folder in one rename: `fill` writes a temporary folder beside `dirPath` (its parent created),
+ * which then takes the place of any folder there, so a reader sees the old folder, none, or the whole new
+ * one. The temporary folder is removed on failure, and the error is `fill`'s or the file system's.
+ */
+export async function writeFolderAtomic(dirPath: string, fill: (temporary: string) => Promise<unknown>): Promise<void> {
+  const temporary = temporaryPathFor(dirPath);
+  try {
+    await mkdir(path.dirname(dirPath), { recursive: true });
+    await fill(temporary);
+    await rm(dirPath, { recursive: true, force: true });
+    await rename(temporary, dirPath);
+  } catch (error) {
+    await rm(temporary, { recursive: true, force: true }).catch(() => undefined);
+    throw error;
   }
 }
 
